@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""PyTorch peer for `npm run bench`: char-level LSTM LM on lib.dom.d.ts.
+
+Run with Debian's interpreter (/usr/bin/python3), which has python3-torch.
+Prints exactly one JSON line on stdout; everything else goes to stderr.
+The workload must stay identical to bench/peers/tfjs_lstm.mjs and to the
+engine's own benchmark (see bench/peers/README.md).
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+PEER = "pytorch"
+
+CONFIGS = {
+    "A": {"E": 64, "L": 1, "H": 128},
+    "B": {"E": 64, "L": 2, "H": 256},
+}
+BATCH = 32
+SEQ = 64
+LR = 2e-3
+CLIP = 5.0
+SEED = 1234
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def emit(result):
+    print(json.dumps(result), flush=True)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--config", choices=sorted(CONFIGS), default="A")
+    p.add_argument("--seconds", type=float, default=8.0,
+                   help="timing budget per measurement (split into 3 windows)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--data", default=None,
+                   help="text file (default: typescript's lib.dom.d.ts)")
+    return p.parse_args()
+
+
+def default_data_path():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(here, "..", "..", "node_modules", "typescript", "lib",
+                        "lib.dom.d.ts")
+
+
+def blas_info():
+    """Describe the BLAS torch really loaded (Debian resolves libblas.so.3
+    through update-alternatives, so the package name alone says nothing)."""
+    coretype = os.environ.get("OPENBLAS_CORETYPE") or "unset"
+    path = None
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                name = line.split()[-1]
+                if "blas" in os.path.basename(name) and name.startswith("/"):
+                    path = os.path.realpath(name)
+                    break
+    except OSError:
+        pass
+    core = None
+    if path:
+        try:
+            import ctypes
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            core = lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            pass  # not OpenBLAS: no corename to report
+    return f"BLAS {path or 'unknown'} (OpenBLAS core {core or 'n/a'}), OPENBLAS_CORETYPE={coretype}"
+
+
+def load_tokens(path, np, torch):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    # UTF-32 gives one uint32 per code point, i.e. Python's str indexing,
+    # without a 1.9 M-entry Python loop.
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    vocab = np.unique(cps)  # sorted unique code points
+    ids = np.searchsorted(vocab, cps).astype(np.int64)
+    return torch.from_numpy(ids), len(vocab)
+
+
+def batchify(ids, lanes):
+    """Cut the stream into `lanes` contiguous segments -> [steps, lanes]."""
+    n = ids.numel() // lanes
+    return ids[: n * lanes].view(lanes, n).t().contiguous()
+
+
+def measure(call, chars_per_call, seconds, warm_calls):
+    """Warm up, then return (median rate, rates) over 3 windows of seconds/3.
+    Every window runs at least one call, so slow peers still report."""
+    t0 = time.perf_counter()
+    n = 0
+    while n < warm_calls and (n == 0 or time.perf_counter() - t0 < 0.25 * seconds):
+        call()
+        n += 1
+    rates = []
+    for _ in range(3):
+        n = 0
+        t0 = time.perf_counter()
+        while True:
+            call()
+            n += 1
+            elapsed = time.perf_counter() - t0
+            if elapsed >= seconds / 3:
+                break
+        rates.append(n * chars_per_call / elapsed)
+    return statistics.median(rates), rates
+
+
+def main():
+    args = parse_args()
+    base = {"peer": PEER, "version": None, "config": args.config,
+            "threads": args.threads}
+    try:
+        import numpy as np
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+    except ImportError as e:
+        emit({**base, "trainCharsPerSec": None, "fwd64CharsPerSec": None,
+              "fwd1CharsPerSec": None, "rssMB": None,
+              "skipped": f"missing dependency: {e} (run with /usr/bin/python3, python3-torch)",
+              "notes": ""})
+        return
+
+    base["version"] = torch.__version__
+    data_path = args.data or default_data_path()
+    if not os.path.exists(data_path):
+        emit({**base, "trainCharsPerSec": None, "fwd64CharsPerSec": None,
+              "fwd1CharsPerSec": None, "rssMB": None,
+              "skipped": f"data file not found: {data_path}", "notes": ""})
+        return
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    cfg = CONFIGS[args.config]
+    E, L, H = cfg["E"], cfg["L"], cfg["H"]
+
+    ids, V = load_tokens(data_path, np, torch)
+    log(f"[torch] {data_path}: {ids.numel()} chars, vocab {V}; config {args.config} "
+        f"E={E} L={L} H={H}; threads {torch.get_num_threads()}")
+
+    class CharLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(V, E)
+            self.lstm = nn.LSTM(E, H, L)  # [T, B, *] layout, like batchify
+            self.dec = nn.Linear(H, V)
+
+        def forward(self, x, state):
+            out, state = self.lstm(self.emb(x), state)
+            return self.dec(out), out, state
+
+    model = CharLSTM()
+    opt = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    params = list(model.parameters())
+
+    # ---- training: truncated BPTT over 32 contiguous lanes ----
+    data = batchify(ids, BATCH)  # [steps, BATCH]
+    chunks = (data.size(0) - 1) // SEQ
+    train = {"i": 0, "state": None, "loss": float("nan")}
+
+    def zero_state(b):
+        return (torch.zeros(L, b, H), torch.zeros(L, b, H))
+
+    def train_step():
+        i = train["i"]
+        if i == 0:
+            train["state"] = zero_state(BATCH)  # new pass over the data
+        x = data[i * SEQ:(i + 1) * SEQ]
+        y = data[i * SEQ + 1:(i + 1) * SEQ + 1]
+        h, c = train["state"]
+        state = (h.detach(), c.detach())  # truncate BPTT at the chunk edge
+        opt.zero_grad(set_to_none=True)
+        logits, _, state = model(x, state)
+        loss = F.cross_entropy(logits.view(-1, V), y.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, CLIP)
+        opt.step()
+        train["state"] = state
+        train["loss"] = loss.item()  # also a sync point, as in a real trainer
+        train["i"] = (i + 1) % chunks
+
+    model.train()
+    train_rate, train_rates = measure(train_step, BATCH * SEQ, args.seconds, warm_calls=5)
+    log(f"[torch] train windows {[round(r) for r in train_rates]} chars/s, "
+        f"{train['i']} chunks into the pass, last loss {train['loss']:.3f}")
+
+    # ---- batch-1 forward (the inspector path), state carried ----
+    model.eval()
+    stream = ids[: 1 << 20]
+    fwd = {"pos": 0, "state": zero_state(1)}
+
+    def next_slice(n):
+        p = fwd["pos"]
+        if p + n > stream.numel():
+            p = 0
+        fwd["pos"] = p + n
+        return stream[p:p + n].view(n, 1)
+
+    def forward_call(n):
+        with torch.inference_mode():
+            logits, out, state = model(next_slice(n), fwd["state"])
+            probs = torch.softmax(logits, dim=-1)
+            fwd["state"] = state
+            # Hand back host arrays, as the inspector needs them (zero-copy on CPU).
+            return out.numpy(), state[0].numpy(), state[1].numpy(), probs.numpy()
+
+    fwd64_rate, fwd64_rates = measure(lambda: forward_call(SEQ), SEQ, args.seconds, warm_calls=20)
+    fwd["state"] = zero_state(1)
+    fwd1_rate, fwd1_rates = measure(lambda: forward_call(1), 1, args.seconds, warm_calls=200)
+    log(f"[torch] fwd64 windows {[round(r) for r in fwd64_rates]}, "
+        f"fwd1 windows {[round(r) for r in fwd1_rates]} chars/s")
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    emit({**base,
+          "trainCharsPerSec": round(train_rate, 1),
+          "fwd64CharsPerSec": round(fwd64_rate, 1),
+          "fwd1CharsPerSec": round(fwd1_rate, 1),
+          "rssMB": round(rss_mb, 1),
+          "notes": f"nn.Embedding+nn.LSTM+nn.Linear, Adam+clip_grad_norm_; "
+                   f"{blas_info()}; median of 3 windows"})
+
+
+if __name__ == "__main__":
+    main()

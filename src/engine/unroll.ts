@@ -1,0 +1,272 @@
+import { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
+import { addRow, type Network } from './network';
+import type { FloatArray } from './types';
+
+/**
+ * The network unrolled over T timesteps for B lanes: forward with every intermediate kept, and truncated
+ * backpropagation through time. All buffers are allocated once here; forward and backward allocate nothing.
+ * Time-major layout: row (t, b) of a (T, B, n) buffer starts at (t·B + b)·n, so one timestep is one
+ * contiguous (B, n) block for the recurrent matrix product.
+ *
+ * Dimension legend: T time, B lanes, V vocab, E embed, H hidden, G gates per cell, L layers.
+ */
+export interface LayerCache {
+  readonly xp: FloatArray;          // (T, B, G·H)  W_ih·x_t + b_ih
+  readonly hs: FloatArray;          // (T+1, B, H)  slot 0 = h_{-1}, the initial state; slot t+1 = h_t
+  readonly cs: FloatArray | null;   // (T+1, B, H)  LSTM cell state, same slots
+  readonly act: FloatArray | null;  // (T, B, G·H)  post-activation gates (LSTM i,f,g,o; GRU r,z,n)
+  readonly tc: FloatArray | null;   // (T, B, H)    LSTM tanh(c_t)
+  readonly hpn: FloatArray | null;  // (T, B, H)    GRU W_hn·h_{t-1} + b_hn
+  readonly dxp: FloatArray;         // (T, B, G·H)  ∂L/∂xp
+  readonly dhp: FloatArray;         // (T, B, G·H)  ∂L/∂hp (the same buffer as dxp except for the GRU)
+  readonly dhOut: FloatArray;       // (T, B, H)    ∂L/∂h_t through the layer's output (decoder or layer above)
+  readonly gradH: Float64Array;     // (T)  ‖∂L/∂h_t‖₂ over B·H, total (output and recurrence)
+  readonly gradC: Float64Array | null; // (T) ‖∂L/∂c_t‖₂ over B·H, total (through h_t and c_{t+1})
+}
+
+/** Test hook for finite differences: add `delta` to one unit of h_t or c_t of a layer during the forward. */
+export interface StateProbe {
+  readonly layer: number;
+  readonly t: number;
+  readonly which: 'h' | 'c';
+  readonly index: number; // b·H + j
+  readonly delta: number;
+}
+
+export class Unroll {
+  readonly inputs: Int32Array;   // (T, B) token ids
+  readonly targets: Int32Array;  // (T, B) next-token ids; −1 where a position has no target
+  readonly layers: readonly LayerCache[];
+  readonly probs: FloatArray;    // (T, B, V) softmax of the logits
+  readonly dlogits: FloatArray;  // (T, B, V)
+  /** Mean cross-entropy over the positions that have a target, from the last forward. */
+  loss = NaN;
+  /** How many positions had a target in the last forward. */
+  count = 0;
+  probe: StateProbe | null = null;
+
+  private readonly table: FloatArray;  // (V, G·H) first layer's input projection per token
+  private readonly dtable: FloatArray; // (V, G·H)
+  private readonly hp: FloatArray;     // (B, G·H) W_hh·h_{t-1} + b_hh of the current step
+  private readonly dh: FloatArray;     // (B, H)   total ∂L/∂h_t of the current step
+  private readonly dc: FloatArray;     // (B, H)   ∂L/∂c carried back one step
+  private readonly dhRec: FloatArray;  // (B, H)   ∂L/∂h_{t-1} through the recurrence
+
+  constructor(readonly net: Network, readonly T: number, readonly B: number) {
+    const { cell, hidden: H, vocabSize: V, layers: L } = net.cfg;
+    const F = net.Float;
+    const GH = net.gates * H;
+    this.inputs = new Int32Array(T * B);
+    this.targets = new Int32Array(T * B).fill(-1);
+    const layers: LayerCache[] = [];
+    for (let l = 0; l < L; l++) {
+      const dxp = new F(T * B * GH);
+      layers.push({
+        xp: new F(T * B * GH),
+        hs: new F((T + 1) * B * H),
+        cs: cell === 'lstm' ? new F((T + 1) * B * H) : null,
+        act: cell === 'rnn_tanh' ? null : new F(T * B * GH),
+        tc: cell === 'lstm' ? new F(T * B * H) : null,
+        hpn: cell === 'gru' ? new F(T * B * H) : null,
+        dxp,
+        dhp: cell === 'gru' ? new F(T * B * GH) : dxp,
+        dhOut: new F(T * B * H),
+        gradH: new Float64Array(T),
+        gradC: cell === 'lstm' ? new Float64Array(T) : null,
+      });
+    }
+    this.layers = layers;
+    this.probs = new F(T * B * V);
+    this.dlogits = new F(T * B * V);
+    this.table = new F(V * GH);
+    this.dtable = new F(V * GH);
+    this.hp = new F(B * GH);
+    this.dh = new F(B * H);
+    this.dc = new F(B * H);
+    this.dhRec = new F(B * H);
+  }
+
+  /** Zeroes the initial state (h_{-1}, c_{-1}) of every layer. */
+  resetState(): void {
+    const n = this.B * this.net.cfg.hidden;
+    for (const l of this.layers) {
+      l.hs.fill(0, 0, n);
+      l.cs?.fill(0, 0, n);
+    }
+  }
+
+  /** Makes the final state of the last forward the initial state of the next: hidden state carried across chunks. */
+  carryState(): void {
+    const n = this.B * this.net.cfg.hidden;
+    for (const l of this.layers) {
+      l.hs.copyWithin(0, this.T * n, (this.T + 1) * n);
+      l.cs?.copyWithin(0, this.T * n, (this.T + 1) * n);
+    }
+  }
+
+  /** Runs the forward over `inputs` from the initial state in slot 0; returns the mean loss. */
+  forward(): number {
+    const net = this.net;
+    const { cell, hidden: H, vocabSize: V, layers: L } = net.cfg;
+    const { T, B } = this;
+    const GH = net.gates * H;
+    const k = net.kernels;
+
+    net.inputTable(this.table);
+    for (let l = 0; l < L; l++) {
+      const c = this.layers[l]!;
+      const p = net.p.layers[l]!;
+      // input projection of all timesteps at once: a table lookup for the first layer, one GEMM above it
+      if (l === 0) {
+        for (let r = 0; r < T * B; r++) {
+          const src = this.inputs[r]! * GH, dst = r * GH;
+          for (let j = 0; j < GH; j++) c.xp[dst + j] = this.table[src + j]!;
+        }
+      } else {
+        const below = this.layers[l - 1]!.hs;
+        k.gemmNT(T * B, GH, H, below, B * H, p.wih, 0, c.xp, 0, false); // (T·B, H)·(H, G·H)
+        for (let r = 0; r < T * B; r++) addRow(c.xp, r * GH, p.bih, 0, GH);
+      }
+      for (let t = 0; t < T; t++) {
+        const prev = t * B * H, cur = (t + 1) * B * H;
+        k.gemmNT(B, GH, H, c.hs, prev, p.whh, 0, this.hp, 0, false); // hp = h_{t-1}·W_hhᵀ  (B, G·H)
+        for (let b = 0; b < B; b++) addRow(this.hp, b * GH, p.bhh, 0, GH);
+        const xpOff = t * B * GH;
+        if (cell === 'lstm') {
+          lstmForward(B, H, c.xp, xpOff, this.hp, 0, c.cs!, prev, c.act!, xpOff, c.cs!, cur, c.tc!, t * B * H, c.hs, cur);
+        } else if (cell === 'gru') {
+          gruForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, prev, c.act!, xpOff, c.hpn!, t * B * H, c.hs, cur);
+        } else {
+          rnnForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, cur);
+        }
+        if (this.probe !== null && this.probe.layer === l && this.probe.t === t) this.applyProbe(c, t);
+      }
+    }
+
+    // decoder and softmax cross-entropy: logits (T·B, V) = h_top·W_decᵀ + b_dec
+    const top = this.layers[L - 1]!.hs;
+    k.gemmNT(T * B, V, H, top, B * H, net.p.decoderW, 0, this.probs, 0, false);
+    let sum = 0;
+    let count = 0;
+    for (let r = 0; r < T * B; r++) {
+      const o = r * V;
+      addRow(this.probs, o, net.p.decoderB, 0, V);
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, this.probs[o + v]!);
+      let z = 0;
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp(this.probs[o + v]! - max);
+        this.probs[o + v] = e;
+        z += e;
+      }
+      const target = this.targets[r]!;
+      if (target >= 0) {
+        // −log p_target computed from the logits, exact even where p_target underflows float32
+        sum += Math.log(z) - Math.log(this.probs[o + target]!);
+        count++;
+      }
+      const inv = 1 / z;
+      for (let v = 0; v < V; v++) this.probs[o + v] *= inv;
+    }
+    this.count = count;
+    this.loss = count > 0 ? sum / count : NaN;
+    return this.loss;
+  }
+
+  private applyProbe(c: LayerCache, t: number): void {
+    const { index, delta, which } = this.probe!;
+    const H = this.net.cfg.hidden;
+    const cur = (t + 1) * this.B * H + index;
+    if (which === 'h') {
+      c.hs[cur] += delta;
+      return;
+    }
+    // perturb c_t before h_t reads it: recompute tanh(c_t) and h_t = o⊙tanh(c_t) for this unit
+    c.cs![cur] += delta;
+    const b = Math.floor(index / H), j = index % H;
+    const th = Math.tanh(c.cs![cur]!);
+    c.tc![t * this.B * H + index] = th;
+    c.hs[cur] = c.act![(t * this.B + b) * 4 * H + 3 * H + j]! * th;
+  }
+
+  /**
+   * Backpropagation through time over the last forward. Accumulates ∂L/∂θ into net.grads (zeroed by the
+   * caller) and fills every layer's per-timestep gradient norms. No gradient flows into the initial state.
+   */
+  backward(): void {
+    const net = this.net;
+    const { cell, hidden: H, vocabSize: V, layers: L, embed: E } = net.cfg;
+    const { T, B } = this;
+    const GH = net.gates * H;
+    const TB = T * B;
+    const k = net.kernels;
+
+    // softmax cross-entropy: ∂L/∂logits = (p − onehot(target)) / count on positions with a target, else 0
+    const scale = this.count > 0 ? 1 / this.count : 0;
+    for (let r = 0; r < TB; r++) {
+      const o = r * V;
+      const target = this.targets[r]!;
+      if (target < 0) {
+        this.dlogits.fill(0, o, o + V);
+        continue;
+      }
+      for (let v = 0; v < V; v++) this.dlogits[o + v] = this.probs[o + v]! * scale;
+      this.dlogits[o + target] -= scale;
+    }
+    const topHs = this.layers[L - 1]!.hs;
+    k.gemmTN(V, H, TB, this.dlogits, 0, topHs, B * H, net.g.decoderW, 0, true);          // dW_dec += dlogitsᵀ·h
+    addColumnSums(TB, V, this.dlogits, net.g.decoderB);                                  // db_dec
+    k.gemmNN(TB, H, V, this.dlogits, 0, net.p.decoderW, 0, this.layers[L - 1]!.dhOut, 0, false); // dh_top
+
+    for (let l = L - 1; l >= 0; l--) {
+      const c = this.layers[l]!;
+      const p = net.p.layers[l]!;
+      const g = net.g.layers[l]!;
+      this.dhRec.fill(0);
+      this.dc.fill(0);
+      for (let t = T - 1; t >= 0; t--) {
+        const prev = t * B * H;
+        const outOff = t * B * H;
+        const gOff = t * B * GH;
+        // total ∂L/∂h_t = through the output + through h_{t+1}
+        let sqH = 0;
+        for (let n = 0; n < B * H; n++) {
+          const d = c.dhOut[outOff + n]! + this.dhRec[n]!;
+          this.dh[n] = d;
+          sqH += d * d;
+        }
+        c.gradH[t] = Math.sqrt(sqH);
+        if (cell === 'lstm') {
+          c.gradC![t] = Math.sqrt(lstmBackward(B, H, c.act!, gOff, c.cs!, prev, c.tc!, t * B * H, this.dh, this.dc, c.dxp, gOff));
+          k.gemmNN(B, H, GH, c.dxp, gOff, p.whh, 0, this.dhRec, 0, false);  // dh_{t-1} = da·W_hh
+        } else if (cell === 'gru') {
+          gruBackward(B, H, c.act!, gOff, c.hpn!, t * B * H, c.hs, prev, this.dh, c.dxp, gOff, c.dhp, gOff, this.dhRec);
+          k.gemmNN(B, H, GH, c.dhp, gOff, p.whh, 0, this.dhRec, 0, true);   // dh_{t-1} = z⊙dh + dhp·W_hh
+        } else {
+          rnnBackward(B, H, c.hs, (t + 1) * B * H, this.dh, c.dxp, gOff);
+          k.gemmNN(B, H, GH, c.dxp, gOff, p.whh, 0, this.dhRec, 0, false);
+        }
+      }
+      // recurrent weights over all T·B rows at once: dW_hh += dhpᵀ·h_{t-1}
+      k.gemmTN(GH, H, TB, c.dhp, 0, c.hs, 0, g.whh, 0, true);
+      addColumnSums(TB, GH, c.dhp, g.bhh);
+      addColumnSums(TB, GH, c.dxp, g.bih);
+      if (l > 0) {
+        const below = this.layers[l - 1]!;
+        k.gemmTN(GH, H, TB, c.dxp, 0, below.hs, B * H, g.wih, 0, true);            // dW_ih += dxpᵀ·x
+        k.gemmNN(TB, H, GH, c.dxp, 0, p.wih, 0, below.dhOut, 0, false);             // dx = dxp·W_ih
+      } else {
+        // the first layer's input came from table = encoder·W_ih0ᵀ + b_ih0: aggregate ∂L/∂xp by token
+        this.dtable.fill(0);
+        for (let r = 0; r < TB; r++) addRow(this.dtable, this.inputs[r]! * GH, c.dxp, r * GH, GH);
+        k.gemmTN(GH, E, V, this.dtable, 0, net.p.encoder, 0, g.wih, 0, true);     // dW_ih0 += dtableᵀ·encoder
+        k.gemmNN(V, E, GH, this.dtable, 0, p.wih, 0, net.g.encoder, 0, true);     // dencoder += dtable·W_ih0
+      }
+    }
+  }
+}
+
+/** dst[n] += Σ_r src[r, n] over `rows` rows of width n. */
+function addColumnSums(rows: number, n: number, src: FloatArray, dst: FloatArray): void {
+  for (let r = 0; r < rows; r++) addRow(dst, 0, src, r * n, n);
+}

@@ -1,0 +1,82 @@
+import { GatescopeError } from './errors';
+
+/**
+ * A vocabulary of Unicode code points (not UTF-16 units): an emoji outside the BMP is one token, and
+ * decode(encode(text)) === text for every text whose characters are in the vocabulary.
+ * Token id = index in `chars`; the order is the sorted order of code points when built from text.
+ */
+export class Vocabulary {
+  private readonly index = new Map<string, number>();
+
+  constructor(readonly chars: readonly string[]) {
+    if (chars.length === 0) throw new GatescopeError('the vocabulary is empty');
+    chars.forEach((ch, id) => {
+      if (typeof ch !== 'string' || [...ch].length !== 1) {
+        throw new GatescopeError(`vocabulary entry ${id} is ${JSON.stringify(ch)}, not a single character (one code point)`, 'bad-model-file');
+      }
+      if (this.index.has(ch)) {
+        throw new GatescopeError(`vocabulary entry ${id} ${JSON.stringify(ch)} appears twice`, 'bad-model-file');
+      }
+      this.index.set(ch, id);
+    });
+  }
+
+  /** Sorted unique code points of a text. */
+  static fromText(text: string): Vocabulary {
+    const set = new Set<number>();
+    for (const ch of text) set.add(ch.codePointAt(0)!);
+    return new Vocabulary([...set].sort((a, b) => a - b).map((cp) => String.fromCodePoint(cp)));
+  }
+
+  get size(): number {
+    return this.chars.length;
+  }
+
+  idOf(ch: string): number | undefined {
+    return this.index.get(ch);
+  }
+
+  has(ch: string): boolean {
+    return this.index.has(ch);
+  }
+
+  /** Characters of `text` outside the vocabulary, each once, in order of first appearance. */
+  unknownChars(text: string): string[] {
+    const seen = new Set<string>();
+    for (const ch of text) if (!this.index.has(ch)) seen.add(ch);
+    return [...seen];
+  }
+
+  /** Token ids of `text`; unknown characters are an error that lists them. */
+  encode(text: string): Int32Array {
+    const unknown = this.unknownChars(text);
+    if (unknown.length > 0) {
+      const shown = unknown.slice(0, 20).map(describeChar).join(', ');
+      const more = unknown.length > 20 ? ` and ${unknown.length - 20} more` : '';
+      throw new GatescopeError(
+        `${unknown.length} character${unknown.length === 1 ? ' is' : 's are'} not in the model's vocabulary: ${shown}${more}. ` +
+          'Remove them from the input, or train a model on text that contains them.',
+        'unknown-chars',
+      );
+    }
+    const ids: number[] = [];
+    for (const ch of text) ids.push(this.index.get(ch)!);
+    return Int32Array.from(ids);
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    let s = '';
+    for (let k = 0; k < ids.length; k++) s += this.chars[ids[k]!]!;
+    return s;
+  }
+}
+
+/** A character as a person can read it in an error message: 'x' (U+0078), or a named control character. */
+export function describeChar(ch: string): string {
+  const cp = ch.codePointAt(0)!;
+  const hex = 'U+' + cp.toString(16).toUpperCase().padStart(4, '0');
+  const names: Record<number, string> = { 9: 'tab', 10: 'newline', 13: 'carriage return', 32: 'space' };
+  if (names[cp] !== undefined) return `${names[cp]} (${hex})`;
+  if (cp < 32 || (cp >= 0x7f && cp < 0xa0)) return `control character ${hex}`;
+  return `'${ch}' (${hex})`;
+}
