@@ -1,0 +1,183 @@
+import { GatescopeError } from './errors';
+import { layerInputSize } from './layout';
+import { Network } from './network';
+import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type TensorToWrite } from './safetensors';
+import type { TrainingState, TrainOptions } from './trainer';
+import { CELL_TYPES, gateCount, isCellType, type FloatArrayConstructor, type ModelConfig } from './types';
+import { Vocabulary } from './vocab';
+
+/**
+ * The model file: safetensors whose tensors are the state_dict of PyTorch's word_language_model RNNModel
+ * (names, shapes and gate order as layout.ts describes: LSTM i, f, g, o), `__metadata__` with `cell` and
+ * `vocab` (a JSON array of one-code-point strings; index = token id). Sizes come from the shapes.
+ * Training state for an exact resume sits beside it under names PyTorch's model never uses:
+ *   optim.exp_avg, optim.exp_avg_sq  (P)        Adam moments in the flat parameter layout
+ *   optim.carry_h, optim.carry_c     (L, B, H)  hidden state carried into the next chunk
+ * and metadata `gatescope.train` (JSON: step, epoch, data position, RNG state, hyperparameters). A PyTorch
+ * user loads the weights with {k: v for k, v in load_file(p).items() if not k.startswith('optim.')}.
+ */
+export const TRAIN_PREFIX = 'optim.';
+
+/** Facts about a model shown in the UI; all optional, stored as JSON in `gatescope.info`. */
+export interface ModelInfo {
+  source?: string;
+  steps?: number;
+  loss?: number;
+  valLoss?: number;
+  trainedChars?: number;
+  created?: string;
+}
+
+export interface ModelFile {
+  readonly net: Network;
+  readonly vocab: Vocabulary;
+  readonly info: ModelInfo;
+  readonly training: TrainingState | null;
+  /** Things the loader tolerated, for the user (e.g. tensors it does not know). */
+  readonly warnings: readonly string[];
+}
+
+export function encodeModelFile(net: Network, vocab: Vocabulary, info: ModelInfo, training: TrainingState | null): Uint8Array {
+  if (vocab.size !== net.cfg.vocabSize) throw new Error(`vocabulary of ${vocab.size} for a model of ${net.cfg.vocabSize}`);
+  const f32 = (a: Float32Array | Float64Array): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
+  const tensors: TensorToWrite[] = net.layout.tensors.map((t) => ({
+    name: t.name, shape: t.shape, data: f32(net.params.subarray(t.offset, t.offset + t.size)),
+  }));
+  const metadata: Record<string, string> = {
+    cell: net.cfg.cell,
+    vocab: JSON.stringify(vocab.chars),
+    format: 'gatescope/1',
+    'gatescope.info': JSON.stringify(info),
+  };
+  if (training) {
+    const { layers: L, hidden: H } = net.cfg;
+    const B = training.carryH.length / (L * H);
+    tensors.push({ name: 'optim.exp_avg', shape: [training.m.length], data: f32(training.m) });
+    tensors.push({ name: 'optim.exp_avg_sq', shape: [training.v.length], data: f32(training.v) });
+    tensors.push({ name: 'optim.carry_h', shape: [L, B, H], data: f32(training.carryH) });
+    if (training.carryC) tensors.push({ name: 'optim.carry_c', shape: [L, B, H], data: f32(training.carryC) });
+    const { m: _m, v: _v, carryH: _h, carryC: _c, ...scalars } = training;
+    metadata['gatescope.train'] = JSON.stringify(scalars);
+  }
+  return serializeSafetensors(tensors, metadata);
+}
+
+/** Parses and checks a model file; every problem is a GatescopeError that names it. Never evaluates anything. */
+export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor = Float32Array): ModelFile {
+  const file = parseSafetensors(bytes);
+  const meta = file.metadata;
+  const warnings: string[] = [];
+  const bad = (msg: string): never => {
+    throw new GatescopeError(`not a usable Gatescope/PyTorch model: ${msg}`, 'bad-model-file');
+  };
+
+  const cell = meta['cell'];
+  if (cell === undefined) bad(`the metadata has no "cell" key (one of ${CELL_TYPES.join(', ')}); add it when saving, e.g. metadata={"cell": "lstm", ...}`);
+  if (!isCellType(cell)) bad(`metadata "cell" is ${JSON.stringify(cell)}, expected one of ${CELL_TYPES.join(', ')}`);
+  const vocabJson = meta['vocab'];
+  if (vocabJson === undefined) bad('the metadata has no "vocab" key (a JSON array of single characters, index = token id)');
+  let chars: unknown;
+  try {
+    chars = JSON.parse(vocabJson!);
+  } catch {
+    bad('metadata "vocab" is not valid JSON');
+  }
+  if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string')) bad('metadata "vocab" must be a JSON array of strings');
+  let vocab: Vocabulary;
+  try {
+    vocab = new Vocabulary(chars as string[]);
+  } catch (e) {
+    bad(`metadata "vocab": ${(e as Error).message}`);
+  }
+  const cfg = inferConfig(file, cell as ModelConfig['cell'], vocab!.size, bad);
+  const net = new Network(cfg, Float);
+  const read = Float === Float64Array ? tensorToFloat64 : tensorToFloat32;
+  for (const t of net.layout.tensors) {
+    const entry = file.tensors.get(t.name)!;
+    net.params.set(read(t.name, entry), t.offset);
+  }
+  for (const name of file.tensors.keys()) {
+    if (!net.layout.byName.has(name) && !name.startsWith(TRAIN_PREFIX)) warnings.push(`ignored tensor ${name}, which the model does not use`);
+  }
+  const info = parseJson<ModelInfo>(meta['gatescope.info'], 'gatescope.info', bad) ?? {};
+  const training = readTraining(file, net, Float, warnings, bad);
+  return { net, vocab: vocab!, info, training, warnings };
+}
+
+function inferConfig(file: SafetensorsFile, cell: ModelConfig['cell'], V: number, bad: (m: string) => never): ModelConfig {
+  const shape = (name: string): readonly number[] => {
+    const t = file.tensors.get(name);
+    if (!t) bad(`tensor ${name} is missing`);
+    return t!.shape;
+  };
+  const enc = shape('encoder.weight');
+  if (enc.length !== 2) bad(`encoder.weight has shape [${enc}], expected [V, E]`);
+  if (enc[0] !== V) bad(`encoder.weight has ${enc[0]} rows but the vocabulary has ${V} characters`);
+  const whh = shape('rnn.weight_hh_l0');
+  const G = gateCount(cell);
+  if (whh.length !== 2 || whh[0] !== G * whh[1]!) {
+    bad(`rnn.weight_hh_l0 has shape [${whh}], expected [${G}·H, H] for cell ${cell}` +
+      (whh.length === 2 && whh[1]! > 0 && whh[0]! % whh[1]! === 0 ? ` (it looks like a cell with ${whh[0]! / whh[1]!} gates: is "cell" right?)` : ''));
+  }
+  let L = 0;
+  while (file.tensors.has(`rnn.weight_ih_l${L}`)) L++;
+  if (L === 0) bad('tensor rnn.weight_ih_l0 is missing');
+  const cfg: ModelConfig = { cell, vocabSize: V, embed: enc[1]!, hidden: whh[1]!, layers: L };
+  if (cfg.embed < 1 || cfg.hidden < 1) bad('the embedding and hidden sizes must be at least 1');
+  const GH = G * cfg.hidden;
+  const expect: [string, number[]][] = [];
+  for (let k = 0; k < L; k++) {
+    expect.push([`rnn.weight_ih_l${k}`, [GH, layerInputSize(cfg, k)]], [`rnn.weight_hh_l${k}`, [GH, cfg.hidden]],
+      [`rnn.bias_ih_l${k}`, [GH]], [`rnn.bias_hh_l${k}`, [GH]]);
+  }
+  expect.push(['decoder.weight', [V, cfg.hidden]], ['decoder.bias', [V]]);
+  for (const [name, want] of expect) {
+    const got = shape(name);
+    if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+      bad(`tensor ${name} has shape [${got.join(', ')}], expected [${want.join(', ')}] (cell ${cell}, ${L} layer${L > 1 ? 's' : ''}, hidden ${cfg.hidden}, embed ${cfg.embed}, vocab ${V})`);
+    }
+  }
+  return cfg;
+}
+
+function readTraining(file: SafetensorsFile, net: Network, Float: FloatArrayConstructor, warnings: string[],
+  bad: (m: string) => never): TrainingState | null {
+  const scalars = parseJson<Omit<TrainingState, 'm' | 'v' | 'carryH' | 'carryC'>>(file.metadata['gatescope.train'], 'gatescope.train', bad);
+  if (!scalars) return null;
+  const read = (name: string, size: number | null): Float32Array | Float64Array | null => {
+    const t = file.tensors.get(name);
+    if (!t) return null;
+    const data = Float === Float64Array ? tensorToFloat64(name, t) : tensorToFloat32(name, t);
+    if (size !== null && data.length !== size) bad(`training tensor ${name} has ${data.length} values, expected ${size}`);
+    return Float === Float64Array ? data : data;
+  };
+  const P = net.params.length;
+  const m = read('optim.exp_avg', P);
+  const v = read('optim.exp_avg_sq', P);
+  const carryH = read('optim.carry_h', null);
+  if (!m || !v || !carryH) {
+    warnings.push('the training state is incomplete; the model loads for inference, but cannot resume exactly');
+    return null;
+  }
+  const { layers: L, hidden: H } = net.cfg;
+  if (carryH.length % (L * H) !== 0) bad(`optim.carry_h has ${carryH.length} values, not a multiple of L·H = ${L * H}`);
+  const carryC = read('optim.carry_c', carryH.length);
+  const o = scalars.options as TrainOptions | undefined;
+  if (!o || typeof o !== 'object' || !Number.isInteger(scalars.step) || !Number.isInteger(scalars.position) ||
+    !Array.isArray(scalars.rng) || !Number.isInteger(scalars.adamStep)) {
+    bad('metadata "gatescope.train" is malformed');
+  }
+  return { ...scalars, m: m!, v: v!, carryH, carryC: net.cfg.cell === 'lstm' ? carryC : null };
+}
+
+function parseJson<T>(s: string | undefined, key: string, bad: (m: string) => never): T | null {
+  if (s === undefined) return null;
+  try {
+    const v = JSON.parse(s) as unknown;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(`metadata "${key}" is not a JSON object`);
+    return v as T;
+  } catch (e) {
+    if (e instanceof GatescopeError) throw e;
+    return bad(`metadata "${key}" is not valid JSON`);
+  }
+}

@@ -1,0 +1,51 @@
+import { GatescopeError } from './errors';
+
+/**
+ * Turns file bytes into text for training or tracing, refusing what is not text: an empty file, NUL bytes
+ * (binary), or bytes that are not valid UTF-8. A leading byte-order mark is dropped. `source` names the
+ * input in messages (a file name, "the selection").
+ */
+export function decodeText(bytes: Uint8Array, source: string): string {
+  if (bytes.length === 0) {
+    throw new GatescopeError(`${source} is empty: there is nothing to learn from`, 'not-text');
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    throw new GatescopeError(`${source} is not a text file (it contains a NUL byte at offset ${nul}); choose a UTF-8 text file`, 'not-text');
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new GatescopeError(`${source} is not valid UTF-8 (first bad byte at offset ${at}); convert it to UTF-8 first`, 'not-text');
+  }
+  if (text.length === 0) throw new GatescopeError(`${source} is empty: there is nothing to learn from`, 'not-text');
+  return text;
+}
+
+/** Counts code points (characters as the vocabulary sees them), not UTF-16 units. */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const x = b[i]!;
+    const n = x < 0x80 ? 0 : x >= 0xc2 && x <= 0xdf ? 1 : x >= 0xe0 && x <= 0xef ? 2 : x >= 0xf0 && x <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return i;
+}

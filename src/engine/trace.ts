@@ -1,0 +1,71 @@
+import { GatescopeError } from './errors';
+import type { Network } from './network';
+import { GATE_NAMES } from './types';
+import { Unroll } from './unroll';
+
+/** One layer of a trace; every (T, H) array is row-major: value of unit j at time t at t·H + j. */
+export interface TraceLayer {
+  /** Post-activation gates by name: LSTM i, f, g, o; GRU r, z, n. Empty for the plain RNN. */
+  readonly gates: Readonly<Record<string, Float32Array>>; // each (T, H)
+  readonly c: Float32Array | null; // (T, H) LSTM cell state
+  readonly h: Float32Array;        // (T, H)
+  readonly gradH: Float32Array;    // (T) ‖∂loss/∂h_t‖₂
+  readonly gradC: Float32Array | null; // (T) ‖∂loss/∂c_t‖₂, LSTM
+}
+
+/** Everything the inspector, the debugger and `gatescope trace` show about one text. */
+export interface Trace {
+  readonly tokens: Int32Array;  // (T)
+  /** Mean cross-entropy of the T − 1 next-character predictions (the last position has no target). */
+  readonly loss: number;
+  readonly probs: Float32Array; // (T, V) next-character distribution at every position
+  readonly layers: readonly TraceLayer[];
+  /** ∂loss/∂θ per tensor in the model file's layout, when asked for. */
+  readonly paramGrads: ReadonlyMap<string, Float32Array> | null;
+}
+
+/** Longest text traced in one piece; memory grows ~(4G + 6)·H·L·4 bytes per character. */
+export const MAX_TRACE_CHARS = 200_000;
+
+/** Runs a text from a zero state with the full trace, then backward for the gradient norms. */
+export function traceTokens(net: Network, tokens: Int32Array, options: { paramGrads?: boolean } = {}): Trace {
+  const T = tokens.length;
+  if (T === 0) throw new GatescopeError('there is no text to trace', 'not-text');
+  if (T > MAX_TRACE_CHARS) {
+    throw new GatescopeError(`the text has ${T} characters; trace at most ${MAX_TRACE_CHARS} at a time (select a part of it)`, 'invalid-input');
+  }
+  const { cell, hidden: H, vocabSize: V } = net.cfg;
+  const u = new Unroll(net, T, 1);
+  u.inputs.set(tokens);
+  for (let t = 0; t + 1 < T; t++) u.targets[t] = tokens[t + 1]!;
+  u.targets[T - 1] = -1;
+  u.resetState();
+  const loss = u.forward();
+  net.zeroGrad();
+  u.backward();
+  const G = net.gates;
+  const names = cell === 'rnn_tanh' ? [] : GATE_NAMES[cell];
+  const layers = u.layers.map((c): TraceLayer => {
+    const gates: Record<string, Float32Array> = {};
+    names.forEach((name, gi) => {
+      const out = new Float32Array(T * H);
+      for (let t = 0; t < T; t++) {
+        const src = t * G * H + gi * H;
+        for (let j = 0; j < H; j++) out[t * H + j] = c.act![src + j]!;
+      }
+      gates[name] = out;
+    });
+    return {
+      gates,
+      c: c.cs ? Float32Array.from(c.cs.subarray(H)) : null,
+      h: Float32Array.from(c.hs.subarray(H)),
+      gradH: Float32Array.from(c.gradH),
+      gradC: c.gradC ? Float32Array.from(c.gradC) : null,
+    };
+  });
+  let paramGrads: Map<string, Float32Array> | null = null;
+  if (options.paramGrads) {
+    paramGrads = new Map(net.layout.tensors.map((t) => [t.name, Float32Array.from(net.grads.subarray(t.offset, t.offset + t.size))]));
+  }
+  return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: Float32Array.from(u.probs.subarray(0, T * V)), layers, paramGrads };
+}

@@ -1,0 +1,155 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { decodeModelFile } from '../../../src/engine/modelfile';
+import { Adam, ADAM_DEFAULTS, clipGradients } from '../../../src/engine/optim';
+import { traceTokens } from '../../../src/engine/trace';
+import { CELL_TYPES, GATE_NAMES, type FloatArrayConstructor } from '../../../src/engine/types';
+import { Unroll } from '../../../src/engine/unroll';
+
+/**
+ * Golden values from PyTorch 1.13 (test/fixtures/golden/gen_golden.py, computed in float64 from float32
+ * weights that nn.LSTM/GRU/RNN agree with to 1e-12). Tolerances: |got − want| ≤ atol + rtol·|want|.
+ * - float64 engine: same math in a different summation order, so rounding differences of ~1e-15 grow
+ *   through at most 5 steps × 2 layers and 2 Adam steps to < 1e-12: rtol 1e-9, atol 1e-11.
+ * - float32 engine: weights and activations rounded to 2⁻²⁴ ≈ 6e-8 relative at every store; measured worst
+ *   errors are ~1e-6 on activations and ~5e-6 on gradients: rtol 1e-4, atol 2e-5 (still 100× tighter than a
+ *   wrong term, which the float64 run and the gradient check pin down exactly).
+ */
+const FIXTURES = path.join(__dirname, '../../fixtures/golden');
+const PRECISIONS: [string, FloatArrayConstructor, number, number][] = [
+  ['float64', Float64Array, 1e-9, 1e-11],
+  ['float32', Float32Array, 1e-4, 2e-5],
+];
+
+type Nested = number | Nested[];
+const flat = (x: Nested): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x]);
+const json = (name: string): any => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8'));
+
+function close(got: ArrayLike<number>, want: number[], rtol: number, atol: number, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let worst = 0, at = -1;
+  for (let i = 0; i < want.length; i++) {
+    const excess = Math.abs(got[i]! - want[i]!) - (atol + rtol * Math.abs(want[i]!));
+    if (excess > worst) { worst = excess; at = i; }
+  }
+  assert.ok(at < 0, `${what}[${at}]: got ${got[at]}, want ${want[at]}`);
+}
+
+for (const cell of CELL_TYPES) {
+  for (const [label, Float, rtol, atol] of PRECISIONS) {
+    describe(`PyTorch golden values (${cell}, ${label})`, () => {
+      const g = json(`${cell}.json`);
+      const bytes = new Uint8Array(readFileSync(path.join(FIXTURES, `${cell}.safetensors`)));
+      const { T, B, H, L, V } = g.config;
+
+      function load(): Unroll {
+        const model = decodeModelFile(bytes, Float);
+        assert.deepEqual(model.vocab.chars, g.vocab);
+        const u = new Unroll(model.net, T, B);
+        u.inputs.set(flat(g.inputs));
+        u.targets.set(flat(g.targets));
+        return u;
+      }
+      function setInitialState(u: Unroll): void {
+        u.layers.forEach((c, l) => {
+          c.hs.set(flat(g.h0[l]), 0);
+          if (c.cs) c.cs.set(flat(g.c0[l]), 0);
+        });
+      }
+
+      it('reads the model PyTorch wrote, with its sizes', () => {
+        const m = decodeModelFile(bytes, Float);
+        assert.deepEqual({ ...m.net.cfg }, { cell, vocabSize: V, embed: g.config.E, hidden: H, layers: L });
+        assert.deepEqual(m.warnings, []);
+      });
+
+      it('forward: gates, states, probabilities and loss', () => {
+        const u = load();
+        setInitialState(u);
+        const loss = u.forward();
+        close([loss], [g.loss], rtol, atol, 'loss');
+        u.layers.forEach((c, l) => {
+          const ref = g.layers[l];
+          close(c.hs.subarray(B * H), flat(ref.h), rtol, atol, `layer ${l} h`);
+          if (cell === 'lstm') close(c.cs!.subarray(B * H), flat(ref.c), rtol, atol, `layer ${l} c`);
+          if (cell !== 'rnn_tanh') {
+            const G = GATE_NAMES[cell].length;
+            GATE_NAMES[cell].forEach((name, gi) => {
+              const got: number[] = [];
+              for (let r = 0; r < T * B; r++) for (let j = 0; j < H; j++) got.push(c.act![r * G * H + gi * H + j]!);
+              close(got, flat(ref[name]), rtol, atol, `layer ${l} gate ${name}`);
+            });
+          }
+          close(c.hs.subarray(T * B * H), flat(g.hT[l]), rtol, atol, `layer ${l} h_T`);
+          if (cell === 'lstm') close(c.cs!.subarray(T * B * H), flat(g.cT[l]), rtol, atol, `layer ${l} c_T`);
+        });
+        const logits = flat(g.logits);
+        const probs: number[] = [];
+        for (let r = 0; r < T * B; r++) {
+          const row = logits.slice(r * V, r * V + V);
+          const m = Math.max(...row);
+          const z = row.reduce((s, x) => s + Math.exp(x - m), 0);
+          probs.push(...row.map((x) => Math.exp(x - m) / z));
+        }
+        close(u.probs, probs, rtol, atol, 'probs');
+      });
+
+      it('backward: every parameter gradient and the per-timestep gradient norms', () => {
+        const u = load();
+        setInitialState(u);
+        u.forward();
+        u.net.zeroGrad();
+        u.backward();
+        for (const t of u.net.layout.tensors) {
+          close(u.net.grads.subarray(t.offset, t.offset + t.size), g.grads[t.name], rtol, atol, `∂L/∂${t.name}`);
+        }
+        u.layers.forEach((c, l) => {
+          close(c.gradH, g.gradNorms[l].gradH, rtol, atol, `layer ${l} gradH`);
+          if (cell === 'lstm') close(c.gradC!, g.gradNorms[l].gradC, rtol, atol, `layer ${l} gradC`);
+        });
+      });
+
+      it('two Adam steps with active global-norm clipping', () => {
+        const u = load();
+        const net = u.net;
+        const adam = new Adam(net.params.length, { ...ADAM_DEFAULTS, lr: g.adam.lr }, Float);
+        for (const ref of g.adam.steps) {
+          setInitialState(u);
+          const loss = u.forward();
+          net.zeroGrad();
+          u.backward();
+          const clip = clipGradients(net.grads, 'norm', g.adam.clip);
+          assert.ok(clip.clipRatio < 1, 'clipping must be active for this check to mean anything');
+          adam.update(net.params, net.grads);
+          close([loss], [ref.loss], rtol, atol, 'loss');
+          close([clip.gradNorm], [ref.gradNorm], rtol, atol, 'grad norm');
+          for (const t of net.layout.tensors) {
+            close(net.params.subarray(t.offset, t.offset + t.size), ref.params[t.name], rtol, atol, `${t.name} after step ${adam.step}`);
+          }
+        }
+      });
+
+      it('trace of a text with an emoji: loss, probabilities, internals, gradient norms, parameter gradients', () => {
+        const tr = json(`${cell}_trace.json`);
+        const model = decodeModelFile(bytes, Float);
+        const tokens = model.vocab.encode(tr.text);
+        assert.deepEqual([...tokens], tr.tokens, 'the emoji is one token');
+        const trace = traceTokens(model.net, tokens, { paramGrads: true });
+        close([trace.loss], [tr.loss], rtol, atol, 'loss');
+        // the trace's arrays are float32 for transport, so they are compared at float32 precision at best
+        const [r32, a32] = [Math.max(rtol, 3e-7), Math.max(atol, 1e-9)];
+        close(trace.probs, flat(tr.probs), r32, a32, 'probs');
+        trace.layers.forEach((layer, l) => {
+          const ref = tr.layers[l];
+          close(layer.h, flat(ref.h), r32, a32, `layer ${l} h`);
+          if (layer.c) close(layer.c, flat(ref.c), r32, a32, `layer ${l} c`);
+          for (const name of Object.keys(layer.gates)) close(layer.gates[name]!, flat(ref[name]), r32, a32, `layer ${l} ${name}`);
+          close(layer.gradH, tr.gradNorms[l].gradH, r32, a32, `layer ${l} gradH`);
+          if (layer.gradC) close(layer.gradC, tr.gradNorms[l].gradC, r32, a32, `layer ${l} gradC`);
+        });
+        for (const [name, grad] of trace.paramGrads!) close(grad, tr.paramGrads[name], r32, a32, `∂loss/∂${name}`);
+      });
+    });
+  }
+}
