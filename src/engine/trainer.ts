@@ -4,6 +4,7 @@ import { Adam, ADAM_DEFAULTS, clipGradients, type ClipMode } from './optim';
 import { Rng } from './rng';
 import type { CellType, FloatArray } from './types';
 import { Unroll } from './unroll';
+import type { TokenArray } from './vocab';
 
 /** Every hyperparameter of a training run. Sizes of the model live here too so a run can be resumed. */
 export interface TrainOptions {
@@ -131,7 +132,7 @@ export class Trainer {
   private valUnroll: Unroll | null = null;
   private readonly dataHash: string;
 
-  constructor(readonly net: Network, readonly tokens: Int32Array, readonly options: TrainOptions, resume?: TrainingState) {
+  constructor(readonly net: Network, readonly tokens: TokenArray, readonly options: TrainOptions, resume?: TrainingState) {
     validateTrainOptions(options);
     this.plan = planData(tokens.length, options.seq, options.batch, options.valFrac);
     this.unroll = new Unroll(net, this.plan.seq, this.plan.batch);
@@ -275,7 +276,7 @@ export function firstNonFinite(net: Network, which: 'params' | 'grads'): string 
 }
 
 /** FNV-1a over the token ids: a cheap fingerprint of the training text. */
-export function hashTokens(tokens: Int32Array): string {
+export function hashTokens(tokens: TokenArray): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < tokens.length; i++) {
     h = Math.imul(h ^ (tokens[i]! & 0xff), 0x01000193);

@@ -1,4 +1,8 @@
 import { GatescopeError } from './errors';
+import { codePointLength } from './text';
+
+/** Token ids of a text; the narrowest type that fits the vocabulary. */
+export type TokenArray = Uint8Array | Uint16Array | Int32Array;
 
 /**
  * A vocabulary of Unicode code points (not UTF-16 units): an emoji outside the BMP is one token, and
@@ -64,6 +68,20 @@ export class Vocabulary {
     return Int32Array.from(ids);
   }
 
+  /**
+   * Token ids in the smallest array that holds them (1 byte per character for up to 256 distinct
+   * characters): a 100 MB text costs 100 MB of tokens, not 400.
+   */
+  encodeCompact(text: string): TokenArray {
+    const unknown = this.unknownChars(text);
+    if (unknown.length > 0) this.encode(text); // throws the message that lists them
+    const n = codePointLength(text);
+    const ids: TokenArray = this.size <= 256 ? new Uint8Array(n) : this.size <= 65536 ? new Uint16Array(n) : new Int32Array(n);
+    let k = 0;
+    for (const ch of text) ids[k++] = this.index.get(ch)!;
+    return ids;
+  }
+
   decode(ids: ArrayLike<number>): string {
     let s = '';
     for (let k = 0; k < ids.length; k++) s += this.chars[ids[k]!]!;
@@ -80,3 +98,4 @@ export function describeChar(ch: string): string {
   if (cp < 32 || (cp >= 0x7f && cp < 0xa0)) return `control character ${hex}`;
   return `'${ch}' (${hex})`;
 }
+

@@ -1,0 +1,125 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { GatescopeError } from '../engine/errors';
+import { CELL_TYPES } from '../engine/types';
+import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
+import { runBench } from './bench';
+import { runSample } from './sample';
+import { runTrace } from './trace';
+import { runTrain } from './train';
+import { runInfo } from './info';
+
+/**
+ * `gatescope` — the command line on the same engine as the extension.
+ * Exit codes: 0 success; 1 a user error (one line on stderr); 2 an internal error; 130 interrupted by Ctrl-C
+ * (a training run saves its checkpoint first).
+ */
+const VERSION = '0.1.0';
+
+function int(name: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
+    return n;
+  };
+}
+function num(name: string, min: number, exclusive = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (exclusive ? n <= min : n < min)) {
+      throw new InvalidArgumentError(`${name} must be a number ${exclusive ? '>' : '≥'} ${min}`);
+    }
+    return n;
+  };
+}
+
+export function buildProgram(): Command {
+  const d = DEFAULT_TRAIN_OPTIONS;
+  const program = new Command('gatescope')
+    .description('Train and inspect character-level LSTM, GRU and RNN language models.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+
+  program.command('train')
+    .description('train a model on one or more text files')
+    .argument('<files...>', 'UTF-8 text files (concatenated)')
+    .requiredOption('-o, --out <model>', 'where to write the model (.safetensors)')
+    .addOption(new Option('--cell <cell>', 'recurrent cell').choices(CELL_TYPES as string[]).default(d.cell))
+    .option('--layers <n>', 'recurrent layers', int('layers', 1), d.layers)
+    .option('--hidden <n>', 'hidden units per layer', int('hidden', 1), d.hidden)
+    .option('--embed <n>', 'embedding size', int('embed', 1), d.embed)
+    .option('--seq <n>', 'truncated-BPTT length', int('seq', 1), d.seq)
+    .option('--batch <n>', 'lanes trained in parallel', int('batch', 1), d.batch)
+    .option('--lr <x>', 'Adam learning rate', num('lr', 0, true), d.lr)
+    .option('--clip <x>', 'gradient clipping threshold (0 = off)', num('clip', 0), d.clip)
+    .addOption(new Option('--clip-mode <mode>', 'global norm or element-wise value').choices(['norm', 'value']).default(d.clipMode))
+    .option('--steps <n>', 'optimisation steps (total, counting a resumed run\'s)', int('steps', 0))
+    .option('--epochs <n>', 'passes over the text instead of --steps', num('epochs', 0, true))
+    .option('--val-frac <x>', 'fraction held out for validation', num('val-frac', 0), d.valFrac)
+    .option('--seed <n>', 'random seed', int('seed', 0), d.seed)
+    .option('--eval-every <n>', 'validate every n steps', int('eval-every', 1), 100)
+    .option('--save-every <n>', 'write a checkpoint every n steps (0 = only at the end)', int('save-every', 0), 500)
+    .option('--resume <model>', 'continue training this model (architecture, vocabulary, optimiser state)')
+    .option('--quiet', 'no progress bar')
+    .action(async (files: string[], o) => { process.exitCode = await runTrain(files, o); });
+
+  program.command('trace')
+    .description('run a text through a model and write every gate, state, prediction and gradient norm as JSON')
+    .requiredOption('-m, --model <model>', 'model file (.safetensors)')
+    .requiredOption('-i, --input <file>', 'UTF-8 text to trace')
+    .requiredOption('--json <out>', 'where to write the JSON trace')
+    .option('--param-grads', 'include ∂loss/∂θ for every tensor')
+    .action((o) => { runTrace(o); });
+
+  program.command('sample')
+    .description('generate text from a model')
+    .requiredOption('-m, --model <model>', 'model file (.safetensors)')
+    .option('--prime <text>', 'text to condition on', '')
+    .option('--length <n>', 'characters to generate', int('length', 0), 500)
+    .option('--temperature <t>', 'sampling temperature', num('temperature', 0, true), 1)
+    .option('--top-k <k>', 'sample among the k most likely characters (0 = all)', int('top-k', 0), 0)
+    .option('--greedy', 'always take the most likely character')
+    .option('--seed <n>', 'random seed', int('seed', 0), 1)
+    .action((o) => { runSample(o); });
+
+  program.command('info')
+    .description('describe a model file')
+    .argument('<model>', 'model file (.safetensors)')
+    .option('--json', 'as JSON')
+    .action((file: string, o) => { runInfo(file, o); });
+
+  program.command('bench')
+    .description('measure training and tracing speed side by side with TensorFlow.js and PyTorch')
+    .option('--seconds <s>', 'timing budget per measurement', num('seconds', 0, true), 8)
+    .option('--configs <list>', 'A (1×128), B (2×256)', 'A,B')
+    .option('--peers <list>', 'gatescope,tfjs,torch', 'gatescope,tfjs,torch')
+    .option('--json <out>', 'also write the results as JSON')
+    .action(async (o) => { process.exitCode = await runBench(o); });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number };
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+      // help and version exit 0; usage errors were already printed by commander
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 1;
+    }
+    if (e instanceof GatescopeError) {
+      process.stderr.write(`gatescope: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`gatescope: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => { process.exitCode = code; });
+}

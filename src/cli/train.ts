@@ -1,0 +1,110 @@
+import { SingleBar } from 'cli-progress';
+import * as path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { GatescopeError } from '../engine/errors';
+import { encodeModelFile, type ModelFile } from '../engine/modelfile';
+import { prepareRun, type PreparedRun } from '../engine/run';
+import { DEFAULT_TRAIN_OPTIONS, type StepReport, type TrainOptions } from '../engine/trainer';
+import { readModelFile, readTextFile, writeFileAtomic } from './files';
+
+export interface TrainCliOptions {
+  out: string;
+  cell: TrainOptions['cell'];
+  layers: number; hidden: number; embed: number; seq: number; batch: number;
+  lr: number; clip: number; clipMode: TrainOptions['clipMode'];
+  steps?: number; epochs?: number; valFrac: number; seed: number;
+  evalEvery: number; saveEvery: number; resume?: string; quiet?: boolean;
+}
+
+/** Time the loop runs before it yields to the event loop (Ctrl-C, progress output). */
+const SLICE_MS = 100;
+
+export async function runTrain(files: string[], o: TrainCliOptions): Promise<number> {
+  if (o.steps !== undefined && o.epochs !== undefined) throw new GatescopeError('give --steps or --epochs, not both');
+  const text = joinTexts(files.map((f) => readTextFile(f)));
+  const resume: ModelFile | undefined = o.resume ? readModelFile(o.resume) : undefined;
+  const options: TrainOptions = {
+    cell: o.cell, layers: o.layers, hidden: o.hidden, embed: o.embed, seq: o.seq, batch: o.batch,
+    lr: o.lr, clip: o.clip, clipMode: o.clipMode, valFrac: o.valFrac, seed: o.seed,
+    steps: o.steps ?? DEFAULT_TRAIN_OPTIONS.steps,
+  };
+  const run = prepareRun(text, options, resume);
+  const { trainer, net, vocab } = run;
+  let total = o.steps ?? DEFAULT_TRAIN_OPTIONS.steps;
+  if (o.epochs !== undefined) total = Math.max(1, Math.round(o.epochs * trainer.plan.stepsPerEpoch)) + (resume ? trainer.step : 0);
+  for (const w of resume?.warnings ?? []) warn(w);
+  for (const w of run.warnings) warn(w);
+  const c = net.cfg;
+  const log = (s: string): void => { process.stderr.write(s + '\n'); };
+  log(`${c.cell} ${c.layers}×${c.hidden}, embed ${c.embed}, vocab ${vocab.size}, ${net.params.length.toLocaleString('en-US')} parameters; ` +
+    `${run.tokens.length.toLocaleString('en-US')} characters (${trainer.plan.valLength.toLocaleString('en-US')} held out), seq ${trainer.plan.seq} × batch ${trainer.plan.batch}`);
+  if (trainer.step >= total) {
+    log(`the model has already trained ${trainer.step} steps (≥ ${total}); nothing to do`);
+    return 0;
+  }
+  mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+
+  let interrupted = false;
+  const onSigint = (): void => { interrupted = true; };
+  process.on('SIGINT', onSigint);
+  const bar = o.quiet ? null : new SingleBar({
+    format: 'step {value}/{total} |{bar}| loss {loss} | val {val} | {speed} chars/s | ETA {eta_formatted}',
+    barsize: 24, etaBuffer: 50, fps: 5, noTTYOutput: true, notTTYSchedule: 5000, hideCursor: true, stream: process.stderr,
+  });
+  let valLoss = NaN;
+  let last: StepReport | null = null;
+  let chars = 0;
+  const started = performance.now();
+  bar?.start(total, trainer.step, { loss: '—', val: '—', speed: '—' });
+  const save = (): void => {
+    writeFileAtomic(o.out, encodeModelFile(net, vocab, {
+      source: files.map((f) => path.basename(f)).join(', '), steps: trainer.step, loss: last?.loss, valLoss: Number.isNaN(valLoss) ? undefined : valLoss,
+      trainedChars: (resume?.info.trainedChars ?? 0) + chars, created: new Date().toISOString(),
+    }, trainer.snapshot()));
+  };
+  try {
+    while (trainer.step < total && !interrupted) {
+      const sliceEnd = performance.now() + SLICE_MS;
+      while (trainer.step < total && performance.now() < sliceEnd) {
+        last = trainer.trainStep();
+        chars += last.chars;
+        if (trainer.step % o.evalEvery === 0 || trainer.step === total) valLoss = trainer.validate();
+        if (o.saveEvery > 0 && trainer.step % o.saveEvery === 0 && trainer.step < total) save();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      bar?.update(trainer.step, { loss: last!.loss.toFixed(3), val: Number.isNaN(valLoss) ? '—' : valLoss.toFixed(3), speed: Math.round(chars / seconds).toLocaleString('en-US') });
+      await new Promise((r) => setImmediate(r));
+    }
+  } catch (e) {
+    bar?.stop();
+    if (e instanceof GatescopeError && e.code === 'non-finite' && trainer.step > 0) {
+      save(); // the parameters are still the last good ones
+      log(`saved the last good model (step ${trainer.step}) to ${o.out}`);
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  bar?.stop();
+  save();
+  const seconds = (performance.now() - started) / 1000;
+  const summary = `step ${trainer.step}: loss ${last?.loss.toFixed(4) ?? '—'}, validation ${Number.isNaN(valLoss) ? '—' : valLoss.toFixed(4)}; ` +
+    `${Math.round(chars / seconds).toLocaleString('en-US')} chars/s over ${seconds.toFixed(1)} s`;
+  if (interrupted) {
+    log(`interrupted at ${summary}\ncheckpoint saved to ${o.out}; continue with --resume ${o.out}`);
+    return 130;
+  }
+  log(`${summary}\nmodel saved to ${o.out}`);
+  return 0;
+}
+
+function warn(s: string): void {
+  process.stderr.write(`warning: ${s}\n`);
+}
+
+/** Concatenates texts, with a newline between two where the first does not end with one. */
+export function joinTexts(texts: string[]): string {
+  return texts.reduce((acc, t) => (acc === '' ? t : acc.endsWith('\n') ? acc + t : acc + '\n' + t), '');
+}
+
+export type { PreparedRun };
