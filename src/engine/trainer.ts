@@ -255,7 +255,8 @@ export class Trainer {
   }
 
   private describeNonFinite(loss: number): string {
-    const bad = firstNonFinite(this.net, 'grads') ?? firstNonFinite(this.net, 'params');
+    // a non-finite parameter is the root cause when there is one; otherwise the gradient that overflowed
+    const bad = firstNonFinite(this.net, 'params') ?? firstNonFinite(this.net, 'grads');
     const what = !Number.isFinite(loss) ? `the loss became ${loss}` : 'the gradient became non-finite';
     return `training stopped at step ${this.step + 1}: ${what}` +
       (bad ? ` (first non-finite tensor: ${bad})` : '') +

@@ -1,0 +1,65 @@
+import * as assert from 'node:assert/strict';
+import { GatescopeError } from '../../../src/engine/errors';
+import { codePointLength, decodeText } from '../../../src/engine/text';
+import { Vocabulary } from '../../../src/engine/vocab';
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const code = (fn: () => unknown): string | undefined => {
+  try { fn(); } catch (e) { assert.ok(e instanceof GatescopeError, `not a GatescopeError: ${e}`); return e.code; }
+  return undefined;
+};
+
+describe('vocabulary of code points', () => {
+  const text = 'naïve café 🙂 — 日本語 👩‍👩‍👧 tab\there\r\n';
+
+  it('round-trips any text exactly, an emoji being one token', () => {
+    const v = Vocabulary.fromText(text);
+    assert.equal(v.decode(v.encode(text)), text);
+    assert.equal(v.decode(v.encodeCompact(text)), text);
+    assert.equal(v.encode('🙂').length, 1);
+    assert.equal(v.encode(text).length, codePointLength(text));
+    assert.equal(codePointLength(text), [...text].length);
+  });
+
+  it('is sorted by code point and unique', () => {
+    const v = Vocabulary.fromText('cba🙂a');
+    assert.deepEqual(v.chars, ['a', 'b', 'c', '🙂']);
+  });
+
+  it('picks the narrowest token array', () => {
+    assert.ok(Vocabulary.fromText('abc').encodeCompact('abc') instanceof Uint8Array);
+    const wide = Vocabulary.fromText(Array.from({ length: 300 }, (_, i) => String.fromCodePoint(0x4e00 + i)).join(''));
+    assert.ok(wide.encodeCompact(wide.chars.join('')) instanceof Uint16Array);
+  });
+
+  it('lists the unknown characters, named readably', () => {
+    const v = Vocabulary.fromText('abc');
+    assert.throws(() => v.encode('abxd\tx🙂'), (e: GatescopeError) =>
+      e.code === 'unknown-chars' && /4 characters are not in the model's vocabulary/.test(e.message) &&
+      e.message.includes("'x' (U+0078)") && e.message.includes('tab (U+0009)') && e.message.includes('U+1F642'));
+    assert.equal(code(() => v.encodeCompact('zz')), 'unknown-chars');
+  });
+
+  it('refuses a vocabulary entry that is not one code point, or a duplicate', () => {
+    assert.equal(code(() => new Vocabulary(['a', 'ab'])), 'bad-model-file');
+    assert.equal(code(() => new Vocabulary(['a', 'a'])), 'bad-model-file');
+    assert.equal(code(() => new Vocabulary([])), 'invalid-input');
+  });
+});
+
+describe('decoding input files', () => {
+  it('accepts UTF-8 and drops a byte-order mark', () => {
+    assert.equal(decodeText(utf8('\uFEFFhé🙂'), 'f'), 'hé🙂');
+  });
+  it('refuses an empty file', () => {
+    assert.throws(() => decodeText(new Uint8Array(0), 'a.txt'), /a\.txt is empty/);
+    assert.throws(() => decodeText(utf8('\uFEFF'), 'a.txt'), /a\.txt is empty/);
+  });
+  it('refuses binary data, saying where the NUL byte is', () => {
+    assert.throws(() => decodeText(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0]), 'x.zip'), /x\.zip is not a text file \(it contains a NUL byte at offset 4\)/);
+  });
+  it('refuses invalid UTF-8, saying where', () => {
+    assert.throws(() => decodeText(new Uint8Array([0x61, 0x62, 0xe9, 0x61]), 'latin1.txt'), /latin1\.txt is not valid UTF-8 \(first bad byte at offset 2\)/);
+    assert.throws(() => decodeText(new Uint8Array([0x61, 0xf0, 0x9f]), 'cut.txt'), /offset 1/);
+  });
+});
