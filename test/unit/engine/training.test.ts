@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { GatescopeError } from '../../../src/engine/errors';
+import { type GatescopeError } from '../../../src/engine/errors';
 import { decodeModelFile, encodeModelFile } from '../../../src/engine/modelfile';
 import { prepareRun } from '../../../src/engine/run';
 import { Rng } from '../../../src/engine/rng';
