@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// TensorFlow.js (wasm backend) peer for `npm run bench`: char-level LSTM LM
+// on lib.dom.d.ts. Prints exactly one JSON line on stdout; diagnostics go to
+// stderr. The workload must stay identical to bench/peers/torch_lstm.py and
+// to the engine's own benchmark (see bench/peers/README.md).
+
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+
+const PEER = 'tfjs-wasm';
+const CONFIGS = {
+  A: { E: 64, L: 1, H: 128 },
+  B: { E: 64, L: 2, H: 256 },
+};
+const BATCH = 32;
+const SEQ = 64;
+const LR = 2e-3;
+const CLIP = 5;
+const SEED = 1234;
+
+const log = (...args) => console.error('[tfjs]', ...args);
+const emit = (result) => process.stdout.write(JSON.stringify(result) + '\n');
+
+const { values: args } = parseArgs({
+  options: {
+    config: { type: 'string', default: 'A' },
+    seconds: { type: 'string', default: '8' },
+    threads: { type: 'string' }, // accepted for a uniform CLI; wasm has no threads in Node
+    data: { type: 'string' },
+  },
+});
+if (!(args.config in CONFIGS)) throw new Error(`--config must be A or B, got ${args.config}`);
+const seconds = Number(args.seconds);
+const here = dirname(fileURLToPath(import.meta.url));
+const dataPath = args.data ?? join(here, '..', '..', 'node_modules', 'typescript', 'lib', 'lib.dom.d.ts');
+
+const base = { peer: PEER, version: null, config: args.config, threads: 1 };
+const skip = (reason) => {
+  emit({ ...base, trainCharsPerSec: null, fwd64CharsPerSec: null, fwd1CharsPerSec: null,
+    rssMB: null, skipped: reason, notes: '' });
+  process.exit(0);
+};
+
+// createRequire (not `import`) so that NODE_PATH works for out-of-tree
+// installs and a missing package becomes a "skipped" line, not a crash.
+const require = createRequire(import.meta.url);
+let tf;
+let tfwasm;
+try {
+  tf = require('@tensorflow/tfjs');
+  tfwasm = require('@tensorflow/tfjs-backend-wasm');
+} catch (e) {
+  skip(`missing dependency: ${e.message.split('\n')[0]}`);
+}
+if (!existsSync(dataPath)) skip(`data file not found: ${dataPath}`);
+
+// Load the .wasm binaries from the installed package (a plain filesystem
+// prefix works in Node), never from a CDN.
+const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm')) + '/';
+tfwasm.setWasmPaths(wasmDir);
+if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend failed to initialise');
+await tf.ready();
+if (tf.getBackend() !== 'wasm') throw new Error(`expected wasm backend, got ${tf.getBackend()}`);
+const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+const wasmThreads = tf.backend().wasm.tfjs.getThreadsCount();
+base.version = `tfjs ${tf.version.tfjs}, tfjs-backend-wasm ${tfwasm.version_wasm}`;
+base.threads = wasmThreads;
+
+// ---- data: code points, vocabulary = sorted unique code points ----
+const text = readFileSync(dataPath, 'utf8');
+const cps = Int32Array.from(text, (ch) => ch.codePointAt(0)); // iterates code points
+const vocab = [...new Set(cps)].sort((a, b) => a - b);
+const V = vocab.length;
+const index = new Map(vocab.map((cp, i) => [cp, i]));
+const ids = Int32Array.from(cps, (cp) => index.get(cp));
+
+const { E, L, H } = CONFIGS[args.config];
+log(`${dataPath}: ${ids.length} chars, vocab ${V}; config ${args.config} E=${E} L=${L} H=${H}; ` +
+  `wasm simd=${simd} threads=${wasmThreads}, wasm files from ${wasmDir}`);
+
+// ---- parameters: PyTorch's default init, seeded ----
+let seed = SEED;
+const uniform = (shape, k) => tf.variable(tf.randomUniform(shape, -k, k, 'float32', seed++));
+const kH = 1 / Math.sqrt(H);
+const params = {
+  emb: tf.variable(tf.randomNormal([V, E], 0, 1, 'float32', seed++)),
+  // Gate columns are ordered [i f o | g] so one sigmoid and one tanh cover all four.
+  layers: Array.from({ length: L }, (_, l) => ({
+    wx: uniform([l === 0 ? E : H, 4 * H], kH),
+    wh: uniform([H, 4 * H], kH),
+    b: uniform([4 * H], kH),
+  })),
+  decW: uniform([H, V], kH),
+  decB: uniform([V], kH),
+};
+const varList = [params.emb, ...params.layers.flatMap((p) => [p.wx, p.wh, p.b]), params.decW, params.decB];
+
+/**
+ * Forward T steps of a [T*batch] id stream (time-major) through the LSTM.
+ * Returns logits [T*batch, V], top-layer outputs [T*batch, H] and the final
+ * states. The embedding is a one-hot matmul: tf.gather's gradient needs
+ * UnsortedSegmentSum, which the wasm backend lacks.
+ */
+function forward(xIds, T, batch, h0, c0) {
+  let inp = tf.matMul(tf.oneHot(xIds, V, 1, 0, 'float32'), params.emb);
+  const hN = [];
+  const cN = [];
+  params.layers.forEach((p, l) => {
+    // Input projection for all T steps in one matmul, as cuDNN/PyTorch do.
+    const xw = tf.unstack(tf.reshape(tf.fused.matMul({ a: inp, b: p.wx, bias: p.b }), [T, batch, 4 * H]));
+    let h = h0[l];
+    let c = c0[l];
+    const hs = [];
+    for (let t = 0; t < T; t++) {
+      const z = tf.add(xw[t], tf.matMul(h, p.wh));
+      const [i, f, o] = tf.split(tf.sigmoid(tf.slice(z, [0, 0], [batch, 3 * H])), 3, 1);
+      const g = tf.tanh(tf.slice(z, [0, 3 * H], [batch, H]));
+      c = tf.add(tf.mul(f, c), tf.mul(i, g));
+      h = tf.mul(o, tf.tanh(c));
+      hs.push(h);
+    }
+    inp = T === 1 ? hs[0] : tf.concat(hs, 0);
+    hN.push(h);
+    cN.push(c);
+  });
+  const logits = tf.fused.matMul({ a: inp, b: params.decW, bias: params.decB });
+  return { logits, out: inp, hN, cN };
+}
+
+const zeroState = (batch) => ({
+  h: Array.from({ length: L }, () => tf.zeros([batch, H])),
+  c: Array.from({ length: L }, () => tf.zeros([batch, H])),
+});
+const disposeState = (s) => tf.dispose([...s.h, ...s.c]);
+
+/** Warm up, then return the median rate over 3 windows of seconds/3.
+ *  Every window runs at least one call, so slow peers still report. */
+function measure(call, charsPerCall, warmCalls) {
+  let t0 = performance.now();
+  for (let n = 0; n < warmCalls && (n === 0 || performance.now() - t0 < 250 * seconds); n++) call();
+  const rates = [];
+  for (let w = 0; w < 3; w++) {
+    let n = 0;
+    let elapsed;
+    t0 = performance.now();
+    do {
+      call();
+      n++;
+      elapsed = (performance.now() - t0) / 1000;
+    } while (elapsed < seconds / 3);
+    rates.push((n * charsPerCall) / elapsed);
+  }
+  const sorted = [...rates].sort((a, b) => a - b);
+  return { rate: sorted[1], rates };
+}
+
+// ---- training: truncated BPTT over 32 contiguous lanes (batchify) ----
+const laneLen = Math.floor(ids.length / BATCH);
+const chunks = Math.floor((laneLen - 1) / SEQ);
+const optimizer = tf.train.adam(LR, 0.9, 0.999, 1e-8);
+const train = { i: 0, state: null, loss: NaN };
+
+/** Time-major [SEQ*BATCH] ids of chunk i, shifted by `shift` (0 inputs, 1 targets). */
+function chunkIds(i, shift) {
+  const out = new Int32Array(SEQ * BATCH);
+  for (let t = 0; t < SEQ; t++) {
+    for (let b = 0; b < BATCH; b++) out[t * BATCH + b] = ids[b * laneLen + i * SEQ + t + shift];
+  }
+  return out;
+}
+
+function trainStep() {
+  if (train.i === 0) {
+    if (train.state) disposeState(train.state);
+    train.state = zeroState(BATCH); // new pass over the data
+  }
+  const prev = train.state;
+  let next;
+  const lossT = tf.tidy(() => {
+    const x = tf.tensor1d(chunkIds(train.i, 0), 'int32');
+    const y = tf.oneHot(tf.tensor1d(chunkIds(train.i, 1), 'int32'), V, 1, 0, 'float32');
+    // Only variables are differentiated, so the carried state is detached.
+    const { value, grads } = tf.variableGrads(() => {
+      const r = forward(x, SEQ, BATCH, prev.h, prev.c);
+      next = { h: r.hN.map((t) => tf.keep(t)), c: r.cN.map((t) => tf.keep(t)) };
+      return tf.losses.softmaxCrossEntropy(y, r.logits);
+    });
+    // Global-norm clipping like torch.nn.utils.clip_grad_norm_ (no host sync).
+    const names = Object.keys(grads);
+    const norm = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k])))));
+    const coef = tf.minimum(1, tf.div(CLIP, tf.add(norm, 1e-6)));
+    optimizer.applyGradients(names.map((k) => ({ name: k, tensor: tf.mul(grads[k], coef) })));
+    return value;
+  });
+  train.loss = lossT.dataSync()[0]; // also a sync point, as in a real trainer
+  lossT.dispose();
+  disposeState(prev);
+  train.state = next;
+  train.i = (train.i + 1) % chunks;
+}
+
+const tensorsBefore = tf.memory().numTensors;
+const trainRes = measure(trainStep, BATCH * SEQ, 3);
+log(`train windows ${trainRes.rates.map(Math.round)} chars/s, ${train.i} chunks into the pass, ` +
+  `last loss ${train.loss.toFixed(3)}, tensors ${tensorsBefore} -> ${tf.memory().numTensors}`);
+disposeState(train.state);
+
+// ---- batch-1 forward (the inspector path), state carried ----
+const stream = ids.subarray(0, 1 << 20);
+const fwd = { pos: 0, state: zeroState(1) };
+
+/** Forward n chars; download outputs, final state and softmax probabilities
+ *  to JS arrays, since that is what the inspector consumes. */
+function forwardCall(n) {
+  if (fwd.pos + n > stream.length) fwd.pos = 0;
+  const slice = stream.subarray(fwd.pos, fwd.pos + n);
+  fwd.pos += n;
+  const prev = fwd.state;
+  const r = tf.tidy(() => {
+    const { logits, out, hN, cN } = forward(tf.tensor1d(slice, 'int32'), n, 1, prev.h, prev.c);
+    return { probs: tf.softmax(logits), out, hN, cN };
+  });
+  const host = [r.out.dataSync(), ...r.hN.map((t) => t.dataSync()), ...r.cN.map((t) => t.dataSync()), r.probs.dataSync()];
+  tf.dispose([r.probs, r.out]);
+  disposeState(prev);
+  fwd.state = { h: r.hN, c: r.cN };
+  return host;
+}
+
+const fwd64 = measure(() => forwardCall(SEQ), SEQ, 20);
+disposeState(fwd.state);
+fwd.state = zeroState(1);
+const fwd1 = measure(() => forwardCall(1), 1, 200);
+log(`fwd64 windows ${fwd64.rates.map(Math.round)}, fwd1 windows ${fwd1.rates.map(Math.round)} chars/s, ` +
+  `tensors now ${tf.memory().numTensors}`);
+
+emit({
+  ...base,
+  trainCharsPerSec: Math.round(trainRes.rate * 10) / 10,
+  fwd64CharsPerSec: Math.round(fwd64.rate * 10) / 10,
+  fwd1CharsPerSec: Math.round(fwd1.rate * 10) / 10,
+  rssMB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+  notes: `custom LSTM loop on tf.variable weights (fused [i f o|g] gates, input projection ` +
+    `hoisted out of the time loop), tf.variableGrads + tf.train.adam, global-norm clip computed ` +
+    `on device; embedding as one-hot matmul (wasm lacks UnsortedSegmentSum, tf.gather's gradient); ` +
+    `backend ${tf.getBackend()}, simd=${simd}, wasm threads=${wasmThreads} (no threads in Node); ` +
+    `batch-1 results downloaded with dataSync; median of 3 windows`,
+});

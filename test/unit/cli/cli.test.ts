@@ -1,0 +1,119 @@
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { decodeModelFile } from '../../../src/engine/modelfile';
+
+/** Runs the built CLI (npm test builds it first) as a user would. */
+const CLI = path.join(__dirname, '../../../dist/cli.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'gatescope-cli-'));
+const file = (name: string, content: string | Uint8Array): string => {
+  const p = path.join(dir, name);
+  writeFileSync(p, content);
+  return p;
+};
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const corpus = 'It was the best of times, it was the worst of times. 🙂\n'.repeat(40);
+const small = ['--hidden', '16', '--embed', '8', '--seq', '16', '--batch', '4', '--quiet'];
+
+describe('gatescope CLI', function () {
+  this.timeout(60_000);
+  before(function () {
+    if (!existsSync(CLI)) this.skip(); // `npm test` builds first; a bare `mocha` run without a build skips these
+  });
+
+  it('trains, reports, saves a model that loads and resumes to the total step count', () => {
+    const text = file('corpus.txt', corpus);
+    const out = path.join(dir, 'models', 'm.safetensors');
+    const r = run('train', text, ...small, '--steps', '30', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /step 30: loss \d\.\d+, validation \d\.\d+; [\d,]+ chars\/s/);
+    const m = decodeModelFile(new Uint8Array(readFileSync(out)));
+    assert.equal(m.training?.step, 30);
+    assert.equal(m.info.steps, 30);
+    const r2 = run('train', text, ...small, '--steps', '45', '--resume', out, '--out', out);
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.equal(decodeModelFile(new Uint8Array(readFileSync(out))).training?.step, 45);
+    assert.deepEqual(readdirSync(path.dirname(out)), ['m.safetensors'], 'no temporary files left behind');
+
+    const info = run('info', out, '--json');
+    assert.equal(JSON.parse(info.stdout).steps, 45);
+    const s = run('sample', '-m', out, '--prime', 'It was', '--length', '50', '--seed', '3');
+    assert.equal(s.status, 0, s.stderr);
+    assert.equal([...s.stdout.trimEnd()].length, 'It was'.length + 50);
+  });
+
+  it('writes the trace schema: tokens, loss, probs [T][V], layers with [T][H] gates and [T] gradient norms', () => {
+    const text = file('c2.txt', corpus);
+    const model = path.join(dir, 't.safetensors');
+    assert.equal(run('train', text, ...small, '--layers', '2', '--steps', '5', '--out', model).status, 0);
+    const input = file('in.txt', 'It was the worst 🙂');
+    const json = path.join(dir, 'trace.json');
+    const r = run('trace', '--model', model, '--input', input, '--json', json, '--param-grads');
+    assert.equal(r.status, 0, r.stderr);
+    const t = JSON.parse(readFileSync(json, 'utf8'));
+    const T = [...'It was the worst 🙂'].length;
+    assert.equal(t.tokens.length, T);
+    assert.equal(t.probs.length, T);
+    assert.equal(t.probs[0].length, t.vocab.length);
+    assert.ok(Math.abs(t.probs[3].reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5);
+    assert.equal(t.layers.length, 2);
+    for (const k of ['i', 'f', 'g', 'o', 'c', 'h']) assert.deepEqual([t.layers[1][k].length, t.layers[1][k][0].length], [T, 16], k);
+    assert.equal(t.layers[0].gradH.length, T);
+    assert.equal(t.layers[0].gradC.length, T);
+    assert.ok(t.loss > 0);
+    assert.equal(t.paramGrads['rnn.weight_hh_l1'].length, 4 * 16 * 16);
+  });
+
+  describe('bad input: exit 1 with one clear line', () => {
+    const expectUserError = (r: ReturnType<typeof run>, re: RegExp): void => {
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /internal error|    at /, 'no stack trace for a user error');
+    };
+    const out = path.join(dir, 'never.safetensors');
+    it('empty, binary, non-UTF-8, too short, missing files', () => {
+      expectUserError(run('train', file('empty.txt', ''), '--out', out), /empty\.txt is empty/);
+      expectUserError(run('train', file('bin.dat', new Uint8Array([1, 2, 0, 3])), '--out', out), /not a text file/);
+      expectUserError(run('train', file('latin1.txt', new Uint8Array([0x63, 0x61, 0x66, 0xe9])), '--out', out), /not valid UTF-8/);
+      expectUserError(run('train', file('short.txt', 'abc'), '--out', out), /too short to train on: it has 3 characters, and at least 9/);
+      expectUserError(run('train', path.join(dir, 'nope.txt'), '--out', out), /no such file/);
+      assert.ok(!existsSync(out));
+    });
+    it('bad options', () => {
+      const text = file('ok.txt', corpus);
+      expectUserError(run('train', text, '--lr', 'NaN', '--out', out), /lr must be a number > 0/);
+      expectUserError(run('train', text, '--hidden', '-4', '--out', out), /hidden must be a whole number/);
+      expectUserError(run('train', text, '--cell', 'lstm3', '--out', out), /Allowed choices are lstm, gru, rnn_tanh/);
+      expectUserError(run('train', text), /required option '-o, --out <model>'/);
+    });
+    it('corrupt models and unknown characters at trace time', () => {
+      const bad = file('bad.safetensors', new Uint8Array([0, 0, 0, 0, 0, 0, 0, 16, 1, 2, 3]));
+      const input = file('x.txt', 'hello');
+      expectUserError(run('trace', '-m', bad, '-i', input, '--json', path.join(dir, 'x.json')), /bad\.safetensors: .*header length/);
+      expectUserError(run('sample', '-m', file('t.txt', 'not a model'), '--length', '3'), /t\.txt: /);
+      const text = file('ok2.txt', corpus);
+      const model = path.join(dir, 'u.safetensors');
+      assert.equal(run('train', text, ...small, '--steps', '2', '--out', model).status, 0);
+      expectUserError(run('trace', '-m', model, '-i', file('zz.txt', 'It was ZZ'), '--json', path.join(dir, 'y.json')),
+        /1 character is not in the model's vocabulary: 'Z' \(U\+005A\)/);
+    });
+  });
+
+  it('Ctrl-C in the middle of training saves a checkpoint that resumes, and exits 130', async () => {
+    const text = file('long.txt', corpus.repeat(5));
+    const out = path.join(dir, 'interrupted.safetensors');
+    const child = spawn(process.execPath, [CLI, 'train', text, '--hidden', '64', '--steps', '100000', '--save-every', '0', '--quiet', '--out', out]);
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /interrupted at step \d+/);
+    assert.match(stderr, /continue with --resume/);
+    const m = decodeModelFile(new Uint8Array(readFileSync(out)));
+    assert.ok(m.training && m.training.step > 0 && m.training.step < 100000);
+  });
+});
