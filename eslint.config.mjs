@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/vscode-harness/node_modules/**', 'test/artifacts/**', 'media/**', '**/*.js', '**/*.mjs', '**/*.py'] },
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/vscode-harness/node_modules/**', 'test/artifacts/**', 'media/**', '**/*.js', '**/*.mjs', '**/*.py', 'src/engine/wasm/assembly/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -22,6 +22,10 @@ const LR = 2e-3;
 const CLIP = 5;
 const SEED = 1234;
 
+// The wasm OneHot kernel ignores a float32 dtype (it writes int32 bits into a
+// float buffer: 1 reads as 1.4e-45), so one-hot in int32 and cast.
+const oneHotF32 = (idsT, depth) => tf.cast(tf.oneHot(idsT, depth), 'float32');
+
 const log = (...args) => console.error('[tfjs]', ...args);
 const emit = (result) => process.stdout.write(JSON.stringify(result) + '\n');
 
@@ -106,7 +110,7 @@ const varList = [params.emb, ...params.layers.flatMap((p) => [p.wx, p.wh, p.b]),
  * UnsortedSegmentSum, which the wasm backend lacks.
  */
 function forward(xIds, T, batch, h0, c0) {
-  let inp = tf.matMul(tf.oneHot(xIds, V, 1, 0, 'float32'), params.emb);
+  let inp = tf.matMul(oneHotF32(xIds, V), params.emb);
   const hN = [];
   const cN = [];
   params.layers.forEach((p, l) => {
@@ -182,7 +186,7 @@ function trainStep() {
   let next;
   const lossT = tf.tidy(() => {
     const x = tf.tensor1d(chunkIds(train.i, 0), 'int32');
-    const y = tf.oneHot(tf.tensor1d(chunkIds(train.i, 1), 'int32'), V, 1, 0, 'float32');
+    const y = oneHotF32(tf.tensor1d(chunkIds(train.i, 1), 'int32'), V);
     // Only variables are differentiated, so the carried state is detached.
     const { value, grads } = tf.variableGrads(() => {
       const r = forward(x, SEQ, BATCH, prev.h, prev.c);
@@ -224,8 +228,12 @@ function forwardCall(n) {
     const { logits, out, hN, cN } = forward(tf.tensor1d(slice, 'int32'), n, 1, prev.h, prev.c);
     return { probs: tf.softmax(logits), out, hN, cN };
   });
-  const host = [r.out.dataSync(), ...r.hN.map((t) => t.dataSync()), ...r.cN.map((t) => t.dataSync()), r.probs.dataSync()];
-  tf.dispose([r.probs, r.out]);
+  const h = r.hN.map((t) => t.dataSync());
+  const c = r.cN.map((t) => t.dataSync());
+  // With n = 1 the top layer's output *is* its final h: keep it alive for the next call.
+  const outIsState = r.out === r.hN[L - 1];
+  const host = { out: outIsState ? h[L - 1] : r.out.dataSync(), h, c, probs: r.probs.dataSync() };
+  tf.dispose(outIsState ? [r.probs] : [r.probs, r.out]);
   disposeState(prev);
   fwd.state = { h: r.hN, c: r.cN };
   return host;
