@@ -1,0 +1,167 @@
+import { parentPort } from 'node:worker_threads';
+import { Messenger } from '../protocol/messenger';
+import type { TraceData } from '../protocol/trace';
+import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
+import { GatescopeError } from './errors';
+import { decodeModelFile, encodeModelFile } from './modelfile';
+import { Rng } from './rng';
+import { prepareRun, type PreparedRun } from './run';
+import { sample } from './sample';
+import { traceTokens } from './trace';
+
+/**
+ * The engine's worker thread: a thin switch over the protocol. Long work runs in slices of SLICE_MS so that
+ * `cancel` is seen between two slices; the host does all file I/O and writes the checkpoints it receives.
+ */
+const SLICE_MS = 50;
+const PROGRESS_MS = 250;
+
+interface ActiveRun {
+  readonly run: PreparedRun;
+  cancelled: boolean;
+}
+
+const runs = new Map<number, ActiveRun>();
+const samples = new Map<number, { cancelled: boolean }>();
+const port = parentPort!;
+const messenger = new Messenger<WorkerNotification, WorkerRequest>(port, { onRequest: handle });
+port.on('message', (m) => { void messenger.receive(m); });
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function handle(req: WorkerRequest): Promise<unknown> {
+  switch (req.type) {
+    case 'train':
+      return startTraining(req);
+    case 'cancel': {
+      const r = runs.get(req.runId);
+      if (r) r.cancelled = true;
+      return null;
+    }
+    case 'trace':
+      return trace(req.model, req.text);
+    case 'sample':
+      return streamSample(req);
+    case 'cancelSample': {
+      const s = samples.get(req.sampleId);
+      if (s) s.cancelled = true;
+      return null;
+    }
+    case 'describe':
+      return describe(req.model);
+    case 'crash':
+      setImmediate(() => { throw new Error('crash requested by a test'); });
+      return null;
+  }
+}
+
+function startTraining(req: Extract<WorkerRequest, { type: 'train' }>): TrainStarted {
+  const resume = req.resume ? decodeModelFile(req.resume) : undefined;
+  const run = prepareRun(req.text, req.options, resume);
+  const active: ActiveRun = { run, cancelled: false };
+  runs.set(req.runId, active);
+  // start after the reply is posted, so the reply describes the run before its first step
+  setImmediate(() => { void trainLoop(req, active).finally(() => runs.delete(req.runId)); });
+  const { net, trainer, tokens } = run;
+  return {
+    config: net.cfg, parameters: net.params.length, characters: tokens.length, heldOut: trainer.plan.valLength,
+    seq: trainer.plan.seq, batch: trainer.plan.batch, startStep: trainer.step,
+    warnings: [...(resume?.warnings ?? []), ...run.warnings],
+  };
+}
+
+async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active: ActiveRun): Promise<void> {
+  const { trainer, net, vocab } = active.run;
+  const total = req.totalSteps;
+  const startChars = 0;
+  let chars = startChars;
+  let loss = NaN, gradNorm = 0, clipRatio = 1, epoch = trainer.epoch;
+  let valLoss: number | null = null;
+  const started = performance.now();
+  let lastProgress = 0;
+  const priorChars = req.resume ? (decodeModelFile(req.resume).info.trainedChars ?? 0) : 0;
+  const progress = (): TrainProgress => {
+    const seconds = (performance.now() - started) / 1000;
+    const cps = seconds > 0 ? chars / seconds : 0;
+    const left = (total - trainer.step) * trainer.charsPerStep;
+    return { step: trainer.step, totalSteps: total, epoch, loss, valLoss, gradNorm, clipRatio, charsPerSec: cps, etaSeconds: cps > 0 ? left / cps : NaN };
+  };
+  const checkpoint = (final: boolean): void => {
+    const bytes = encodeModelFile(net, vocab, {
+      source: req.source, steps: trainer.step, loss: Number.isFinite(loss) ? loss : undefined, valLoss: valLoss ?? undefined,
+      trainedChars: priorChars + chars, created: new Date().toISOString(),
+    }, trainer.snapshot());
+    messenger.notify({ type: 'didCheckpoint', runId: req.runId, step: trainer.step, bytes, final }, [bytes.buffer as ArrayBuffer]);
+  };
+  try {
+    while (trainer.step < total && !active.cancelled) {
+      const end = performance.now() + SLICE_MS;
+      while (trainer.step < total && performance.now() < end) {
+        const r = trainer.trainStep();
+        ({ loss, gradNorm, clipRatio, epoch } = r);
+        chars += r.chars;
+        if (trainer.step % req.evalEvery === 0 || trainer.step === total) {
+          const v = trainer.validate();
+          valLoss = Number.isNaN(v) ? null : v;
+        }
+        if (req.checkpointEvery > 0 && trainer.step % req.checkpointEvery === 0 && trainer.step < total) checkpoint(false);
+      }
+      if (performance.now() - lastProgress >= PROGRESS_MS) {
+        lastProgress = performance.now();
+        messenger.notify({ type: 'didProgress', runId: req.runId, progress: progress() });
+      }
+      await tick();
+    }
+    checkpoint(true);
+    messenger.notify({ type: 'didFinish', runId: req.runId, reason: active.cancelled ? 'cancelled' : 'done', progress: progress() });
+  } catch (e) {
+    // the parameters are still the last good ones (the trainer checks before it updates): keep them
+    if (trainer.step > 0) checkpoint(true);
+    const user = e instanceof GatescopeError;
+    messenger.notify({ type: 'didFinish', runId: req.runId, reason: 'error', error: { message: (e as Error).message, user }, progress: progress() });
+  }
+}
+
+function trace(model: Uint8Array, text: string): TraceData {
+  const m = decodeModelFile(model);
+  const t = traceTokens(m.net, m.vocab.encode(text));
+  return {
+    cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens, loss: t.loss, probs: t.probs,
+    layers: t.layers.map((l) => ({ gates: l.gates, c: l.c, h: l.h, gradH: l.gradH, gradC: l.gradC })),
+  };
+}
+
+async function streamSample(req: Extract<WorkerRequest, { type: 'sample' }>): Promise<string> {
+  const m = decodeModelFile(req.model);
+  const state = { cancelled: false };
+  samples.set(req.sampleId, state);
+  try {
+    const gen = sample(m.net, m.vocab, req.options, new Rng(req.seed));
+    let all = '';
+    let chunk = '';
+    let last = performance.now();
+    for (const ch of gen) {
+      chunk += ch;
+      if (performance.now() - last > SLICE_MS) {
+        messenger.notify({ type: 'didSample', sampleId: req.sampleId, text: chunk });
+        all += chunk;
+        chunk = '';
+        await tick();
+        last = performance.now();
+        if (state.cancelled) break;
+      }
+    }
+    if (chunk) messenger.notify({ type: 'didSample', sampleId: req.sampleId, text: chunk });
+    return all + chunk;
+  } finally {
+    samples.delete(req.sampleId);
+  }
+}
+
+function describe(model: Uint8Array): ModelSummary {
+  const m = decodeModelFile(model);
+  return {
+    config: m.net.cfg, parameters: m.net.params.length, vocab: m.vocab.chars, info: m.info,
+    resumableFrom: m.training?.step ?? null, warnings: m.warnings,
+  };
+}

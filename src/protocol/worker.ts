@@ -1,0 +1,70 @@
+import type { ModelInfo } from '../engine/modelfile';
+import type { SampleOptions } from '../engine/sample';
+import type { ModelConfig } from '../engine/types';
+import type { TrainOptions } from '../engine/trainer';
+import type { TraceData } from './trace';
+
+/** Host → worker requests. Model files cross as their bytes (the host does all file I/O). */
+export type WorkerRequest =
+  /** Start training (a fresh model, or resuming `resume`); replies once the run has started, with its summary. */
+  | { type: 'train'; runId: number; text: string; source: string; options: TrainOptions; resume: Uint8Array | null;
+      evalEvery: number; checkpointEvery: number; totalSteps: number }
+  /** Stop a run between two steps; it sends a final checkpoint and didFinish. */
+  | { type: 'cancel'; runId: number }
+  /** Trace a text with a model. */
+  | { type: 'trace'; model: Uint8Array; text: string }
+  /** Generate text; chunks stream as didSample notifications, the reply comes at the end. */
+  | { type: 'sample'; sampleId: number; model: Uint8Array; options: SampleOptions; seed: number }
+  /** Stop a sample stream. */
+  | { type: 'cancelSample'; sampleId: number }
+  /** Check and describe a model file. */
+  | { type: 'describe'; model: Uint8Array }
+  /** Test hook: crash the worker the way a bug would. */
+  | { type: 'crash' };
+
+/** Worker → host notifications. */
+export type WorkerNotification =
+  /** A few times a second while training. */
+  | { type: 'didProgress'; runId: number; progress: TrainProgress }
+  /** A model file (periodic checkpoint or final), to be written atomically by the host. */
+  | { type: 'didCheckpoint'; runId: number; step: number; bytes: Uint8Array; final: boolean }
+  /** The run is over: done, cancelled, or stopped by an error (the last good checkpoint was sent before). */
+  | { type: 'didFinish'; runId: number; reason: 'done' | 'cancelled' | 'error'; error?: { message: string; user: boolean }; progress: TrainProgress | null }
+  | { type: 'didSample'; sampleId: number; text: string };
+
+export interface TrainProgress {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly epoch: number;
+  readonly loss: number;
+  readonly valLoss: number | null;
+  readonly gradNorm: number;
+  readonly clipRatio: number;
+  readonly charsPerSec: number;
+  /** Seconds left at the current speed. */
+  readonly etaSeconds: number;
+}
+
+/** Reply to `train`. */
+export interface TrainStarted {
+  readonly config: ModelConfig;
+  readonly parameters: number;
+  readonly characters: number;
+  readonly heldOut: number;
+  readonly seq: number;
+  readonly batch: number;
+  readonly startStep: number;
+  readonly warnings: readonly string[];
+}
+
+/** Reply to `describe`. */
+export interface ModelSummary {
+  readonly config: ModelConfig;
+  readonly parameters: number;
+  readonly vocab: readonly string[];
+  readonly info: ModelInfo;
+  readonly resumableFrom: number | null;
+  readonly warnings: readonly string[];
+}
+
+export type TraceReply = TraceData;

@@ -1,0 +1,89 @@
+import * as assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { EngineClient, WorkerCrashedError } from '../../../src/engineClient';
+import { decodeModelFile } from '../../../src/engine/modelfile';
+import { RemoteError } from '../../../src/protocol/messenger';
+import type { WorkerNotification } from '../../../src/protocol/worker';
+import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
+
+/** The host's client against the real worker bundle (npm test builds dist/ first). */
+const WORKER = path.join(__dirname, '../../../dist/worker.js');
+const TEXT = 'the quick brown fox jumps over the lazy dog 🙂\n'.repeat(40);
+const options = { ...DEFAULT_TRAIN_OPTIONS, hidden: 16, embed: 8, seq: 16, batch: 4, steps: 40 };
+
+function waitFor(client: EngineClient, pred: (n: WorkerNotification) => boolean): Promise<WorkerNotification> {
+  return new Promise((resolve) => {
+    const sub = client.onNotification((n) => { if (pred(n)) { sub.dispose(); resolve(n); } });
+  });
+}
+
+describe('engine worker through EngineClient', function () {
+  this.timeout(30_000);
+  let client: EngineClient;
+  before(function () { if (!existsSync(WORKER)) this.skip(); });
+  beforeEach(() => { client = new EngineClient(WORKER); });
+  afterEach(() => client.dispose());
+
+  it('trains to the end and sends a final checkpoint that loads', async () => {
+    const runId = client.newRunId();
+    const finished = waitFor(client, (n) => n.type === 'didFinish' && n.runId === runId);
+    const checkpoints: Uint8Array[] = [];
+    client.onNotification((n) => { if (n.type === 'didCheckpoint' && n.final) checkpoints.push(n.bytes); });
+    const started = await client.train({ runId, text: TEXT, source: 'fox.txt', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 40 });
+    assert.equal(started.startStep, 0);
+    assert.equal(started.config.hidden, 16);
+    const fin = await finished;
+    assert.equal(fin.type === 'didFinish' && fin.reason, 'done');
+    assert.equal(checkpoints.length, 1);
+    const m = decodeModelFile(checkpoints[0]!);
+    assert.equal(m.training?.step, 40);
+    assert.equal(m.info.source, 'fox.txt');
+
+    const trace = await client.trace(checkpoints[0]!, 'the fox 🙂');
+    assert.ok(trace.probs instanceof Float32Array, 'arrays cross as typed arrays');
+    assert.equal(trace.tokens.length, 9);
+    assert.equal(trace.layers[0]!.gates['f']!.length, 9 * 16);
+    const summary = await client.describe(checkpoints[0]!);
+    assert.equal(summary.resumableFrom, 40);
+  });
+
+  it('cancels within a second and still sends a loadable checkpoint', async () => {
+    const runId = client.newRunId();
+    const finished = waitFor(client, (n) => n.type === 'didFinish' && n.runId === runId);
+    let final: Uint8Array | null = null;
+    let progressed = 0;
+    client.onNotification((n) => {
+      if (n.type === 'didCheckpoint' && n.final) final = n.bytes;
+      if (n.type === 'didProgress' && n.progress.step > 0 && n.progress.charsPerSec > 0) progressed++;
+    });
+    await client.train({ runId, text: TEXT.repeat(10), source: 'x', options: { ...options, hidden: 64 }, resume: null, evalEvery: 1000, checkpointEvery: 0, totalSteps: 1_000_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    await client.cancel(runId);
+    const fin = await finished;
+    assert.ok(Date.now() - t0 < 1000, `cancel took ${Date.now() - t0} ms`);
+    assert.equal(fin.type === 'didFinish' && fin.reason, 'cancelled');
+    assert.ok(progressed >= 1, 'progress streamed while training');
+    assert.ok(final !== null);
+    assert.ok(decodeModelFile(final!).training!.step > 0);
+  });
+
+  it('reports user errors as such', async () => {
+    await assert.rejects(client.train({ runId: 9, text: 'abc', source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 5 }),
+      (e: RemoteError) => e.wire.user && /too short/.test(e.message));
+    await assert.rejects(client.describe(new Uint8Array([1, 2, 3])), (e: RemoteError) => e.wire.user);
+  });
+
+  it('survives a crashed worker: pending requests fail, onCrash fires, the next request works', async () => {
+    const crashed = new Promise<WorkerCrashedError>((r) => client.onCrash(r));
+    await client.crashForTest();
+    const err = await crashed;
+    assert.match(err.message, /stopped unexpectedly.*crash requested by a test/);
+    assert.equal(client.running, false);
+    const trainRun = client.newRunId();
+    const done = waitFor(client, (n) => n.type === 'didFinish' && n.runId === trainRun);
+    await client.train({ runId: trainRun, text: TEXT, source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 3 });
+    await done;
+  });
+});
