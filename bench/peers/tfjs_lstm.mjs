@@ -101,38 +101,60 @@ const params = {
   decW: uniform([H, V], kH),
   decB: uniform([V], kH),
 };
-const varList = [params.emb, ...params.layers.flatMap((p) => [p.wx, p.wh, p.b]), params.decW, params.decB];
+
+// The wasm backend has three traps that the straightforward graph walks into:
+// its BatchMatMul is 5-25x slower with transposeA/transposeB (which is how
+// tf.matMul's gradient is written), Slice/Unstack/Split copy the *whole* input
+// tensor per output slice (so unstacking a [T, B, 4H] projection is O(T^2)),
+// and tf.gather's gradient needs UnsortedSegmentSum, which it lacks. So every
+// tensor below is built per time step (no slicing of big tensors), and the
+// matmul and embedding gradients are written with explicit transposes.
+
+/** a·b whose gradient uses explicit transposes instead of transposed matmuls. */
+const mm = tf.customGrad((a, b, save) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy, [a, b]) => [tf.matMul(dy, tf.transpose(b)), tf.matMul(tf.transpose(a), dy)],
+  };
+});
+
+/** table[ids] whose gradient is onehot(ids)^T · dy (no UnsortedSegmentSum). */
+const embed = tf.customGrad((table, ids, save) => {
+  save([ids]);
+  return {
+    value: tf.gather(table, ids),
+    gradFunc: (dy, [ids]) => [tf.matMul(tf.transpose(oneHotF32(ids, V)), dy), tf.zerosLike(ids)],
+  };
+});
 
 /**
- * Forward T steps of a [T*batch] id stream (time-major) through the LSTM.
- * Returns logits [T*batch, V], top-layer outputs [T*batch, H] and the final
- * states. The embedding is a one-hot matmul: tf.gather's gradient needs
- * UnsortedSegmentSum, which the wasm backend lacks.
+ * Run the LSTM over T steps; steps[t] is an int32 [batch] tensor of ids.
+ * Returns per-step logits [batch, V] and top-layer outputs [batch, H], and
+ * the final states.
  */
-function forward(xIds, T, batch, h0, c0) {
-  let inp = tf.matMul(oneHotF32(xIds, V), params.emb);
-  const hN = [];
-  const cN = [];
-  params.layers.forEach((p, l) => {
-    // Input projection for all T steps in one matmul, as cuDNN/PyTorch do.
-    const xw = tf.unstack(tf.reshape(tf.fused.matMul({ a: inp, b: p.wx, bias: p.b }), [T, batch, 4 * H]));
-    let h = h0[l];
-    let c = c0[l];
-    const hs = [];
-    for (let t = 0; t < T; t++) {
-      const z = tf.add(xw[t], tf.matMul(h, p.wh));
-      const [i, f, o] = tf.split(tf.sigmoid(tf.slice(z, [0, 0], [batch, 3 * H])), 3, 1);
+function forward(steps, batch, h0, c0) {
+  const h = [...h0];
+  const c = [...c0];
+  const logits = [];
+  const outs = [];
+  for (const ids of steps) {
+    let x = embed(params.emb, ids);
+    params.layers.forEach((p, l) => {
+      const z = tf.add(tf.add(mm(x, p.wx), mm(h[l], p.wh)), p.b);
+      const sig = tf.sigmoid(tf.slice(z, [0, 0], [batch, 3 * H]));
+      const i = tf.slice(sig, [0, 0], [batch, H]);
+      const f = tf.slice(sig, [0, H], [batch, H]);
+      const o = tf.slice(sig, [0, 2 * H], [batch, H]);
       const g = tf.tanh(tf.slice(z, [0, 3 * H], [batch, H]));
-      c = tf.add(tf.mul(f, c), tf.mul(i, g));
-      h = tf.mul(o, tf.tanh(c));
-      hs.push(h);
-    }
-    inp = T === 1 ? hs[0] : tf.concat(hs, 0);
-    hN.push(h);
-    cN.push(c);
-  });
-  const logits = tf.fused.matMul({ a: inp, b: params.decW, bias: params.decB });
-  return { logits, out: inp, hN, cN };
+      c[l] = tf.add(tf.mul(f, c[l]), tf.mul(i, g));
+      h[l] = tf.mul(o, tf.tanh(c[l]));
+      x = h[l];
+    });
+    outs.push(x);
+    logits.push(tf.add(mm(x, params.decW), params.decB));
+  }
+  return { logits, outs, hN: h, cN: c };
 }
 
 const zeroState = (batch) => ({
@@ -168,13 +190,10 @@ const chunks = Math.floor((laneLen - 1) / SEQ);
 const optimizer = tf.train.adam(LR, 0.9, 0.999, 1e-8);
 const train = { i: 0, state: null, loss: NaN };
 
-/** Time-major [SEQ*BATCH] ids of chunk i, shifted by `shift` (0 inputs, 1 targets). */
-function chunkIds(i, shift) {
-  const out = new Int32Array(SEQ * BATCH);
-  for (let t = 0; t < SEQ; t++) {
-    for (let b = 0; b < BATCH; b++) out[t * BATCH + b] = ids[b * laneLen + i * SEQ + t + shift];
-  }
-  return out;
+/** Per-step [BATCH] id tensors of chunk i, shifted by `shift` (0 inputs, 1 targets). */
+function chunkSteps(i, shift) {
+  return Array.from({ length: SEQ }, (_, t) =>
+    tf.tensor1d(Int32Array.from({ length: BATCH }, (_, b) => ids[b * laneLen + i * SEQ + t + shift]), 'int32'));
 }
 
 function trainStep() {
@@ -185,13 +204,15 @@ function trainStep() {
   const prev = train.state;
   let next;
   const lossT = tf.tidy(() => {
-    const x = tf.tensor1d(chunkIds(train.i, 0), 'int32');
-    const y = oneHotF32(tf.tensor1d(chunkIds(train.i, 1), 'int32'), V);
+    const xs = chunkSteps(train.i, 0);
+    const ys = chunkSteps(train.i, 1).map((y) => oneHotF32(y, V));
     // Only variables are differentiated, so the carried state is detached.
     const { value, grads } = tf.variableGrads(() => {
-      const r = forward(x, SEQ, BATCH, prev.h, prev.c);
+      const r = forward(xs, BATCH, prev.h, prev.c);
       next = { h: r.hN.map((t) => tf.keep(t)), c: r.cN.map((t) => tf.keep(t)) };
-      return tf.losses.softmaxCrossEntropy(y, r.logits);
+      // Mean over all SEQ*BATCH targets, as one per-step sum (see forward).
+      const perStep = r.logits.map((logits, t) => tf.losses.softmaxCrossEntropy(ys[t], logits));
+      return tf.div(tf.addN(perStep), SEQ);
     });
     // Global-norm clipping like torch.nn.utils.clip_grad_norm_ (no host sync).
     const names = Object.keys(grads);
@@ -221,12 +242,14 @@ const fwd = { pos: 0, state: zeroState(1) };
  *  to JS arrays, since that is what the inspector consumes. */
 function forwardCall(n) {
   if (fwd.pos + n > stream.length) fwd.pos = 0;
-  const slice = stream.subarray(fwd.pos, fwd.pos + n);
+  const chars = Array.from(stream.subarray(fwd.pos, fwd.pos + n));
   fwd.pos += n;
   const prev = fwd.state;
   const r = tf.tidy(() => {
-    const { logits, out, hN, cN } = forward(tf.tensor1d(slice, 'int32'), n, 1, prev.h, prev.c);
-    return { probs: tf.softmax(logits), out, hN, cN };
+    const res = forward(chars.map((id) => tf.tensor1d([id], 'int32')), 1, prev.h, prev.c);
+    const out = n === 1 ? res.outs[0] : tf.concat(res.outs, 0);
+    const logits = n === 1 ? res.logits[0] : tf.concat(res.logits, 0);
+    return { probs: tf.softmax(logits), out, hN: res.hN, cN: res.cN };
   });
   const h = r.hN.map((t) => t.dataSync());
   const c = r.cN.map((t) => t.dataSync());

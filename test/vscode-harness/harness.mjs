@@ -58,7 +58,7 @@ export function remoteUri(origin, p) {
 
 // Quiet, offline-friendly user settings. code-server keeps User/settings.json on the server side, so writing the file
 // before the start is enough.
-const USER_SETTINGS = {
+export const USER_SETTINGS = {
   'workbench.startupEditor': 'none',
   'workbench.tips.enabled': false,
   'workbench.welcomePage.walkthroughs.openOnInstall': false,

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { EngineClient, WorkerCrashedError } from '../../../src/engineClient';
+import { EngineClient, type WorkerCrashedError } from '../../../src/engineClient';
 import { decodeModelFile } from '../../../src/engine/modelfile';
-import { RemoteError } from '../../../src/protocol/messenger';
+import { type RemoteError } from '../../../src/protocol/messenger';
 import type { WorkerNotification } from '../../../src/protocol/worker';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
 

@@ -1,0 +1,23 @@
+/** Every command id the extension registers, in one place (the manifest test checks them against package.json). */
+export const Commands = {
+  trainFile: 'gatescope.trainFile',
+  trainSelection: 'gatescope.trainSelection',
+  trainWorkspace: 'gatescope.trainWorkspace',
+  stopTraining: 'gatescope.stopTraining',
+  resumeTraining: 'gatescope.resumeTraining',
+  openModel: 'gatescope.openModel',
+  sample: 'gatescope.sample',
+  showModel: 'gatescope.showModel',
+  refreshModels: 'gatescope.refreshModels',
+  deleteModel: 'gatescope.deleteModel',
+  revealModel: 'gatescope.revealModel',
+  /** Internal: lets the user pick a model; resolves to its URI (used by the debugger). */
+  pickModel: 'gatescope.pickModel',
+  /** Internal, for tests: the state of the extension as tests need to see it. */
+  testState: 'gatescope.test.state',
+} as const;
+
+/** Context keys used in `when` clauses. */
+export const ContextKeys = {
+  training: 'gatescope.training',
+} as const;

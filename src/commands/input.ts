@@ -1,0 +1,52 @@
+import * as vscode from 'vscode';
+import { GatescopeError } from '../engine/errors';
+import { decodeText } from '../engine/text';
+import { config } from '../config';
+
+/** The short name of a resource for messages and model names. */
+export function baseName(uri: vscode.Uri): string {
+  return uri.path.split('/').pop() || uri.toString();
+}
+
+/**
+ * Reads a file's text for training: the open editor's text when the file is open (what the user sees,
+ * saved or not), else the file through vscode.workspace.fs. A file above gatescope.maxFileBytes is offered in
+ * part (cut at a character boundary). Resolves to null when the user declines; bad input throws a
+ * GatescopeError with a message to show.
+ */
+export async function readTrainingText(uri: vscode.Uri): Promise<string | null> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  const name = baseName(uri);
+  if (open) {
+    const text = open.getText();
+    if (text.length === 0) throw new GatescopeError(`${name} is empty: there is nothing to learn from`, 'not-text');
+    return text;
+  }
+  let size: number;
+  try {
+    const st = await vscode.workspace.fs.stat(uri);
+    if (st.type & vscode.FileType.Directory) throw new GatescopeError(`${name} is a folder; use "Train LSTM on Workspace" for many files`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof GatescopeError) throw e;
+    throw new GatescopeError(`cannot read ${name}: ${(e as Error).message}`);
+  }
+  const limit = config.maxFileBytes();
+  let bytes = await vscode.workspace.fs.readFile(uri);
+  if (size > limit) {
+    const mb = (n: number): string => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+    const take = `Use the First ${mb(limit)}`;
+    const choice = await vscode.window.showWarningMessage(`${name} is ${mb(size)}, more than gatescope.maxFileBytes (${mb(limit)}).`,
+      { modal: true, detail: 'Training reads the whole text into memory. Train on its beginning, or cancel and raise the limit.' }, take);
+    if (choice !== take) return null;
+    bytes = bytes.subarray(0, utf8Boundary(bytes, limit));
+  }
+  return decodeText(bytes, name);
+}
+
+/** The largest n′ ≤ n that does not cut a UTF-8 sequence. */
+export function utf8Boundary(bytes: Uint8Array, n: number): number {
+  let k = Math.min(n, bytes.length);
+  while (k > 0 && k < bytes.length && (bytes[k]! & 0xc0) === 0x80) k--;
+  return k;
+}

@@ -1,0 +1,96 @@
+import * as vscode from 'vscode';
+import { config } from '../config';
+import { isGatescopeError } from '../engine/errors';
+import type { ModelStore } from '../models/modelStore';
+import { RemoteError } from '../protocol/messenger';
+import type { RunOutcome, TrainingController } from '../training';
+import { Commands } from './ids';
+import { baseName, readTrainingText } from './input';
+import { collectWorkspaceText } from './workspaceFiles';
+
+/** Shows a user error (the engine's, here or from the worker) as it is; rethrows anything else. */
+export function showUserError(e: unknown): undefined {
+  if (isGatescopeError(e) || (e instanceof RemoteError && e.wire.user)) {
+    void vscode.window.showErrorMessage(`Gatescope: ${e.message}`);
+    return undefined;
+  }
+  throw e;
+}
+
+/** The model a command acts on: its argument (from a menu), or one the user picks. */
+export type PickModel = (arg?: unknown) => Promise<vscode.Uri | undefined>;
+
+export function registerTrainCommands(training: TrainingController, store: ModelStore, pickModel: PickModel): vscode.Disposable[] {
+  const trainUri = async (uri: vscode.Uri | undefined): Promise<RunOutcome | null | undefined> => {
+    const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    if (!target) {
+      void vscode.window.showErrorMessage('Gatescope: open or select a text file to train on.');
+      return undefined;
+    }
+    try {
+      const text = await readTrainingText(target);
+      if (text === null) return undefined;
+      return await training.start({ text, source: baseName(target), options: config.trainOptions(target) });
+    } catch (e) {
+      return showUserError(e);
+    }
+  };
+
+  return [
+    vscode.commands.registerCommand(Commands.trainFile, (uri?: vscode.Uri) => trainUri(uri)),
+
+    vscode.commands.registerCommand(Commands.trainSelection, async () => {
+      const editor = vscode.window.activeTextEditor;
+      const selected = editor?.selections.map((s) => editor.document.getText(s)).join('\n') ?? '';
+      if (!editor || selected.length === 0) {
+        void vscode.window.showErrorMessage('Gatescope: the selection is empty. Select the text to train on, or use "Train LSTM on File".');
+        return undefined;
+      }
+      return training.start({ text: selected, source: `${baseName(editor.document.uri)} (selection)`, options: config.trainOptions(editor.document.uri) });
+    }),
+
+    vscode.commands.registerCommand(Commands.trainWorkspace, async () => {
+      try {
+        const ws = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Gatescope: collecting workspace text…', cancellable: true },
+          (_p, token) => collectWorkspaceText(token));
+        const mb = (ws.bytes / 1e6).toFixed(1);
+        const notes = [ws.skipped ? `${ws.skipped} binary or non-UTF-8 files left out` : '', ws.truncated ? `stopped at gatescope.workspace.maxBytes` : ''].filter(Boolean).join('; ');
+        const go = 'Train';
+        const choice = await vscode.window.showInformationMessage(`Train on ${ws.files} files (${mb} MB) of the workspace?`,
+          { modal: true, detail: notes || undefined }, go);
+        if (choice !== go) return undefined;
+        const name = vscode.workspace.name ?? 'workspace';
+        return await training.start({ text: ws.text, source: `${name} (${ws.files} files)`, options: config.trainOptions() });
+      } catch (e) {
+        return showUserError(e);
+      }
+    }),
+
+    vscode.commands.registerCommand(Commands.stopTraining, async () => {
+      if (!training.running) {
+        void vscode.window.showInformationMessage('Gatescope is not training.');
+        return;
+      }
+      await training.stop();
+    }),
+
+    vscode.commands.registerCommand(Commands.resumeTraining, async (arg?: unknown, textUri?: vscode.Uri) => {
+      const model = await pickModel(arg);
+      if (!model) return undefined;
+      let source = textUri ?? vscode.window.activeTextEditor?.document.uri;
+      if (!source || source.path.endsWith('.safetensors')) {
+        const picked = await vscode.window.showOpenDialog({ title: 'Resume training on which text?', canSelectMany: false, openLabel: 'Resume Training' });
+        source = picked?.[0];
+      }
+      if (!source) return undefined;
+      try {
+        const text = await readTrainingText(source);
+        if (text === null) return undefined;
+        const bytes = await store.read(model);
+        return await training.start({ text, source: baseName(source), options: config.trainOptions(source), resume: { uri: model, bytes } });
+      } catch (e) {
+        return showUserError(e);
+      }
+    }),
+  ];
+}

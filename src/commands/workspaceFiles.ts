@@ -1,0 +1,87 @@
+import * as vscode from 'vscode';
+import { GatescopeError } from '../engine/errors';
+import { decodeText } from '../engine/text';
+import { config } from '../config';
+
+export interface WorkspaceText {
+  readonly text: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly skipped: number;   // binary or non-UTF-8 files left out
+  readonly truncated: boolean; // stopped at gatescope.workspace.maxBytes
+}
+
+/**
+ * The workspace's text files for "Train LSTM on Workspace": gatescope.workspace.include minus files.exclude
+ * and search.exclude (both through findFiles' exclude) and the patterns of each folder's top-level
+ * .gitignore, in path order, until gatescope.workspace.maxBytes.
+ */
+export async function collectWorkspaceText(token: vscode.CancellationToken): Promise<WorkspaceText> {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (folders.length === 0) throw new GatescopeError('open a folder first: "Train LSTM on Workspace" trains on the files of the open folder');
+  const exclude = excludeGlob();
+  const uris: vscode.Uri[] = [];
+  for (const folder of folders) {
+    const ignored = await gitignorePatterns(folder.uri);
+    for (const include of config.workspaceInclude()) {
+      const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, include), exclude, 100_000, token);
+      for (const u of found) {
+        const rel = u.path.slice(folder.uri.path.length + 1);
+        if (!ignored.some((re) => re.test(rel))) uris.push(u);
+      }
+    }
+  }
+  const unique = [...new Map(uris.map((u) => [u.toString(), u])).values()].sort((a, b) => a.path.localeCompare(b.path));
+  const max = config.workspaceMaxBytes();
+  const parts: string[] = [];
+  let bytes = 0, skipped = 0, truncated = false;
+  for (const u of unique) {
+    if (token.isCancellationRequested) break;
+    const data = await vscode.workspace.fs.readFile(u);
+    if (bytes + data.length > max) { truncated = true; break; }
+    try {
+      parts.push(decodeText(data, u.path));
+      bytes += data.length;
+    } catch {
+      skipped++;
+    }
+  }
+  if (parts.length === 0) throw new GatescopeError('no text files found in the workspace (see gatescope.workspace.include)', 'not-text');
+  return { text: parts.map((p) => (p.endsWith('\n') ? p : p + '\n')).join(''), files: parts.length, bytes, skipped, truncated };
+}
+
+function excludeGlob(): string | undefined {
+  const patterns = new Set<string>();
+  for (const section of ['files.exclude', 'search.exclude']) {
+    const obj = vscode.workspace.getConfiguration().get<Record<string, unknown>>(section) ?? {};
+    for (const [glob, on] of Object.entries(obj)) if (on === true) patterns.add(glob);
+  }
+  patterns.add('**/.gatescope/**');
+  return patterns.size ? `{${[...patterns].join(',')}}` : undefined;
+}
+
+/** The folder's top-level .gitignore as regular expressions over folder-relative paths (no negations). */
+export async function gitignorePatterns(folder: vscode.Uri): Promise<RegExp[]> {
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, '.gitignore')));
+  } catch {
+    return [];
+  }
+  return gitignoreToRegExps(text);
+}
+
+/** Translates .gitignore lines (the common subset: *, **, ?, trailing /, leading /) into path tests. */
+export function gitignoreToRegExps(text: string): RegExp[] {
+  const out: RegExp[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith('!')) continue;
+    let p = line.replace(/\/$/, '');
+    const anchored = p.startsWith('/') || p.includes('/');
+    p = p.replace(/^\//, '');
+    const body = p.split('**').map((s) => s.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('.*');
+    out.push(new RegExp(`^${anchored ? '' : '(?:.*/)?'}${body}(?:/.*)?$`));
+  }
+  return out;
+}

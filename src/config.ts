@@ -1,0 +1,38 @@
+import * as vscode from 'vscode';
+import type { TrainOptions } from './engine/trainer';
+import { SETTINGS, type Setting, type SettingKey } from './settings';
+
+/** Reads a `gatescope.*` setting declared in settings.ts, falling back to its default and clamped to its bounds. */
+function get<K extends SettingKey>(key: K, scope?: vscode.ConfigurationScope): (typeof SETTINGS)[K]['default'] {
+  const s = SETTINGS[key] as Setting;
+  const v = vscode.workspace.getConfiguration('gatescope', scope).get<unknown>(key);
+  if (s.type === 'number' || s.type === 'integer') {
+    const n = typeof v === 'number' && Number.isFinite(v) ? v : s.default;
+    const clamped = Math.min(s.maximum ?? Infinity, Math.max(s.minimum, n));
+    return (s.type === 'integer' ? Math.round(clamped) : clamped) as never;
+  }
+  if (s.type === 'string' && 'enum' in s) return (typeof v === 'string' && s.enum.includes(v) ? v : s.default) as never;
+  if (s.type === 'array') return (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : s.default) as never;
+  return (typeof v === 'string' ? v : s.default) as never;
+}
+
+/** The hyperparameters of a new training run, from settings. */
+export function trainOptions(scope?: vscode.ConfigurationScope): TrainOptions {
+  return {
+    cell: get('training.cell', scope) as TrainOptions['cell'],
+    layers: get('training.layers', scope), hidden: get('training.hidden', scope), embed: get('training.embed', scope),
+    seq: get('training.seq', scope), batch: get('training.batch', scope), lr: get('training.lr', scope),
+    clip: get('training.clip', scope), clipMode: get('training.clipMode', scope) as TrainOptions['clipMode'],
+    steps: get('training.steps', scope), seed: get('training.seed', scope), valFrac: get('training.valFrac', scope),
+  };
+}
+
+export const config = {
+  trainOptions,
+  evalEvery: (): number => get('training.evalEvery'),
+  checkpointEvery: (): number => get('training.checkpointEvery'),
+  modelsDir: (): string => get('modelsDir'),
+  workspaceInclude: (): readonly string[] => get('workspace.include'),
+  workspaceMaxBytes: (): number => get('workspace.maxBytes'),
+  maxFileBytes: (): number => get('maxFileBytes'),
+};

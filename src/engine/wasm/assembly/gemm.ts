@@ -1,0 +1,277 @@
+import { hsum, hsum4, madd } from './simd';
+
+// Dimension legend: C (M, N) = A (M, K) · B (K, N) in the kernels' own terms; every pointer is a byte address of
+// row-major f32 data. rk, rn: bytes per row of K and of N floats.
+
+/** C[p] = v, or C[p] += v when accumulating. */
+// @ts-ignore: decorator
+@inline function put(p: usize, v: v128, acc: bool): void {
+  v128.store(p, acc ? f32x4.add(v128.load(p), v) : v);
+}
+
+// @ts-ignore: decorator
+@inline function put1(p: usize, v: f32, acc: bool): void {
+  store<f32>(p, acc ? load<f32>(p) + v : v);
+}
+
+/**
+ * C[M,N] (+)= A[M,K]·B[N,K]ᵀ as dot products: both operands stream along K with unit stride, so no packing.
+ * Blocks of 2 rows of A × 4 rows of B keep 8 accumulators of 4 partial sums each (x64 has 16 vector registers,
+ * and the mul/add pairs need one temporary); a horizontal reduction then turns each row's 4 accumulators into
+ * one vector of 4 adjacent C entries.
+ */
+export function gemmNT(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, acc: bool): void {
+  const rk = <usize>K << 2, rn = <usize>N << 2;
+  const kv = <usize>(K & ~3) << 2; // bytes of K covered by whole vectors
+  let i = 0;
+  for (; i + 2 <= M; i += 2) {
+    const a0 = a + <usize>i * rk, a1 = a0 + rk;
+    const c0 = c + <usize>i * rn, c1 = c0 + rn;
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const b0 = b + <usize>j * rk, b1 = b0 + rk, b2 = b1 + rk, b3 = b2 + rk;
+      let s00 = f32x4.splat(0), s01 = s00, s02 = s00, s03 = s00;
+      let s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+      for (let k: usize = 0; k < kv; k += 16) {
+        const x0 = v128.load(a0 + k), x1 = v128.load(a1 + k);
+        let y = v128.load(b0 + k);
+        s00 = madd(x0, y, s00); s10 = madd(x1, y, s10);
+        y = v128.load(b1 + k);
+        s01 = madd(x0, y, s01); s11 = madd(x1, y, s11);
+        y = v128.load(b2 + k);
+        s02 = madd(x0, y, s02); s12 = madd(x1, y, s12);
+        y = v128.load(b3 + k);
+        s03 = madd(x0, y, s03); s13 = madd(x1, y, s13);
+      }
+      let r0 = hsum4(s00, s01, s02, s03), r1 = hsum4(s10, s11, s12, s13);
+      for (let k = kv; k < rk; k += 4) { // the last K mod 4 terms: a column of 4 B entries per term
+        let y = f32x4.splat(load<f32>(b0 + k));
+        y = f32x4.replace_lane(y, 1, load<f32>(b1 + k));
+        y = f32x4.replace_lane(y, 2, load<f32>(b2 + k));
+        y = f32x4.replace_lane(y, 3, load<f32>(b3 + k));
+        r0 = madd(v128.load32_splat(a0 + k), y, r0);
+        r1 = madd(v128.load32_splat(a1 + k), y, r1);
+      }
+      const cj = <usize>j << 2;
+      put(c0 + cj, r0, acc);
+      put(c1 + cj, r1, acc);
+    }
+    for (; j < N; j++) { // the last N mod 4 rows of B, one at a time
+      const bj = b + <usize>j * rk;
+      let s0 = f32x4.splat(0), s1 = s0;
+      for (let k: usize = 0; k < kv; k += 16) {
+        const y = v128.load(bj + k);
+        s0 = madd(v128.load(a0 + k), y, s0);
+        s1 = madd(v128.load(a1 + k), y, s1);
+      }
+      let r0 = hsum(s0), r1 = hsum(s1);
+      for (let k = kv; k < rk; k += 4) {
+        const y = load<f32>(bj + k);
+        r0 += load<f32>(a0 + k) * y;
+        r1 += load<f32>(a1 + k) * y;
+      }
+      const cj = <usize>j << 2;
+      put1(c0 + cj, r0, acc);
+      put1(c1 + cj, r1, acc);
+    }
+  }
+  if (i < M) gemv(N, K, a + <usize>i * rk, b, c + <usize>i * rn, acc);
+}
+
+/**
+ * y[N] (+)= W[N,K]·x[K], the batch-1 path (gemmNT with M = 1). Bound by streaming W once: 8 rows of W at a time
+ * against the same x vector, 8 independent accumulators to hide the add latency.
+ */
+export function gemv(N: i32, K: i32, x: usize, w: usize, y: usize, acc: bool): void {
+  const rk = <usize>K << 2;
+  const kv = <usize>(K & ~3) << 2;
+  let j = 0;
+  for (; j + 8 <= N; j += 8) {
+    const w0 = w + <usize>j * rk, w1 = w0 + rk, w2 = w1 + rk, w3 = w2 + rk;
+    const w4 = w3 + rk, w5 = w4 + rk, w6 = w5 + rk, w7 = w6 + rk;
+    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    for (let k: usize = 0; k < kv; k += 16) {
+      const v = v128.load(x + k);
+      s0 = madd(v128.load(w0 + k), v, s0);
+      s1 = madd(v128.load(w1 + k), v, s1);
+      s2 = madd(v128.load(w2 + k), v, s2);
+      s3 = madd(v128.load(w3 + k), v, s3);
+      s4 = madd(v128.load(w4 + k), v, s4);
+      s5 = madd(v128.load(w5 + k), v, s5);
+      s6 = madd(v128.load(w6 + k), v, s6);
+      s7 = madd(v128.load(w7 + k), v, s7);
+    }
+    let r0 = hsum4(s0, s1, s2, s3), r1 = hsum4(s4, s5, s6, s7);
+    for (let k = kv; k < rk; k += 4) {
+      const v = v128.load32_splat(x + k);
+      let c = f32x4.splat(load<f32>(w0 + k));
+      c = f32x4.replace_lane(c, 1, load<f32>(w1 + k));
+      c = f32x4.replace_lane(c, 2, load<f32>(w2 + k));
+      c = f32x4.replace_lane(c, 3, load<f32>(w3 + k));
+      r0 = madd(c, v, r0);
+      c = f32x4.splat(load<f32>(w4 + k));
+      c = f32x4.replace_lane(c, 1, load<f32>(w5 + k));
+      c = f32x4.replace_lane(c, 2, load<f32>(w6 + k));
+      c = f32x4.replace_lane(c, 3, load<f32>(w7 + k));
+      r1 = madd(c, v, r1);
+    }
+    const yj = y + (<usize>j << 2);
+    put(yj, r0, acc);
+    put(yj + 16, r1, acc);
+  }
+  for (; j < N; j++) {
+    const wj = w + <usize>j * rk;
+    let s0 = f32x4.splat(0), s1 = s0;
+    let k: usize = 0;
+    for (; k + 32 <= kv; k += 32) { // two accumulators: half the add-latency chain
+      s0 = madd(v128.load(wj + k), v128.load(x + k), s0);
+      s1 = madd(v128.load(wj + k + 16), v128.load(x + k + 16), s1);
+    }
+    for (; k < kv; k += 16) s0 = madd(v128.load(wj + k), v128.load(x + k), s0);
+    let r = hsum(f32x4.add(s0, s1));
+    for (; k < rk; k += 4) r += load<f32>(wj + k) * load<f32>(x + k);
+    put1(y + (<usize>j << 2), r, acc);
+  }
+}
+
+/**
+ * C[M,N] (+)= Σ_k a(i,k)·B[k,j] with B (K, N) row-major and a(i,k) at a + i·ai + k·ak bytes: A (M,K) when
+ * ai = 4K, ak = 4 (gemmNN); Aᵀ of a (K,M) array when ai = 4, ak = 4M (gemmTN). Outer products: per k, 4
+ * broadcast entries of A times 2 vectors of a B row update a 4×8 block of C held in 8 accumulators.
+ */
+export function gemmOuter(M: i32, N: i32, K: i32, a: usize, ai: usize, ak: usize, b: usize, c: usize, acc: bool): void {
+  const rn = <usize>N << 2;
+  const ai2 = ai + ai, ai3 = ai2 + ai;
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const ar = a + <usize>i * ai;
+    const c0 = c + <usize>i * rn, c1 = c0 + rn, c2 = c1 + rn, c3 = c2 + rn;
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      let s00 = f32x4.splat(0), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+      let pa = ar, pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        const y0 = v128.load(pb), y1 = v128.load(pb, 16);
+        let x = v128.load32_splat(pa);
+        s00 = madd(x, y0, s00); s01 = madd(x, y1, s01);
+        x = v128.load32_splat(pa + ai);
+        s10 = madd(x, y0, s10); s11 = madd(x, y1, s11);
+        x = v128.load32_splat(pa + ai2);
+        s20 = madd(x, y0, s20); s21 = madd(x, y1, s21);
+        x = v128.load32_splat(pa + ai3);
+        s30 = madd(x, y0, s30); s31 = madd(x, y1, s31);
+        pa += ak;
+        pb += rn;
+      }
+      const cj = <usize>j << 2;
+      put(c0 + cj, s00, acc); put(c0 + cj + 16, s01, acc);
+      put(c1 + cj, s10, acc); put(c1 + cj + 16, s11, acc);
+      put(c2 + cj, s20, acc); put(c2 + cj + 16, s21, acc);
+      put(c3 + cj, s30, acc); put(c3 + cj + 16, s31, acc);
+    }
+    for (; j + 4 <= N; j += 4) {
+      let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+      let pa = ar, pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        const y = v128.load(pb);
+        s0 = madd(v128.load32_splat(pa), y, s0);
+        s1 = madd(v128.load32_splat(pa + ai), y, s1);
+        s2 = madd(v128.load32_splat(pa + ai2), y, s2);
+        s3 = madd(v128.load32_splat(pa + ai3), y, s3);
+        pa += ak;
+        pb += rn;
+      }
+      const cj = <usize>j << 2;
+      put(c0 + cj, s0, acc); put(c1 + cj, s1, acc); put(c2 + cj, s2, acc); put(c3 + cj, s3, acc);
+    }
+    for (; j < N; j++) { // the last N mod 4 columns: 4 rows at once, broadcast lanes of one B entry
+      let s = f32x4.splat(0);
+      let pa = ar, pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        let x = f32x4.splat(load<f32>(pa));
+        x = f32x4.replace_lane(x, 1, load<f32>(pa + ai));
+        x = f32x4.replace_lane(x, 2, load<f32>(pa + ai2));
+        x = f32x4.replace_lane(x, 3, load<f32>(pa + ai3));
+        s = madd(x, v128.load32_splat(pb), s);
+        pa += ak;
+        pb += rn;
+      }
+      const cj = <usize>j << 2;
+      put1(c0 + cj, f32x4.extract_lane(s, 0), acc);
+      put1(c1 + cj, f32x4.extract_lane(s, 1), acc);
+      put1(c2 + cj, f32x4.extract_lane(s, 2), acc);
+      put1(c3 + cj, f32x4.extract_lane(s, 3), acc);
+    }
+  }
+  for (; i < M; i++) { // the last M mod 4 rows, one at a time
+    const ar = a + <usize>i * ai;
+    const c0 = c + <usize>i * rn;
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      let s0 = f32x4.splat(0), s1 = s0;
+      let pa = ar, pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        const x = v128.load32_splat(pa);
+        s0 = madd(x, v128.load(pb), s0);
+        s1 = madd(x, v128.load(pb, 16), s1);
+        pa += ak;
+        pb += rn;
+      }
+      const cj = <usize>j << 2;
+      put(c0 + cj, s0, acc); put(c0 + cj + 16, s1, acc);
+    }
+    for (; j + 4 <= N; j += 4) {
+      let s = f32x4.splat(0);
+      let pa = ar, pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        s = madd(v128.load32_splat(pa), v128.load(pb), s);
+        pa += ak;
+        pb += rn;
+      }
+      put(c0 + (<usize>j << 2), s, acc);
+    }
+    for (; j < N; j++) {
+      let s: f32 = 0;
+      let pa = ar, pb = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) {
+        s += load<f32>(pa) * load<f32>(pb);
+        pa += ak;
+        pb += rn;
+      }
+      put1(c0 + (<usize>j << 2), s, acc);
+    }
+  }
+}
+
+/** dst[C,R] = src[R,C]ᵀ, in 4×4 blocks transposed in registers. */
+export function transpose(R: i32, C: i32, src: usize, dst: usize): void {
+  const rc = <usize>C << 2, rr = <usize>R << 2;
+  let r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const s0 = src + <usize>r * rc, s1 = s0 + rc, s2 = s1 + rc, s3 = s2 + rc;
+    const d = dst + (<usize>r << 2);
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      const v0 = v128.load(s0 + o), v1 = v128.load(s1 + o), v2 = v128.load(s2 + o), v3 = v128.load(s3 + o);
+      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const dc = d + <usize>c * rr;
+      v128.store(dc, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(dc + rr, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      v128.store(dc + 2 * rr, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+      v128.store(dc + 3 * rr, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2, dc = d + <usize>c * rr;
+      store<f32>(dc, load<f32>(s0 + o));
+      store<f32>(dc, load<f32>(s1 + o), 4);
+      store<f32>(dc, load<f32>(s2 + o), 8);
+      store<f32>(dc, load<f32>(s3 + o), 12);
+    }
+  }
+  for (; r < R; r++) {
+    const s = src + <usize>r * rc, d = dst + (<usize>r << 2);
+    for (let c = 0; c < C; c++) store<f32>(d + <usize>c * rr, load<f32>(s + (<usize>c << 2)));
+  }
+}

@@ -1,0 +1,6 @@
+export { gemmNT, gemv, gemmOuter, transpose } from './gemm';
+
+/** First free byte after the module's static data: the host's allocator starts here. */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,161 @@
+import * as vscode from 'vscode';
+import type { EngineClient } from '../engineClient';
+import type { ModelSummary } from '../protocol/worker';
+import { config } from '../config';
+
+/** A model file and what the engine says about it (null while unread or when the file is not usable). */
+export interface ModelEntry {
+  readonly uri: vscode.Uri;
+  readonly summary: ModelSummary | null;
+  readonly error: string | null;
+}
+
+/**
+ * The models the user has: `*.safetensors` in the models folder (gatescope.modelsDir under the first
+ * workspace folder, or the extension's global storage without one) plus files opened with "Open Model…".
+ * All file access goes through vscode.workspace.fs so remote and virtual workspaces work. Writes are atomic:
+ * a temporary file in the same folder, then a rename over the target.
+ */
+export class ModelStore implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly summaries = new Map<string, { mtime: number; entry: ModelEntry }>();
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private watcher: vscode.FileSystemWatcher | null = null;
+  private static readonly OPENED_KEY = 'gatescope.openedModels';
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineClient) {
+    this.disposables.push(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('gatescope.modelsDir')) this.watch();
+    }), vscode.workspace.onDidChangeWorkspaceFolders(() => this.watch()));
+    this.watch();
+  }
+
+  /** The folder models are saved in. */
+  get folder(): vscode.Uri {
+    const dir = config.modelsDir();
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (/^(\/|[A-Za-z]:[\\/])/.test(dir)) return vscode.Uri.file(dir);
+    if (root) return vscode.Uri.joinPath(root, ...dir.split(/[\\/]/).filter(Boolean));
+    return vscode.Uri.joinPath(this.context.globalStorageUri, 'models');
+  }
+
+  private watch(): void {
+    this.watcher?.dispose();
+    const folder = this.folder;
+    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '*.safetensors'));
+    const fire = (): void => this.changed.fire();
+    this.watcher.onDidCreate(fire);
+    this.watcher.onDidDelete(fire);
+    this.watcher.onDidChange(fire);
+    this.changed.fire();
+  }
+
+  /** Models in the folder and opened ones, newest first. */
+  async list(): Promise<ModelEntry[]> {
+    const uris = new Map<string, vscode.Uri>();
+    try {
+      for (const [name, type] of await vscode.workspace.fs.readDirectory(this.folder)) {
+        if (type === vscode.FileType.File && name.endsWith('.safetensors')) {
+          const u = vscode.Uri.joinPath(this.folder, name);
+          uris.set(u.toString(), u);
+        }
+      }
+    } catch {
+      // no models folder yet
+    }
+    for (const s of this.context.workspaceState.get<string[]>(ModelStore.OPENED_KEY, [])) uris.set(s, vscode.Uri.parse(s));
+    const entries = await Promise.all([...uris.values()].map((u) => this.entry(u)));
+    const withTime = await Promise.all(entries.map(async (e) => ({ e, mtime: (await statOrNull(e.uri))?.mtime ?? -1 })));
+    return withTime.filter((x) => x.mtime >= 0).sort((a, b) => b.mtime - a.mtime).map((x) => x.e);
+  }
+
+  /** A model's summary, cached by modification time; reading and checking happen in the worker. */
+  async entry(uri: vscode.Uri): Promise<ModelEntry> {
+    const st = await statOrNull(uri);
+    const key = uri.toString();
+    const cached = this.summaries.get(key);
+    if (st && cached && cached.mtime === st.mtime) return cached.entry;
+    let entry: ModelEntry;
+    try {
+      const summary = await this.engine.describe(await this.read(uri));
+      entry = { uri, summary, error: null };
+    } catch (e) {
+      entry = { uri, summary: null, error: (e as Error).message };
+    }
+    if (st) this.summaries.set(key, { mtime: st.mtime, entry });
+    return entry;
+  }
+
+  read(uri: vscode.Uri): Thenable<Uint8Array> {
+    return vscode.workspace.fs.readFile(uri);
+  }
+
+  /** Adds a model outside the models folder to the list. */
+  async addOpened(uri: vscode.Uri): Promise<void> {
+    const list = this.context.workspaceState.get<string[]>(ModelStore.OPENED_KEY, []);
+    if (!list.includes(uri.toString())) await this.context.workspaceState.update(ModelStore.OPENED_KEY, [...list, uri.toString()]);
+    this.changed.fire();
+  }
+
+  async remove(uri: vscode.Uri): Promise<void> {
+    const list = this.context.workspaceState.get<string[]>(ModelStore.OPENED_KEY, []);
+    if (list.includes(uri.toString())) {
+      await this.context.workspaceState.update(ModelStore.OPENED_KEY, list.filter((s) => s !== uri.toString()));
+    } else {
+      await vscode.workspace.fs.delete(uri, { useTrash: uri.scheme === 'file' });
+    }
+    this.summaries.delete(uri.toString());
+    this.changed.fire();
+  }
+
+  /** A file name in the models folder that does not overwrite an existing model. */
+  async freshUri(source: string, cell: string, layers: number, hidden: number): Promise<vscode.Uri> {
+    const base = source.replace(/\.[^.]*$/, '').replace(/[^\p{L}\p{N}_-]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'model';
+    const stem = `${base}-${cell}-${layers}x${hidden}`;
+    for (let n = 1; ; n++) {
+      const uri = vscode.Uri.joinPath(this.folder, `${stem}${n === 1 ? '' : `-${n}`}.safetensors`);
+      if (!(await statOrNull(uri))) return uri;
+    }
+  }
+
+  /** Writes atomically: temporary file beside the target, then rename over it. */
+  async write(uri: vscode.Uri, bytes: Uint8Array): Promise<void> {
+    const dir = vscode.Uri.joinPath(uri, '..');
+    await vscode.workspace.fs.createDirectory(dir);
+    const name = uri.path.split('/').pop()!;
+    const tmp = vscode.Uri.joinPath(dir, `.${name}.${Date.now().toString(36)}${Math.floor(performance.now() * 1000).toString(36)}.tmp`);
+    try {
+      await vscode.workspace.fs.writeFile(tmp, bytes);
+      await vscode.workspace.fs.rename(tmp, uri, { overwrite: true });
+    } catch (e) {
+      try { await vscode.workspace.fs.delete(tmp); } catch { /* it may not exist */ }
+      throw e;
+    }
+    this.summaries.delete(uri.toString());
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.watcher?.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+async function statOrNull(uri: vscode.Uri): Promise<vscode.FileStat | null> {
+  try {
+    return await vscode.workspace.fs.stat(uri);
+  } catch {
+    return null;
+  }
+}
+
+/** One line describing a model: "lstm 1×128 · 1,000 steps · loss 1.234". */
+export function describeModel(s: ModelSummary): string {
+  const c = s.config;
+  const parts = [`${c.cell} ${c.layers}×${c.hidden}`];
+  if (s.info.steps !== undefined) parts.push(`${s.info.steps.toLocaleString('en-US')} steps`);
+  if (s.info.valLoss !== undefined) parts.push(`val ${s.info.valLoss.toFixed(3)}`);
+  else if (s.info.loss !== undefined) parts.push(`loss ${s.info.loss.toFixed(3)}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,67 @@
+import * as vscode from 'vscode';
+import { describeModel, type ModelEntry, type ModelStore } from './modelStore';
+
+/** The "Models" tree in the Gatescope view container: each model with its cell, size, steps and loss. */
+export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly sub: vscode.Disposable;
+  /** What the tree last showed, for tests. */
+  lastShown: readonly ModelEntry[] = [];
+
+  constructor(private readonly store: ModelStore) {
+    this.sub = store.onDidChange(() => this.changed.fire());
+  }
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  async getChildren(element?: ModelEntry): Promise<ModelEntry[]> {
+    if (element) return [];
+    this.lastShown = await this.store.list();
+    return [...this.lastShown];
+  }
+
+  getTreeItem(e: ModelEntry): vscode.TreeItem {
+    const name = e.uri.path.split('/').pop()!;
+    const item = new vscode.TreeItem(name.replace(/\.safetensors$/, ''), vscode.TreeItemCollapsibleState.None);
+    item.resourceUri = e.uri;
+    item.id = e.uri.toString();
+    item.contextValue = e.summary ? 'gatescope.model' : 'gatescope.brokenModel';
+    if (e.summary) {
+      const s = e.summary;
+      const c = s.config;
+      item.description = describeModel(s);
+      item.iconPath = new vscode.ThemeIcon(c.cell === 'lstm' ? 'circuit-board' : 'pulse');
+      const md = new vscode.MarkdownString();
+      md.appendMarkdown(`**${name}**\n\n`);
+      md.appendMarkdown(`| | |\n|---|---|\n`);
+      md.appendMarkdown(`| cell | ${c.cell} (${c.cell === 'lstm' ? 'gates i, f, g, o' : c.cell === 'gru' ? 'gates r, z, n' : 'tanh'}) |\n`);
+      md.appendMarkdown(`| size | ${c.layers} layer${c.layers > 1 ? 's' : ''} × ${c.hidden} hidden, embedding ${c.embed} |\n`);
+      md.appendMarkdown(`| vocabulary | ${c.vocabSize} characters |\n`);
+      md.appendMarkdown(`| parameters | ${s.parameters.toLocaleString('en-US')} |\n`);
+      if (s.info.steps !== undefined) md.appendMarkdown(`| steps | ${s.info.steps.toLocaleString('en-US')} |\n`);
+      if (s.info.loss !== undefined) md.appendMarkdown(`| loss | ${s.info.loss.toFixed(4)} nats/char |\n`);
+      if (s.info.valLoss !== undefined) md.appendMarkdown(`| validation loss | ${s.info.valLoss.toFixed(4)} nats/char |\n`);
+      if (s.info.source) md.appendMarkdown(`| trained on | ${escapeMd(s.info.source)} |\n`);
+      md.appendMarkdown(`| resumable | ${s.resumableFrom !== null ? `yes, from step ${s.resumableFrom}` : 'no (weights only)'} |\n`);
+      item.tooltip = md;
+      item.command = { command: 'gatescope.showModel', title: 'Show Model', arguments: [e.uri] };
+    } else {
+      item.description = 'cannot be read';
+      item.iconPath = new vscode.ThemeIcon('warning');
+      item.tooltip = e.error ?? undefined;
+    }
+    return item;
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.changed.dispose();
+  }
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

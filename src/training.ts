@@ -1,0 +1,282 @@
+import * as vscode from 'vscode';
+import { ContextKeys } from './commands/ids';
+import type { EngineClient, WorkerCrashedError } from './engineClient';
+import type { TrainOptions } from './engine/trainer';
+import type { ModelStore } from './models/modelStore';
+import { RemoteError } from './protocol/messenger';
+import type { TrainProgress, WorkerNotification } from './protocol/worker';
+import { config } from './config';
+
+export interface TrainRequest {
+  readonly text: string;
+  /** What the text is, for names and messages: a file name, "x.ts (selection)", "workspace (12 files)". */
+  readonly source: string;
+  readonly options: TrainOptions;
+  /** Continue this model instead of starting a fresh one; its file is updated in place. */
+  readonly resume?: { readonly uri: vscode.Uri; readonly bytes: Uint8Array };
+}
+
+/** What happened to a run, for the caller (commands and tests). */
+export interface RunOutcome {
+  readonly reason: 'done' | 'cancelled' | 'error';
+  readonly model: vscode.Uri | null;
+  readonly progress: TrainProgress | null;
+  readonly error?: string;
+}
+
+interface ActiveRun {
+  readonly runId: number;
+  readonly target: vscode.Uri;
+  readonly source: string;
+  progress: TrainProgress | null;
+  /** Checkpoint writes, chained so that a final checkpoint is never overtaken by an earlier one. */
+  writes: Promise<void>;
+  wroteAny: boolean;
+  finish(o: RunOutcome): void;
+  reportProgress(p: TrainProgress): void;
+}
+
+export interface FinishedActions {
+  inspect(model: vscode.Uri): void;
+  sample(model: vscode.Uri): void;
+  stepThrough(model: vscode.Uri): void;
+}
+
+/**
+ * Runs at most one training run per window in the engine worker, and shows it: a cancellable progress
+ * notification, a status bar item, lines in the "Gatescope" output channel, and a message with actions when
+ * it ends. Checkpoints arrive as bytes and are written atomically, so the last one survives a closed window.
+ */
+export class TrainingController implements vscode.Disposable {
+  private active: ActiveRun | null = null;
+  private readonly status: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly progressed = new vscode.EventEmitter<{ runId: number; progress: TrainProgress; model: vscode.Uri }>();
+  /** Fires a few times a second while a run trains (the inspector's live dashboard listens). */
+  readonly onDidProgress = this.progressed.event;
+  private readonly started = new vscode.EventEmitter<{ runId: number; model: vscode.Uri }>();
+  readonly onDidStart = this.started.event;
+  lastModel: vscode.Uri | null = null;
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly store: ModelStore,
+    private readonly output: vscode.OutputChannel,
+    private readonly actions: FinishedActions,
+  ) {
+    this.status = vscode.window.createStatusBarItem('gatescope.status', vscode.StatusBarAlignment.Left, 50);
+    this.status.name = 'Gatescope';
+    this.disposables.push(this.status, this.progressed, this.started,
+      engine.onNotification((n) => this.onNotification(n)),
+      engine.onCrash((e) => this.onCrash(e)));
+  }
+
+  get running(): boolean {
+    return this.active !== null;
+  }
+
+  get activeRunId(): number | null {
+    return this.active?.runId ?? null;
+  }
+
+  /**
+   * Starts a run (asking first whether to stop one that is running). Resolves when the run ends, or with
+   * null when the user declined or it could not start (the reason has been shown).
+   */
+  async start(req: TrainRequest): Promise<RunOutcome | null> {
+    if (this.active) {
+      const stop = 'Stop and Start New';
+      const choice = await vscode.window.showWarningMessage(`Gatescope is already training on ${this.active.source}. Stop that run and start a new one?`, { modal: true }, stop);
+      if (choice !== stop) return null;
+      await this.stop();
+    }
+    const o = req.options;
+    const target = req.resume?.uri ?? await this.store.freshUri(req.source, o.cell, o.layers, o.hidden);
+    const runId = this.engine.newRunId();
+    let finish!: (o: RunOutcome) => void;
+    const outcome = new Promise<RunOutcome>((r) => { finish = r; });
+    let reportProgress: (p: TrainProgress) => void = () => undefined;
+    const run: ActiveRun = {
+      runId, target, source: req.source, progress: null, writes: Promise.resolve(), wroteAny: false,
+      finish: (x) => finish(x), reportProgress: (p) => reportProgress(p),
+    };
+    this.active = run;
+    void vscode.commands.executeCommand('setContext', ContextKeys.training, true);
+    const totalSteps = o.steps + (req.resume ? await this.resumeStep(req.resume.bytes) : 0);
+    try {
+      const s = await this.engine.train({
+        runId, text: req.text, source: req.source, options: o, resume: req.resume?.bytes ?? null,
+        evalEvery: config.evalEvery(), checkpointEvery: config.checkpointEvery(), totalSteps,
+      });
+      const c = s.config;
+      this.log(`training ${c.cell} ${c.layers}×${c.hidden} (embed ${c.embed}, vocab ${c.vocabSize}, ${s.parameters.toLocaleString('en-US')} parameters) ` +
+        `on ${req.source}: ${s.characters.toLocaleString('en-US')} characters, ${s.heldOut.toLocaleString('en-US')} held out; seq ${s.seq} × batch ${s.batch}; ` +
+        `steps ${s.startStep} → ${totalSteps}; saving to ${target.fsPath || target.toString()}`);
+      for (const w of s.warnings) {
+        this.log(`warning: ${w}`);
+        void vscode.window.showWarningMessage(`Gatescope: ${w}`);
+      }
+    } catch (e) {
+      this.active = null;
+      void vscode.commands.executeCommand('setContext', ContextKeys.training, false);
+      this.showError(e);
+      return null;
+    }
+    this.started.fire({ runId, model: target });
+    this.updateStatus();
+    void vscode.window.withProgress({
+      location: vscode.ProgressLocation.Notification, title: `Training on ${req.source}`, cancellable: true,
+    }, async (progress, token) => {
+      token.onCancellationRequested(() => { void this.engine.cancel(runId); });
+      let reported = 0;
+      reportProgress = (p): void => {
+        const pct = (100 * p.step) / Math.max(1, p.totalSteps);
+        progress.report({ increment: pct - reported, message: formatProgress(p) });
+        reported = pct;
+      };
+      await outcome;
+    });
+    return outcome;
+  }
+
+  /** Stops the running run (it keeps its last checkpoint) and waits until it has ended. */
+  async stop(): Promise<void> {
+    const run = this.active;
+    if (!run) return;
+    const ended = new Promise<void>((r) => {
+      const sub = this.onDidEnd((id) => { if (id === run.runId) { sub.dispose(); r(); } });
+    });
+    await this.engine.cancel(run.runId).catch(() => undefined);
+    await ended;
+  }
+
+  private readonly ended = new vscode.EventEmitter<number>();
+  private readonly onDidEnd = this.ended.event;
+
+  private async resumeStep(bytes: Uint8Array): Promise<number> {
+    const s = await this.engine.describe(bytes);
+    return s.resumableFrom ?? s.info.steps ?? 0;
+  }
+
+  private onNotification(n: WorkerNotification): void {
+    const run = this.active;
+    if (!run || !('runId' in n) || n.runId !== run.runId) return;
+    switch (n.type) {
+      case 'didProgress':
+        run.progress = n.progress;
+        run.reportProgress(n.progress);
+        this.progressed.fire({ runId: run.runId, progress: n.progress, model: run.target });
+        this.updateStatus();
+        return;
+      case 'didCheckpoint':
+        run.writes = run.writes.then(() => this.store.write(run.target, n.bytes)).then(() => {
+          run.wroteAny = true;
+          if (n.final) this.log(`saved ${run.target.fsPath || run.target.toString()} (step ${n.step})`);
+        }, (e: unknown) => {
+          this.log(`could not save the checkpoint of step ${n.step}: ${(e as Error).message}`);
+          void vscode.window.showErrorMessage(`Gatescope could not save the model to ${run.target.fsPath || run.target.toString()}: ${(e as Error).message}. ` +
+            'Check that the folder is writable and the disk has space, or change gatescope.modelsDir.');
+        });
+        return;
+      case 'didFinish':
+        void run.writes.then(() => this.end(run, {
+          reason: n.reason, model: run.wroteAny ? run.target : null, progress: n.progress ?? run.progress,
+          error: n.error?.message,
+        }, n.error));
+        return;
+    }
+  }
+
+  private onCrash(e: WorkerCrashedError): void {
+    this.log(e.message);
+    const run = this.active;
+    if (run) void run.writes.then(() => this.end(run, { reason: 'error', model: run.wroteAny ? run.target : null, progress: run.progress, error: e.message }, { message: e.message, user: false }));
+    else void vscode.window.showErrorMessage(`Gatescope: ${e.message}`);
+  }
+
+  private end(run: ActiveRun, outcome: RunOutcome, error?: { message: string; user: boolean }): void {
+    if (this.active !== run) return;
+    this.active = null;
+    void vscode.commands.executeCommand('setContext', ContextKeys.training, false);
+    if (outcome.model) this.lastModel = outcome.model;
+    const p = outcome.progress;
+    const summary = p ? `step ${p.step}, loss ${fmt(p.loss)}${p.valLoss !== null ? `, validation ${fmt(p.valLoss)}` : ''}` : '';
+    if (outcome.reason === 'error') {
+      this.log(`training stopped: ${error?.message ?? 'unknown error'}`);
+      const kept = outcome.model ? ` The last good checkpoint (${summary}) is saved.` : '';
+      void vscode.window.showErrorMessage(`Gatescope: ${error?.message ?? 'training failed'}.${kept}`, 'Show Log').then((c) => { if (c) this.output.show(); });
+    } else {
+      this.log(`${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} at ${summary}`);
+      if (outcome.model) {
+        const model = outcome.model;
+        void vscode.window.showInformationMessage(
+          `Gatescope ${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} training on ${run.source} (${summary}).`,
+          'Inspect', 'Sample', 'Step Through',
+        ).then((c) => {
+          if (c === 'Inspect') this.actions.inspect(model);
+          else if (c === 'Sample') this.actions.sample(model);
+          else if (c === 'Step Through') this.actions.stepThrough(model);
+        });
+      }
+    }
+    this.updateStatus(p);
+    this.ended.fire(run.runId);
+    run.finish(outcome);
+  }
+
+  private updateStatus(last?: TrainProgress | null): void {
+    const run = this.active;
+    if (run) {
+      const p = run.progress;
+      this.status.text = p ? `$(sync~spin) LSTM ${p.step}/${p.totalSteps} · loss ${fmt(p.loss)}` : '$(sync~spin) LSTM starting…';
+      this.status.tooltip = p ? `Gatescope is training on ${run.source}\n${formatProgress(p)}\nClick to stop` : `Gatescope is training on ${run.source}`;
+      this.status.command = 'gatescope.stopTraining';
+      this.status.show();
+      return;
+    }
+    if (this.lastModel) {
+      const name = this.lastModel.path.split('/').pop()!.replace(/\.safetensors$/, '');
+      this.status.text = `$(circuit-board) ${name}${last ? ` · loss ${fmt(last.loss)} · ${Math.round(last.charsPerSec).toLocaleString('en-US')} chars/s` : ''}`;
+      this.status.tooltip = 'Gatescope: the last trained model. Click to open it.';
+      this.status.command = { command: 'gatescope.showModel', title: 'Show Model', arguments: [this.lastModel] };
+      this.status.show();
+    } else {
+      this.status.hide();
+    }
+  }
+
+  /** Shows an error from the engine: a user error as it is; anything else with a pointer to the log. */
+  showError(e: unknown): void {
+    const user = e instanceof RemoteError && e.wire.user;
+    const message = (e as Error).message;
+    this.log(`error: ${message}`);
+    if (user) void vscode.window.showErrorMessage(`Gatescope: ${message}`);
+    else void vscode.window.showErrorMessage(`Gatescope: ${message}`, 'Show Log').then((c) => { if (c) this.output.show(); });
+  }
+
+  private log(s: string): void {
+    this.output.appendLine(`[${new Date().toLocaleTimeString()}] ${s}`);
+  }
+
+  dispose(): void {
+    if (this.active) void this.engine.cancel(this.active.runId).catch(() => undefined);
+    for (const d of this.disposables) d.dispose();
+    this.ended.dispose();
+  }
+}
+
+export function formatProgress(p: TrainProgress): string {
+  const eta = Number.isFinite(p.etaSeconds) ? ` · ETA ${formatSeconds(p.etaSeconds)}` : '';
+  const val = p.valLoss !== null ? ` · val ${fmt(p.valLoss)}` : '';
+  return `step ${p.step}/${p.totalSteps} · loss ${fmt(p.loss)}${val} · ${Math.round(p.charsPerSec).toLocaleString('en-US')} chars/s${eta}`;
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(3) : '—';
+}
+
+function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.ceil(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}

@@ -1,0 +1,45 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Commands } from '../../../src/commands/ids';
+import { manifestProperties } from '../../../src/settings';
+
+/** Static checks of package.json against the code (the in-host suite checks the registered commands). */
+const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8'));
+
+describe('manifest', () => {
+  const contributed: string[] = pkg.contributes.commands.map((c: { command: string }) => c.command);
+
+  it('contributes every command id of src/commands/ids.ts', () => {
+    for (const id of Object.values(Commands)) assert.ok(contributed.includes(id), `${id} is not in contributes.commands`);
+  });
+
+  it('every command is in category Gatescope with a title', () => {
+    for (const c of pkg.contributes.commands) {
+      assert.equal(c.category, 'Gatescope', c.command);
+      assert.ok(c.title.length > 3, c.command);
+    }
+  });
+
+  it('menus reference only contributed commands', () => {
+    for (const [menu, items] of Object.entries(pkg.contributes.menus) as [string, { command: string }[]][]) {
+      for (const item of items) assert.ok(contributed.includes(item.command), `${menu} → ${item.command}`);
+    }
+  });
+
+  it('configuration is generated from src/settings.ts', () => {
+    assert.deepEqual(pkg.contributes.configuration.properties, JSON.parse(JSON.stringify(manifestProperties())));
+  });
+
+  it('activates on use only, never on startup', () => {
+    for (const e of pkg.activationEvents ?? []) assert.ok(e !== '*' && e !== 'onStartupFinished', e);
+  });
+
+  it('ships only what it needs', () => {
+    const ignore = readFileSync(path.join(__dirname, '../../../.vscodeignore'), 'utf8');
+    assert.match(ignore, /^\*\*$/m, 'everything is excluded first');
+    for (const keep of ['!dist/**', '!media/**', '!package.json', '!README.md', '!CHANGELOG.md', '!LICENSE']) assert.ok(ignore.includes(keep), keep);
+    assert.equal(pkg.main, './dist/extension.js');
+    assert.deepEqual(pkg.dependencies ?? {}, {}, 'everything is bundled by esbuild');
+  });
+});
