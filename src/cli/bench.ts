@@ -1,3 +1,97 @@
-export async function runBench(_o: unknown): Promise<number> {
-  throw new Error('not yet');
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import * as path from 'node:path';
+import { GatescopeError } from '../engine/errors';
+import { BENCH_CONFIGS, type BenchConfig, type BenchResult } from './benchRun';
+
+export interface BenchCliOptions { seconds: number; configs: string; peers: string; json?: string; data?: string; openblasCoretype?: string }
+
+interface PeerRun { name: string; label: string; cmd: string; args: string[]; env?: NodeJS.ProcessEnv }
+
+/**
+ * Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to SSE3 kernels unless told. The
+ * peer should run at its best, so the kernel follows the CPU's flags rather than an inherited environment
+ * variable (which may name an older kernel); --openblas-coretype overrides.
+ */
+function openblasCoretype(override?: string): string {
+  if (override) return override;
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8');
+    if (/\bavx512f\b/.test(flags)) return 'SkylakeX';
+    if (/\bavx2\b/.test(flags)) return 'Haswell';
+  } catch { /* not Linux */ }
+  return '';
+}
+
+/**
+ * `gatescope bench`: each peer in its own process (so peak RSS is its own), one after another on the same
+ * data, then one table with Gatescope's speed as a multiple of each peer's.
+ */
+export async function runBench(o: BenchCliOptions): Promise<number> {
+  const root = path.resolve(__dirname, '..');
+  const data = o.data ?? [path.join(root, 'node_modules/typescript/lib/lib.dom.d.ts'), path.join(process.cwd(), 'node_modules/typescript/lib/lib.dom.d.ts')].find(existsSync);
+  if (!data) throw new GatescopeError('no benchmark text: pass --data FILE (the standard one is lib.dom.d.ts of the typescript npm package)');
+  const configs = o.configs.split(',').map((s) => s.trim().toUpperCase()).filter((c): c is BenchConfig => c in BENCH_CONFIGS);
+  const peers = new Set(o.peers.split(',').map((s) => s.trim()));
+  const coretype = openblasCoretype(o.openblasCoretype);
+  const torchPy = '/usr/bin/python3';
+  const runs: PeerRun[] = [];
+  for (const c of configs) {
+    const common = ['--config', c, '--seconds', String(o.seconds), '--data', data];
+    if (peers.has('gatescope')) runs.push({ name: 'gatescope', label: 'Gatescope (JS kernels, 1 thread)', cmd: process.execPath, args: [path.join(root, 'dist/cli.js'), 'bench-run', ...common] });
+    const tfjs = path.join(root, 'bench/peers/tfjs_lstm.mjs');
+    if (peers.has('tfjs') && existsSync(tfjs)) runs.push({ name: 'tfjs', label: 'TensorFlow.js wasm', cmd: process.execPath, args: [tfjs, ...common] });
+    const torch = path.join(root, 'bench/peers/torch_lstm.py');
+    if (peers.has('torch') && existsSync(torch) && existsSync(torchPy)) {
+      for (const threads of [1, 2]) {
+        runs.push({ name: 'torch', label: `PyTorch ${threads} thr`, cmd: torchPy, args: [torch, ...common, '--threads', String(threads)],
+          env: { ...process.env, ...(coretype ? { OPENBLAS_CORETYPE: coretype } : {}) } });
+      }
+    }
+  }
+  const results: (BenchResult & { label: string })[] = [];
+  for (const r of runs) {
+    process.stderr.write(`bench: ${r.label}, config ${r.args[r.args.indexOf('--config') + 1]}…\n`);
+    const p = spawnSync(r.cmd, r.args, { encoding: 'utf8', env: r.env ?? process.env, maxBuffer: 1 << 24 });
+    const line = p.stdout.trim().split('\n').pop() ?? '';
+    try {
+      results.push({ ...(JSON.parse(line) as BenchResult), label: r.label });
+    } catch {
+      process.stderr.write(`bench: ${r.label} failed (exit ${p.status}): ${p.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
+    }
+  }
+  const table = formatTable(results, coretype);
+  process.stdout.write(table + '\n');
+  if (o.json) writeFileSync(o.json, JSON.stringify({ machine: machine(), openblasCoretype: coretype, results }, null, 2));
+  return 0;
+}
+
+function machine(): string {
+  let cpu = '';
+  try { cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? ''; } catch { /* not Linux */ }
+  return `${cpu}, ${cpus().length} cores, node ${process.version}`;
+}
+
+const num = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US'));
+const ratio = (a: number | null | undefined, b: number | null | undefined): string => (a && b ? `${(a / b).toFixed(2)}×` : '—');
+
+/** A Markdown table: each row a peer and config, the last columns Gatescope's speed ÷ the peer's. */
+export function formatTable(results: (BenchResult & { label: string })[], coretype: string): string {
+  const lines = [
+    `Machine: ${machine()}; OPENBLAS_CORETYPE=${coretype || '(unset)'}`,
+    '',
+    '| peer | config | train chars/s | fwd 64-char calls | fwd 1-char calls | peak RSS MB | Gatescope ÷ peer: train | fwd 1-char |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const ours = results.find((x) => x.peer === 'gatescope' && x.config === r.config);
+    if (r.skipped) {
+      lines.push(`| ${r.label} | ${r.config} | skipped: ${r.skipped} | | | | | |`);
+      continue;
+    }
+    lines.push(`| ${r.label} | ${r.config} | ${num(r.trainCharsPerSec)} | ${num(r.fwd64CharsPerSec)} | ${num(r.fwd1CharsPerSec)} | ${num(r.rssMB)} | ` +
+      `${r.peer === 'gatescope' ? '1.00×' : ratio(ours?.trainCharsPerSec, r.trainCharsPerSec)} | ${r.peer === 'gatescope' ? '1.00×' : ratio(ours?.fwd1CharsPerSec, r.fwd1CharsPerSec)} |`);
+  }
+  return lines.join('\n');
 }

@@ -3,6 +3,7 @@ import { GatescopeError } from '../engine/errors';
 import { CELL_TYPES } from '../engine/types';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { runBench } from './bench';
+import { BENCH_CONFIGS, benchRun } from './benchRun';
 import { runSample } from './sample';
 import { runTrace } from './trace';
 import { runTrain } from './train';
@@ -93,7 +94,19 @@ export function buildProgram(): Command {
     .option('--configs <list>', 'A (1×128), B (2×256)', 'A,B')
     .option('--peers <list>', 'gatescope,tfjs,torch', 'gatescope,tfjs,torch')
     .option('--json <out>', 'also write the results as JSON')
+    .option('--data <file>', 'benchmark text (default: lib.dom.d.ts of the typescript package)')
+    .option('--openblas-coretype <name>', 'OpenBLAS kernel for the PyTorch peer (default: from the CPU flags)')
     .action(async (o) => { process.exitCode = await runBench(o); });
+
+  // one peer measurement in this process (the bench command runs it in a child for an honest peak RSS)
+  program.command('bench-run', { hidden: true })
+    .requiredOption('--config <c>', 'A or B')
+    .option('--seconds <s>', 'timing budget', num('seconds', 0, true), 8)
+    .requiredOption('--data <file>', 'benchmark text')
+    .action((o) => {
+      if (!(o.config in BENCH_CONFIGS)) throw new GatescopeError(`unknown config ${o.config}: use A or B`);
+      process.stdout.write(JSON.stringify(benchRun(o.config, o.seconds, o.data, VERSION)) + '\n');
+    });
 
   return program;
 }

@@ -134,18 +134,51 @@ export function gemv(N: i32, K: i32, x: usize, w: usize, y: usize, acc: bool): v
   }
 }
 
+/** C[M,N] (+)= A[M,K]·B[K,N]: outer products straight from both operands (rows of A are 4 pointers apart). */
+export function gemmNN(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, acc: bool): void {
+  const rk = <usize>K << 2, rn = <usize>N << 2;
+  const M4 = M & ~3;
+  outerBlocks(M4 >> 2, N, K, a, rk << 2, rk, 4, b, c, acc);
+  for (let i = M4; i < M; i++) outerRow(N, K, a + <usize>i * rk, 4, b, c + <usize>i * rn, acc);
+}
+
+/** Rows of K (the T·B rows of a weight gradient) per packed panel: A's panel, kc × M floats, stays in L2. */
+const KC = 256;
+
 /**
- * C[M,N] (+)= Σ_k a(i,k)·B[k,j] with B (K, N) row-major and a(i,k) at a + i·ai + k·ak bytes: A (M,K) when
- * ai = 4K, ak = 4 (gemmNN); Aᵀ of a (K,M) array when ai = 4, ak = 4M (gemmTN). Outer products: per k, 4
- * broadcast entries of A times 2 vectors of a B row update a 4×8 block of C held in 8 accumulators.
+ * C[M,N] (+)= A[K,M]ᵀ·B[K,N], K large (all T·B rows). Read in place, A's columns are M floats apart: for M a
+ * multiple of 512 every row of a 4-column strip falls in the same L1 set. So K is cut into slabs of KC rows,
+ * and each slab's A is packed into panels of 4 columns (kc × 4 floats, contiguous) in scratch, then multiplied
+ * as outer products. scratch holds KC·M floats.
  */
-export function gemmOuter(M: i32, N: i32, K: i32, a: usize, ai: usize, ak: usize, b: usize, c: usize, acc: bool): void {
+export function gemmTN(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, acc: bool, scratch: usize): void {
+  const rm = <usize>M << 2, rn = <usize>N << 2;
+  const M4 = M & ~3;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const slab = a + <usize>k0 * rm, bs = b + <usize>k0 * rn;
+    const panel = <usize>kc << 4; // bytes per panel: kc rows × 4 floats
+    for (let k = 0; k < kc; k++) {
+      const src = slab + <usize>k * rm, dst = scratch + (<usize>k << 4);
+      for (let p = 0; p < M4 >> 2; p++) v128.store(dst + <usize>p * panel, v128.load(src + (<usize>p << 4)));
+    }
+    const accumulate = acc || k0 > 0;
+    outerBlocks(M4 >> 2, N, kc, scratch, panel, 4, 16, bs, c, accumulate);
+    for (let i = M4; i < M; i++) outerRow(N, kc, slab + (<usize>i << 2), rm, bs, c + <usize>i * rn, accumulate);
+  }
+}
+
+/**
+ * nb blocks of 4 rows of C (N, K): C[4q+r, j] (+)= Σ_k a(4q+r, k)·B[k, j], with a(4q+r, k) at
+ * a + q·ab + r·ai + k·ak bytes and B (K, N) row-major. Per k, 4 broadcast entries of A times 2 vectors of a row
+ * of B update a 4×8 block of C held in 8 accumulators (11 vector registers with the operands).
+ */
+function outerBlocks(nb: i32, N: i32, K: i32, a: usize, ab: usize, ai: usize, ak: usize, b: usize, c: usize, acc: bool): void {
   const rn = <usize>N << 2;
   const ai2 = ai + ai, ai3 = ai2 + ai;
-  let i = 0;
-  for (; i + 4 <= M; i += 4) {
-    const ar = a + <usize>i * ai;
-    const c0 = c + <usize>i * rn, c1 = c0 + rn, c2 = c1 + rn, c3 = c2 + rn;
+  for (let q = 0; q < nb; q++) {
+    const ar = a + <usize>q * ab;
+    const c0 = c + <usize>(q << 2) * rn, c1 = c0 + rn, c2 = c1 + rn, c3 = c2 + rn;
     let j = 0;
     for (; j + 8 <= N; j += 8) {
       let s00 = f32x4.splat(0), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
@@ -184,7 +217,7 @@ export function gemmOuter(M: i32, N: i32, K: i32, a: usize, ai: usize, ak: usize
       const cj = <usize>j << 2;
       put(c0 + cj, s0, acc); put(c1 + cj, s1, acc); put(c2 + cj, s2, acc); put(c3 + cj, s3, acc);
     }
-    for (; j < N; j++) { // the last N mod 4 columns: 4 rows at once, broadcast lanes of one B entry
+    for (; j < N; j++) { // the last N mod 4 columns: the block's 4 rows in the lanes of one vector
       let s = f32x4.splat(0);
       let pa = ar, pb = b + (<usize>j << 2);
       for (let k = 0; k < K; k++) {
@@ -203,43 +236,44 @@ export function gemmOuter(M: i32, N: i32, K: i32, a: usize, ai: usize, ak: usize
       put1(c3 + cj, f32x4.extract_lane(s, 3), acc);
     }
   }
-  for (; i < M; i++) { // the last M mod 4 rows, one at a time
-    const ar = a + <usize>i * ai;
-    const c0 = c + <usize>i * rn;
-    let j = 0;
-    for (; j + 8 <= N; j += 8) {
-      let s0 = f32x4.splat(0), s1 = s0;
-      let pa = ar, pb = b + (<usize>j << 2);
-      for (let k = 0; k < K; k++) {
-        const x = v128.load32_splat(pa);
-        s0 = madd(x, v128.load(pb), s0);
-        s1 = madd(x, v128.load(pb, 16), s1);
-        pa += ak;
-        pb += rn;
-      }
-      const cj = <usize>j << 2;
-      put(c0 + cj, s0, acc); put(c0 + cj + 16, s1, acc);
+}
+
+/** One row of C (N): C[j] (+)= Σ_k a(k)·B[k, j], a(k) at a + k·ak bytes. */
+function outerRow(N: i32, K: i32, a: usize, ak: usize, b: usize, c: usize, acc: bool): void {
+  const rn = <usize>N << 2;
+  let j = 0;
+  for (; j + 8 <= N; j += 8) {
+    let s0 = f32x4.splat(0), s1 = s0;
+    let pa = a, pb = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(pa);
+      s0 = madd(x, v128.load(pb), s0);
+      s1 = madd(x, v128.load(pb, 16), s1);
+      pa += ak;
+      pb += rn;
     }
-    for (; j + 4 <= N; j += 4) {
-      let s = f32x4.splat(0);
-      let pa = ar, pb = b + (<usize>j << 2);
-      for (let k = 0; k < K; k++) {
-        s = madd(v128.load32_splat(pa), v128.load(pb), s);
-        pa += ak;
-        pb += rn;
-      }
-      put(c0 + (<usize>j << 2), s, acc);
+    const cj = <usize>j << 2;
+    put(c + cj, s0, acc); put(c + cj + 16, s1, acc);
+  }
+  for (; j + 4 <= N; j += 4) {
+    let s = f32x4.splat(0);
+    let pa = a, pb = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      s = madd(v128.load32_splat(pa), v128.load(pb), s);
+      pa += ak;
+      pb += rn;
     }
-    for (; j < N; j++) {
-      let s: f32 = 0;
-      let pa = ar, pb = b + (<usize>j << 2);
-      for (let k = 0; k < K; k++) {
-        s += load<f32>(pa) * load<f32>(pb);
-        pa += ak;
-        pb += rn;
-      }
-      put1(c0 + (<usize>j << 2), s, acc);
+    put(c + (<usize>j << 2), s, acc);
+  }
+  for (; j < N; j++) {
+    let s: f32 = 0;
+    let pa = a, pb = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      s += load<f32>(pa) * load<f32>(pb);
+      pa += ak;
+      pb += rn;
     }
+    put1(c + (<usize>j << 2), s, acc);
   }
 }
 

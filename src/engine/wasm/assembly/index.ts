@@ -1,4 +1,4 @@
-export { gemmNT, gemv, gemmOuter, transpose } from './gemm';
+export { gemmNN, gemmNT, gemmTN, gemv, transpose } from './gemm';
 
 /** First free byte after the module's static data: the host's allocator starts here. */
 export function heapBase(): usize {

@@ -1,0 +1,61 @@
+import { prepareRun } from '../engine/run';
+import { Stepper } from '../engine/stepper';
+import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
+import { Unroll } from '../engine/unroll';
+import { readTextFile } from './files';
+
+/** The benchmark's two workloads (ANCHORS.md): config A = 1 × 128, config B = 2 × 256; embed 64, seq 64, batch 32. */
+export const BENCH_CONFIGS = {
+  A: { layers: 1, hidden: 128 },
+  B: { layers: 2, hidden: 256 },
+} as const;
+export type BenchConfig = keyof typeof BENCH_CONFIGS;
+
+export interface BenchResult {
+  peer: string;
+  version: string;
+  config: BenchConfig;
+  threads: number;
+  trainCharsPerSec: number | null;
+  fwd64CharsPerSec: number | null;
+  fwd1CharsPerSec: number | null;
+  rssMB: number;
+  notes: string;
+  skipped?: string;
+}
+
+/** Repeats fn until `seconds` have passed; returns calls per second (after `warmup` untimed calls). */
+function rate(seconds: number, warmup: number, fn: () => void): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < seconds * 1000) { fn(); n++; }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Measures Gatescope's engine in this process: training (forward + backward + clip + Adam, steady state),
+ * batch-1 forward with every internal kept in 64-character calls (the trace path) and 1-character calls
+ * (the debugger's and sampler's path). Prints one JSON line.
+ */
+export function benchRun(config: BenchConfig, seconds: number, dataPath: string, version: string): BenchResult {
+  const text = readTextFile(dataPath);
+  const run = prepareRun(text, { ...DEFAULT_TRAIN_OPTIONS, ...BENCH_CONFIGS[config], embed: 64, seq: 64, batch: 32, lr: 2e-3, clip: 5, valFrac: 0, steps: 1e9 });
+  const { trainer, net, tokens } = run;
+  const steps = rate(seconds, 3, () => { trainer.trainStep(); });
+  const fwd = new Unroll(net, 64, 1);
+  let pos = 0;
+  const calls64 = rate(seconds / 2, 3, () => {
+    for (let t = 0; t < 64; t++) fwd.inputs[t] = tokens[(pos + t) % tokens.length]!;
+    pos += 64;
+    fwd.forward();
+    fwd.carryState();
+  });
+  const stepper = new Stepper(net);
+  const calls1 = rate(seconds / 2, 64, () => { stepper.step(tokens[pos++ % tokens.length]!); });
+  return {
+    peer: 'gatescope', version, config, threads: 1,
+    trainCharsPerSec: steps * trainer.charsPerStep, fwd64CharsPerSec: calls64 * 64, fwd1CharsPerSec: calls1,
+    rssMB: process.resourceUsage().maxRSS / 1024, notes: `${net.kernels.constructor.name}`,
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The trace as JSON, the schema of `gatescope trace --json` and of the inspector's "Export trace as JSON":
+ * cell, vocab, text, tokens, loss, probs [T][V], layers with [T][H] arrays per gate and state and [T] gradient
+ * norms, and optionally paramGrads {name: flat array}. Numbers are float32 values written with 9 significant
+ * digits, enough to read back the same float32. Pure: the CLI (engine traces) and the host (TraceData) share it.
+ */
+export interface TraceJsonInput {
+  readonly tokens: ArrayLike<number>;  // (T)
+  readonly loss: number;
+  readonly probs: Float32Array;        // (T, V)
+  readonly layers: readonly {
+    readonly gates: Readonly<Record<string, Float32Array>>; // each (T, H)
+    readonly c: Float32Array | null;   // (T, H)
+    readonly h: Float32Array;          // (T, H)
+    readonly gradH: Float32Array;      // (T)
+    readonly gradC: Float32Array | null; // (T)
+  }[];
+  readonly paramGrads?: ReadonlyMap<string, Float32Array> | null;
+}
+
+export function traceToJson(trace: TraceJsonInput, vocab: readonly string[], cell: string, H: number): string {
+  const f = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(9)) : x);
+  const rows = (a: Float32Array, n: number): number[][] => {
+    const out: number[][] = [];
+    for (let t = 0; t < a.length / n; t++) out.push(Array.from(a.subarray(t * n, t * n + n), f));
+    return out;
+  };
+  const V = vocab.length;
+  let text = '';
+  for (let t = 0; t < trace.tokens.length; t++) text += vocab[trace.tokens[t]!]!;
+  return JSON.stringify({
+    cell,
+    vocab,
+    text,
+    tokens: Array.from(trace.tokens),
+    loss: trace.loss,
+    probs: rows(trace.probs, V),
+    layers: trace.layers.map((l) => {
+      const o: Record<string, unknown> = {};
+      for (const [name, a] of Object.entries(l.gates)) o[name] = rows(a, H);
+      if (l.c) o['c'] = rows(l.c, H);
+      o['h'] = rows(l.h, H);
+      o['gradH'] = Array.from(l.gradH, f);
+      if (l.gradC) o['gradC'] = Array.from(l.gradC, f);
+      return o;
+    }),
+    ...(trace.paramGrads ? { paramGrads: Object.fromEntries([...trace.paramGrads].map(([k, v]) => [k, Array.from(v, f)])) } : {}),
+  });
+}

@@ -1,0 +1,247 @@
+import type { CellType } from '../engine/types';
+import type { TraceData } from './trace';
+import type { TrainProgress } from './worker';
+
+/**
+ * The boundary between the extension host and the Inspector webview. Both ends import this module only.
+ * The webview posts `ready` first; the host never posts before it, then sends `init` (the full state), then
+ * deltas. Arrays cross as typed arrays (VS Code ≥ 1.57 carries them as binary), never as JSON number arrays.
+ * Dimension legend: T characters, H hidden units, L layers, N progress reports.
+ */
+
+/** The webview panel type (WebviewPanelSerializer, `onWebviewPanel:` activation). */
+export const INSPECTOR_VIEW_TYPE = 'gatescope.inspector';
+
+/** A half-open range [start, end) of timesteps (characters of the traced text, code points). */
+export interface StepRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What one panel inspects. The webview persists it with setState, so that a reload can restore the panel. */
+export interface InspectorTarget {
+  /** Model file URI; null while a training run has not yet written one. */
+  readonly model: string | null;
+  /** Text document URI; null for a panel that shows only a training run. */
+  readonly document: string | null;
+  /** The traced part of the document, UTF-16 offsets [start, end); null: the whole document. */
+  readonly range: { readonly start: number; readonly end: number } | null;
+  /** The training run shown in the dashboard, if any (not restored after a reload: runs end with the window). */
+  readonly runId: number | null;
+}
+
+/** Facts about the model shown in the header. */
+export interface ModelFacts {
+  readonly name: string;
+  readonly cell: CellType;
+  readonly layers: number;      // L
+  readonly hidden: number;      // H
+  readonly embed: number;
+  readonly vocabSize: number;
+  readonly parameters: number;
+  readonly steps: number | null;
+  readonly trainLoss: number | null;
+  readonly valLoss: number | null;
+  readonly source: string | null;
+}
+
+/** A trace and where its text sits in the document. */
+export interface TraceView {
+  readonly trace: TraceData;
+  readonly documentName: string;
+  /** Code points of the document before the traced text (timestep t is the document's character first + t). */
+  readonly first: number;
+  /** Code points in the whole document. */
+  readonly total: number;
+  /** Things the user should know about this trace (truncated text, characters outside the vocabulary). */
+  readonly notices: readonly string[];
+}
+
+/** Gradient norms of the vanilla RNN trained for comparison, per layer. */
+export interface CompareData {
+  readonly label: string;
+  readonly loss: number;
+  readonly layers: readonly { readonly gradH: Float32Array; readonly gradC: Float32Array | null }[]; // each (T)
+}
+
+/** A training run's history as columns, one entry per progress report. */
+export interface TrainingHistory {
+  readonly runId: number;
+  readonly title: string;
+  readonly step: Float64Array;        // (N)
+  readonly loss: Float32Array;        // (N)
+  readonly valLoss: Float32Array;     // (N) NaN where not measured
+  readonly gradNorm: Float32Array;    // (N)
+  readonly clipRatio: Float32Array;   // (N)
+  readonly charsPerSec: Float32Array; // (N)
+  readonly latest: TrainProgress | null;
+  readonly samples: readonly TrainingSample[];
+  readonly finished: TrainingEnd | null;
+}
+
+export interface TrainingSample {
+  readonly step: number;
+  readonly text: string;
+}
+
+export interface TrainingEnd {
+  readonly reason: 'done' | 'cancelled' | 'error';
+  readonly message: string | null;
+}
+
+/** A line of status over the views: work under way, a problem, or a notice with an optional action. */
+export interface PanelStatus {
+  readonly kind: 'busy' | 'error' | 'notice';
+  readonly message: string;
+  /** Fraction done, for a progress bar. */
+  readonly progress?: number;
+  /** What the status's button does. */
+  readonly action?: 'cancelCompare' | 'retrace';
+}
+
+/** The quantity a view shows for a unit: the hidden state, the LSTM cell state, or a gate by name. */
+export type Quantity = 'h' | 'c' | 'i' | 'f' | 'g' | 'o' | 'r' | 'z' | 'n';
+
+/** Everything the user chose, persisted with the webview's setState and restored after a reload. */
+export interface ViewState {
+  readonly tab: 'inspect' | 'training';
+  readonly layer: number;
+  readonly quantity: Quantity;
+  readonly unit: number;
+  /** Units drawn in the trajectory chart. */
+  readonly units: readonly number[];
+  /** The visible time window (zoom); null: the whole text. */
+  readonly window: StepRange | null;
+  readonly cursor: number;
+  /** The text range of the unit search. */
+  readonly selection: StepRange | null;
+  readonly threshold: number;
+  /** Also show heatmaps of c and h under the gates. */
+  readonly showStates: boolean;
+}
+
+/** The webview's persisted state (vscode.setState): what it inspects and how it is viewed. */
+export interface PersistedState {
+  readonly target: InspectorTarget;
+  readonly view: ViewState;
+}
+
+/** Host → webview. `getState` is a request (test-only); the rest are notifications. */
+export type HostToWebview =
+  /** The full state, once after each `ready`. */
+  | { type: 'init'; target: InspectorTarget; model: ModelFacts | null; trace: TraceView | null; compare: CompareData | null;
+      training: TrainingHistory | null; status: PanelStatus | null }
+  /** A new trace (first trace, or after the text changed). */
+  | { type: 'didTrace'; model: ModelFacts; trace: TraceView }
+  /** The status line changed (null clears it). */
+  | { type: 'didChangeStatus'; status: PanelStatus | null }
+  /** The RNN comparison arrived (or was removed). */
+  | { type: 'didCompare'; compare: CompareData | null }
+  /** A training run is attached to this panel (its history so far). */
+  | { type: 'didStartTraining'; training: TrainingHistory }
+  /** One progress report of the attached run. */
+  | { type: 'didProgress'; runId: number; progress: TrainProgress }
+  /** Text sampled from the model during training. */
+  | { type: 'didSample'; runId: number; sample: TrainingSample }
+  /** The attached run ended. */
+  | { type: 'didFinishTraining'; runId: number; end: TrainingEnd; model: string | null }
+  /** Move the cursor to timestep t (the editor cursor or the debugger moved). */
+  | { type: 'setCursor'; t: number }
+  /** Select a range of timesteps for the unit search (the editor's selection). */
+  | { type: 'selectRange'; range: StepRange }
+  /** Test-only request: what the view shows. Replies InspectorSnapshot. */
+  | { type: 'getState' };
+
+/** Webview → host. Requests (sent with Messenger.request) are marked; the rest are notifications. */
+export type WebviewToHost =
+  /** The webview is listening; the host answers with `init`. */
+  | { type: 'ready' }
+  /** The user hovered or picked timestep t: highlight and reveal its character in the editor. */
+  | { type: 'didMoveCursor'; t: number }
+  /** The view state changed (layer, unit, quantity… drive Colour Text by Unit and the editor hover). */
+  | { type: 'didChangeView'; view: ViewState }
+  /** Request: train (or load) a vanilla RNN and overlay its gradients. Replies when done, failed or cancelled. */
+  | { type: 'compareWithRnn' }
+  | { type: 'cancelCompare' }
+  /** Trace the text again (after it changed). */
+  | { type: 'retrace' }
+  /** Run Colour Text by Unit with the current layer, unit and quantity. */
+  | { type: 'colourEditor' }
+  /** Request: save a chart as PNG. Replies ExportResult. */
+  | { type: 'exportPng'; name: string; png: Uint8Array }
+  /** Request: save the trace as JSON, in the CLI's `trace` schema. Replies ExportResult. */
+  | { type: 'exportTrace' }
+  /** Request: save the attached run's loss history as CSV. Replies ExportResult. */
+  | { type: 'exportLossCsv' };
+
+export interface ExportResult {
+  /** Where it was saved; null when the user cancelled. */
+  readonly path: string | null;
+}
+
+/** Test-only: what the view shows, for in-host tests and the standalone page. */
+export interface InspectorSnapshot {
+  readonly target: InspectorTarget | null;
+  readonly view: ViewState;
+  readonly model: string | null;
+  readonly cell: CellType | null;
+  /** T of the shown trace (0: none). */
+  readonly steps: number;
+  readonly layers: number;
+  readonly hidden: number;
+  /** The character under the cursor. */
+  readonly cursorChar: string | null;
+  /** Every canvas of the visible tab: its id, size in device pixels and the fraction of its pixels drawn. */
+  readonly canvases: readonly CanvasInk[];
+  /** Units ranked by the unit search, best first (at most 10). */
+  readonly search: readonly { readonly unit: number; readonly sign: 1 | -1; readonly score: number }[];
+  readonly compare: string | null;
+  readonly training: { readonly runId: number; readonly reports: number; readonly step: number; readonly samples: number; readonly finished: boolean } | null;
+  readonly status: PanelStatus | null;
+  readonly theme: 'dark' | 'light' | 'high-contrast' | 'high-contrast-light';
+  /** Milliseconds from the trace's arrival to all views painted, and of the last hover. */
+  readonly timings: { readonly paintMs: number | null; readonly hoverMs: number | null };
+  /** Content-Security-Policy violations seen by the page (must be 0). */
+  readonly cspViolations: readonly string[];
+}
+
+export interface CanvasInk {
+  readonly id: string;
+  readonly width: number;
+  readonly height: number;
+  readonly ink: number;
+}
+
+/** σ gates are in [0, 1]; g, n and h in [−1, 1]; the LSTM cell state is unbounded. */
+export function quantityRange(q: Quantity): { readonly lo: number; readonly hi: number } | null {
+  switch (q) {
+    case 'i': case 'f': case 'o': case 'r': case 'z':
+      return { lo: 0, hi: 1 };
+    case 'g': case 'n': case 'h':
+      return { lo: -1, hi: 1 };
+    case 'c':
+      return null;
+  }
+}
+
+/** The quantities a cell has, in display order: its gates, then c (LSTM), then h. */
+export function quantitiesOf(cell: CellType): readonly Quantity[] {
+  switch (cell) {
+    case 'lstm': return ['i', 'f', 'g', 'o', 'c', 'h'];
+    case 'gru': return ['r', 'z', 'n', 'h'];
+    case 'rnn_tanh': return ['h'];
+  }
+}
+
+/** Human names of the quantities. */
+export const QUANTITY_NAMES: Readonly<Record<Quantity, string>> = {
+  i: 'input gate', f: 'forget gate', g: 'cell candidate', o: 'output gate',
+  r: 'reset gate', z: 'update gate', n: 'new gate', c: 'cell state', h: 'hidden state',
+};
+
+/** The (T, H) values of a quantity in a layer of a trace, or null when the cell has none. */
+export function quantityValues(layer: TraceData['layers'][number], q: Quantity): Float32Array | null {
+  if (q === 'h') return layer.h;
+  if (q === 'c') return layer.c;
+  return layer.gates[q] ?? null;
+}
