@@ -133,15 +133,18 @@ const embed = tf.customGrad((table, ids, save) => {
  * Returns per-step logits [batch, V] and top-layer outputs [batch, H], and
  * the final states.
  */
-function forward(steps, batch, h0, c0) {
+function forward(steps, batch, h0, c0, training) {
+  // Inference needs no gradients, so it skips the customGrad wrappers.
+  const matMul = training ? mm : tf.matMul;
+  const lookup = training ? embed : tf.gather;
   const h = [...h0];
   const c = [...c0];
   const logits = [];
   const outs = [];
   for (const ids of steps) {
-    let x = embed(params.emb, ids);
+    let x = lookup(params.emb, ids);
     params.layers.forEach((p, l) => {
-      const z = tf.add(tf.add(mm(x, p.wx), mm(h[l], p.wh)), p.b);
+      const z = tf.add(tf.add(matMul(x, p.wx), matMul(h[l], p.wh)), p.b);
       const sig = tf.sigmoid(tf.slice(z, [0, 0], [batch, 3 * H]));
       const i = tf.slice(sig, [0, 0], [batch, H]);
       const f = tf.slice(sig, [0, H], [batch, H]);
@@ -152,7 +155,7 @@ function forward(steps, batch, h0, c0) {
       x = h[l];
     });
     outs.push(x);
-    logits.push(tf.add(mm(x, params.decW), params.decB));
+    logits.push(tf.add(matMul(x, params.decW), params.decB));
   }
   return { logits, outs, hN: h, cN: c };
 }
@@ -208,7 +211,7 @@ function trainStep() {
     const ys = chunkSteps(train.i, 1).map((y) => oneHotF32(y, V));
     // Only variables are differentiated, so the carried state is detached.
     const { value, grads } = tf.variableGrads(() => {
-      const r = forward(xs, BATCH, prev.h, prev.c);
+      const r = forward(xs, BATCH, prev.h, prev.c, true);
       next = { h: r.hN.map((t) => tf.keep(t)), c: r.cN.map((t) => tf.keep(t)) };
       // Mean over all SEQ*BATCH targets, as one per-step sum (see forward).
       const perStep = r.logits.map((logits, t) => tf.losses.softmaxCrossEntropy(ys[t], logits));
@@ -246,7 +249,7 @@ function forwardCall(n) {
   fwd.pos += n;
   const prev = fwd.state;
   const r = tf.tidy(() => {
-    const res = forward(chars.map((id) => tf.tensor1d([id], 'int32')), 1, prev.h, prev.c);
+    const res = forward(chars.map((id) => tf.tensor1d([id], 'int32')), 1, prev.h, prev.c, false);
     const out = n === 1 ? res.outs[0] : tf.concat(res.outs, 0);
     const logits = n === 1 ? res.logits[0] : tf.concat(res.logits, 0);
     return { probs: tf.softmax(logits), out, hN: res.hN, cN: res.cN };

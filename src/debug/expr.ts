@@ -26,10 +26,15 @@ export class ExprError extends Error {
     this.name = 'ExprError';
   }
 
-  /** "bad expression: <reason> (column N)", then the expression and a caret line under the problem. */
+  /** One line: the reason and where, e.g. `expected ']' after the index (column 9 of "f[3 < 0.1")`. */
   describe(source: string): string {
+    return `${this.reason} (column ${this.start + 1} of ${JSON.stringify(source)})`;
+  }
+
+  /** Two lines for a monospace console: the expression and a caret line under the problem. */
+  pointer(source: string): string {
     const width = Math.max(1, Math.min(this.end, source.length + 1) - this.start);
-    return `${this.reason} (column ${this.start + 1})\n  ${source}\n  ${' '.repeat(this.start)}${'^'.repeat(width)}`;
+    return `  ${source}\n  ${' '.repeat(this.start)}${'^'.repeat(width)}`;
   }
 }
 
@@ -334,7 +339,7 @@ export function evaluate(e: Expr, scope: ExprScope): Value {
     const known = scope.names();
     const near = known.find((n) => n.toLowerCase() === name.toLowerCase());
     const where = inLayer === null ? '' : ` in layer ${inLayer + 1}`;
-    return fail(node, `unknown name '${name}'${where}${near ? ` (did you mean '${near}'?)` : ''}; known names: ${known.join(', ')}`);
+    return fail(node, `unknown name '${name}'${where}${near ? ` (did you mean '${near}'?)` : ''}; names: ${known.join(', ')}; functions: ${Object.keys(FUNCTIONS).join(', ')}`);
   };
 
   const ev = (node: Expr): Value => {

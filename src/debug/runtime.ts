@@ -6,7 +6,7 @@ import { GATE_NAMES } from '../engine/types';
 import {
   BreakpointTable, type Breakpoint, type BreakpointStatus, type ExpressionBreakpointSpec, type LineBreakpointSpec,
 } from './breakpoints';
-import { evaluate, evaluateCondition, FUNCTIONS, parseExpression, type Expr, type ExprScope, type Value } from './expr';
+import { evaluate, evaluateCondition, parseExpression, type Expr, type ExprScope, type Value } from './expr';
 import { positionAt, TextMap, type CharPosition } from './textmap';
 import { Timeline } from './timeline';
 
@@ -349,15 +349,26 @@ export class SequenceRuntime {
     this.cancelled = true;
   }
 
+  /** Resolves when no run is in progress (after pause(), to restart on a quiet runtime). */
+  async settle(): Promise<void> {
+    await this.inFlight?.catch(() => undefined);
+  }
+
+  private inFlight: Promise<Stop> | null = null;
+
   private async exclusive(f: () => Promise<Stop>): Promise<Stop> {
     if (this.running) throw new GatescopeError('the sequence is running: pause it first');
     this.running = true;
     this.pauseRequested = false;
-    try {
-      return await f();
-    } finally {
-      this.running = false;
-    }
+    const run = (async () => {
+      try {
+        return await f();
+      } finally {
+        this.running = false;
+      }
+    })();
+    this.inFlight = run;
+    return run;
   }
 
   private stepForward(): Stop {
@@ -396,6 +407,7 @@ export class SequenceRuntime {
 
   /** Breakpoints at the character just reached: logpoints print, hits count; returns a stop if one fires. */
   private arrive(): Stop | null {
+    if (this.breakpoints.all.length === 0) return null;
     const { timeline, map } = this.L;
     const t = timeline.t;
     const result = this.breakpoints.arrive(t, map, this.scope(null));
@@ -423,7 +435,8 @@ export class SequenceRuntime {
 
   /** Reloads (the same or new launch options) and starts over; interventions and hit counts are forgotten. */
   async restart(options?: LaunchOptions): Promise<{ warnings: readonly string[]; changed: BreakpointStatus[] }> {
-    if (this.running) this.pauseRequested = true;
+    this.pause();
+    await this.settle();
     const { warnings } = await this.load(options ?? this.L.options);
     this.L.timeline.goTo(0);
     const changed = this.breakpoints.revalidate(this.L.map, this.validator());
@@ -578,7 +591,7 @@ export class SequenceRuntime {
         const id = model.vocab.idOf(ch);
         return id === undefined ? undefined : stepper.logits[id]!;
       },
-      names: () => [...globalNames, ...layerNames, ...Object.keys(FUNCTIONS).map((f) => `${f}()`)],
+      names: () => [...globalNames, ...layerNames],
     };
   }
 }

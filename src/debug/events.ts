@@ -1,0 +1,34 @@
+/**
+ * Custom DAP events the Gatescope debug adapter sends, for the extension (editor decoration, inline values)
+ * and the inspector (which follows the debugger's t). Receive them with
+ * `vscode.debug.onDidReceiveDebugSessionCustomEvent` and check `event === DID_STEP_EVENT`.
+ */
+
+/** Sent after every stop, and after Set Value changes the state: where the sequence is and what it predicts. */
+export const DID_STEP_EVENT = 'gatescope.didStep';
+
+export interface DidStepBody {
+  /** The document (path or URI string) the text belongs to. */
+  readonly program: string;
+  /** The model file. */
+  readonly model: string;
+  /** The program counter: the character just read (0-based token index), and the text's length in tokens. */
+  readonly t: number;
+  readonly length: number;
+  /** The layer in focus after Step Into (0-based), or null at the timestep level. */
+  readonly layer: number | null;
+  /** The character at t and its place in the document: 0-based line, UTF-16 columns [column, endColumn), UTF-16 offset. */
+  readonly char: string;
+  readonly line: number;
+  readonly column: number;
+  readonly endColumn: number;
+  readonly offset: number;
+  /** The five likeliest next characters. */
+  readonly top: readonly { readonly ch: string; readonly p: number }[];
+  /** The actual next character, its probability and loss (−ln p); null at the last character. */
+  readonly next: { readonly ch: string; readonly p: number; readonly loss: number } | null;
+  /** True when an intervention (Set Value) at or before t makes this state differ from the plain run. */
+  readonly diverged: boolean;
+  /** Why the sequence stopped: 'entry', 'step', 'breakpoint', … or 'setValue'. */
+  readonly reason: string;
+}
