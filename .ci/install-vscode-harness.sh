@@ -94,7 +94,7 @@ else
   export npm_config_unsafe_perm=true npm_config_yes=true npm_config_build_from_source=true
   mkdir -p "$harness/.state"
   log="$harness/.state/npm-ci.log"
-  echo "[install-vscode-harness] npm ci in test/vscode-harness (compiles native modules; 2-3 min on a cold npm cache), log: $log"
+  echo "[install-vscode-harness] npm ci in test/vscode-harness (compiles native modules: 1-2 min), log: $log"
   if ! (cd "$harness" && npm ci --no-audit --no-fund) >"$log" 2>&1; then
     tail -n 80 "$log" >&2
     echo "[install-vscode-harness] npm ci FAILED (full log: $log)" >&2

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { recentMessages, showError, showInfo } from './notify';
 import { registerModelCommands, createPickModel } from './commands/models';
 import { Commands } from './commands/ids';
 import { registerSampleCommand } from './commands/sample';
@@ -30,11 +31,11 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
   const showModel = async (uri: vscode.Uri): Promise<void> => {
     const entry = await store.entry(uri);
     if (!entry.summary) {
-      void vscode.window.showErrorMessage(`Gatescope cannot use ${baseName(uri)}: ${entry.error}`);
+      void showError(`cannot use ${baseName(uri)}: ${entry.error}`);
       return;
     }
     const s = entry.summary;
-    const choice = await vscode.window.showInformationMessage(
+    const choice = await showInfo(
       `${baseName(uri)}: ${describeModel(s)}, vocabulary ${s.config.vocabSize}, ${s.parameters.toLocaleString('en-US')} parameters` +
       (s.info.source ? `, trained on ${s.info.source}` : ''), 'Sample', 'Resume Training');
     if (choice === 'Sample') void vscode.commands.executeCommand(Commands.sample, uri);
@@ -55,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     vscode.commands.registerCommand(Commands.testState, () => ({
       training: training.running, activeRunId: training.activeRunId, lastModel: training.lastModel?.toString() ?? null,
       modelsShown: modelsView.lastShown.map((e) => e.uri.toString()), modelsFolder: store.folder.toString(),
+      messages: recentMessages(),
     })),
   );
   return { engine, training, store, modelsView };

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showError, showInfo, showWarning } from './notify';
 import { ContextKeys } from './commands/ids';
 import type { EngineClient, WorkerCrashedError } from './engineClient';
 import type { TrainOptions } from './engine/trainer';
@@ -114,7 +115,7 @@ export class TrainingController implements vscode.Disposable {
         `steps ${s.startStep} → ${totalSteps}; saving to ${target.fsPath || target.toString()}`);
       for (const w of s.warnings) {
         this.log(`warning: ${w}`);
-        void vscode.window.showWarningMessage(`Gatescope: ${w}`);
+        void showWarning(w);
       }
     } catch (e) {
       this.active = null;
@@ -174,7 +175,7 @@ export class TrainingController implements vscode.Disposable {
           if (n.final) this.log(`saved ${run.target.fsPath || run.target.toString()} (step ${n.step})`);
         }, (e: unknown) => {
           this.log(`could not save the checkpoint of step ${n.step}: ${(e as Error).message}`);
-          void vscode.window.showErrorMessage(`Gatescope could not save the model to ${run.target.fsPath || run.target.toString()}: ${(e as Error).message}. ` +
+          void showError(`could not save the model to ${run.target.fsPath || run.target.toString()}: ${(e as Error).message}. ` +
             'Check that the folder is writable and the disk has space, or change gatescope.modelsDir.');
         });
         return;
@@ -191,7 +192,7 @@ export class TrainingController implements vscode.Disposable {
     this.log(e.message);
     const run = this.active;
     if (run) void run.writes.then(() => this.end(run, { reason: 'error', model: run.wroteAny ? run.target : null, progress: run.progress, error: e.message }, { message: e.message, user: false }));
-    else void vscode.window.showErrorMessage(`Gatescope: ${e.message}`);
+    else void showError(e.message);
   }
 
   private end(run: ActiveRun, outcome: RunOutcome, error?: { message: string; user: boolean }): void {
@@ -204,12 +205,12 @@ export class TrainingController implements vscode.Disposable {
     if (outcome.reason === 'error') {
       this.log(`training stopped: ${error?.message ?? 'unknown error'}`);
       const kept = outcome.model ? ` The last good checkpoint (${summary}) is saved.` : '';
-      void vscode.window.showErrorMessage(`Gatescope: ${error?.message ?? 'training failed'}.${kept}`, 'Show Log').then((c) => { if (c) this.output.show(); });
+      void showError(`${error?.message ?? 'training failed'}.${kept}`, 'Show Log').then((c) => { if (c) this.output.show(); });
     } else {
       this.log(`${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} at ${summary}`);
       if (outcome.model) {
         const model = outcome.model;
-        void vscode.window.showInformationMessage(
+        void showInfo(
           `Gatescope ${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} training on ${run.source} (${summary}).`,
           'Inspect', 'Sample', 'Step Through',
         ).then((c) => {
@@ -250,8 +251,8 @@ export class TrainingController implements vscode.Disposable {
     const user = e instanceof RemoteError && e.wire.user;
     const message = (e as Error).message;
     this.log(`error: ${message}`);
-    if (user) void vscode.window.showErrorMessage(`Gatescope: ${message}`);
-    else void vscode.window.showErrorMessage(`Gatescope: ${message}`, 'Show Log').then((c) => { if (c) this.output.show(); });
+    if (user) void showError(message);
+    else void showError(message, 'Show Log').then((c) => { if (c) this.output.show(); });
   }
 
   private log(s: string): void {

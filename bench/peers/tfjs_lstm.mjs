@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
 });
 if (!(args.config in CONFIGS)) throw new Error(`--config must be A or B, got ${args.config}`);
 const seconds = Number(args.seconds);
+if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, got ${args.seconds}`);
 const here = dirname(fileURLToPath(import.meta.url));
 const dataPath = args.data ?? join(here, '..', '..', 'node_modules', 'typescript', 'lib', 'lib.dom.d.ts');
 
@@ -213,7 +214,8 @@ function trainStep() {
     const { value, grads } = tf.variableGrads(() => {
       const r = forward(xs, BATCH, prev.h, prev.c, true);
       next = { h: r.hN.map((t) => tf.keep(t)), c: r.cN.map((t) => tf.keep(t)) };
-      // Mean over all SEQ*BATCH targets, as one per-step sum (see forward).
+      // Mean over all SEQ*BATCH targets, summed per step so that no big
+      // tensor is ever split in the backward pass (see the traps above).
       const perStep = r.logits.map((logits, t) => tf.losses.softmaxCrossEntropy(ys[t], logits));
       return tf.div(tf.addN(perStep), SEQ);
     });
@@ -278,9 +280,10 @@ emit({
   fwd64CharsPerSec: Math.round(fwd64.rate * 10) / 10,
   fwd1CharsPerSec: Math.round(fwd1.rate * 10) / 10,
   rssMB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
-  notes: `custom LSTM loop on tf.variable weights (fused [i f o|g] gates, input projection ` +
-    `hoisted out of the time loop), tf.variableGrads + tf.train.adam, global-norm clip computed ` +
-    `on device; embedding as one-hot matmul (wasm lacks UnsortedSegmentSum, tf.gather's gradient); ` +
-    `backend ${tf.getBackend()}, simd=${simd}, wasm threads=${wasmThreads} (no threads in Node); ` +
-    `batch-1 results downloaded with dataSync; median of 3 windows`,
+  notes: `hand-written LSTM on tf.variables (gates fused [in,4H]), tf.variableGrads + ` +
+    `tf.train.adam, global-norm clip on device; per-time-step tensors and customGrad matmul ` +
+    `(explicit transposes) to dodge wasm's slow transposed BatchMatMul and whole-tensor-copying ` +
+    `Slice; embedding = tf.gather with customGrad onehot^T.dY (wasm lacks UnsortedSegmentSum); ` +
+    `backend ${tf.getBackend()}, simd=${simd}, wasm threads=${wasmThreads} (none in Node); ` +
+    `batch-1 results read back with dataSync; median of 3 windows`,
 });

@@ -76,7 +76,10 @@ def blas_info():
             core = lib.openblas_get_corename().decode()
         except (OSError, AttributeError):
             pass  # not OpenBLAS: no corename to report
-    return f"BLAS {path or 'unknown'} (OpenBLAS core {core or 'n/a'}), OPENBLAS_CORETYPE={coretype}"
+    extra = "".join(f", {k}={v}" for k, v in sorted(os.environ.items())
+                    if k.startswith("OPENBLAS_") and k != "OPENBLAS_CORETYPE")
+    return (f"BLAS {path or 'unknown'} (OpenBLAS core {core or 'n/a'}), "
+            f"OPENBLAS_CORETYPE={coretype}{extra}")
 
 
 def load_tokens(path, np, torch):

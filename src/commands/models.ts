@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showError } from '../notify';
 import { describeModel, type ModelEntry, type ModelStore } from '../models/modelStore';
 import type { ModelsView } from '../models/modelsView';
 import { Commands } from './ids';
@@ -43,7 +44,7 @@ export function registerModelCommands(store: ModelStore, view: ModelsView, pickM
       if (!uri) return undefined;
       const entry = await store.entry(uri);
       if (!entry.summary) {
-        void vscode.window.showErrorMessage(`Gatescope cannot use ${baseName(uri)}: ${entry.error}`);
+        void showError(`cannot use ${baseName(uri)}: ${entry.error}`);
         return undefined;
       }
       await store.addOpened(uri);

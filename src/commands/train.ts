@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showError, showInfo } from '../notify';
 import { config } from '../config';
 import { isGatescopeError } from '../engine/errors';
 import type { ModelStore } from '../models/modelStore';
@@ -11,7 +12,7 @@ import { collectWorkspaceText } from './workspaceFiles';
 /** Shows a user error (the engine's, here or from the worker) as it is; rethrows anything else. */
 export function showUserError(e: unknown): undefined {
   if (isGatescopeError(e) || (e instanceof RemoteError && e.wire.user)) {
-    void vscode.window.showErrorMessage(`Gatescope: ${e.message}`);
+    void showError((e as Error).message);
     return undefined;
   }
   throw e;
@@ -24,7 +25,7 @@ export function registerTrainCommands(training: TrainingController, store: Model
   const trainUri = async (uri: vscode.Uri | undefined): Promise<RunOutcome | null | undefined> => {
     const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
     if (!target) {
-      void vscode.window.showErrorMessage('Gatescope: open or select a text file to train on.');
+      void showError('open or select a text file to train on.');
       return undefined;
     }
     try {
@@ -43,7 +44,7 @@ export function registerTrainCommands(training: TrainingController, store: Model
       const editor = vscode.window.activeTextEditor;
       const selected = editor?.selections.map((s) => editor.document.getText(s)).join('\n') ?? '';
       if (!editor || selected.length === 0) {
-        void vscode.window.showErrorMessage('Gatescope: the selection is empty. Select the text to train on, or use "Train LSTM on File".');
+        void showError('the selection is empty. Select the text to train on, or use "Train LSTM on File".');
         return undefined;
       }
       return training.start({ text: selected, source: `${baseName(editor.document.uri)} (selection)`, options: config.trainOptions(editor.document.uri) });
@@ -68,7 +69,7 @@ export function registerTrainCommands(training: TrainingController, store: Model
 
     vscode.commands.registerCommand(Commands.stopTraining, async () => {
       if (!training.running) {
-        void vscode.window.showInformationMessage('Gatescope is not training.');
+        void showInfo('Gatescope is not training.');
         return;
       }
       await training.stop();

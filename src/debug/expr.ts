@@ -524,18 +524,19 @@ export function evaluateCondition(e: Expr, scope: ExprScope): boolean {
   throw new ExprError(`a condition must be true or false, but this is a vector of ${v.length}: use any(…), all(…), max(…) or pick a unit with [k]`, e.start, e.end);
 }
 
-/** The shortest decimal that reads back as the same float32 (exact for every engine value), else 9 digits. */
+/**
+ * The shortest decimal that reads back as the same float32: exact for every engine value (they are float32),
+ * and float32 precision (7–9 digits) for values computed in double (loss, mean, …).
+ */
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
   if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x);
   const f = Math.fround(x);
-  if (f === x) {
-    for (let p = 1; p <= 9; p++) {
-      const s = Number(x.toPrecision(p));
-      if (Math.fround(s) === f) return String(s);
-    }
+  for (let p = 1; p < 9; p++) {
+    const s = Number(f.toPrecision(p));
+    if (Math.fround(s) === f) return String(s);
   }
-  return String(Number(x.toPrecision(9)));
+  return String(Number(f.toPrecision(9)));
 }
 
 /** A character as an expression literal: 'e', '\n', '\''. */

@@ -415,7 +415,8 @@ export class SequenceRuntime {
     if (result.failures.length > 0) {
       for (const f of result.failures) this.options.output?.(f.message + '\n', 'stderr', t);
       return {
-        reason: 'breakpoint', description: 'A breakpoint condition failed', text: result.failures[0]!.message,
+        reason: result.failures.some((f) => f.bp.kind === 'line') ? 'breakpoint' : 'function breakpoint',
+        description: 'A breakpoint condition failed', text: result.failures[0]!.message,
         breakpointIds: result.failures.map((f) => f.bp.id),
       };
     }

@@ -1,12 +1,23 @@
-import type { FloatArray } from './types';
+import { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
+import type { FloatArray, FloatArrayConstructor } from './types';
 
 /**
- * Dense kernels behind a small interface so faster implementations (WebAssembly SIMD) can replace the
- * TypeScript reference ones and be tested against them. All matrices are row-major and contiguous; each
- * operand is an (array, offset) pair so callers pass slices of larger buffers without allocating views.
- * `accumulate` selects C += A·B (gradients, always accumulated into explicitly zeroed buffers) or C = A·B.
+ * The engine's numeric work behind one interface, so faster implementations (WebAssembly SIMD) can replace the
+ * TypeScript reference ones and be tested against them: the matrix products, the cells' elementwise steps and
+ * the row-wise loops around them. All matrices are row-major and contiguous; each operand is an (array, offset)
+ * pair so callers pass slices of larger buffers without allocating views. `accumulate` selects C += A·B
+ * (gradients, always accumulated into explicitly zeroed buffers) or C = A·B.
+ *
+ * Dimension legend: rows × n blocks; M, N, K for products; B lanes, H hidden, V vocab as in the cells.
  */
 export interface Kernels {
+  /**
+   * The allocation hook: a zero-filled array of n numbers for an engine buffer. Implementations may place it
+   * where their kernels work fastest (WasmKernels: float32 buffers in its WebAssembly memory); every kernel
+   * still accepts any array.
+   */
+  allocate(Float: FloatArrayConstructor, n: number): FloatArray;
+
   /** C[M,N] (+)= A[M,K] · B[N,K]ᵀ — the forward projection x·Wᵀ with W stored as PyTorch does, [out, in]. */
   gemmNT(M: number, N: number, K: number, A: FloatArray, aOff: number, B: FloatArray, bOff: number,
     C: FloatArray, cOff: number, accumulate: boolean): void;
@@ -16,19 +27,57 @@ export interface Kernels {
   /** C[M,N] (+)= A[K,M]ᵀ · B[K,N] — weight gradients, dW = daᵀ·x summed over all K = T·B rows. */
   gemmTN(M: number, N: number, K: number, A: FloatArray, aOff: number, B: FloatArray, bOff: number,
     C: FloatArray, cOff: number, accumulate: boolean): void;
+
+  /** dst[r, j] += bias[j] over a (rows, n) block: a projection's bias, broadcast. */
+  addBias(rows: number, n: number, dst: FloatArray, dOff: number, bias: FloatArray, bOff: number): void;
+  /** dst[j] += Σ_r src[r, j] over a (rows, n) block, rows in order: a bias gradient. */
+  addColumnSums(rows: number, n: number, src: FloatArray, sOff: number, dst: FloatArray, dOff: number): void;
+  /** dst[r, :] = table[ids[r], :] for r < rows: a lookup of (·, n) rows by token. */
+  gatherRows(rows: number, n: number, ids: Int32Array, table: FloatArray, dst: FloatArray, dOff: number): void;
+  /** dst[ids[r], :] += src[r, :] for r < rows, in order: the gradient of gatherRows. */
+  scatterAddRows(rows: number, n: number, ids: Int32Array, src: FloatArray, sOff: number, dst: FloatArray): void;
+  /** dst = a + b over n entries; returns Σ dst² (the squared norm, accumulated in float64). */
+  addNorm(n: number, a: FloatArray, aOff: number, b: FloatArray, bOff: number, dst: FloatArray, dOff: number): number;
+  /**
+   * Softmax cross-entropy forward over (rows, V), in place: logits ← softmax(logits + bias) row by row. Returns
+   * Σ −log p_target over the rows whose target is ≥ 0.
+   */
+  softmaxXent(rows: number, V: number, logits: FloatArray, bias: FloatArray, targets: Int32Array): number;
+  /** ∂L/∂logits (rows, V) = (p − onehot(target))·scale on rows with a target, 0 on the others. */
+  softmaxXentBackward(rows: number, V: number, probs: FloatArray, targets: Int32Array, scale: number, dlogits: FloatArray): void;
+
+  /** The cells' elementwise steps, exactly as (and specified by) the functions of the same names in cells.ts. */
+  lstmForward: typeof lstmForward;
+  lstmBackward: typeof lstmBackward;
+  gruForward: typeof gruForward;
+  gruBackward: typeof gruBackward;
+  rnnForward: typeof rnnForward;
+  rnnBackward: typeof rnnBackward;
 }
 
 /**
- * The reference kernels in TypeScript. One tuned kernel does the work: gemmNT, a 4×4 register-blocked
- * dot-product GEMM whose operands are both contiguous along K. gemmNN and gemmTN transpose their operands
- * into scratch (O(size) work against O(size·K) for the product) and call it, so all three run at its speed.
- * Scratch grows to the largest size seen and is then reused: no allocation in steady state.
+ * The reference kernels in TypeScript, for float32 and float64 alike. One tuned kernel does the matrix work:
+ * gemmNT, a 4×4 register-blocked dot-product GEMM whose operands are both contiguous along K. gemmNN and gemmTN
+ * transpose their operands into scratch (O(size) work against O(size·K) for the product) and call it, so all
+ * three run at its speed. Scratch grows to the largest size seen and is then reused: no allocation in steady
+ * state. The elementwise steps are the cells.ts functions; the row-wise loops are plain loops.
  */
 export class JsKernels implements Kernels {
   private scratchA32 = new Float32Array(0);
   private scratchB32 = new Float32Array(0);
   private scratchA64 = new Float64Array(0);
   private scratchB64 = new Float64Array(0);
+
+  readonly lstmForward = lstmForward;
+  readonly lstmBackward = lstmBackward;
+  readonly gruForward = gruForward;
+  readonly gruBackward = gruBackward;
+  readonly rnnForward = rnnForward;
+  readonly rnnBackward = rnnBackward;
+
+  allocate(Float: FloatArrayConstructor, n: number): FloatArray {
+    return new Float(n);
+  }
 
   gemmNT(M: number, N: number, K: number, A: FloatArray, aOff: number, B: FloatArray, bOff: number,
     C: FloatArray, cOff: number, accumulate: boolean): void {
@@ -51,6 +100,70 @@ export class JsKernels implements Kernels {
     gemmNT(M, N, K, At, 0, Bt, 0, C, cOff, accumulate);
   }
 
+  addBias(rows: number, n: number, dst: FloatArray, dOff: number, bias: FloatArray, bOff: number): void {
+    for (let r = 0; r < rows; r++) addRow(dst, dOff + r * n, bias, bOff, n);
+  }
+
+  addColumnSums(rows: number, n: number, src: FloatArray, sOff: number, dst: FloatArray, dOff: number): void {
+    for (let r = 0; r < rows; r++) addRow(dst, dOff, src, sOff + r * n, n);
+  }
+
+  gatherRows(rows: number, n: number, ids: Int32Array, table: FloatArray, dst: FloatArray, dOff: number): void {
+    for (let r = 0; r < rows; r++) {
+      const s = ids[r]! * n, d = dOff + r * n;
+      for (let j = 0; j < n; j++) dst[d + j] = table[s + j]!;
+    }
+  }
+
+  scatterAddRows(rows: number, n: number, ids: Int32Array, src: FloatArray, sOff: number, dst: FloatArray): void {
+    for (let r = 0; r < rows; r++) addRow(dst, ids[r]! * n, src, sOff + r * n, n);
+  }
+
+  addNorm(n: number, a: FloatArray, aOff: number, b: FloatArray, bOff: number, dst: FloatArray, dOff: number): number {
+    let sq = 0;
+    for (let k = 0; k < n; k++) {
+      const d = a[aOff + k]! + b[bOff + k]!;
+      dst[dOff + k] = d;
+      sq += d * d;
+    }
+    return sq;
+  }
+
+  softmaxXent(rows: number, V: number, logits: FloatArray, bias: FloatArray, targets: Int32Array): number {
+    let sum = 0;
+    for (let r = 0; r < rows; r++) {
+      const o = r * V;
+      addRow(logits, o, bias, 0, V);
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, logits[o + v]!);
+      let z = 0;
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp(logits[o + v]! - max);
+        logits[o + v] = e;
+        z += e;
+      }
+      const target = targets[r]!;
+      // −log p_target computed from the logits, exact even where p_target underflows float32
+      if (target >= 0) sum += Math.log(z) - Math.log(logits[o + target]!);
+      const inv = 1 / z;
+      for (let v = 0; v < V; v++) logits[o + v] *= inv;
+    }
+    return sum;
+  }
+
+  softmaxXentBackward(rows: number, V: number, probs: FloatArray, targets: Int32Array, scale: number, dlogits: FloatArray): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * V;
+      const target = targets[r]!;
+      if (target < 0) {
+        dlogits.fill(0, o, o + V);
+        continue;
+      }
+      for (let v = 0; v < V; v++) dlogits[o + v] = probs[o + v]! * scale;
+      dlogits[o + target] -= scale;
+    }
+  }
+
   private scratch(like: FloatArray, which: 'A' | 'B', size: number): FloatArray {
     if (like instanceof Float64Array) {
       if (which === 'A') return this.scratchA64.length >= size ? this.scratchA64 : (this.scratchA64 = new Float64Array(grow(size)));
@@ -63,6 +176,11 @@ export class JsKernels implements Kernels {
 
 function grow(size: number): number {
   return Math.max(size, 1024);
+}
+
+/** dst[dOff : dOff+n] += src[sOff : sOff+n] */
+export function addRow(dst: FloatArray, dOff: number, src: FloatArray, sOff: number, n: number): void {
+  for (let j = 0; j < n; j++) dst[dOff + j] += src[sOff + j]!;
 }
 
 /** dst[C,R] = src[R,C]ᵀ, in 8×8 tiles so both sides stay in cache. */

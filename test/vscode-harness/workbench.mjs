@@ -60,6 +60,8 @@ export function webviewElement(page) {
 /**
  * Right-clicks `target` and returns the context-menu entry named `name`, re-opening the menu until the entry exists.
  * The web workbench draws its menus in HTML, so they are ordinary role=menuitem elements.
+ * NB: menus show a command's bare `title` ('Train LSTM on File'), while the Command Palette shows
+ * '<category>: <title>' ('Gatescope: Train LSTM on File').
  */
 export async function contextMenuItem(page, target, name, { timeout = DEFAULT_TIMEOUT } = {}) {
   const end = Date.now() + timeout;
@@ -86,7 +88,8 @@ export async function runContextMenuCommand(page, target, name, opts) {
 /**
  * Runs a command by its title from the Command Palette (F1, type, Enter). Retries until the command is listed, which
  * also covers the extension not being registered yet.
- * @param {string} title  the title as shown in the palette, e.g. 'Gatescope: Train Model' (category + title)
+ * @param {string} title  the title as shown in the palette, e.g. 'Gatescope: Train LSTM on File' (category + title).
+ *   Commands hidden by a `commandPalette` menu entry with `when: false` never show up here.
  */
 export async function runCommand(page, title, { timeout = DEFAULT_TIMEOUT } = {}) {
   const end = Date.now() + timeout;

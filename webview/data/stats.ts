@@ -41,3 +41,18 @@ export function saturation(values: Float32Array, T: number, H: number, lo = 0.1,
   }
   return { left, right };
 }
+
+/** The k units whose values vary most over time (standard deviation), most variable first. */
+export function mostVariableUnits(values: Float32Array, T: number, H: number, k: number): number[] {
+  const sum = new Float64Array(H), sq = new Float64Array(H); // (H)
+  for (let t = 0; t < T; t++) {
+    const row = t * H;
+    for (let j = 0; j < H; j++) {
+      const v = values[row + j]!;
+      sum[j]! += v;
+      sq[j]! += v * v;
+    }
+  }
+  const variance = (j: number): number => (T ? sq[j]! / T - (sum[j]! / T) ** 2 : 0);
+  return Array.from({ length: H }, (_, j) => j).sort((a, b) => variance(b) - variance(a) || a - b).slice(0, k);
+}

@@ -70,9 +70,10 @@ describe('webview data: heatmaps', () => {
     const img = heatmapImage(v, H, { start: 0, end: 4 }, 2, lut, 0, 1);
     assert.equal(img.length, H * 2 * 4);
     const px = (row: number, col: number): number => img[(row * 2 + col) * 4]!;
-    assert.equal(px(0, 0), Math.round((0 + 1 / 3) / 2 * 255)); // unit 0, t 0..1
-    assert.equal(px(0, 1), Math.round((2 / 3 + 1) / 2 * 255)); // unit 0, t 2..3
-    assert.equal(px(1, 0), Math.round((1 + 2 / 3) / 2 * 255));
+    const near = (a: number, b: number): void => assert.ok(Math.abs(a - b) <= 1, `${a} ≈ ${b}`);
+    near(px(0, 0), (0 + 1 / 3) / 2 * 255); // unit 0, t 0..1
+    near(px(0, 1), (2 / 3 + 1) / 2 * 255); // unit 0, t 2..3
+    near(px(1, 0), (1 + 2 / 3) / 2 * 255);
     assert.equal(img[3], 255);
   });
 
@@ -111,7 +112,7 @@ describe('webview data: series', () => {
   it('turns values a log scale cannot place into gaps', () => {
     const s = vectorSeries(Float32Array.from([1e-3, 0, -1, 2, Infinity]), { start: 0, end: 5 }, { buckets: 10, positive: true });
     assert.deepEqual(s.map((p) => Number.isNaN(p.y) ? 'gap' : p.y), [0.0010000000474974513, 'gap', 'gap', 2, 'gap']);
-    assert.deepEqual(positiveExtent([Float32Array.from([0, 4, 1e-5]), [2, -1]]), { min: 1.0000000116860974e-5, max: 4 });
+    assert.deepEqual(positiveExtent([Float32Array.from([0, 4, 1e-5]), [2, -1]]), { min: Math.fround(1e-5), max: 4 });
     assert.equal(positiveExtent([[0, -1]]), null);
     assert.ok(Math.abs(geometricMean([1e-2, 1e-4, 0]) - 1e-3) < 1e-12);
   });
@@ -134,7 +135,7 @@ describe('webview data: unit search', () => {
     assert.equal(r[0]!.inside, 1);
     assert.equal(r[0]!.outside, 0);
     assert.equal(r[0]!.score, 1);
-    assert.ok(Math.abs(r[2]!.outside - 40 / 90) < 1e-12);
+    assert.ok(Math.abs(r[2]!.outside - 45 / 90) < 1e-12);
     assert.ok(!r.some((m) => m.unit === 1), 'a unit that is always on is not selective');
   });
 

@@ -1,0 +1,117 @@
+import { hsum64, laneMask, sigmoid4, storeN, tanh4 } from './simd';
+
+/**
+ * The elementwise part of one timestep of each cell over B rows: the same equations as src/engine/cells.ts,
+ * which is the reference (and names every quantity), on 4 units of a row at a time in float32. Pointers are
+ * byte addresses; a row of a (B, G·H) block is G gate blocks of H floats, in PyTorch's gate order.
+ * The last vector of a row may read up to 3 floats past it and writes only the row's own lanes, so rows of
+ * any H work and in-place updates (c, h of the batch-1 stepper) read each unit before writing it.
+ */
+
+/** act (B,4H) ← i,f,g,o;  c (B,H) ← f⊙c_prev + i⊙g;  tc (B,H) ← tanh(c);  h (B,H) ← o⊙tc. */
+export function lstmForward(B: i32, H: i32, xp: usize, hp: usize, cPrev: usize, act: usize, c: usize, tc: usize, h: usize): void {
+  const gate = <usize>H << 2, rowG = gate << 2;
+  for (let b = 0; b < B; b++) {
+    const x = xp + <usize>b * rowG, r = hp + <usize>b * rowG, a = act + <usize>b * rowG, s = <usize>b * gate;
+    for (let j = 0; j < H; j += 4) {
+      const n = min(4, H - j), o4 = <usize>j << 2;
+      const i = sigmoid4(f32x4.add(v128.load(x + o4), v128.load(r + o4)));
+      const f = sigmoid4(f32x4.add(v128.load(x + gate + o4), v128.load(r + gate + o4)));
+      const g = tanh4(f32x4.add(v128.load(x + 2 * gate + o4), v128.load(r + 2 * gate + o4)));
+      const o = sigmoid4(f32x4.add(v128.load(x + 3 * gate + o4), v128.load(r + 3 * gate + o4)));
+      const ct = f32x4.add(f32x4.mul(f, v128.load(cPrev + s + o4)), f32x4.mul(i, g));
+      const t = tanh4(ct);
+      storeN(a + o4, i, n); storeN(a + gate + o4, f, n); storeN(a + 2 * gate + o4, g, n); storeN(a + 3 * gate + o4, o, n);
+      storeN(c + s + o4, ct, n);
+      storeN(tc + s + o4, t, n);
+      storeN(h + s + o4, f32x4.mul(o, t), n);
+    }
+  }
+}
+
+/**
+ * Backward of one LSTM timestep. dh (B,H) total ∂L/∂h_t; dc (B,H) ∂L/∂c_t through c_{t+1}, replaced by ∂L/∂c_{t-1}
+ * through this step; da (B,4H) ← ∂L/∂a_t. Returns Σ dc_t² in float64, as the reference accumulates it.
+ */
+export function lstmBackward(B: i32, H: i32, act: usize, cPrev: usize, tc: usize, dh: usize, dc: usize, da: usize): f64 {
+  const gate = <usize>H << 2, rowG = gate << 2;
+  const one = f32x4.splat(1);
+  let sq: f64 = 0;
+  for (let b = 0; b < B; b++) {
+    const a = act + <usize>b * rowG, d = da + <usize>b * rowG, s = <usize>b * gate;
+    for (let j = 0; j < H; j += 4) {
+      const n = min(4, H - j), o4 = <usize>j << 2;
+      const i = v128.load(a + o4), f = v128.load(a + gate + o4), g = v128.load(a + 2 * gate + o4), o = v128.load(a + 3 * gate + o4);
+      const t = v128.load(tc + s + o4);
+      const dhj = v128.load(dh + s + o4);
+      // backprop through h = o⊙tanh(c), plus the carried path
+      const dct = f32x4.add(v128.load(dc + s + o4), f32x4.mul(f32x4.mul(dhj, o), f32x4.sub(one, f32x4.mul(t, t))));
+      const valid = v128.and(dct, laneMask(n));
+      sq += hsum64(f32x4.mul(valid, valid));
+      storeN(d + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, g), i), f32x4.sub(one, i)), n);                                      // di, through σ
+      storeN(d + gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, v128.load(cPrev + s + o4)), f), f32x4.sub(one, f)), n);     // df, through σ
+      storeN(d + 2 * gate + o4, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))), n);                        // dg, through tanh
+      storeN(d + 3 * gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dhj, t), o), f32x4.sub(one, o)), n);                        // do, through σ
+      storeN(dc + s + o4, f32x4.mul(dct, f), n);                                                                          // to c_{t-1}
+    }
+  }
+  return sq;
+}
+
+/** act (B,3H) ← r,z,n;  hpn (B,H) ← hp_n;  h (B,H) ← (1 − z)⊙n + z⊙h_prev. */
+export function gruForward(B: i32, H: i32, xp: usize, hp: usize, hPrev: usize, act: usize, hpn: usize, h: usize): void {
+  const gate = <usize>H << 2, rowG = <usize>3 * gate;
+  const one = f32x4.splat(1);
+  for (let b = 0; b < B; b++) {
+    const x = xp + <usize>b * rowG, q = hp + <usize>b * rowG, a = act + <usize>b * rowG, s = <usize>b * gate;
+    for (let j = 0; j < H; j += 4) {
+      const cnt = min(4, H - j), o4 = <usize>j << 2;
+      const r = sigmoid4(f32x4.add(v128.load(x + o4), v128.load(q + o4)));
+      const z = sigmoid4(f32x4.add(v128.load(x + gate + o4), v128.load(q + gate + o4)));
+      const hn = v128.load(q + 2 * gate + o4);
+      const n = tanh4(f32x4.add(v128.load(x + 2 * gate + o4), f32x4.mul(r, hn)));
+      const hNew = f32x4.add(f32x4.mul(f32x4.sub(one, z), n), f32x4.mul(z, v128.load(hPrev + s + o4)));
+      storeN(a + o4, r, cnt); storeN(a + gate + o4, z, cnt); storeN(a + 2 * gate + o4, n, cnt);
+      storeN(hpn + s + o4, hn, cnt);
+      storeN(h + s + o4, hNew, cnt);
+    }
+  }
+}
+
+/** Backward of one GRU timestep: dxp, dhp (B,3H); dhDirect (B,H) ← z⊙dh. */
+export function gruBackward(B: i32, H: i32, act: usize, hpn: usize, hPrev: usize, dh: usize, dxp: usize, dhp: usize, dhDirect: usize): void {
+  const gate = <usize>H << 2, rowG = <usize>3 * gate;
+  const one = f32x4.splat(1);
+  for (let b = 0; b < B; b++) {
+    const a = act + <usize>b * rowG, dx = dxp + <usize>b * rowG, dr = dhp + <usize>b * rowG, s = <usize>b * gate;
+    for (let j = 0; j < H; j += 4) {
+      const cnt = min(4, H - j), o4 = <usize>j << 2;
+      const r = v128.load(a + o4), z = v128.load(a + gate + o4), n = v128.load(a + 2 * gate + o4);
+      const dhj = v128.load(dh + s + o4);
+      const dan = f32x4.mul(f32x4.mul(dhj, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));              // through (1−z)n, then tanh
+      const dar = f32x4.mul(f32x4.mul(f32x4.mul(dan, v128.load(hpn + s + o4)), r), f32x4.sub(one, r));       // through r⊙hp_n, then σ
+      const daz = f32x4.mul(f32x4.mul(f32x4.mul(dhj, f32x4.sub(v128.load(hPrev + s + o4), n)), z), f32x4.sub(one, z)); // through z, then σ
+      storeN(dx + o4, dar, cnt); storeN(dx + gate + o4, daz, cnt); storeN(dx + 2 * gate + o4, dan, cnt);
+      storeN(dr + o4, dar, cnt); storeN(dr + gate + o4, daz, cnt); storeN(dr + 2 * gate + o4, f32x4.mul(dan, r), cnt);
+      storeN(dhDirect + s + o4, f32x4.mul(dhj, z), cnt);
+    }
+  }
+}
+
+/** h (n) ← tanh(xp + hp) over n = B·H contiguous units. */
+export function rnnForward(n: i32, xp: usize, hp: usize, h: usize): void {
+  for (let k = 0; k < n; k += 4) {
+    const o4 = <usize>k << 2;
+    storeN(h + o4, tanh4(f32x4.add(v128.load(xp + o4), v128.load(hp + o4))), min(4, n - k));
+  }
+}
+
+/** da (n) ← dh⊙(1 − h²), backprop through tanh. */
+export function rnnBackward(n: i32, h: usize, dh: usize, da: usize): void {
+  const one = f32x4.splat(1);
+  for (let k = 0; k < n; k += 4) {
+    const o4 = <usize>k << 2;
+    const y = v128.load(h + o4);
+    storeN(da + o4, f32x4.mul(v128.load(dh + o4), f32x4.sub(one, f32x4.mul(y, y))), min(4, n - k));
+  }
+}

@@ -1,0 +1,36 @@
+import type { Quantity } from '../../src/protocol/webview';
+import type { App } from '../app';
+import { h, sizeCanvas } from '../dom';
+
+/** A colour bar with its range: "[0, 1]" for σ gates, "[−1, 1]" for g and h, "unbounded · ±s" for c. */
+export class Legend {
+  readonly el = h('span', { class: 'legend' });
+  private readonly bar = h('canvas', { class: 'legend-bar', 'aria-hidden': 'true' });
+  private readonly lo = h('span', { class: 'legend-lo' });
+  private readonly hi = h('span', { class: 'legend-hi' });
+  private readonly label = h('span', { class: 'legend-label' });
+
+  constructor(private readonly app: App) {
+    this.el.append(this.lo, this.bar, this.hi, this.label);
+  }
+
+  render(q: Quantity): void {
+    const s = this.app.scaleOf(q);
+    const { lut } = this.app.rampOf(q);
+    const w = 96, hgt = 10;
+    const ctx = sizeCanvas(this.bar, w, hgt);
+    const n = lut.length / 4;
+    for (let x = 0; x < w; x++) {
+      const k = Math.round((x / (w - 1)) * (n - 1)) * 4;
+      ctx.fillStyle = `rgb(${lut[k]}, ${lut[k + 1]}, ${lut[k + 2]})`;
+      ctx.fillRect(x, 0, 1, hgt);
+    }
+    ctx.strokeStyle = this.app.theme.border;
+    ctx.strokeRect(0.5, 0.5, w - 1, hgt - 1);
+    const fmt = (v: number): string => (Math.abs(v) >= 10 ? v.toFixed(0) : Number(v.toPrecision(2)).toString()).replace('-', '−');
+    this.lo.textContent = fmt(s.lo);
+    this.hi.textContent = fmt(s.hi);
+    this.label.textContent = s.label.startsWith('unbounded') ? s.label : `${q} ∈ ${s.label}`;
+    this.el.setAttribute('aria-label', `colour scale of ${q}: ${s.label}`);
+  }
+}
