@@ -18,6 +18,14 @@ const entries = [
   { entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' },
 ].filter((e) => exists(e.entryPoints[0]));
 
+// `--tests`: the in-host integration suites, one file each (mocha adds them by name), mocha from node_modules
+if (process.argv.includes('--tests')) {
+  const dir = 'test/integration';
+  for (const f of fs.readdirSync(path.join(__dirname, dir)).filter((f) => f.endsWith('.ts'))) {
+    entries.push({ entryPoints: [`${dir}/${f}`], outfile: `out/${dir}/${f.replace(/\.ts$/, '.js')}`, ...node, external: ['vscode', 'mocha'] });
+  }
+}
+
 async function main() {
   const contexts = await Promise.all(entries.map((e) => esbuild.context({
     bundle: true, minify: production, sourcemap: !production, sourcesContent: false, logLevel: 'warning',

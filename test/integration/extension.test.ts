@@ -1,0 +1,157 @@
+import * as assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import type { GatescopeApi } from '../../src/extension';
+import { decodeModelFile } from '../../src/engine/modelfile';
+import type { RunOutcome } from '../../src/training';
+
+/** Tests that need a real VS Code: activation, commands, the worker behind them, the Models view, messages. */
+const ID = 'gatescope.gatescope';
+const folder = (): vscode.Uri => vscode.workspace.workspaceFolders![0]!.uri;
+const file = (name: string): vscode.Uri => vscode.Uri.joinPath(folder(), name);
+
+interface TestState { training: boolean; lastModel: string | null; modelsShown: string[]; messages: { level: string; message: string }[] }
+const state = (): Thenable<TestState> => vscode.commands.executeCommand<TestState>('gatescope.test.state');
+
+async function settings(values: Record<string, unknown>): Promise<void> {
+  const c = vscode.workspace.getConfiguration('gatescope');
+  for (const [k, v] of Object.entries(values)) await c.update(k, v, vscode.ConfigurationTarget.Workspace);
+}
+
+async function lastError(): Promise<string> {
+  const s = await state();
+  return [...s.messages].reverse().find((m) => m.level === 'error')?.message ?? '';
+}
+
+describe('Gatescope in VS Code', function () {
+  this.timeout(120_000);
+  let api: GatescopeApi;
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<GatescopeApi>(ID);
+    assert.ok(ext, `extension ${ID} is installed`);
+    api = await ext.activate();
+    await settings({ 'training.hidden': 16, 'training.embed': 8, 'training.seq': 16, 'training.batch': 4, 'training.steps': 30, 'training.evalEvery': 10, 'training.checkpointEvery': 0 });
+  });
+
+  it('activates on use, not on startup', () => {
+    const pkg = vscode.extensions.getExtension(ID)!.packageJSON as { activationEvents: string[] };
+    assert.ok(!pkg.activationEvents.includes('*'));
+  });
+
+  it('registers every contributed command and contributes every registered one', async () => {
+    const pkg = vscode.extensions.getExtension(ID)!.packageJSON as { contributes: { commands: { command: string }[] } };
+    const contributed = new Set(pkg.contributes.commands.map((c) => c.command));
+    const registered = new Set((await vscode.commands.getCommands(true)).filter((c) => c.startsWith('gatescope.')));
+    for (const c of contributed) assert.ok(registered.has(c), `${c} is contributed but not registered`);
+    for (const c of registered) assert.ok(contributed.has(c), `${c} is registered but not contributed`);
+  });
+
+  it('trains a file through "Train LSTM on File" to N steps and writes a model that loads', async () => {
+    const outcome = await vscode.commands.executeCommand<RunOutcome>('gatescope.trainFile', file('sample.txt'));
+    assert.equal(outcome.reason, 'done');
+    assert.ok(outcome.model);
+    const m = decodeModelFile(await vscode.workspace.fs.readFile(outcome.model!));
+    assert.equal(m.training?.step, 30);
+    assert.equal(m.net.cfg.hidden, 16);
+    assert.equal(m.info.source, 'sample.txt');
+    assert.ok(outcome.model!.path.includes('/.gatescope/models/'), outcome.model!.path);
+  });
+
+  it('lists the new model in the Models view', async () => {
+    const models = await api.modelsView.getChildren();
+    const s = await state();
+    assert.ok(s.lastModel);
+    assert.ok(models.some((m) => m.uri.toString() === s.lastModel && m.summary?.config.cell === 'lstm'));
+    const item = api.modelsView.getTreeItem(models[0]!);
+    assert.match(String(item.description), /lstm 1×16 · 30 steps/);
+  });
+
+  it('cancels a long run within a second and keeps a loadable checkpoint', async () => {
+    await settings({ 'training.steps': 1_000_000, 'training.hidden': 64 });
+    try {
+      const run = vscode.commands.executeCommand<RunOutcome>('gatescope.trainFile', file('sample.txt'));
+      await waitUntil(async () => (await state()).training);
+      await new Promise((r) => setTimeout(r, 700));
+      const t0 = Date.now();
+      await vscode.commands.executeCommand('gatescope.stopTraining');
+      const outcome = await run;
+      assert.ok(Date.now() - t0 < 1500, `stopping took ${Date.now() - t0} ms`);
+      assert.equal(outcome.reason, 'cancelled');
+      const m = decodeModelFile(await vscode.workspace.fs.readFile(outcome.model!));
+      assert.ok(m.training!.step > 0);
+    } finally {
+      await settings({ 'training.steps': 30, 'training.hidden': 16 });
+    }
+  });
+
+  it('keeps the extension host responsive while training (event-loop delay p99 < 50 ms)', async () => {
+    await settings({ 'training.steps': 400, 'training.hidden': 96, 'training.batch': 16, 'training.seq': 32 });
+    try {
+      const h = monitorEventLoopDelay({ resolution: 10 });
+      h.enable();
+      const outcome = await vscode.commands.executeCommand<RunOutcome>('gatescope.trainFile', file('sample.txt'));
+      h.disable();
+      assert.equal(outcome.reason, 'done');
+      const p99 = h.percentile(99) / 1e6;
+      console.log(`      event-loop delay during training: p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`);
+      assert.ok(p99 < 50, `p99 event-loop delay ${p99.toFixed(1)} ms`);
+    } finally {
+      await settings({ 'training.steps': 30, 'training.hidden': 16, 'training.batch': 4, 'training.seq': 16 });
+    }
+  });
+
+  it('recovers from a crashed worker: the run ends with a clear error, the next command works', async () => {
+    await settings({ 'training.steps': 1_000_000 });
+    try {
+      const run = vscode.commands.executeCommand<RunOutcome>('gatescope.trainFile', file('sample.txt'));
+      await waitUntil(async () => (await state()).training);
+      await api.engine.crashForTest();
+      const outcome = await run;
+      assert.equal(outcome.reason, 'error');
+      assert.match(outcome.error ?? '', /stopped unexpectedly/);
+      assert.match(await lastError(), /stopped unexpectedly/);
+    } finally {
+      await settings({ 'training.steps': 30 });
+    }
+    const again = await vscode.commands.executeCommand<RunOutcome>('gatescope.trainFile', file('sample.txt'));
+    assert.equal(again.reason, 'done');
+  });
+
+  describe('bad input gets a clear message', () => {
+    it('a binary file', async () => {
+      assert.equal(await vscode.commands.executeCommand('gatescope.trainFile', file('archive.bin')), undefined);
+      assert.match(await lastError(), /archive\.bin is not a text file/);
+    });
+    it('an empty file', async () => {
+      await vscode.commands.executeCommand('gatescope.trainFile', file('empty.txt'));
+      assert.match(await lastError(), /empty\.txt is empty/);
+    });
+    it('a file too short, with the minimum', async () => {
+      await vscode.commands.executeCommand('gatescope.trainFile', file('short.txt'));
+      assert.match(await lastError(), /too short to train on: it has 4 characters, and at least 9 are needed/);
+    });
+    it('an empty selection', async () => {
+      const doc = await vscode.workspace.openTextDocument(file('notes/notes.md'));
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(0, 0, 0, 0);
+      await vscode.commands.executeCommand('gatescope.trainSelection');
+      assert.match(await lastError(), /the selection is empty/);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    });
+    it('a corrupt model file', async () => {
+      const bad = file('.gatescope/corrupt.safetensors');
+      await vscode.workspace.fs.writeFile(bad, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+      await vscode.commands.executeCommand('gatescope.openModel', bad);
+      assert.match(await lastError(), /cannot use corrupt\.safetensors: .*header length/);
+    });
+  });
+});
+
+async function waitUntil(pred: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
