@@ -7,6 +7,7 @@ import { registerTrainCommands } from './commands/train';
 import { EngineClient } from './engineClient';
 import { describeModel, ModelStore } from './models/modelStore';
 import { ModelsView } from './models/modelsView';
+import { ModelEditorProvider } from './models/modelEditor';
 import { TrainingController } from './training';
 import { baseName } from './commands/input';
 
@@ -53,6 +54,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     ...registerTrainCommands(training, store, pickModel),
     ...registerModelCommands(store, modelsView, pickModel, showModel),
     registerSampleCommand(engine, store, pickModel),
+    vscode.window.registerCustomEditorProvider(ModelEditorProvider.viewType, new ModelEditorProvider(store)),
     vscode.commands.registerCommand(Commands.testState, () => ({
       training: training.running, activeRunId: training.activeRunId, lastModel: training.lastModel?.toString() ?? null,
       modelsShown: modelsView.lastShown.map((e) => e.uri.toString()), modelsFolder: store.folder.toString(),
