@@ -27,6 +27,8 @@ if (process.argv.includes('--tests')) {
 }
 
 async function main() {
+  // a full build starts from an empty dist/, so a production build ships no stale source maps
+  if (!watch) fs.rmSync(path.join(__dirname, 'dist'), { recursive: true, force: true });
   const contexts = await Promise.all(entries.map((e) => esbuild.context({
     bundle: true, minify: production, sourcemap: !production, sourcesContent: false, logLevel: 'warning',
     legalComments: 'none', ...e,

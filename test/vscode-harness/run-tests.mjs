@@ -154,7 +154,7 @@ try {
 } finally {
   const keep = opt['keep-state'] || exitCode !== EXIT.PASS;
   await run.close({ removeState: !keep });
-  if (keep) log(`state (code-server.log, user-data/logs/**/exthost*.log, screenshots) kept in ${run.stateDir}`);
+  if (keep) log(`state (code-server.log, user-data/logs/*/exthost1/remoteexthost.log, timeout.png) kept in ${run.stateDir}`);
 }
 
 // Closing line. With no mocha summary (the runner crashed, or a non-mocha runner), fall back to the exit code so a

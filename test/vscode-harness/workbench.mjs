@@ -79,10 +79,22 @@ export async function contextMenuItem(page, target, name, { timeout = DEFAULT_TI
   }
 }
 
-/** Right-click `target` and click the entry `name`. */
+/**
+ * Right-click `target` and click the entry `name`. The workbench's menus ignore a click that arrives while the menu
+ * is still settling, so the click is checked by the menu closing; if it stays open, the entry (which the pointer has
+ * focused) is chosen with Enter.
+ */
 export async function runContextMenuCommand(page, target, name, opts) {
   const item = await contextMenuItem(page, target, name, opts);
+  await item.hover();
   await item.click();
+  try {
+    await item.waitFor({ state: 'detached', timeout: 2000 });
+  } catch {
+    await item.focus();
+    await page.keyboard.press('Enter');
+    await item.waitFor({ state: 'detached', timeout: 5000 });
+  }
 }
 
 /**

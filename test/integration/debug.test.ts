@@ -1,0 +1,125 @@
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { DID_STEP_EVENT, type DidStepBody } from '../../src/debug/events';
+import { encodeModelFile } from '../../src/engine/modelfile';
+import { prepareRun } from '../../src/engine/run';
+import { DEFAULT_TRAIN_OPTIONS } from '../../src/engine/trainer';
+
+/**
+ * The step debugger in a real VS Code: the command starts an inline session (its runtime in a worker), the
+ * session stops on the first character, steps, shows variables, and a long continue never blocks the
+ * extension host. DAP semantics themselves are tested in plain Node (test/unit/debug).
+ */
+const ID = 'gatescope.gatescope';
+const H = 16;
+
+function trainModel(dir: string, text: string): string {
+  const run = prepareRun(text, { ...DEFAULT_TRAIN_OPTIONS, hidden: H, embed: 8, seq: 16, batch: 4, steps: 10, valFrac: 0 });
+  for (let i = 0; i < 10; i++) run.trainer.trainStep();
+  const file = path.join(dir, 'debug-model.safetensors');
+  writeFileSync(file, encodeModelFile(run.net, run.vocab, { source: 'test' }, null));
+  return file;
+}
+
+/** Resolves with the next didStep of a gatescope session that satisfies `when`. */
+function nextStep(when: (b: DidStepBody) => boolean = () => true): Promise<{ session: vscode.DebugSession; body: DidStepBody }> {
+  return new Promise((resolve) => {
+    const sub = vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
+      if (e.session.type !== 'gatescope' || e.event !== DID_STEP_EVENT || !when(e.body as DidStepBody)) return;
+      sub.dispose();
+      resolve({ session: e.session, body: e.body as DidStepBody });
+    });
+  });
+}
+
+function terminated(session: vscode.DebugSession): Promise<void> {
+  return new Promise((resolve) => {
+    const sub = vscode.debug.onDidTerminateDebugSession((s) => {
+      if (s.id !== session.id) return;
+      sub.dispose();
+      resolve();
+    });
+  });
+}
+
+describe('Gatescope debugger in VS Code', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let text: string;
+  let program: string;
+  let model: string;
+
+  before(async () => {
+    await vscode.extensions.getExtension(ID)!.activate();
+    dir = mkdtempSync(path.join(tmpdir(), 'gatescope-debug-it-'));
+    text = 'the cat sat on the mat.\nthe dog ate the hat.\n';
+    program = path.join(dir, 'story.txt');
+    writeFileSync(program, text);
+    model = trainModel(dir, text);
+  });
+
+  afterEach(async () => {
+    if (vscode.debug.activeDebugSession) {
+      const s = vscode.debug.activeDebugSession;
+      const done = terminated(s);
+      await vscode.debug.stopDebugging(s);
+      await done;
+    }
+  });
+
+  it('"Step Through with LSTM" starts a session stopped on the first character; it steps and shows variables', async () => {
+    await vscode.window.showTextDocument(vscode.Uri.file(program));
+    const first = nextStep((b) => b.t === 0);
+    await vscode.commands.executeCommand('gatescope.stepThrough', vscode.Uri.file(program), vscode.Uri.file(model));
+    const { session, body } = await first;
+    assert.equal(body.char, 't');
+    const st = await session.customRequest('stackTrace', { threadId: 1 });
+    assert.equal(st.stackFrames[0].name, "t=0 't'");
+    // a path in desktop VS Code, a vscode-remote URI in a remote extension host (the harness's code-server)
+    assert.ok(String(st.stackFrames[0].source.path).endsWith(program), st.stackFrames[0].source.path);
+
+    const stepped = nextStep((b) => b.t === 1);
+    await session.customRequest('next', { threadId: 1 });
+    assert.equal((await stepped).body.char, 'h');
+    const scopes = await session.customRequest('scopes', { frameId: 1 });
+    assert.deepEqual(scopes.scopes.map((s: { name: string }) => s.name), ['Prediction', 'Gates', 'Cell state c', 'Hidden h', 'Gradient norms']);
+    const c = await session.customRequest('variables', { variablesReference: scopes.scopes[2].variablesReference });
+    assert.equal(c.variables.length, H);
+    const t = await session.customRequest('evaluate', { expression: 't', frameId: 1, context: 'watch' });
+    assert.equal(t.result, '1');
+  });
+
+  it('a launch configuration without a model asks for one; cancelling starts nothing', async () => {
+    let settled = false;
+    const started = vscode.debug.startDebugging(undefined, { type: 'gatescope', request: 'launch', name: 'no model', program });
+    void Promise.resolve(started).then(() => (settled = true));
+    // the model picker opens: dismiss it as a user pressing Escape would
+    for (let k = 0; k < 100 && !settled; k++) {
+      await new Promise((r) => setTimeout(r, 200));
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    }
+    assert.equal(await started, false);
+    assert.equal(vscode.debug.activeDebugSession, undefined);
+  });
+
+  it('a launch.json configuration with a model starts, and a long continue never blocks the extension host', async () => {
+    const longText = text.repeat(400);
+    const longProgram = path.join(dir, 'long.txt');
+    writeFileSync(longProgram, longText);
+    const first = nextStep((b) => b.t === 0);
+    assert.ok(await vscode.debug.startDebugging(undefined, { type: 'gatescope', request: 'launch', name: 'long', program: longProgram, model, stopOnEntry: true }));
+    const { session } = await first;
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const end = nextStep((b) => b.reason === 'end');
+    await session.customRequest('continue', { threadId: 1 });
+    const { body } = await end;
+    delay.disable();
+    assert.equal(body.t, [...longText].length - 1);
+    assert.ok(delay.max / 1e6 < 250, `the extension host was blocked for ${(delay.max / 1e6).toFixed(0)} ms`);
+  });
+});
