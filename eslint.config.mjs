@@ -3,6 +3,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const engineBannedPaths = [{ name: 'vscode', message: 'The engine must not import vscode.' }, ...nodeBuiltins.map((name) => ({ name, message: 'The engine must not import Node built-ins.' }))];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test/vscode-harness/node_modules/**', 'test/artifacts/**', 'media/**', '**/*.js', '**/*.mjs', '**/*.py', 'src/engine/wasm/assembly/**'] },
@@ -21,7 +22,7 @@ export default tseslint.config(
     ignores: ['src/engine/worker.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'The engine must not import vscode.' }, ...nodeBuiltins.map((name) => ({ name, message: 'The engine must not import Node built-ins.' }))],
+        paths: engineBannedPaths,
         patterns: [{ group: ['../*', '!../engine/*'], message: 'The engine imports only the engine.' }],
       }],
       'no-restricted-globals': ['error',
@@ -29,6 +30,32 @@ export default tseslint.config(
         { name: 'process', message: 'No Node globals in the engine.' }, { name: 'Buffer', message: 'No Node globals in the engine.' },
         { name: 'require', message: 'No Node globals in the engine.' }],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use the seeded Rng.' }],
+    },
+  },
+  {
+    // src/engine/wasm is engine too: from there, the rest of the engine is one level up
+    files: ['src/engine/wasm/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: engineBannedPaths,
+        patterns: [{ group: ['../../*'], message: 'The engine imports only the engine.' }],
+      }],
+    },
+  },
+  {
+    // the debugger is layered as vscode-mock-debug is: runtime (no vscode, no DAP, no Node I/O) → DAP session
+    // (no vscode) → activation.ts, the only file that touches VS Code
+    files: ['src/debug/**/*.ts'],
+    ignores: ['src/debug/activation.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'Only src/debug/activation.ts imports vscode.' }] }] },
+  },
+  {
+    files: ['src/debug/{runtime,expr,textmap,timeline,breakpoints,events}.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'The debug runtime imports neither vscode nor Node.' }, ...nodeBuiltins.map((name) => ({ name, message: 'The debug runtime gets its I/O injected.' }))],
+        patterns: [{ group: ['@vscode/*'], message: 'The debug runtime does not know DAP.' }],
+      }],
     },
   },
   {

@@ -10,6 +10,7 @@ import { ModelsView } from './models/modelsView';
 import { ModelEditorProvider } from './models/modelEditor';
 import { TrainingController } from './training';
 import { baseName } from './commands/input';
+import { registerDebugger } from './debug/activation';
 
 /** What the extension hands to its tests (through the activate() return value). */
 export interface GatescopeApi {
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     stepThrough: (m) => void vscode.commands.executeCommand('gatescope.stepThrough', undefined, m),
   });
 
+  registerDebugger(context, { pickModel: () => pickModel(), output });
   context.subscriptions.push(
     output, engine, store, modelsView, treeView, training,
     ...registerTrainCommands(training, store, pickModel),

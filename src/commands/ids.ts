@@ -7,6 +7,7 @@ export const Commands = {
   resumeTraining: 'gatescope.resumeTraining',
   openModel: 'gatescope.openModel',
   sample: 'gatescope.sample',
+  stepThrough: 'gatescope.stepThrough',
   showModel: 'gatescope.showModel',
   refreshModels: 'gatescope.refreshModels',
   deleteModel: 'gatescope.deleteModel',

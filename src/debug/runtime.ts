@@ -3,6 +3,7 @@ import { decodeModelFile, type ModelFile } from '../engine/modelfile';
 import { decodeText } from '../engine/text';
 import { MAX_TRACE_CHARS, traceTokens } from '../engine/trace';
 import { GATE_NAMES } from '../engine/types';
+import type { TokenArray } from '../engine/vocab';
 import {
   BreakpointTable, type Breakpoint, type BreakpointStatus, type ExpressionBreakpointSpec, type LineBreakpointSpec,
 } from './breakpoints';
@@ -142,7 +143,7 @@ export class SequenceRuntime {
         origin = { offset: startOffset, line: 0, column: 0 };
       }
     }
-    const tokens = model.vocab.encode(text);
+    const tokens = model.vocab.encodeCompact(text); // 1 byte per character for up to 256 distinct characters
     const map = new TextMap(text, origin);
     const timeline = new Timeline(model.net, tokens, this.options.checkpointBudget);
     const grads = this.gradientNorms(model, tokens);
@@ -157,7 +158,7 @@ export class SequenceRuntime {
    * ‖∂loss/∂h_t‖ per layer and t from one trace of the whole text (the stepper has no backward). They depend
    * on the whole sequence, and describe the unedited run even after an intervention.
    */
-  private gradientNorms(model: ModelFile, tokens: Int32Array): { gradH: Float32Array[] | null; gradC: (Float32Array | null)[] | null; missing: string } {
+  private gradientNorms(model: ModelFile, tokens: TokenArray): { gradH: Float32Array[] | null; gradC: (Float32Array | null)[] | null; missing: string } {
     const { hidden: H, layers: L, vocabSize: V } = model.net.cfg;
     const T = tokens.length;
     const bytes = T * ((4 * model.net.gates + 6) * H * L + V) * 4;
@@ -167,7 +168,7 @@ export class SequenceRuntime {
       const most = Math.min(MAX_TRACE_CHARS, Math.floor(budget / (bytes / T)));
       return { gradH: null, gradC: null, missing: `gradient norms are computed for up to ${most} characters with this model, and the text has ${T}: step through a selection to see them` };
     }
-    const trace = traceTokens(model.net, tokens);
+    const trace = traceTokens(model.net, Int32Array.from(tokens));
     return { gradH: trace.layers.map((l) => l.gradH), gradC: trace.layers.map((l) => l.gradC), missing: '' };
   }
 

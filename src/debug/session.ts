@@ -6,6 +6,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { isGatescopeError } from '../engine/errors';
 import type { BreakpointStatus } from './breakpoints';
 import { DID_STEP_EVENT, type DidStepBody } from './events';
+import { samePath } from './launchConfig';
 import { ExprError, formatNumber, formatValue, FUNCTIONS, quoteChar, type Vector } from './expr';
 import { SequenceRuntime, type FileAccessor, type LaunchOptions, type RuntimeOptions, type Stop } from './runtime';
 
@@ -103,17 +104,23 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     }
     this.sendEvent(new InitializedEvent());
     // VS Code sends the breakpoints and then configurationDone; older clients never do
-    await Promise.race([this.configurationDone, new Promise((resolve) => setTimeout(resolve, 2000))]);
-    const gen = this.generation;
-    let stop: Stop;
-    try {
-      stop = await this.runtime.start(args.stopOnEntry ?? true);
-    } catch (err) {
-      this.sendErrorResponse(response, { id: ERR_LAUNCH, format: '{_message}', variables: { _message: messageOf(err) }, showUser: true });
-      return;
-    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.configurationDone, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
+    // answer first: without stopOnEntry the run to the first breakpoint may be long, and must be pausable
     this.sendResponse(response);
-    if (gen === this.generation) this.reportStop(stop);
+    this.startRun(args.stopOnEntry ?? true);
+  }
+
+  /** Reads the first character and stops there (entry) or runs on, reporting the stop unless a restart overtook it. */
+  private startRun(stopOnEntry: boolean): void {
+    const gen = this.generation;
+    this.runtime.start(stopOnEntry).then((stop) => {
+      if (gen === this.generation) this.reportStop(stop);
+    }, (err: unknown) => {
+      this.output(`${messageOf(err)}\n`, 'stderr');
+      this.sendEvent(new TerminatedEvent());
+    });
   }
 
   private async load(args: LaunchOptions): Promise<void> {
@@ -139,9 +146,7 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     }
     for (const s of changed) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(s)));
     this.sendResponse(response);
-    const gen = this.generation;
-    const stop = await this.runtime.start(next.stopOnEntry ?? true);
-    if (gen === this.generation) this.reportStop(stop);
+    this.startRun(next.stopOnEntry ?? true);
   }
 
   protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
@@ -151,10 +156,10 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     this.sendEvent(new TerminatedEvent());
   }
 
-  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments, request?: DebugProtocol.Request): void {
     this.generation++;
     this.runtime.cancel();
-    this.sendResponse(response);
+    super.disconnectRequest(response, args, request); // responds, and ends a stdin/stdout adapter process
   }
 
   // ---- breakpoints ------------------------------------------------------------------------------------
@@ -200,8 +205,7 @@ export class GatescopeDebugSession extends LoggingDebugSession {
 
   private isProgram(source: DebugProtocol.Source): boolean {
     if (!this.runtime.isLoaded || !source.path) return false;
-    const norm = (p: string): string => p.replace(/\\/g, '/').replace(/^([a-z]):/i, (_, d: string) => `${d.toLowerCase()}:`);
-    return norm(this.convertClientPathToDebugger(source.path)) === norm(this.runtime.launchOptions.program);
+    return samePath(this.convertClientPathToDebugger(source.path), this.runtime.launchOptions.program);
   }
 
   // ---- execution --------------------------------------------------------------------------------------
@@ -307,12 +311,15 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
+  /**
+   * A frame at character t: line and column only. With an end column VS Code would *select* the character,
+   * and its selection highlight would then box every other occurrence of that character in the document
+   * at each step (seen in the workbench screenshots); without one it puts its frame marker right before the
+   * character, and the extension's decoration highlights the character itself (DidStepBody has its range).
+   */
   private frame(id: number, name: string, t: number): DebugProtocol.StackFrame {
     const pos = this.runtime.positionOf(t);
-    const f: DebugProtocol.StackFrame = new StackFrame(id, name, this.source(), this.convertDebuggerLineToClient(pos.line), this.convertDebuggerColumnToClient(pos.column));
-    f.endLine = f.line;
-    f.endColumn = this.convertDebuggerColumnToClient(pos.endColumn);
-    return f;
+    return new StackFrame(id, name, this.source(), this.convertDebuggerLineToClient(pos.line), this.convertDebuggerColumnToClient(pos.column));
   }
 
   private source(): Source {
@@ -493,7 +500,7 @@ export class GatescopeDebugSession extends LoggingDebugSession {
       const value = this.runtime.evaluate(expression, this.frameLayer(args.frameId) ?? this.runtime.position.layer);
       const isVector = typeof value === 'object' && 'length' in value;
       response.body = {
-        result: formatValue(value),
+        result: isVector && args.context === 'clipboard' ? `[${Array.from(value, formatNumber).join(', ')}]` : formatValue(value),
         variablesReference: isVector ? this.handles.create({ kind: 'value', data: value, expression }) : 0,
         ...(isVector ? { indexedVariables: value.length } : {}),
       };

@@ -30,19 +30,21 @@ export class TextMap {
   private readonly lineFirstToken: number[]; // first token of each line (−1: the line has none)
 
   constructor(readonly text: string, readonly origin: Origin = { offset: 0, line: 0, column: 0 }) {
-    const offsets: number[] = [];
-    const lines: number[] = [];
+    // typed arrays sized for the worst case (one token per UTF-16 unit): a long text costs 8 bytes per character
+    const offsets = new Uint32Array(text.length + 1);
+    const lines = new Uint32Array(text.length);
     this.lineStart = [0];
     this.lineContentEnd = [];
     this.lineFirstToken = [-1];
     let line = 0;
+    let n = 0;
     for (let i = 0; i < text.length;) {
       const c = text.charCodeAt(i);
       const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
-      const width = pair ? 2 : 1;
-      if (this.lineFirstToken[line] === -1) this.lineFirstToken[line] = offsets.length;
-      offsets.push(i);
-      lines.push(line);
+      if (this.lineFirstToken[line] === -1) this.lineFirstToken[line] = n;
+      offsets[n] = i;
+      lines[n] = line;
+      n++;
       if (c === 0x0a || (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a)) {
         const crlf = c === 0x0a && i > 0 && text.charCodeAt(i - 1) === 0x0d;
         this.lineContentEnd.push(crlf ? i - 1 : i);
@@ -50,13 +52,13 @@ export class TextMap {
         this.lineStart.push(i + 1);
         this.lineFirstToken.push(-1);
       }
-      i += width;
+      i += pair ? 2 : 1;
     }
     this.lineContentEnd.push(text.length);
-    offsets.push(text.length);
-    this.offsets = Uint32Array.from(offsets);
-    this.tokenLine = Uint32Array.from(lines);
-    this.length = lines.length;
+    offsets[n] = text.length;
+    this.offsets = offsets.subarray(0, n + 1);
+    this.tokenLine = lines.subarray(0, n);
+    this.length = n;
   }
 
   /** UTF-16 offset of token t in the text (t = T gives the text's length). */
@@ -101,18 +103,6 @@ export class TextMap {
   /** The character of token t. */
   charAt(t: number): string {
     return this.text.slice(this.offsets[t]!, this.offsets[t + 1]!);
-  }
-
-  /** The token at a document position (for hovers), or undefined outside the text. */
-  tokenAt(docLine: number, column: number): number | undefined {
-    const first = this.firstTokenOnLine(docLine);
-    if (first === undefined) return undefined;
-    const last = this.lastTokenOnLineOf(first);
-    for (let t = first; t <= last; t++) {
-      const p = this.position(t);
-      if (column >= p.column && column < Math.max(p.endColumn, p.column + 1)) return t;
-    }
-    return undefined;
   }
 }
 
