@@ -131,6 +131,8 @@ export class Trainer {
   private readonly unroll: Unroll;
   private valUnroll: Unroll | null = null;
   private readonly dataHash: string;
+  /** Warnings about the resume, for the user. */
+  readonly notices: string[] = [];
 
   constructor(readonly net: Network, readonly tokens: TokenArray, readonly options: TrainOptions, resume?: TrainingState) {
     validateTrainOptions(options);
@@ -141,9 +143,6 @@ export class Trainer {
     this.dataHash = hashTokens(tokens);
     if (resume) this.restore(resume);
   }
-
-  /** Warnings about the data plan and the resume, for the user. */
-  readonly notices: string[] = [];
 
   get charsPerStep(): number {
     return this.plan.seq * this.plan.batch;

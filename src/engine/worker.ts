@@ -18,6 +18,8 @@ const PROGRESS_MS = 250;
 
 interface ActiveRun {
   readonly run: PreparedRun;
+  /** Characters the model had trained on before this run (a resumed model's count goes on). */
+  readonly priorChars: number;
   cancelled: boolean;
 }
 
@@ -58,7 +60,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
 function startTraining(req: Extract<WorkerRequest, { type: 'train' }>): TrainStarted {
   const resume = req.resume ? decodeModelFile(req.resume) : undefined;
   const run = prepareRun(req.text, req.options, resume);
-  const active: ActiveRun = { run, cancelled: false };
+  const active: ActiveRun = { run, priorChars: resume?.info.trainedChars ?? 0, cancelled: false };
   runs.set(req.runId, active);
   // start after the reply is posted, so the reply describes the run before its first step
   setImmediate(() => { void trainLoop(req, active).finally(() => runs.delete(req.runId)); });
@@ -73,13 +75,11 @@ function startTraining(req: Extract<WorkerRequest, { type: 'train' }>): TrainSta
 async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active: ActiveRun): Promise<void> {
   const { trainer, net, vocab } = active.run;
   const total = req.totalSteps;
-  const startChars = 0;
-  let chars = startChars;
+  let chars = 0;
   let loss = NaN, gradNorm = 0, clipRatio = 1, epoch = trainer.epoch;
   let valLoss: number | null = null;
   const started = performance.now();
   let lastProgress = 0;
-  const priorChars = req.resume ? (decodeModelFile(req.resume).info.trainedChars ?? 0) : 0;
   const progress = (): TrainProgress => {
     const seconds = (performance.now() - started) / 1000;
     const cps = seconds > 0 ? chars / seconds : 0;
@@ -89,7 +89,7 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
   const checkpoint = (final: boolean): void => {
     const bytes = encodeModelFile(net, vocab, {
       source: req.source, steps: trainer.step, loss: Number.isFinite(loss) ? loss : undefined, valLoss: valLoss ?? undefined,
-      trainedChars: priorChars + chars, created: new Date().toISOString(),
+      trainedChars: active.priorChars + chars, created: new Date().toISOString(),
     }, trainer.snapshot());
     messenger.notify({ type: 'didCheckpoint', runId: req.runId, step: trainer.step, bytes, final }, [bytes.buffer as ArrayBuffer]);
   };
