@@ -59,6 +59,16 @@ export default tseslint.config(
     },
   },
   {
+    // browser code: it may import the shared protocol (and engine types through it), chart.js and itself only
+    files: ['webview/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'The webview runs in a browser: no vscode.' }, ...nodeBuiltins.map((name) => ({ name, message: 'The webview runs in a browser.' }))],
+        patterns: [{ group: ['../src/*', '../../src/*', '!../src/protocol', '!../src/protocol/*', '!../../src/protocol', '!../../src/protocol/*'], message: 'The webview may import only src/protocol from the host side.' }],
+      }],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',

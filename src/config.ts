@@ -35,4 +35,6 @@ export const config = {
   workspaceInclude: (): readonly string[] => get('workspace.include'),
   workspaceMaxBytes: (): number => get('workspace.maxBytes'),
   maxFileBytes: (): number => get('maxFileBytes'),
+  inspectorMaxCharacters: (): number => get('inspector.maxCharacters'),
+  inspectorSampleEvery: (): number => get('inspector.sampleEvery'),
 };

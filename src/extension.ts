@@ -1,20 +1,23 @@
 import * as vscode from 'vscode';
-import { recentMessages, showError, showInfo } from './notify';
+import { recentMessages, showError } from './notify';
 import { registerModelCommands, createPickModel } from './commands/models';
 import { Commands } from './commands/ids';
 import { registerSampleCommand } from './commands/sample';
 import { registerTrainCommands } from './commands/train';
 import { EngineClient } from './engineClient';
-import { describeModel, ModelStore } from './models/modelStore';
+import { ModelStore } from './models/modelStore';
 import { ModelsView } from './models/modelsView';
 import { ModelEditorProvider } from './models/modelEditor';
 import { TrainingController } from './training';
 import { baseName } from './commands/input';
 import { registerDebugger } from './debug/activation';
+import { DID_STEP_EVENT, type DidStepBody } from './debug/events';
+import { registerInspector, type InspectorApi } from './panels/inspector';
 
 /** What the extension hands to its tests (through the activate() return value). */
 export interface GatescopeApi {
   readonly engine: EngineClient;
+  readonly inspector: InspectorApi;
   readonly training: TrainingController;
   readonly store: ModelStore;
   readonly modelsView: ModelsView;
@@ -30,27 +33,31 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
   // called only after activation, once `training` exists
   const pickModel = createPickModel(store, () => training.lastModel);
 
+  const inspector = registerInspector(context, { engine, output, readModel: async (u) => store.read(u) });
+  /** "Show" a model: the inspector on the active text editor's document (or a file the user picks). */
   const showModel = async (uri: vscode.Uri): Promise<void> => {
     const entry = await store.entry(uri);
     if (!entry.summary) {
       void showError(`cannot use ${baseName(uri)}: ${entry.error}`);
       return;
     }
-    const s = entry.summary;
-    const choice = await showInfo(
-      `${baseName(uri)}: ${describeModel(s)}, vocabulary ${s.config.vocabSize}, ${s.parameters.toLocaleString('en-US')} parameters` +
-      (s.info.source ? `, trained on ${s.info.source}` : ''), 'Sample', 'Resume Training');
-    if (choice === 'Sample') void vscode.commands.executeCommand(Commands.sample, uri);
-    if (choice === 'Resume Training') void vscode.commands.executeCommand(Commands.resumeTraining, uri);
+    await inspector.open(uri, vscode.window.activeTextEditor?.document);
   };
 
   const training = new TrainingController(engine, store, output, {
     inspect: (m) => void showModel(m),
+    watch: (runId, m) => inspector.showTraining(runId, m),
     sample: (m) => void vscode.commands.executeCommand(Commands.sample, m),
     stepThrough: (m) => void vscode.commands.executeCommand('gatescope.stepThrough', undefined, m),
   });
 
   registerDebugger(context, { pickModel: () => pickModel(), output });
+  // the inspector follows the debugger's program counter
+  context.subscriptions.push(vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
+    if (e.session.type !== 'gatescope' || e.event !== DID_STEP_EVENT) return;
+    const body = e.body as DidStepBody;
+    inspector.setCursor(/^[a-z][\w+.-]+:/i.test(body.program) && !/^[a-z]:[\\/]/i.test(body.program) ? vscode.Uri.parse(body.program) : vscode.Uri.file(body.program), body.offset);
+  }));
   context.subscriptions.push(
     output, engine, store, modelsView, treeView, training,
     ...registerTrainCommands(training, store, pickModel),
@@ -63,7 +70,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
       messages: recentMessages(),
     })),
   );
-  return { engine, training, store, modelsView };
+  return { engine, inspector, training, store, modelsView };
 }
 
 export function deactivate(): void {

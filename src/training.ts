@@ -39,6 +39,8 @@ interface ActiveRun {
 
 export interface FinishedActions {
   inspect(model: vscode.Uri): void;
+  /** The live training dashboard of a run. */
+  watch(runId: number, model: vscode.Uri): void;
   sample(model: vscode.Uri): void;
   stepThrough(model: vscode.Uri): void;
 }
@@ -140,6 +142,11 @@ export class TrainingController implements vscode.Disposable {
     return outcome;
   }
 
+  /** Opens the live dashboard of the running run. */
+  watch(): void {
+    if (this.active) this.actions.watch(this.active.runId, this.active.target);
+  }
+
   /** Stops the running run (it keeps its last checkpoint) and waits until it has ended. */
   async stop(): Promise<void> {
     const run = this.active;
@@ -230,15 +237,15 @@ export class TrainingController implements vscode.Disposable {
     if (run) {
       const p = run.progress;
       this.status.text = p ? `$(sync~spin) LSTM ${p.step}/${p.totalSteps} · loss ${fmt(p.loss)}` : '$(sync~spin) LSTM starting…';
-      this.status.tooltip = p ? `Gatescope is training on ${run.source}\n${formatProgress(p)}\nClick to stop` : `Gatescope is training on ${run.source}`;
-      this.status.command = 'gatescope.stopTraining';
+      this.status.tooltip = p ? `Gatescope is training on ${run.source}\n${formatProgress(p)}\nClick for the live dashboard` : `Gatescope is training on ${run.source}`;
+      this.status.command = { command: 'gatescope.watchTraining', title: 'Show Training Dashboard' };
       this.status.show();
       return;
     }
     if (this.lastModel) {
       const name = this.lastModel.path.split('/').pop()!.replace(/\.safetensors$/, '');
       this.status.text = `$(circuit-board) ${name}${last ? ` · loss ${fmt(last.loss)} · ${Math.round(last.charsPerSec).toLocaleString('en-US')} chars/s` : ''}`;
-      this.status.tooltip = 'Gatescope: the last trained model. Click to open it.';
+      this.status.tooltip = 'Gatescope: the last trained model. Click to inspect it.';
       this.status.command = { command: 'gatescope.showModel', title: 'Show Model', arguments: [this.lastModel] };
       this.status.show();
     } else {

@@ -1,6 +1,6 @@
 import { Messenger, type Port } from '../src/protocol/messenger';
 import type { TraceData } from '../src/protocol/trace';
-import { traceText } from '../src/protocol/traceQuery';
+import { robustMaxAbs, traceText } from '../src/protocol/traceQuery';
 import {
   quantitiesOf, quantityRange, quantityValues,
   type CompareData, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
@@ -8,7 +8,7 @@ import {
 } from '../src/protocol/webview';
 import { History } from './data/history';
 import { rankUnits, type UnitMatch } from './data/search';
-import { mostVariableUnits, robustMaxAbs, saturation } from './data/stats';
+import { mostVariableUnits, saturation } from './data/stats';
 import { follow } from './data/zoom';
 import { h, inkOf } from './dom';
 import { onThemeChange, readTheme, themeKind, type Theme } from './theme';
@@ -47,6 +47,9 @@ interface LayerStats {
   saturation: Map<Quantity, { left: Float32Array; right: Float32Array }>;
 }
 
+/** Timesteps shown when a long text is first opened (Fit shows them all). */
+const INITIAL_WINDOW = 400;
+
 export const DEFAULT_VIEW: ViewState = {
   tab: 'inspect', layer: 0, quantity: 'h', unit: 0, units: [], window: null, cursor: 0, selection: null, threshold: 0.5,
   showStates: false,
@@ -71,7 +74,7 @@ export class App {
   chars: string[] = [];
   text = '';
   search: UnitMatch[] = [];
-  readonly timings: { paintMs: number | null; hoverMs: number | null } = { paintMs: null, hoverMs: null };
+  readonly timings: { paintMs: number | null; hoverMs: number | null; breakdown: Record<string, number> } = { paintMs: null, hoverMs: null, breakdown: {} };
   readonly cspViolations: string[] = [];
 
   private readonly messenger: Messenger<WebviewToHost, HostToWebview>;
@@ -116,7 +119,7 @@ export class App {
     const dashboard = new Dashboard(this);
     timeColumn.append(strip.el, heatmaps.el, trajectories.el, gradients.el);
     side.append(readout.el, search.el, sat.el);
-    const empty = h('div', { class: 'empty', id: 'empty' }, 'Waiting for the trace…');
+    const empty = h('div', { class: 'empty', id: 'empty' }, 'Tracing…');
     this.inspectPage.append(empty, h('div', { class: 'columns' }, timeColumn, side));
     this.trainingPage.append(dashboard.el);
     this.root.append(header.el, toolbar.el, this.inspectPage, this.trainingPage, this.liveRegion, this.tooltip.el);
@@ -328,8 +331,10 @@ export class App {
       }
       case 'didTrace': {
         const t0 = performance.now();
+        this.target = n.target;
         this.model = n.model;
         this.setTrace(n.trace);
+        this.persist();
         this.update('data');
         this.measurePaint(t0);
         break;
@@ -403,12 +408,14 @@ export class App {
     const fresh = !v.units.length || v.units.some((u) => u >= H) || v.unit >= H;
     let unit = v.unit, units = v.units;
     if (fresh) {
-      const c = trace.layers[layer]!.c ?? trace.layers[layer]!.h;
-      units = mostVariableUnits(c, T, H, Math.min(3, H));
+      // start on the units whose hidden state swings the most: they make the strip and trajectories speak
+      units = mostVariableUnits(trace.layers[layer]!.h, T, H, Math.min(3, H));
       unit = units[0] ?? 0;
     }
     const inRange = (r: StepRange | null): StepRange | null => (r && r.end <= T && r.start < r.end ? r : null);
-    this.view = { ...v, layer, quantity, unit, units, cursor: Math.min(v.cursor, T - 1), window: inRange(v.window), selection: inRange(v.selection) };
+    // a fresh view of a long text starts zoomed on its beginning, where single characters can be told apart
+    const window = fresh ? (T > INITIAL_WINDOW * 2 ? { start: 0, end: INITIAL_WINDOW } : null) : inRange(v.window);
+    this.view = { ...v, layer, quantity, unit, units, cursor: Math.min(v.cursor, T - 1), window, selection: inRange(v.selection) };
     this.runSearch();
   }
 
@@ -429,14 +436,25 @@ export class App {
 
   update(...changes: Change[]): void {
     const set = new Set(changes);
-    if (set.has('tab') || set.has('data')) {
+    if (set.has('tab') || set.has('data') || set.has('status')) {
       const training = this.view.tab === 'training';
       this.inspectPage.hidden = training;
       this.trainingPage.hidden = !training;
-      this.root.querySelector('#empty')?.toggleAttribute('hidden', !!this.trace);
+      const empty = this.root.querySelector('#empty');
+      empty?.toggleAttribute('hidden', !!this.trace);
+      if (empty && !this.trace) {
+        empty.textContent = this.target && !this.target.document
+          ? 'This panel follows a training run. When the model is saved, inspect it on a text: Gatescope: Inspect Model on File.'
+          : this.status?.kind === 'error' ? 'No trace.' : 'Tracing…';
+      }
       this.inspectPage.classList.toggle('has-trace', !!this.trace);
     }
-    for (const v of this.views) v.update(set);
+    const timed = set.has('data') || set.has('cursor');
+    for (const v of this.views) {
+      const t0 = timed ? performance.now() : 0;
+      v.update(set);
+      if (timed) this.timings.breakdown[`${set.has('data') ? 'data' : 'hover'}:${v.constructor.name}`] = performance.now() - t0;
+    }
   }
 
   private persist(): void {
@@ -511,7 +529,7 @@ export class App {
       compare: this.compare?.label ?? null,
       training: this.history ? { runId: this.history.runId, reports: this.history.length, step: this.history.latest?.step ?? 0,
         samples: this.history.samples.length, finished: !!this.history.finished } : null,
-      status: this.status, theme: themeKind(), timings: { ...this.timings }, cspViolations: [...this.cspViolations],
+      status: this.status, theme: themeKind(), timings: { paintMs: this.timings.paintMs, hoverMs: this.timings.hoverMs, breakdown: { ...this.timings.breakdown } }, cspViolations: [...this.cspViolations],
     };
   }
 }

@@ -57,7 +57,8 @@ export function inkOf(canvas: HTMLCanvasElement): number {
 export function formatNumber(v: number, digits = 3): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? '–' : v > 0 ? '∞' : '−∞';
   const a = Math.abs(v);
-  const s = a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(digits - 1) : v.toFixed(digits);
+  if (a === 0) return '0';
+  const s = a < 1e-3 || a >= 1e5 ? v.toExponential(digits - 1) : a < 1 ? v.toPrecision(digits) : v.toFixed(digits);
   return s.replace('-', '−');
 }
 

@@ -67,6 +67,11 @@ export function registerTrainCommands(training: TrainingController, store: Model
       }
     }),
 
+    vscode.commands.registerCommand(Commands.watchTraining, () => {
+      if (training.running) training.watch();
+      else void showInfo('Gatescope is not training.');
+    }),
+
     vscode.commands.registerCommand(Commands.stopTraining, async () => {
       if (!training.running) {
         void showInfo('Gatescope is not training.');

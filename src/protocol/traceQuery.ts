@@ -64,3 +64,21 @@ export function traceText(trace: TraceData): string {
   for (let t = 0; t < trace.tokens.length; t++) s += trace.vocab[trace.tokens[t]!]!;
   return s;
 }
+
+/**
+ * The q-quantile of |v| over an array, from at most `maxSamples` evenly strided samples: the colour scale of the
+ * unbounded cell state (a few outliers should not wash out the heatmap). At least `floor`.
+ */
+export function robustMaxAbs(values: Float32Array, q = 0.99, maxSamples = 65536, floor = 1e-6): number {
+  const n = values.length;
+  if (n === 0) return 1;
+  const stride = Math.max(1, Math.floor(n / maxSamples));
+  const sample = new Float32Array(Math.ceil(n / stride));
+  let k = 0;
+  for (let i = 0; i < n; i += stride) {
+    const v = Math.abs(values[i]!);
+    sample[k++] = Number.isFinite(v) ? v : 0;
+  }
+  const s = sample.subarray(0, k).sort();
+  return Math.max(floor, s[Math.min(k - 1, Math.floor(q * (k - 1)))]!);
+}

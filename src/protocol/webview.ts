@@ -131,8 +131,8 @@ export type HostToWebview =
   /** The full state, once after each `ready`. */
   | { type: 'init'; target: InspectorTarget; model: ModelFacts | null; trace: TraceView | null; compare: CompareData | null;
       training: TrainingHistory | null; status: PanelStatus | null }
-  /** A new trace (first trace, or after the text changed). */
-  | { type: 'didTrace'; model: ModelFacts; trace: TraceView }
+  /** A new trace (the first, after the text changed, or of another range: `target` says which). */
+  | { type: 'didTrace'; target: InspectorTarget; model: ModelFacts; trace: TraceView }
   /** The status line changed (null clears it). */
   | { type: 'didChangeStatus'; status: PanelStatus | null }
   /** The RNN comparison arrived (or was removed). */
@@ -199,8 +199,8 @@ export interface InspectorSnapshot {
   readonly training: { readonly runId: number; readonly reports: number; readonly step: number; readonly samples: number; readonly finished: boolean } | null;
   readonly status: PanelStatus | null;
   readonly theme: 'dark' | 'light' | 'high-contrast' | 'high-contrast-light';
-  /** Milliseconds from the trace's arrival to all views painted, and of the last hover. */
-  readonly timings: { readonly paintMs: number | null; readonly hoverMs: number | null };
+  /** Milliseconds from the trace's arrival to all views painted, of the last hover, and per view of the last of each. */
+  readonly timings: { readonly paintMs: number | null; readonly hoverMs: number | null; readonly breakdown: Readonly<Record<string, number>> };
   /** Content-Security-Policy violations seen by the page (must be 0). */
   readonly cspViolations: readonly string[];
 }

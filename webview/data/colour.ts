@@ -73,17 +73,6 @@ export function lutIndex(v: number, lo: number, hi: number, n = 256): number {
   return x <= 0 ? 0 : x >= 1 ? n - 1 : Math.round(x * (n - 1));
 }
 
-/**
- * The bin of v for a few-colour rendering (editor decorations): `bins` equal bins over [lo, hi], values outside
- * clamped. With an odd count on a symmetric range, the middle bin holds the values near zero.
- */
-export function binIndex(v: number, lo: number, hi: number, bins: number): number {
-  const x = (v - lo) / (hi - lo);
-  if (!(x > 0)) return 0;
-  if (x >= 1) return bins - 1;
-  return Math.min(bins - 1, Math.floor(x * bins));
-}
-
 /** The two ramps of a theme: sequential for [0, 1] σ gates and diverging for [−1, 1] (zero = the background). */
 export interface Palette {
   readonly sequential: Stops;

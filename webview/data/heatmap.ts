@@ -18,7 +18,7 @@ export function heatmapColumns(window: StepRange, pixels: number): number {
  * non-finite values are transparent.
  */
 export function heatmapImage(values: Float32Array, H: number, window: StepRange, cols: number,
-  lut: Uint8ClampedArray, lo: number, hi: number, out?: Uint8ClampedArray): Uint8ClampedArray {
+  lut: Uint8ClampedArray, lo: number, hi: number, out?: Uint8ClampedArray<ArrayBuffer>): Uint8ClampedArray<ArrayBuffer> {
   const img = out ?? new Uint8ClampedArray(H * cols * 4);
   const n = lut.length / 4;
   const acc = new Float64Array(H); // (H) sum of the column's timesteps

@@ -84,3 +84,12 @@ export function geometricMean(v: ArrayLike<number>): number {
   }
   return n ? Math.exp(s / n) : NaN;
 }
+
+/** A log axis labels 1, 2 and 5 × 10^k (as 1e−3, 2e−3, 5e−3) and leaves its other ticks blank. */
+export function logTickLabel(v: number): string {
+  if (!(v > 0)) return '';
+  const e = Math.floor(Math.log10(v) + 1e-9);
+  const m = v / 10 ** e;
+  const k = Math.round(m);
+  return [1, 2, 5].includes(k) && Math.abs(m - k) < 1e-6 ? `${k}e${e}`.replace('-', '−') : '';
+}

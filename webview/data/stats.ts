@@ -3,24 +3,6 @@
  * Dimension legend: T time, H units.
  */
 
-/**
- * The q-quantile of |v| over an array, from at most `maxSamples` evenly strided samples: the colour scale of the
- * unbounded cell state (a few outliers should not wash out the heatmap). At least `floor`.
- */
-export function robustMaxAbs(values: Float32Array, q = 0.99, maxSamples = 65536, floor = 1e-6): number {
-  const n = values.length;
-  if (n === 0) return 1;
-  const stride = Math.max(1, Math.floor(n / maxSamples));
-  const sample = new Float32Array(Math.ceil(n / stride));
-  let k = 0;
-  for (let i = 0; i < n; i += stride) {
-    const v = Math.abs(values[i]!);
-    sample[k++] = Number.isFinite(v) ? v : 0;
-  }
-  const s = sample.subarray(0, k).sort();
-  return Math.max(floor, s[Math.min(k - 1, Math.floor(q * (k - 1)))]!);
-}
-
 /** Per unit, the fraction of timesteps a σ gate (T, H) is below `lo` (left-saturated) or above `hi` (right). */
 export function saturation(values: Float32Array, T: number, H: number, lo = 0.1, hi = 0.9): { left: Float32Array; right: Float32Array } {
   const left = new Float32Array(H);  // (H)

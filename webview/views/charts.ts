@@ -2,6 +2,7 @@ import {
   Chart, Filler, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, ScatterController, Tooltip,
   type ChartConfiguration, type ChartDataset, type Scale,
 } from 'chart.js';
+import { logTickLabel } from '../data/series';
 import type { Theme } from '../theme';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip, Legend, Filler);
@@ -43,7 +44,8 @@ export function timeChartConfig(theme: Theme, yLog: boolean, yTitle: string): Ch
         x: {
           type: 'linear',
           grid: { color: withAlpha(theme.grid, 0.18) },
-          ticks: { maxRotation: 0, autoSkipPadding: 24, precision: 0, color: theme.muted },
+          // the range is [start − 0.5, end − 0.5] (so timesteps line up with the heatmaps): no ticks at the bounds
+          ticks: { maxRotation: 0, autoSkipPadding: 24, precision: 0, color: theme.muted, includeBounds: false },
           border: { color: withAlpha(theme.grid, 0.5) },
           title: { display: false },
         },
@@ -54,7 +56,7 @@ export function timeChartConfig(theme: Theme, yLog: boolean, yTitle: string): Ch
           ticks: {
             color: theme.muted,
             maxTicksLimit: 6,
-            callback: yLog ? (v) => logTick(Number(v)) : undefined,
+            callback: yLog ? (v) => logTickLabel(Number(v)) : undefined,
           },
           title: { display: true, text: yTitle, color: theme.muted, font: { size: 11 }, padding: 2 },
           afterFit: (s: Scale) => { s.width = PLOT_LEFT; },
@@ -62,12 +64,6 @@ export function timeChartConfig(theme: Theme, yLog: boolean, yTitle: string): Ch
       },
     },
   };
-}
-
-/** Log-axis ticks at powers of ten only, as 1e-3. */
-function logTick(v: number): string {
-  const e = Math.log10(v);
-  return Math.abs(e - Math.round(e)) < 1e-9 ? `1e${Math.round(e)}`.replace('-', '−') : '';
 }
 
 /** Sets the x range to the window so that timestep t sits at the same pixel as in the heatmaps. */

@@ -37,14 +37,14 @@ export class Header implements View {
       const m = app.model;
       const fact = (text: string): HTMLElement => h('span', { class: 'chip' }, text);
       if (m) {
-        this.model.replaceChildren(
+        this.model.replaceChildren(...[
           h('strong', { class: 'model-name' }, m.name),
           fact(`${CELL_NAMES[m.cell]} ${m.layers}×${m.hidden}`),
           fact(`${formatCount(m.parameters)} parameters`),
           fact(`vocabulary ${m.vocabSize}`),
           m.steps !== null ? fact(`${formatCount(m.steps)} steps`) : null,
           m.valLoss !== null ? fact(`val loss ${m.valLoss.toFixed(3)}`) : m.trainLoss !== null ? fact(`train loss ${m.trainLoss.toFixed(3)}`) : null,
-        );
+        ].filter((x): x is HTMLElement => x !== null));
       } else {
         this.model.replaceChildren(h('strong', { class: 'model-name' }, app.history?.title ?? 'Gatescope Inspector'));
       }
@@ -53,11 +53,11 @@ export class Header implements View {
         const T = tv.trace.tokens.length;
         const part = tv.first > 0 || T < tv.total ? `characters ${formatCount(tv.first)}–${formatCount(tv.first + T - 1)} of ${formatCount(tv.total)}` : `${formatCount(T)} characters`;
         const loss = tv.trace.loss;
-        this.textLine.replaceChildren(
-          h('span', { class: 'doc-name' }, tv.documentName), ` · ${part}`,
-          Number.isFinite(loss) ? h('span', { class: 'loss', title: 'Mean cross-entropy of the next-character predictions on this text' },
-            ` · loss ${loss.toFixed(3)} nats/char (${(loss / Math.LN2).toFixed(2)} bits)`) : null,
-        );
+        this.textLine.replaceChildren(h('span', { class: 'doc-name' }, tv.documentName), ` · ${part}`);
+        if (Number.isFinite(loss)) {
+          this.textLine.append(h('span', { class: 'loss', title: 'Mean cross-entropy of the next-character predictions on this text' },
+            ` · loss ${loss.toFixed(3)} nats/char (${(loss / Math.LN2).toFixed(2)} bits)`));
+        }
         this.notices.replaceChildren(...tv.notices.map((n) => h('li', {}, n)));
       } else {
         this.textLine.replaceChildren();

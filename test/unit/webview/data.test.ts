@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { binIndex, buildLut, contrast, lutIndex, paletteFor, parseColour, readableOn } from '../../../webview/data/colour';
+import { buildLut, contrast, lutIndex, paletteFor, parseColour, readableOn } from '../../../webview/data/colour';
 import { heatmapColumns, heatmapImage } from '../../../webview/data/heatmap';
 import { normalise, rankUnits } from '../../../webview/data/search';
-import { geometricMean, positiveExtent, stridedSeries, unitSeries, vectorSeries } from '../../../webview/data/series';
-import { robustMaxAbs, saturation } from '../../../webview/data/stats';
+import { geometricMean, logTickLabel, positiveExtent, stridedSeries, unitSeries, vectorSeries } from '../../../webview/data/series';
+import { mostVariableUnits, saturation } from '../../../webview/data/stats';
+import { robustMaxAbs } from '../../../src/protocol/traceQuery';
 import { hitTest, layoutText, rowOf } from '../../../webview/data/textLayout';
 import { clampWindow, follow, panWindow, tAt, xOf, zoomWindow } from '../../../webview/data/zoom';
 
@@ -33,14 +34,6 @@ describe('webview data: colours', () => {
     assert.equal(lutIndex(5, 0, 1), 255);
     assert.equal(lutIndex(0.5, 0, 1), 128);
     assert.equal(lutIndex(NaN, 0, 1), -1);
-  });
-
-  it('bins values for decorations with the middle bin around zero', () => {
-    assert.equal(binIndex(0, -1, 1, 7), 3);
-    assert.equal(binIndex(-1, -1, 1, 7), 0);
-    assert.equal(binIndex(1, -1, 1, 7), 6);
-    assert.equal(binIndex(0.999, 0, 1, 5), 4);
-    assert.equal(binIndex(-3, -1, 1, 7), 0);
   });
 
   it('palettes start at the background and keep text readable in both themes', () => {
@@ -109,6 +102,10 @@ describe('webview data: series', () => {
     assert.deepEqual(stridedSeries(v, 3, 1, { start: 3, end: 5 }, { buckets: 10 }).map((p) => p.y), [31, 41]);
   });
 
+  it('labels a log axis at 1, 2 and 5 × 10^k only', () => {
+    assert.deepEqual([1e-3, 2e-4, 5e-5, 3e-4, 1, 20, 0].map(logTickLabel), ['1e−3', '2e−4', '5e−5', '', '1e0', '2e1', '']);
+  });
+
   it('turns values a log scale cannot place into gaps', () => {
     const s = vectorSeries(Float32Array.from([1e-3, 0, -1, 2, Infinity]), { start: 0, end: 5 }, { buckets: 10, positive: true });
     assert.deepEqual(s.map((p) => Number.isNaN(p.y) ? 'gap' : p.y), [0.0010000000474974513, 'gap', 'gap', 2, 'gap']);
@@ -168,6 +165,11 @@ describe('webview data: statistics', () => {
     v[10] = 1000;
     assert.equal(robustMaxAbs(v), 2);
     assert.equal(robustMaxAbs(new Float32Array(4)), 1e-6);
+  });
+
+  it('picks the units whose values vary most', () => {
+    const v = grid(50, 3, (t, j) => (j === 1 ? Math.sin(t) : j === 2 ? 0.1 * Math.sin(t) : 0.5));
+    assert.deepEqual(mostVariableUnits(v, 50, 3, 2), [1, 2]);
   });
 });
 

@@ -1,0 +1,278 @@
+import * as vscode from 'vscode';
+import type { EngineClient } from '../engineClient';
+import { INSPECTOR_VIEW_TYPE, type InspectorSnapshot, type InspectorTarget, type PersistedState } from '../protocol/webview';
+import { InspectorPanel, type PanelServices } from './inspectorPanel';
+import { TrainingRecorder } from './training';
+import { UnitColouring } from './unitColours';
+import { config } from '../config';
+import { Commands } from '../commands/ids';
+
+/** The inspector's command ids (all ids live in commands/ids.ts). */
+export const InspectorCommands = {
+  inspect: Commands.inspect,
+  inspectSelection: Commands.inspectSelection,
+  colourTextByUnit: Commands.colourTextByUnit,
+  clearUnitColours: Commands.clearUnitColours,
+} as const;
+
+export interface InspectorDeps {
+  readonly engine: EngineClient;
+  readonly output: vscode.OutputChannel;
+  readModel(uri: vscode.Uri): Promise<Uint8Array>;
+}
+
+export interface InspectorApi {
+  /** Opens (or reveals) the inspector for a model on a document (the active editor's when omitted), or a range of it. */
+  open(model: vscode.Uri, document?: vscode.TextDocument, range?: vscode.Range): Promise<void>;
+  /** Opens (or reveals) the live training dashboard of a run; `model` is the file it writes, when known. */
+  showTraining(runId: number, model: vscode.Uri | null): void;
+  /** Moves the inspector cursor of every panel on `document` to the character at a UTF-16 offset (the debugger calls this). */
+  setCursor(document: vscode.Uri, offset: number): void;
+  /** Test-only: what the inspector on (model, document) shows — the most recently opened panel when omitted. */
+  getState(model?: vscode.Uri, document?: vscode.Uri): Promise<InspectorSnapshot | null>;
+}
+
+/** Characters traced at once, and how often the dashboard samples during training (steps). */
+
+/**
+ * Registers the Inspector: its commands, the panel serializer (panels come back after a window reload), the
+ * editor ↔ inspector cursor sync, Colour Text by Unit with its hover, and the recording of training runs for
+ * the live dashboard. Everything registered is disposed with the extension.
+ */
+export function registerInspector(context: vscode.ExtensionContext, deps: InspectorDeps): InspectorApi {
+  const { engine, output } = deps;
+  const panels = new Map<string, InspectorPanel>();
+  const recorders = new Map<number, TrainingRecorder>();
+  const lastSample = new Map<number, number>();
+  let recent: InspectorPanel | null = null;
+  const colouring = new UnitColouring();
+  const cursorDecoration = vscode.window.createTextEditorDecorationType({
+    border: '1px solid', borderColor: new vscode.ThemeColor('editorCursor.foreground'), borderRadius: '2px',
+    overviewRulerColor: new vscode.ThemeColor('editorCursor.foreground'), overviewRulerLane: vscode.OverviewRulerLane.Center,
+  });
+
+  const services: PanelServices = {
+    engine, output, extensionUri: context.extensionUri, readModel: deps.readModel,
+    maxCharacters: () => config.inspectorMaxCharacters(),
+    recorder: (runId) => recorders.get(runId),
+    viewChanged: (p) => { recent = p; colouring.refresh(p); },
+    traced: (p) => colouring.refresh(p, true),
+    cursorMoved: (p, t) => highlight(p, t),
+    colourEditor: (p) => void colourText(p),
+    disposed: (p) => {
+      if (panels.get(p.key) === p) panels.delete(p.key);
+      if (recent === p) recent = null;
+      setOpenContext();
+      colouring.forget(p);
+      clearHighlight(p);
+    },
+  };
+
+  const setOpenContext = (): void => {
+    void vscode.commands.executeCommand('setContext', 'gatescope.inspectorOpen', [...panels.values()].some((p) => p.target.document));
+  };
+  const track = (p: InspectorPanel): InspectorPanel => {
+    panels.set(p.key, p);
+    recent = p;
+    setOpenContext();
+    p.panel.onDidChangeViewState((e) => { if (e.webviewPanel.active) recent = p; });
+    return p;
+  };
+
+  /** Highlights timestep t in the editors showing the panel's document, scrolling only when it is out of view. */
+  function highlight(p: InspectorPanel, t: number): void {
+    if (!p.offsets || !p.target.document) return;
+    const { start, end } = p.offsets.rangeOf(t);
+    for (const editor of vscode.window.visibleTextEditors) {
+      if (editor.document.uri.toString() !== p.target.document) continue;
+      const range = new vscode.Range(editor.document.positionAt(start), editor.document.positionAt(Math.max(end, start + 1)));
+      editor.setDecorations(cursorDecoration, [range]);
+      if (!editor.visibleRanges.some((r) => r.contains(range))) editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    }
+  }
+
+  function clearHighlight(p: InspectorPanel): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      if (editor.document.uri.toString() === p.target.document) editor.setDecorations(cursorDecoration, []);
+    }
+  }
+
+  async function open(model: vscode.Uri, document?: vscode.TextDocument, range?: vscode.Range): Promise<void> {
+    const doc = document ?? (await pickDocument(model));
+    if (!doc) return;
+    const offsets = range && !range.isEmpty ? { start: doc.offsetAt(range.start), end: doc.offsetAt(range.end) } : null;
+    const target: InspectorTarget = { model: model.toString(), document: doc.uri.toString(), range: offsets, runId: null };
+    const existing = panels.get(InspectorPanel.keyOf(target));
+    if (existing) {
+      existing.reveal();
+      recent = existing;
+      if (JSON.stringify(existing.target.range) !== JSON.stringify(offsets) || !existing.trace) await existing.retarget(offsets);
+      return;
+    }
+    await track(InspectorPanel.create(services, target)).load();
+  }
+
+  /** The text to inspect a model on when none was given: the active text editor's, else one the user picks. */
+  async function pickDocument(model: vscode.Uri): Promise<vscode.TextDocument | undefined> {
+    const active = vscode.window.activeTextEditor?.document;
+    if (active && !active.uri.path.endsWith('.safetensors')) return active;
+    const uri = (await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Inspect',
+      title: `Gatescope: choose a text to inspect ${model.path.split('/').pop()} on` }))?.[0];
+    return uri ? vscode.workspace.openTextDocument(uri) : undefined;
+  }
+
+  function showTraining(runId: number, model: vscode.Uri | null): void {
+    const rec = recorders.get(runId) ?? newRecorder(runId);
+    if (model) rec.model = model.toString();
+    const attached = [...panels.values()].find((p) => p.target.runId === runId);
+    if (attached) {
+      attached.attachRun(runId, model);
+      attached.reveal();
+      return;
+    }
+    const p = track(InspectorPanel.create(services, { model: null, document: null, range: null, runId }));
+    p.attachRun(runId, model);
+  }
+
+  function newRecorder(runId: number): TrainingRecorder {
+    const rec = new TrainingRecorder(runId, `Training run ${runId}`);
+    recorders.set(runId, rec);
+    return rec;
+  }
+
+  /** Samples a checkpoint for the dashboards of its run, at most every `sampleEvery` steps (and at the end). */
+  async function sampleCheckpoint(runId: number, step: number, bytes: Uint8Array, final: boolean): Promise<void> {
+    const every = config.inspectorSampleEvery();
+    const last = lastSample.get(runId) ?? -Infinity;
+    if (!final && step - last < every) return;
+    if (![...panels.values()].some((p) => p.target.runId === runId)) return;
+    lastSample.set(runId, step);
+    const model = bytes.slice(); // our copy: whoever else listens may hand the checkpoint's buffer on
+    try {
+      const text = await engine.sample(engine.newRunId(), model, { prime: '', length: 240, temperature: 0.8, topK: 0, greedy: false }, step);
+      recorders.get(runId)?.samples.push({ step, text });
+      for (const p of panels.values()) p.sampled(runId, step, text);
+    } catch (e) {
+      output.appendLine(`[inspector] sampling at step ${step} failed: ${(e as Error).message}`);
+    }
+  }
+
+  // every run is recorded from its first report, so that a dashboard opened later shows its whole history
+  const engineSub = engine.onNotification((n) => {
+    if (n.type === 'didSample') return;
+    let rec = recorders.get(n.runId);
+    if (n.type === 'didProgress') {
+      rec ??= newRecorder(n.runId);
+      rec.add(n.progress);
+    } else if (n.type === 'didCheckpoint') {
+      if (rec) void sampleCheckpoint(n.runId, n.step, n.bytes, n.final);
+      return;
+    } else if (n.type === 'didFinish' && rec) {
+      if (n.progress) rec.add(n.progress);
+      rec.finished = { reason: n.reason, message: n.error?.message ?? null };
+    }
+    if (rec) for (const p of panels.values()) p.training(n, rec);
+  });
+
+  async function colourText(p: InspectorPanel | null): Promise<void> {
+    if (!p || !p.trace || !p.target.document) {
+      void vscode.window.showInformationMessage('Open the Gatescope Inspector on this file first (Gatescope: Inspect Model on File).');
+      return;
+    }
+    const uri = vscode.Uri.parse(p.target.document);
+    const visible = vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === p.target.document);
+    if (!visible) await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+    colouring.activate(p);
+  }
+
+  /** The panel a command on the active editor refers to: the last one used on that document. */
+  function panelForEditor(): InspectorPanel | null {
+    const doc = vscode.window.activeTextEditor?.document.uri.toString();
+    if (recent && (!doc || recent.target.document === doc)) return recent;
+    return [...panels.values()].find((p) => p.target.document === doc) ?? recent;
+  }
+
+  const modelArg = (a: unknown): vscode.Uri | undefined => {
+    const u = a instanceof vscode.Uri ? a : (a as { uri?: unknown; resourceUri?: unknown } | undefined)?.uri ?? (a as { resourceUri?: unknown } | undefined)?.resourceUri;
+    return u instanceof vscode.Uri && u.path.endsWith('.safetensors') ? u : undefined;
+  };
+  const docArg = (a: unknown): vscode.Uri | undefined => (a instanceof vscode.Uri && !a.path.endsWith('.safetensors') ? a : undefined);
+
+  /** Inspect: from a model (Models view), a file (Explorer), or the active editor; asks for whatever is missing. */
+  async function inspectCommand(arg: unknown, selection: boolean): Promise<void> {
+    let model = modelArg(arg);
+    const docUri = docArg(arg);
+    const editor = vscode.window.activeTextEditor;
+    const doc = docUri ? await vscode.workspace.openTextDocument(docUri) : editor && !editor.document.uri.path.endsWith('.safetensors') ? editor.document : undefined;
+    model ??= await vscode.commands.executeCommand<vscode.Uri | undefined>('gatescope.pickModel');
+    if (!model) return;
+    const range = selection && editor && doc === editor.document && !editor.selection.isEmpty ? editor.selection : undefined;
+    if (selection && !range) {
+      void vscode.window.showInformationMessage('Select some text first, then run Inspect Model on Selection.');
+      return;
+    }
+    await open(model, doc, range);
+  }
+
+  context.subscriptions.push(
+    engineSub, colouring, cursorDecoration,
+    vscode.commands.registerCommand(InspectorCommands.inspect, (arg?: unknown) => inspectCommand(arg, false)),
+    vscode.commands.registerCommand(InspectorCommands.inspectSelection, (arg?: unknown) => inspectCommand(arg, true)),
+    vscode.commands.registerCommand(InspectorCommands.colourTextByUnit, () => colourText(panelForEditor())),
+    vscode.commands.registerCommand(InspectorCommands.clearUnitColours, () => colouring.clear()),
+    vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        const target = (state as PersistedState | undefined)?.target;
+        if (!target?.model || !target.document) {
+          panel.dispose(); // a training dashboard: its run ended with the window
+          return;
+        }
+        const key = InspectorPanel.keyOf(target);
+        if (panels.has(key)) {
+          panel.dispose();
+          return;
+        }
+        await track(InspectorPanel.restore(services, panel, target)).load();
+      },
+    }),
+    // the editor cursor moves the inspector cursor; an editor selection feeds the unit search
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      const uri = e.textEditor.document.uri.toString();
+      for (const p of panels.values()) {
+        if (p.target.document !== uri || !p.offsets) continue;
+        const sel = e.selections[0]!;
+        const doc = e.textEditor.document;
+        const t = p.offsets.stepAt(doc.offsetAt(sel.active));
+        if (t !== null) p.setCursor(t);
+        if (!sel.isEmpty) {
+          const steps = p.offsets.stepsIn(doc.offsetAt(sel.start), doc.offsetAt(sel.end));
+          if (steps) p.selectRange(steps);
+        }
+      }
+    }),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (!e.contentChanges.length) return;
+      const uri = e.document.uri.toString();
+      for (const p of panels.values()) if (p.target.document === uri) p.documentChanged(e.document);
+    }),
+    { dispose: () => { for (const p of [...panels.values()]) p.dispose(); } },
+  );
+
+  return {
+    open,
+    showTraining,
+    setCursor(document, offset) {
+      for (const p of panels.values()) {
+        if (p.target.document !== document.toString() || !p.offsets) continue;
+        const t = p.offsets.stepAt(offset);
+        if (t !== null) p.setCursor(t);
+      }
+    },
+    async getState(model, document) {
+      const p = model || document
+        ? [...panels.values()].find((x) => (!model || x.target.model === model.toString()) && (!document || x.target.document === document.toString()))
+        : recent ?? [...panels.values()].pop();
+      return p ? p.getState() : null;
+    },
+  };
+}

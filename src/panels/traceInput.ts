@@ -1,0 +1,111 @@
+import type { ModelFacts } from '../protocol/webview';
+import type { ModelSummary } from '../protocol/worker';
+import type { TrainOptions } from '../engine/trainer';
+
+/**
+ * Getting a document's text ready to trace: the range, a length cap, and characters outside the model's
+ * vocabulary (each replaced by one in it, so that timestep t is still the t-th character of the range and the
+ * editor mapping holds). No vscode: unit-tested in Node.
+ */
+export interface TraceInput {
+  /** The text to trace (after replacements). */
+  readonly text: string;
+  /** The same characters as in the document (for mapping timesteps to editor offsets). */
+  readonly original: string;
+  /** UTF-16 offset of the text in the document. */
+  readonly offset: number;
+  /** Code points of the document before the text, and in the whole document. */
+  readonly first: number;
+  readonly total: number;
+  readonly notices: readonly string[];
+}
+
+export function prepareTraceText(doc: string, range: { start: number; end: number } | null, vocab: readonly string[], maxChars: number): TraceInput {
+  let start = range ? clampToCodePoint(doc, range.start) : 0;
+  let end = range ? clampToCodePoint(doc, range.end) : doc.length;
+  if (end < start) [start, end] = [end, start];
+  const notices: string[] = [];
+  const first = countCodePoints(doc, 0, start);
+  const total = first + countCodePoints(doc, start, doc.length);
+  let chars = [...doc.slice(start, end)];
+  if (chars.length > maxChars) {
+    notices.push(`Traced the first ${maxChars.toLocaleString('en-US')} of ${chars.length.toLocaleString('en-US')} characters ` +
+      '(gatescope.inspector.maxCharacters); select a range and run "Inspect Model on Selection" to look elsewhere.');
+    chars = chars.slice(0, maxChars);
+  }
+  const original = chars.join('');
+  const known = new Set(vocab);
+  const stand = known.has(' ') ? ' ' : vocab[0]!;
+  const replaced = new Map<string, number>();
+  const text = chars.map((ch) => {
+    if (known.has(ch)) return ch;
+    replaced.set(ch, (replaced.get(ch) ?? 0) + 1);
+    return stand;
+  }).join('');
+  if (replaced.size) {
+    const list = [...replaced].slice(0, 6).map(([ch, n]) => `${JSON.stringify(ch)}×${n}`).join(', ');
+    const count = [...replaced.values()].reduce((a, b) => a + b, 0);
+    notices.push(`${count} character${count === 1 ? ' is' : 's are'} not in the model's vocabulary and ${count === 1 ? 'was' : 'were'} traced as ` +
+      `${JSON.stringify(stand)}: ${list}${replaced.size > 6 ? ', …' : ''}.`);
+  }
+  return { text, original, offset: start, first, total, notices };
+}
+
+/** Moves an offset off the second half of a surrogate pair. */
+function clampToCodePoint(s: string, offset: number): number {
+  const o = Math.max(0, Math.min(s.length, offset));
+  const c = s.charCodeAt(o);
+  return o > 0 && c >= 0xdc00 && c <= 0xdfff && (s.charCodeAt(o - 1) & 0xfc00) === 0xd800 ? o - 1 : o;
+}
+
+function countCodePoints(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < to && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    n++;
+  }
+  return n;
+}
+
+/** The header facts of a model from the worker's description. */
+export function modelFacts(name: string, s: ModelSummary): ModelFacts {
+  return {
+    name, cell: s.config.cell, layers: s.config.layers, hidden: s.config.hidden, embed: s.config.embed, vocabSize: s.config.vocabSize,
+    parameters: s.parameters, steps: s.info.steps ?? s.resumableFrom ?? null, trainLoss: s.info.loss ?? null, valLoss: s.info.valLoss ?? null,
+    source: s.info.source ?? null,
+  };
+}
+
+/**
+ * The metadata of a safetensors file (its JSON header's __metadata__), read without decoding tensors:
+ * 8 bytes little-endian header length, then the JSON header.
+ */
+export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
+  if (bytes.length < 8) return {};
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (n <= 0 || 8 + n > bytes.length) return {};
+  try {
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as { __metadata__?: Record<string, string> };
+    return header.__metadata__ ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The training options of the vanilla RNN that the gradient chart compares with: the model's own options
+ * (from its training state, when it has one) with cell rnn_tanh; the same size, seed, data and step count.
+ */
+export function rnnComparisonOptions(model: Uint8Array, summary: ModelSummary, defaults: TrainOptions): TrainOptions {
+  let saved: Partial<TrainOptions> = {};
+  try {
+    const train = safetensorsMetadata(model)['gatescope.train'];
+    if (train) saved = (JSON.parse(train) as { options?: Partial<TrainOptions> }).options ?? {};
+  } catch {
+    saved = {};
+  }
+  const c = summary.config;
+  const steps = summary.info.steps ?? summary.resumableFrom ?? saved.steps ?? defaults.steps;
+  return { ...defaults, ...saved, cell: 'rnn_tanh', layers: c.layers, hidden: c.hidden, embed: c.embed, steps: Math.max(1, steps) };
+}

@@ -1,0 +1,122 @@
+import type { App, Change, View } from '../app';
+import { formatCount, formatDuration, formatNumber, h } from '../dom';
+import { button, card } from './card';
+import { Chart, lineDataset, withAlpha } from './charts';
+
+type Line = Chart<'line', { x: number; y: number }[]>;
+
+/** The live training dashboard: numbers, loss and validation loss, gradient norm and clip ratio, samples. */
+export class Dashboard implements View {
+  readonly el = h('div', { class: 'dashboard' });
+  private readonly empty = h('p', { class: 'empty' }, 'No training run is attached to this panel. Train a model (Gatescope: Train LSTM on File) and its progress shows here live.');
+  private readonly tiles = h('div', { class: 'tiles', role: 'group', 'aria-label': 'Training numbers' });
+  private readonly progress = h('progress', { class: 'run-progress', max: 1, value: 0, 'aria-label': 'Training progress' });
+  private readonly state = h('p', { class: 'run-state', role: 'status' });
+  private readonly lossCanvas = h('canvas', { id: 'loss-chart', role: 'img', 'aria-label': 'Training and validation loss by step' });
+  private readonly gradCanvas = h('canvas', { id: 'gradnorm-chart', role: 'img', 'aria-label': 'Gradient norm (log scale) and clip ratio by step' });
+  private readonly samples = h('ol', { class: 'samples', 'aria-label': 'Samples during training, newest first' });
+  private readonly body = h('div', { class: 'dash-body' });
+  private loss: Line | null = null;
+  private grad: Line | null = null;
+
+  constructor(private readonly app: App) {
+    const lossCard = card('loss', 'Loss');
+    lossCard.subtitle.textContent = 'nats per character';
+    lossCard.actions.append(
+      button('CSV', 'Save the loss history as CSV', () => void app.request({ type: 'exportLossCsv' })),
+      button('PNG', 'Save the loss chart as PNG', () => void app.exportPng('loss', 'Training loss', [this.lossCanvas])));
+    lossCard.body.append(h('div', { class: 'chart-wrap chart-h' }, this.lossCanvas));
+    const gradCard = card('gradnorm', 'Gradient norm and clipping');
+    gradCard.actions.append(button('PNG', 'Save the gradient-norm chart as PNG', () => void app.exportPng('grad-norm', 'Gradient norm and clip ratio', [this.gradCanvas])));
+    gradCard.body.append(h('div', { class: 'chart-wrap chart-h' }, this.gradCanvas));
+    const sampleCard = card('samples', 'Samples');
+    sampleCard.subtitle.textContent = 'at checkpoints, newest first';
+    sampleCard.body.append(this.samples);
+    this.body.append(h('div', { class: 'run-head' }, this.state, this.progress), this.tiles,
+      h('div', { class: 'dash-charts' }, lossCard.el, gradCard.el), sampleCard.el);
+    this.el.append(this.empty, this.body);
+  }
+
+  canvases(): readonly HTMLCanvasElement[] {
+    return [this.lossCanvas, this.gradCanvas];
+  }
+
+  update(c: ReadonlySet<Change>): void {
+    const hist = this.app.history;
+    this.empty.hidden = !!hist;
+    this.body.hidden = !hist;
+    if (!hist || this.app.view.tab !== 'training') return;
+    if (c.has('theme')) {
+      this.loss?.destroy();
+      this.grad?.destroy();
+      this.loss = this.grad = null;
+    }
+    if (!(c.has('training') || c.has('theme') || c.has('tab') || c.has('data') || !this.loss)) return;
+    const p = hist.latest;
+    const tile = (label: string, value: string, hint = ''): HTMLElement =>
+      h('div', { class: 'tile', title: hint }, h('div', { class: 'tile-label' }, label), h('div', { class: 'tile-value' }, value));
+    this.tiles.replaceChildren(
+      tile('step', p ? `${formatCount(p.step)} / ${formatCount(p.totalSteps)}` : '–'),
+      tile('epoch', p ? formatCount(p.epoch) : '–', 'completed passes over the training text'),
+      tile('loss', p ? formatNumber(p.loss, 3) : '–', 'training loss, nats per character'),
+      tile('val loss', p?.valLoss != null ? formatNumber(p.valLoss, 3) : '–', 'loss on the held-out end of the text'),
+      tile('grad norm', p ? formatNumber(p.gradNorm, 3) : '–', 'global gradient norm before clipping'),
+      tile('clip ratio', p ? formatNumber(p.clipRatio, 2) : '–', 'factor the gradient was scaled by (1 = not clipped)'),
+      tile('chars/s', p ? formatCount(p.charsPerSec) : '–'),
+      tile(hist.finished ? 'finished' : 'ETA', hist.finished ? hist.finished.reason : p ? formatDuration(p.etaSeconds) : '–'),
+    );
+    this.progress.value = p && p.totalSteps ? p.step / p.totalSteps : 0;
+    const end = hist.finished;
+    this.state.textContent = end
+      ? end.reason === 'done' ? `${hist.title}: finished.` : end.reason === 'cancelled' ? `${hist.title}: stopped; the last checkpoint was kept.` : `${hist.title}: ${end.message ?? 'failed'}`
+      : `${hist.title}: training…`;
+    this.state.className = `run-state ${end?.reason ?? 'running'}`;
+    this.renderCharts();
+    const shown = hist.samples.slice(-8).reverse();
+    this.samples.replaceChildren(...(shown.length ? shown.map((s) => h('li', {}, h('div', { class: 'sample-step' }, `step ${formatCount(s.step)}`), h('pre', { class: 'sample-text' }, s.text)))
+      : [h('li', { class: 'hint' }, 'Samples appear at checkpoints.')]));
+  }
+
+  private renderCharts(): void {
+    const app = this.app, hist = app.history!, s = app.theme.series;
+    // the step axis spans the whole run from the start, so the curves grow into it instead of rescaling
+    const xMax = hist.latest?.totalSteps || undefined;
+    const grid = withAlpha(app.theme.grid, 0.18);
+    const base = {
+      animation: false as const, responsive: true, maintainAspectRatio: false, parsing: false as const, normalized: true,
+      elements: { point: { radius: 0 } },
+      interaction: { mode: 'index' as const, intersect: false },
+      plugins: { legend: { display: true, position: 'top' as const, align: 'end' as const, labels: { boxWidth: 14, boxHeight: 2 } } },
+    };
+    const lossData = [lineDataset('loss', hist.points('loss'), s[0]!), { ...lineDataset('val loss', hist.points('valLoss'), s[1]!, false, 2), pointRadius: 2 }];
+    if (!this.loss) {
+      this.loss = new Chart(this.lossCanvas, {
+        type: 'line', data: { datasets: lossData },
+        options: { ...base, scales: { x: { type: 'linear', min: 0, max: xMax, title: { display: true, text: 'step' }, grid: { color: grid } }, y: { type: 'linear', grid: { color: grid } } } },
+      }) as unknown as Line;
+    } else {
+      this.loss.options.scales!['x']!.max = xMax;
+      this.loss.data.datasets = lossData;
+      this.loss.update('none');
+    }
+    const gradData = [lineDataset('grad norm', hist.points('gradNorm'), s[2]!),
+      { ...lineDataset('clip ratio', hist.points('clipRatio'), s[3]!, true, 1.2), yAxisID: 'y1' }];
+    if (!this.grad) {
+      this.grad = new Chart(this.gradCanvas, {
+        type: 'line', data: { datasets: gradData },
+        options: {
+          ...base,
+          scales: {
+            x: { type: 'linear', min: 0, max: xMax, title: { display: true, text: 'step' }, grid: { color: grid } },
+            y: { type: 'logarithmic', title: { display: true, text: 'grad norm' }, grid: { color: grid } },
+            y1: { type: 'linear', position: 'right', min: 0, max: 1.05, title: { display: true, text: 'clip ratio' }, grid: { display: false } },
+          },
+        },
+      }) as unknown as Line;
+    } else {
+      this.grad.options.scales!['x']!.max = xMax;
+      this.grad.data.datasets = gradData;
+      this.grad.update('none');
+    }
+  }
+}

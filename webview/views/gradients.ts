@@ -1,0 +1,106 @@
+import { displayChar } from '../../src/protocol/traceQuery';
+import type { App, Change, View } from '../app';
+import { geometricMean, vectorSeries } from '../data/series';
+import { formatCount, formatNumber, h } from '../dom';
+import { button, card } from './card';
+import { lineDataset, PLOT_LEFT, PLOT_RIGHT, withAlpha } from './charts';
+import { TimeChart } from './timeChart';
+
+interface Curve {
+  readonly label: string;
+  readonly values: Float32Array;
+  readonly colour: string;
+  readonly dashed: boolean;
+}
+
+/**
+ * ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖ per timestep and layer on a log scale. "Compare with RNN" asks the host for a vanilla
+ * RNN of the same size, seed and steps on the same text, and overlays its ‖∂L/∂h_t‖.
+ */
+export class GradientChart implements View {
+  readonly el: HTMLElement;
+  private readonly chart: TimeChart;
+  private readonly legend = h('div', { class: 'chart-legend', role: 'list', 'aria-label': 'Curves' });
+  private readonly summary = h('p', { class: 'chart-note' });
+  private readonly compareBtn: HTMLButtonElement;
+  private curves: Curve[] = [];
+
+  constructor(private readonly app: App) {
+    const c = card('gradients', 'Gradient magnitudes');
+    this.el = c.el;
+    c.subtitle.textContent = 'log scale';
+    this.chart = new TimeChart(app, 'gradients-chart', true, '‖∂L/∂·‖', (t) => this.tip(t));
+    this.compareBtn = button('Compare with RNN', 'Train a vanilla RNN of the same size, seed and steps on this text and overlay its gradients', () => {
+      this.compareBtn.disabled = true;
+      void app.request({ type: 'compareWithRnn' }).finally(() => { this.compareBtn.disabled = false; });
+    }, 'btn-primary');
+    c.actions.append(this.compareBtn, button('PNG', 'Save the gradient chart as PNG', () => void app.exportPng('gradients', 'Gradient magnitudes ‖∂L/∂h_t‖, ‖∂L/∂c_t‖ (log scale)', [this.chart.canvas])));
+    c.body.append(this.legend, this.chart.el, this.summary);
+  }
+
+  canvases(): readonly HTMLCanvasElement[] {
+    return [this.chart.canvas];
+  }
+
+  update(c: ReadonlySet<Change>): void {
+    const app = this.app;
+    if (!app.trace || app.view.tab !== 'inspect') return;
+    if (c.has('theme')) this.chart.retheme();
+    if (c.has('data') || c.has('theme') || c.has('compare') || c.has('window') || c.has('size') || c.has('tab') || c.has('layer') || !this.chart.chart) {
+      this.renderData();
+    }
+    if (c.has('cursor') || c.has('selection')) this.chart.paintOverlay();
+  }
+
+  private renderData(): void {
+    const app = this.app;
+    const tr = app.trace!;
+    const s = app.theme.series;
+    const cellName = tr.cell === 'lstm' ? 'LSTM' : tr.cell === 'gru' ? 'GRU' : 'RNN';
+    const curves: Curve[] = [];
+    tr.layers.forEach((l, k) => {
+      const colour = s[k % 4 === 0 ? 0 : k % 4 === 1 ? 2 : k % 4 === 2 ? 3 : 5]!;
+      curves.push({ label: `${cellName} ‖∂L/∂h‖ layer ${k}`, values: l.gradH, colour, dashed: false });
+      if (l.gradC) curves.push({ label: `${cellName} ‖∂L/∂c‖ layer ${k}`, values: l.gradC, colour, dashed: true });
+    });
+    const cmp = app.compare;
+    if (cmp && cmp.layers[0]?.gradH.length === app.T) {
+      cmp.layers.forEach((l, k) => {
+        curves.push({ label: `RNN ‖∂L/∂h‖ layer ${k}`, values: l.gradH, colour: k === 0 ? s[4]! : withAlpha(s[4]!, 0.6), dashed: false });
+      });
+    }
+    this.curves = curves;
+    const w = app.window;
+    const buckets = Math.max(50, (this.chart.canvas.clientWidth || 800) - PLOT_LEFT - PLOT_RIGHT);
+    const datasets = curves.map((cv) => lineDataset(cv.label, vectorSeries(cv.values, w, { buckets, positive: true }), cv.colour, cv.dashed, cv.label.startsWith('RNN') ? 1.6 : 1.3));
+    this.legend.replaceChildren(...curves.map((cv) => {
+      const sw = h('span', { class: `swatch line${cv.dashed ? ' dashed' : ''}`, 'aria-hidden': 'true' });
+      sw.style.borderColor = cv.colour;
+      return h('span', { class: 'legend-item', role: 'listitem' }, sw, cv.label);
+    }));
+    const mean = (v: Float32Array): string => formatNumber(geometricMean(v), 2);
+    const lstm = tr.layers[0]!.gradH;
+    const parts = [`geometric mean ‖∂L/∂h‖ layer 0: ${cellName} ${mean(lstm)}`];
+    if (cmp && cmp.layers[0]) {
+      const ratio = geometricMean(lstm) / geometricMean(cmp.layers[0].gradH);
+      parts.push(`RNN ${mean(cmp.layers[0].gradH)} (${cmp.label}; ${ratio >= 1 ? `${formatNumber(ratio, 2)}× smaller` : `${formatNumber(1 / ratio, 2)}× larger`} than ${cellName})`);
+    } else if (tr.cell !== 'rnn_tanh') {
+      parts.push('Compare with RNN to overlay a vanilla RNN trained the same way');
+    }
+    this.summary.textContent = parts.join(' · ');
+    this.compareBtn.hidden = tr.cell === 'rnn_tanh';
+    this.chart.canvas.setAttribute('aria-label', `Gradient magnitudes on a log scale, timesteps ${w.start} to ${w.end - 1}: ${curves.map((c) => c.label).join('; ')}`);
+    this.chart.show(datasets);
+  }
+
+  private tip(t: number): Node {
+    const app = this.app;
+    return h('div', { class: 'details compact' },
+      h('div', { class: 'd-head' }, h('span', { class: 'd-char' }, displayChar(app.chars[t] ?? '')), h('span', { class: 'd-t' }, `t = ${formatCount(t)}`)),
+      ...this.curves.map((cv) => {
+        const sw = h('span', { class: `swatch line${cv.dashed ? ' dashed' : ''}` });
+        sw.style.borderColor = cv.colour;
+        return h('div', { class: 'd-row' }, sw, h('span', { class: 'd-q wide' }, cv.label), h('span', { class: 'd-v' }, formatNumber(cv.values[t]!, 2)));
+      }));
+  }
+}

@@ -1,0 +1,248 @@
+import { displayChar } from '../../src/protocol/traceQuery';
+import { QUANTITY_NAMES } from '../../src/protocol/webview';
+import type { App, Change, View } from '../app';
+import { lutIndex } from '../data/colour';
+import { hitTest, layoutText, rowOf, type TextLayout } from '../data/textLayout';
+import { h, onWidthChange, sizeCanvas } from '../dom';
+import { button, card } from './card';
+import { cursorDetails } from './details';
+import { Legend } from './legend';
+
+const PAD = 8;
+const MAX_VISIBLE_ROWS = 12;
+
+/**
+ * The traced text, each character on the colour of the selected unit's value. Drawn on a canvas, only the rows
+ * in view (10,000 characters are ~150 rows); a second canvas holds the cursor, hover and selection so that
+ * hovering repaints only that. Drag to select a range for the unit search; hover for details.
+ */
+export class TextStrip implements View {
+  readonly el: HTMLElement;
+  private readonly scroller = h('div', {
+    class: 'strip', tabindex: 0, role: 'img',
+    'aria-roledescription': 'text strip',
+  });
+  private readonly view = h('div', { class: 'strip-view' });
+  private readonly base = h('canvas', { id: 'strip', class: 'layer-base' });
+  private readonly overlay = h('canvas', { class: 'layer-overlay', 'aria-hidden': 'true' });
+  private readonly spacer = h('div', { class: 'strip-spacer' });
+  private readonly legend: Legend;
+  private readonly subtitle: HTMLElement;
+  private layout: TextLayout | null = null;
+  private cellW = 8;
+  private lineH = 20;
+  private width = 0;
+  private viewH = 0;
+  private anchor: number | null = null;
+  private dragged = false;
+
+  constructor(private readonly app: App) {
+    const c = card('text', 'Text');
+    this.el = c.el;
+    this.subtitle = c.subtitle;
+    this.legend = new Legend(app);
+    c.actions.append(this.legend.el, button('PNG', 'Save the text strip as PNG', () => void app.exportPng('text', this.title(), [this.base])));
+    this.view.append(this.base, this.overlay);
+    this.scroller.append(this.view, this.spacer);
+    c.body.append(this.scroller);
+    this.scroller.addEventListener('scroll', () => { this.paint(); this.paintOverlay(); });
+    this.scroller.addEventListener('mousemove', (e) => this.onMove(e));
+    this.scroller.addEventListener('mouseleave', () => { app.tooltip.hide(); app.hoverAt(null); });
+    this.scroller.addEventListener('mousedown', (e) => this.onDown(e));
+    window.addEventListener('mouseup', () => this.onUp());
+    this.scroller.addEventListener('keydown', (e) => this.onKey(e));
+    onWidthChange(this.scroller, () => { if (app.trace) { this.relayout(); this.paint(); this.paintOverlay(); } });
+  }
+
+  canvases(): readonly HTMLCanvasElement[] {
+    return [this.base];
+  }
+
+  update(c: ReadonlySet<Change>): void {
+    if (!this.app.trace) return;
+    if (c.has('data') || c.has('theme') || c.has('size') || c.has('tab')) this.relayout();
+    const recolour = c.has('data') || c.has('theme') || c.has('layer') || c.has('quantity') || c.has('unit') || c.has('size') || c.has('tab');
+    if (recolour) {
+      this.legend.render(this.app.view.quantity);
+      this.subtitle.textContent = this.title();
+      this.scroller.setAttribute('aria-label', `${this.title()}. Arrow keys move the cursor, Shift+arrows select text for the unit search.`);
+      this.paint();
+    }
+    if (c.has('cursor') && this.app.hover === null) this.reveal(this.app.view.cursor);
+    if (recolour || c.has('cursor') || c.has('selection') || c.has('window')) this.paintOverlay();
+  }
+
+  private title(): string {
+    const v = this.app.view;
+    return `coloured by ${v.quantity} (${QUANTITY_NAMES[v.quantity]}) of unit ${v.unit}, layer ${v.layer}`;
+  }
+
+  private relayout(): void {
+    const app = this.app;
+    const width = this.scroller.clientWidth;
+    if (width <= 0) return;
+    const ctx = this.base.getContext('2d')!;
+    ctx.font = this.font();
+    this.cellW = Math.max(4, ctx.measureText('M').width);
+    this.lineH = Math.round(app.theme.monoSize * 1.55);
+    this.width = width;
+    this.layout = layoutText(app.chars, Math.floor((width - 2 * PAD) / this.cellW));
+    const rows = this.layout.rows;
+    this.viewH = Math.min(rows, MAX_VISIBLE_ROWS) * this.lineH + 2 * PAD;
+    this.scroller.style.height = `${this.viewH}px`;
+    this.view.style.height = `${this.viewH}px`;
+    this.spacer.style.height = `${Math.max(0, rows * this.lineH + 2 * PAD - this.viewH)}px`;
+    sizeCanvas(this.base, width, this.viewH);
+    sizeCanvas(this.overlay, width, this.viewH);
+  }
+
+  private font(): string {
+    return `${this.app.theme.monoSize}px ${this.app.theme.mono}`;
+  }
+
+  private visibleRows(): [number, number] {
+    const top = this.scroller.scrollTop;
+    const first = Math.max(0, Math.floor((top - PAD) / this.lineH));
+    const last = Math.min(this.layout!.rows - 1, Math.ceil((top + this.viewH - PAD) / this.lineH));
+    return [first, last];
+  }
+
+  private rowY(row: number): number {
+    return PAD + row * this.lineH - this.scroller.scrollTop;
+  }
+
+  private paint(): void {
+    const app = this.app;
+    const L = this.layout;
+    const values = app.values(app.view.quantity);
+    if (!L || !values) return;
+    const ctx = this.base.getContext('2d')!;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, this.width, this.viewH);
+    ctx.font = this.font();
+    ctx.textBaseline = 'middle';
+    const { lut, inks } = app.rampOf(app.view.quantity);
+    const { lo, hi } = app.scaleOf(app.view.quantity);
+    const H = app.H, unit = app.view.unit, n = lut.length / 4;
+    const [r0, r1] = this.visibleRows();
+    for (let r = r0; r <= r1; r++) {
+      const y = this.rowY(r);
+      for (let t = L.rowStart[r]!; t < L.rowStart[r + 1]!; t++) {
+        const x = PAD + (t - L.rowStart[r]!) * this.cellW;
+        const k = lutIndex(values[t * H + unit]!, lo, hi, n);
+        if (k >= 0) {
+          ctx.fillStyle = `rgb(${lut[k * 4]}, ${lut[k * 4 + 1]}, ${lut[k * 4 + 2]})`;
+          ctx.fillRect(x, y, this.cellW + 0.6, this.lineH);
+        }
+        const ch = app.chars[t]!;
+        if (ch === ' ') continue;
+        const shown = ch === '\n' || ch === '\t' || ch === '\r' || (ch.codePointAt(0) ?? 32) < 32 ? displayChar(ch) : ch;
+        ctx.fillStyle = shown !== ch ? app.theme.muted : (k >= 0 ? inks[k]! : app.theme.fg);
+        ctx.fillText(shown, x, y + this.lineH / 2 + 0.5, this.cellW * 1.2);
+      }
+    }
+  }
+
+  private cellRect(t: number): { x: number; y: number } | null {
+    const L = this.layout;
+    if (!L || t < 0 || t >= this.app.T) return null;
+    const r = rowOf(L, t);
+    return { x: PAD + (t - L.rowStart[r]!) * this.cellW, y: this.rowY(r) };
+  }
+
+  private paintOverlay(): void {
+    const app = this.app;
+    if (!this.layout) return;
+    const ctx = this.overlay.getContext('2d')!;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, this.width, this.viewH);
+    const sel = app.view.selection;
+    if (sel) {
+      ctx.fillStyle = app.theme.selection;
+      ctx.globalAlpha = 0.9;
+      const [r0, r1] = this.visibleRows();
+      const L = this.layout;
+      for (let r = r0; r <= r1; r++) {
+        const a = Math.max(sel.start, L.rowStart[r]!), b = Math.min(sel.end, L.rowStart[r + 1]!);
+        if (b <= a) continue;
+        const x = PAD + (a - L.rowStart[r]!) * this.cellW;
+        ctx.fillRect(x, this.rowY(r) + this.lineH - 3, (b - a) * this.cellW, 3);
+      }
+      ctx.globalAlpha = 1;
+    }
+    const box = (t: number, colour: string, width: number): void => {
+      const p = this.cellRect(t);
+      if (!p) return;
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width;
+      ctx.strokeRect(p.x - width / 2, p.y + width / 2, this.cellW + width, this.lineH - width);
+    };
+    box(app.view.cursor, app.theme.cursor, 2);
+    if (app.hover !== null && app.hover !== app.view.cursor) box(app.hover, app.theme.accent, 1.5);
+  }
+
+  /** Scrolls the strip so that timestep t is in view. */
+  private reveal(t: number): void {
+    const L = this.layout;
+    if (!L || !this.app.T) return;
+    const y = PAD + rowOf(L, t) * this.lineH;
+    const top = this.scroller.scrollTop;
+    if (y < top + PAD) this.scroller.scrollTop = y - PAD - this.lineH;
+    else if (y + this.lineH > top + this.viewH - PAD) this.scroller.scrollTop = y + 2 * this.lineH - this.viewH + PAD;
+  }
+
+  private tAt(e: MouseEvent): number | null {
+    if (!this.layout) return null;
+    const r = this.view.getBoundingClientRect();
+    const x = e.clientX - r.left, y = e.clientY - r.top + this.scroller.scrollTop;
+    return hitTest(this.layout, Math.floor((y - PAD) / this.lineH), Math.floor((x - PAD) / this.cellW));
+  }
+
+  private onMove(e: MouseEvent): void {
+    const t = this.tAt(e);
+    if (t === null) {
+      this.app.tooltip.hide();
+      this.app.hoverAt(null);
+      return;
+    }
+    if (this.anchor !== null && (e.buttons & 1) && t !== this.anchor) {
+      this.dragged = true;
+      this.app.setSelection({ start: Math.min(this.anchor, t), end: Math.max(this.anchor, t) + 1 });
+    }
+    this.app.hoverAt(t);
+    this.app.tooltip.show(cursorDetails(this.app, t, true), e.clientX, e.clientY);
+  }
+
+  private onDown(e: MouseEvent): void {
+    if (e.button !== 0) return;
+    const t = this.tAt(e);
+    if (t === null) return;
+    this.anchor = t;
+    this.dragged = false;
+    e.preventDefault();
+    this.scroller.focus({ preventScroll: true });
+  }
+
+  private onUp(): void {
+    if (this.anchor === null) return;
+    const t = this.anchor;
+    this.anchor = null;
+    if (!this.dragged) {
+      if (this.app.view.selection) this.app.setSelection(null);
+      this.app.moveCursor(t);
+    }
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const L = this.layout;
+    if (!L || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return;
+    const t = this.app.view.cursor;
+    const r = rowOf(L, t);
+    const col = t - L.rowStart[r]!;
+    const nr = Math.max(0, Math.min(L.rows - 1, r + (e.key === 'ArrowUp' ? -1 : 1)));
+    this.app.moveCursor(Math.min(L.rowStart[nr]! + col, L.rowStart[nr + 1]! - 1));
+    e.preventDefault();
+  }
+}
