@@ -16,7 +16,8 @@ const vsix = path.join(tmp, 'gatescope.vsix');
 let code = run(process.execPath, ['esbuild.js', '--production']);
 if (code === 0) code = run(process.execPath, [path.join(harness, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix]);
 let failed = code === 0 ? 0 : 1;
-const scenarios = code === 0 ? readdirSync(path.join(root, 'test/e2e')).filter((f) => f.endsWith('.mjs')).sort() : [];
+// every .mjs directly in test/e2e is a scenario (shared code lives in test/e2e/lib); E2E_GREP narrows the run
+const scenarios = code === 0 ? readdirSync(path.join(root, 'test/e2e')).filter((f) => f.endsWith('.mjs') && f.includes(process.env.E2E_GREP ?? '')).sort() : [];
 for (const s of scenarios) {
   const workspace = mkdtempSync(path.join(tmp, 'ws-'));
   cpSync(path.join(root, 'test/fixtures/workspace'), workspace, { recursive: true });
