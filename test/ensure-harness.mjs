@@ -12,3 +12,6 @@ export function ensureHarness() {
   const r = spawnSync('bash', [path.join(root, '.ci/install-vscode-harness.sh')], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
+
+// run directly (npm run demo): install when missing
+if (import.meta.url === `file://${process.argv[1]}`) ensureHarness();
