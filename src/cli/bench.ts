@@ -39,7 +39,7 @@ export async function runBench(o: BenchCliOptions): Promise<number> {
   const runs: PeerRun[] = [];
   for (const c of configs) {
     const common = ['--config', c, '--seconds', String(o.seconds), '--data', data];
-    if (peers.has('gatescope')) runs.push({ name: 'gatescope', label: 'Gatescope (JS kernels, 1 thread)', cmd: process.execPath, args: [path.join(root, 'dist/cli.js'), 'bench-run', ...common] });
+    if (peers.has('gatescope')) runs.push({ name: 'gatescope', label: 'Gatescope (1 thread)', cmd: process.execPath, args: [path.join(root, 'dist/cli.js'), 'bench-run', ...common] });
     const tfjs = path.join(root, 'bench/peers/tfjs_lstm.mjs');
     if (peers.has('tfjs') && existsSync(tfjs)) runs.push({ name: 'tfjs', label: 'TensorFlow.js wasm', cmd: process.execPath, args: [tfjs, ...common] });
     const torch = path.join(root, 'bench/peers/torch_lstm.py');

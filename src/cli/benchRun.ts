@@ -2,6 +2,7 @@ import { prepareRun } from '../engine/run';
 import { Stepper } from '../engine/stepper';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { Unroll } from '../engine/unroll';
+import { WasmKernels } from '../engine/wasm/wasmKernels';
 import { readTextFile } from './files';
 
 /** The benchmark's two workloads (ANCHORS.md): config A = 1 × 128, config B = 2 × 256; embed 64, seq 64, batch 32. */
@@ -56,6 +57,7 @@ export function benchRun(config: BenchConfig, seconds: number, dataPath: string,
   return {
     peer: 'gatescope', version, config, threads: 1,
     trainCharsPerSec: steps * trainer.charsPerStep, fwd64CharsPerSec: calls64 * 64, fwd1CharsPerSec: calls1,
-    rssMB: process.resourceUsage().maxRSS / 1024, notes: `${net.kernels.constructor.name}`,
+    rssMB: process.resourceUsage().maxRSS / 1024,
+    notes: net.kernels instanceof WasmKernels ? `WebAssembly ${net.kernels.variant} kernels` : 'TypeScript kernels',
   };
 }

@@ -179,7 +179,7 @@ function grow(size: number): number {
 }
 
 /** dst[dOff : dOff+n] += src[sOff : sOff+n] */
-export function addRow(dst: FloatArray, dOff: number, src: FloatArray, sOff: number, n: number): void {
+function addRow(dst: FloatArray, dOff: number, src: FloatArray, sOff: number, n: number): void {
   for (let j = 0; j < n; j++) dst[dOff + j] += src[sOff + j]!;
 }
 

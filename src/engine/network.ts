@@ -1,8 +1,9 @@
 import { GatescopeError } from './errors';
-import { JsKernels, type Kernels } from './kernels';
+import type { Kernels } from './kernels';
 import { layerInputSize, paramLayout, type ParamLayout } from './layout';
 import type { Rng } from './rng';
 import { gateCount, isCellType, type FloatArray, type FloatArrayConstructor, type ModelConfig } from './types';
+import { createKernels } from './wasm/wasmKernels';
 
 /** Named views into one flat buffer (parameters or gradients), created once. */
 export interface LayerViews {
@@ -57,7 +58,9 @@ export function validateConfig(cfg: ModelConfig): void {
 /**
  * A character-level language model: embedding → L recurrent layers → linear decoder → softmax.
  * Owns the flat parameter and gradient buffers; the computations over sequences live in Unroll (training,
- * tracing) and Stepper (one character at a time).
+ * tracing) and Stepper (one character at a time). Everything numeric runs on `kernels`: by default the
+ * WebAssembly SIMD ones for float32 where the host runs them, else (and always for float64) the TypeScript
+ * reference. Its buffers, and those of every Unroll and Stepper on it, come from the kernels' allocation hook.
  */
 export class Network {
   readonly layout: ParamLayout;
@@ -70,12 +73,12 @@ export class Network {
   constructor(
     readonly cfg: ModelConfig,
     readonly Float: FloatArrayConstructor = Float32Array,
-    readonly kernels: Kernels = new JsKernels(),
+    readonly kernels: Kernels = createKernels('auto', Float),
   ) {
     validateConfig(cfg);
     this.layout = paramLayout(cfg);
-    this.params = new Float(this.layout.total);
-    this.grads = new Float(this.layout.total);
+    this.params = kernels.allocate(Float, this.layout.total);
+    this.grads = kernels.allocate(Float, this.layout.total);
     this.p = viewsOf(this.layout, cfg, this.params);
     this.g = viewsOf(this.layout, cfg, this.grads);
     this.gates = gateCount(cfg.cell);
@@ -116,15 +119,10 @@ export class Network {
     const GH = this.gates * this.cfg.hidden;
     const l0 = this.p.layers[0]!;
     this.kernels.gemmNT(V, GH, E, this.p.encoder, 0, l0.wih, 0, table, 0, false);
-    for (let v = 0; v < V; v++) addRow(table, v * GH, l0.bih, 0, GH);
+    this.kernels.addBias(V, GH, table, 0, l0.bih, 0);
   }
 }
 
 function fillUniform(a: FloatArray, rng: Rng, bound: number): void {
   for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-bound, bound);
-}
-
-/** dst[dOff : dOff+n] += src[sOff : sOff+n] */
-export function addRow(dst: FloatArray, dOff: number, src: FloatArray, sOff: number, n: number): void {
-  for (let j = 0; j < n; j++) dst[dOff + j] += src[sOff + j]!;
 }

@@ -1,5 +1,4 @@
-import { gruForward, lstmForward, rnnForward } from './cells';
-import { addRow, type Network } from './network';
+import type { Network } from './network';
 import type { FloatArray } from './types';
 
 /** One layer's state and the internals of its last step, batch 1. */
@@ -21,31 +20,33 @@ export interface StepState {
 
 /**
  * Runs the network one character at a time (batch 1), keeping every internal of the last step: the path of
- * the debugger and of sampling. Allocates nothing per step. The first layer's input projections are looked
- * up in a table computed from the parameters at construction; call refresh() after the parameters change.
+ * the debugger and of sampling. Allocates nothing per step; its buffers come from the network's kernels. The
+ * first layer's input projections are looked up in a table computed from the parameters at construction; call
+ * refresh() after the parameters change.
  */
 export class Stepper {
   readonly layers: readonly StepLayer[];
   readonly logits: FloatArray; // (V)
   readonly probs: FloatArray;  // (V)
   private readonly table: FloatArray; // (V, G·H)
+  private readonly token = new Int32Array(1); // the id being fed, as the kernels' lookup takes ids
 
   constructor(readonly net: Network) {
     const { cell, hidden: H, vocabSize: V } = net.cfg;
-    const F = net.Float;
+    const F = (n: number): FloatArray => net.kernels.allocate(net.Float, n);
     const GH = net.gates * H;
     this.layers = Array.from({ length: net.cfg.layers }, () => ({
-      h: new F(H),
-      c: cell === 'lstm' ? new F(H) : null,
-      act: cell === 'rnn_tanh' ? null : new F(GH),
-      xp: new F(GH),
-      hp: new F(GH),
-      tc: cell === 'lstm' ? new F(H) : null,
-      hpn: cell === 'gru' ? new F(H) : null,
+      h: F(H),
+      c: cell === 'lstm' ? F(H) : null,
+      act: cell === 'rnn_tanh' ? null : F(GH),
+      xp: F(GH),
+      hp: F(GH),
+      tc: cell === 'lstm' ? F(H) : null,
+      hpn: cell === 'gru' ? F(H) : null,
     }));
-    this.logits = new F(V);
-    this.probs = new F(V);
-    this.table = new F(V * GH);
+    this.logits = F(V);
+    this.probs = F(V);
+    this.table = F(V * GH);
     this.refresh();
   }
 
@@ -70,21 +71,22 @@ export class Stepper {
       const s = this.layers[l]!;
       const p = net.p.layers[l]!;
       if (l === 0) {
-        for (let j = 0; j < GH; j++) s.xp[j] = this.table[token * GH + j]!;
+        this.token[0] = token;
+        k.gatherRows(1, GH, this.token, this.table, s.xp, 0);
       } else {
         k.gemmNT(1, GH, H, this.layers[l - 1]!.h, 0, p.wih, 0, s.xp, 0, false);
-        addRow(s.xp, 0, p.bih, 0, GH);
+        k.addBias(1, GH, s.xp, 0, p.bih, 0);
       }
       k.gemmNT(1, GH, H, s.h, 0, p.whh, 0, s.hp, 0, false);
-      addRow(s.hp, 0, p.bhh, 0, GH);
+      k.addBias(1, GH, s.hp, 0, p.bhh, 0);
       // in place: each unit reads its previous h/c before writing the new one
-      if (cell === 'lstm') lstmForward(1, H, s.xp, 0, s.hp, 0, s.c!, 0, s.act!, 0, s.c!, 0, s.tc!, 0, s.h, 0);
-      else if (cell === 'gru') gruForward(1, H, s.xp, 0, s.hp, 0, s.h, 0, s.act!, 0, s.hpn!, 0, s.h, 0);
-      else rnnForward(1, H, s.xp, 0, s.hp, 0, s.h, 0);
+      if (cell === 'lstm') k.lstmForward(1, H, s.xp, 0, s.hp, 0, s.c!, 0, s.act!, 0, s.c!, 0, s.tc!, 0, s.h, 0);
+      else if (cell === 'gru') k.gruForward(1, H, s.xp, 0, s.hp, 0, s.h, 0, s.act!, 0, s.hpn!, 0, s.h, 0);
+      else k.rnnForward(1, H, s.xp, 0, s.hp, 0, s.h, 0);
     }
     const top = this.layers[this.layers.length - 1]!.h;
     k.gemmNT(1, V, H, top, 0, net.p.decoderW, 0, this.logits, 0, false);
-    addRow(this.logits, 0, net.p.decoderB, 0, V);
+    k.addBias(1, V, this.logits, 0, net.p.decoderB, 0);
     softmaxInto(this.logits, this.probs, 1);
   }
 
@@ -96,7 +98,7 @@ export class Stepper {
     const net = this.net;
     const { hidden: H, vocabSize: V } = net.cfg;
     net.kernels.gemmNT(1, V, H, this.layers[this.layers.length - 1]!.h, 0, net.p.decoderW, 0, this.logits, 0, false);
-    addRow(this.logits, 0, net.p.decoderB, 0, V);
+    net.kernels.addBias(1, V, this.logits, 0, net.p.decoderB, 0);
     softmaxInto(this.logits, this.probs, 1);
   }
 

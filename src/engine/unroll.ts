@@ -1,10 +1,10 @@
-import { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
-import { addRow, type Network } from './network';
+import type { Network } from './network';
 import type { FloatArray } from './types';
 
 /**
  * The network unrolled over T timesteps for B lanes: forward with every intermediate kept, and truncated
- * backpropagation through time. All buffers are allocated once here; forward and backward allocate nothing.
+ * backpropagation through time. All buffers are allocated once here, through the network's kernels (so they can
+ * live where the kernels work on them in place); forward and backward allocate nothing.
  * Time-major layout: row (t, b) of a (T, B, n) buffer starts at (t·B + b)·n, so one timestep is one
  * contiguous (B, n) block for the recurrent matrix product.
  *
@@ -54,36 +54,36 @@ export class Unroll {
 
   constructor(readonly net: Network, readonly T: number, readonly B: number) {
     const { cell, hidden: H, vocabSize: V, layers: L } = net.cfg;
-    const F = net.Float;
+    const F = (n: number): FloatArray => net.kernels.allocate(net.Float, n);
     const GH = net.gates * H;
     this.inputs = new Int32Array(T * B);
     this.targets = new Int32Array(T * B).fill(-1);
     const layers: LayerCache[] = [];
     for (let l = 0; l < L; l++) {
-      const dxp = new F(T * B * GH);
+      const dxp = F(T * B * GH);
       layers.push({
-        xp: new F(T * B * GH),
-        hs: new F((T + 1) * B * H),
-        cs: cell === 'lstm' ? new F((T + 1) * B * H) : null,
-        act: cell === 'rnn_tanh' ? null : new F(T * B * GH),
-        tc: cell === 'lstm' ? new F(T * B * H) : null,
-        hpn: cell === 'gru' ? new F(T * B * H) : null,
+        xp: F(T * B * GH),
+        hs: F((T + 1) * B * H),
+        cs: cell === 'lstm' ? F((T + 1) * B * H) : null,
+        act: cell === 'rnn_tanh' ? null : F(T * B * GH),
+        tc: cell === 'lstm' ? F(T * B * H) : null,
+        hpn: cell === 'gru' ? F(T * B * H) : null,
         dxp,
-        dhp: cell === 'gru' ? new F(T * B * GH) : dxp,
-        dhOut: new F(T * B * H),
+        dhp: cell === 'gru' ? F(T * B * GH) : dxp,
+        dhOut: F(T * B * H),
         gradH: new Float64Array(T),
         gradC: cell === 'lstm' ? new Float64Array(T) : null,
       });
     }
     this.layers = layers;
-    this.probs = new F(T * B * V);
-    this.dlogits = new F(T * B * V);
-    this.table = new F(V * GH);
-    this.dtable = new F(V * GH);
-    this.hp = new F(B * GH);
-    this.dh = new F(B * H);
-    this.dc = new F(B * H);
-    this.dhRec = new F(B * H);
+    this.probs = F(T * B * V);
+    this.dlogits = F(T * B * V);
+    this.table = F(V * GH);
+    this.dtable = F(V * GH);
+    this.hp = F(B * GH);
+    this.dh = F(B * H);
+    this.dc = F(B * H);
+    this.dhRec = F(B * H);
   }
 
   /** Zeroes the initial state (h_{-1}, c_{-1}) of every layer. */
@@ -118,56 +118,34 @@ export class Unroll {
       const p = net.p.layers[l]!;
       // input projection of all timesteps at once: a table lookup for the first layer, one GEMM above it
       if (l === 0) {
-        for (let r = 0; r < T * B; r++) {
-          const src = this.inputs[r]! * GH, dst = r * GH;
-          for (let j = 0; j < GH; j++) c.xp[dst + j] = this.table[src + j]!;
-        }
+        k.gatherRows(T * B, GH, this.inputs, this.table, c.xp, 0);
       } else {
         const below = this.layers[l - 1]!.hs;
         k.gemmNT(T * B, GH, H, below, B * H, p.wih, 0, c.xp, 0, false); // (T·B, H)·(H, G·H)
-        for (let r = 0; r < T * B; r++) addRow(c.xp, r * GH, p.bih, 0, GH);
+        k.addBias(T * B, GH, c.xp, 0, p.bih, 0);
       }
       for (let t = 0; t < T; t++) {
         const prev = t * B * H, cur = (t + 1) * B * H;
         k.gemmNT(B, GH, H, c.hs, prev, p.whh, 0, this.hp, 0, false); // hp = h_{t-1}·W_hhᵀ  (B, G·H)
-        for (let b = 0; b < B; b++) addRow(this.hp, b * GH, p.bhh, 0, GH);
+        k.addBias(B, GH, this.hp, 0, p.bhh, 0);
         const xpOff = t * B * GH;
         if (cell === 'lstm') {
-          lstmForward(B, H, c.xp, xpOff, this.hp, 0, c.cs!, prev, c.act!, xpOff, c.cs!, cur, c.tc!, t * B * H, c.hs, cur);
+          k.lstmForward(B, H, c.xp, xpOff, this.hp, 0, c.cs!, prev, c.act!, xpOff, c.cs!, cur, c.tc!, t * B * H, c.hs, cur);
         } else if (cell === 'gru') {
-          gruForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, prev, c.act!, xpOff, c.hpn!, t * B * H, c.hs, cur);
+          k.gruForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, prev, c.act!, xpOff, c.hpn!, t * B * H, c.hs, cur);
         } else {
-          rnnForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, cur);
+          k.rnnForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, cur);
         }
         if (this.probe !== null && this.probe.layer === l && this.probe.t === t) this.applyProbe(c, t);
       }
     }
 
-    // decoder and softmax cross-entropy: logits (T·B, V) = h_top·W_decᵀ + b_dec
+    // decoder and softmax cross-entropy: logits (T·B, V) = h_top·W_decᵀ + b_dec, softmax in place
     const top = this.layers[L - 1]!.hs;
     k.gemmNT(T * B, V, H, top, B * H, net.p.decoderW, 0, this.probs, 0, false);
-    let sum = 0;
+    const sum = k.softmaxXent(T * B, V, this.probs, net.p.decoderB, this.targets);
     let count = 0;
-    for (let r = 0; r < T * B; r++) {
-      const o = r * V;
-      addRow(this.probs, o, net.p.decoderB, 0, V);
-      let max = -Infinity;
-      for (let v = 0; v < V; v++) max = Math.max(max, this.probs[o + v]!);
-      let z = 0;
-      for (let v = 0; v < V; v++) {
-        const e = Math.exp(this.probs[o + v]! - max);
-        this.probs[o + v] = e;
-        z += e;
-      }
-      const target = this.targets[r]!;
-      if (target >= 0) {
-        // −log p_target computed from the logits, exact even where p_target underflows float32
-        sum += Math.log(z) - Math.log(this.probs[o + target]!);
-        count++;
-      }
-      const inv = 1 / z;
-      for (let v = 0; v < V; v++) this.probs[o + v] *= inv;
-    }
+    for (let r = 0; r < T * B; r++) if (this.targets[r]! >= 0) count++;
     this.count = count;
     this.loss = count > 0 ? sum / count : NaN;
     return this.loss;
@@ -203,19 +181,10 @@ export class Unroll {
 
     // softmax cross-entropy: ∂L/∂logits = (p − onehot(target)) / count on positions with a target, else 0
     const scale = this.count > 0 ? 1 / this.count : 0;
-    for (let r = 0; r < TB; r++) {
-      const o = r * V;
-      const target = this.targets[r]!;
-      if (target < 0) {
-        this.dlogits.fill(0, o, o + V);
-        continue;
-      }
-      for (let v = 0; v < V; v++) this.dlogits[o + v] = this.probs[o + v]! * scale;
-      this.dlogits[o + target] -= scale;
-    }
+    k.softmaxXentBackward(TB, V, this.probs, this.targets, scale, this.dlogits);
     const topHs = this.layers[L - 1]!.hs;
     k.gemmTN(V, H, TB, this.dlogits, 0, topHs, B * H, net.g.decoderW, 0, true);          // dW_dec += dlogitsᵀ·h
-    addColumnSums(TB, V, this.dlogits, net.g.decoderB);                                  // db_dec
+    k.addColumnSums(TB, V, this.dlogits, 0, net.g.decoderB, 0);                          // db_dec
     k.gemmNN(TB, H, V, this.dlogits, 0, net.p.decoderW, 0, this.layers[L - 1]!.dhOut, 0, false); // dh_top
 
     for (let l = L - 1; l >= 0; l--) {
@@ -229,28 +198,22 @@ export class Unroll {
         const outOff = t * B * H;
         const gOff = t * B * GH;
         // total ∂L/∂h_t = through the output + through h_{t+1}
-        let sqH = 0;
-        for (let n = 0; n < B * H; n++) {
-          const d = c.dhOut[outOff + n]! + this.dhRec[n]!;
-          this.dh[n] = d;
-          sqH += d * d;
-        }
-        c.gradH[t] = Math.sqrt(sqH);
+        c.gradH[t] = Math.sqrt(k.addNorm(B * H, c.dhOut, outOff, this.dhRec, 0, this.dh, 0));
         if (cell === 'lstm') {
-          c.gradC![t] = Math.sqrt(lstmBackward(B, H, c.act!, gOff, c.cs!, prev, c.tc!, t * B * H, this.dh, this.dc, c.dxp, gOff));
+          c.gradC![t] = Math.sqrt(k.lstmBackward(B, H, c.act!, gOff, c.cs!, prev, c.tc!, t * B * H, this.dh, this.dc, c.dxp, gOff));
           k.gemmNN(B, H, GH, c.dxp, gOff, p.whh, 0, this.dhRec, 0, false);  // dh_{t-1} = da·W_hh
         } else if (cell === 'gru') {
-          gruBackward(B, H, c.act!, gOff, c.hpn!, t * B * H, c.hs, prev, this.dh, c.dxp, gOff, c.dhp, gOff, this.dhRec);
+          k.gruBackward(B, H, c.act!, gOff, c.hpn!, t * B * H, c.hs, prev, this.dh, c.dxp, gOff, c.dhp, gOff, this.dhRec);
           k.gemmNN(B, H, GH, c.dhp, gOff, p.whh, 0, this.dhRec, 0, true);   // dh_{t-1} = z⊙dh + dhp·W_hh
         } else {
-          rnnBackward(B, H, c.hs, (t + 1) * B * H, this.dh, c.dxp, gOff);
+          k.rnnBackward(B, H, c.hs, (t + 1) * B * H, this.dh, c.dxp, gOff);
           k.gemmNN(B, H, GH, c.dxp, gOff, p.whh, 0, this.dhRec, 0, false);
         }
       }
       // recurrent weights over all T·B rows at once: dW_hh += dhpᵀ·h_{t-1}
       k.gemmTN(GH, H, TB, c.dhp, 0, c.hs, 0, g.whh, 0, true);
-      addColumnSums(TB, GH, c.dhp, g.bhh);
-      addColumnSums(TB, GH, c.dxp, g.bih);
+      k.addColumnSums(TB, GH, c.dhp, 0, g.bhh, 0);
+      k.addColumnSums(TB, GH, c.dxp, 0, g.bih, 0);
       if (l > 0) {
         const below = this.layers[l - 1]!;
         k.gemmTN(GH, H, TB, c.dxp, 0, below.hs, B * H, g.wih, 0, true);            // dW_ih += dxpᵀ·x
@@ -258,15 +221,10 @@ export class Unroll {
       } else {
         // the first layer's input came from table = encoder·W_ih0ᵀ + b_ih0: aggregate ∂L/∂xp by token
         this.dtable.fill(0);
-        for (let r = 0; r < TB; r++) addRow(this.dtable, this.inputs[r]! * GH, c.dxp, r * GH, GH);
+        k.scatterAddRows(TB, GH, this.inputs, c.dxp, 0, this.dtable);
         k.gemmTN(GH, E, V, this.dtable, 0, net.p.encoder, 0, g.wih, 0, true);     // dW_ih0 += dtableᵀ·encoder
         k.gemmNN(V, E, GH, this.dtable, 0, p.wih, 0, net.g.encoder, 0, true);     // dencoder += dtable·W_ih0
       }
     }
   }
-}
-
-/** dst[n] += Σ_r src[r, n] over `rows` rows of width n. */
-function addColumnSums(rows: number, n: number, src: FloatArray, dst: FloatArray): void {
-  for (let r = 0; r < rows; r++) addRow(dst, 0, src, r * n, n);
 }

@@ -196,8 +196,8 @@ export class InspectorPanel implements vscode.Disposable {
     this.post({ type: 'selectRange', range });
   }
 
-  /** Test-only: what the webview shows. Waits for the webview (and a trace under way) first. */
-  async getState(timeoutMs = 15_000): Promise<InspectorSnapshot> {
+  /** Test-only: what the webview shows. Waits for the webview (and a trace under way) first; a busy machine can take a while to load a new webview. */
+  async getState(timeoutMs = 45_000): Promise<InspectorSnapshot> {
     const deadline = Date.now() + timeoutMs;
     if (!this.ready) await Promise.race([new Promise<void>((r) => this.readyWaiters.push(r)), sleep(timeoutMs)]);
     if (this.loading) await Promise.race([this.loading, sleep(Math.max(0, deadline - Date.now()))]);

@@ -14,8 +14,12 @@
  * only when it is unreachable, without dispose() calls. (A caller who builds a view on `array.buffer` itself
  * reaches the whole memory and is on their own.)
  *
- * When the memory cannot grow (4 GiB, or the host refuses), allocate() returns null and the caller uses an
- * ordinary array, which the kernels handle by copying.
+ * The registry's callbacks run as tasks of their own, between the host's tasks: a synchronous loop that keeps
+ * making Unrolls on one network (tracing text after text without awaiting anything) cannot get their memory
+ * back before it ends. So one task may take at most JOB_BUDGET bytes of new blocks; past that, allocate()
+ * returns null until a timer has seen the task end. The same null when the memory cannot grow (4 GiB, or the
+ * host refuses): the caller then uses an ordinary array, which the garbage collector reclaims at once and the
+ * kernels handle by copying or in TypeScript.
  */
 
 /** The part of the WebAssembly JS API used here: the engine compiles without the DOM lib that declares it. */
@@ -25,7 +29,7 @@ export interface WasmMemory {
 }
 
 const PAGE = 65536;
-/** Block alignment in bytes: a cache line, so no two buffers share one and every vector load is aligned. */
+/** Block alignment in bytes: every buffer starts on a cache line of its own. */
 const ALIGN = 64;
 /**
  * Bytes kept mapped past the last block: kernels read whole 4-float vectors at the end of a row, up to 12 bytes
@@ -34,6 +38,8 @@ const ALIGN = 64;
 const SLACK = 64;
 /** The largest memory: 65536 pages of 64 KiB, all that 32-bit addresses reach. */
 export const MAX_PAGES = 65536;
+/** Bytes of blocks one task may take (see above): well above any training step's or long trace's working set. */
+export const JOB_BUDGET = 1 << 30;
 
 interface Block {
   readonly ptr: number;
@@ -41,13 +47,15 @@ interface Block {
 }
 
 export class WasmHeap {
-  private top: number;             // first byte never handed out
+  private top: number;             // first byte after the last block in use
+  private clean: number;           // first byte never handed out: all zero from here on, as grow() makes it
   private readonly free: Block[] = []; // sorted by address, no two adjacent (they are merged)
   private readonly blockBuffers = new WeakSet<ArrayBufferLike>();
   private readonly registry = new FinalizationRegistry<Block>((b) => this.release(b));
+  private jobBytes = 0; // bytes of blocks handed out since the current task began
 
-  constructor(readonly memory: WasmMemory, heapBase: number) {
-    this.top = roundUp(heapBase, ALIGN);
+  constructor(readonly memory: WasmMemory, heapBase: number, private readonly jobBudget = JOB_BUDGET) {
+    this.top = this.clean = roundUp(heapBase, ALIGN);
   }
 
   /**
@@ -55,13 +63,18 @@ export class WasmHeap {
    * above), or null when the memory cannot grow to hold it.
    */
   allocate(n: number): Float32Array | null {
-    const block = this.reserve(roundUp(Math.max(n, 1) * 4, ALIGN));
+    const bytes = roundUp(Math.max(n, 1) * 4, ALIGN);
+    if (this.jobBytes + bytes > this.jobBudget) return null;
+    const clean = this.clean;
+    const block = this.reserve(bytes);
     if (block === null) return null;
+    if (this.jobBytes === 0) setTimeout(() => { this.jobBytes = 0; }, 0); // runs once the current task ends
+    this.jobBytes += bytes;
     const before = this.memory.buffer;
     this.memory.grow(0);
     const buffer = this.memory.buffer;
     const view = new Float32Array(buffer, block.ptr, n);
-    view.fill(0); // a reused block holds an old buffer's numbers
+    view.fill(0, 0, Math.max(0, clean - block.ptr) / 4); // what was handed out before holds old numbers
     this.blockBuffers.add(buffer);
     if (buffer !== before) {
       this.registry.register(buffer, block);
@@ -96,6 +109,7 @@ export class WasmHeap {
     }
     const block = { ptr: this.top, bytes };
     this.top = end;
+    this.clean = Math.max(this.clean, end);
     return block;
   }
 
@@ -122,11 +136,6 @@ export class WasmHeap {
   /** Whether `buffer` is the buffer object of a block of this heap, i.e. a view of it is in the memory. */
   owns(buffer: ArrayBufferLike): boolean {
     return this.blockBuffers.has(buffer);
-  }
-
-  /** Bytes from the heap base to the highest block ever in use: the memory the heap holds (it never shrinks). */
-  get highWater(): number {
-    return this.memory.buffer.byteLength;
   }
 }
 

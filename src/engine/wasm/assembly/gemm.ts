@@ -1,14 +1,15 @@
 import { hsum, hsum4, madd } from './simd';
 
-// Dimension legend: C (M, N) = A (M, K) · B (K, N) in the kernels' own terms; every pointer is a byte address of
-// row-major f32 data. rk, rn: bytes per row of K and of N floats.
+// Dimension legend: C is (M, N), each entry a sum over K products. Every pointer is a byte address of row-major
+// float32 data; rk, rm, rn: bytes per row of K, M and N floats.
 
-/** C[p] = v, or C[p] += v when accumulating. */
+/** Stores 4 entries of C at p, or adds them when accumulating. */
 // @ts-ignore: decorator
 @inline function put(p: usize, v: v128, acc: bool): void {
   v128.store(p, acc ? f32x4.add(v128.load(p), v) : v);
 }
 
+/** Stores one entry of C at p, or adds it. */
 // @ts-ignore: decorator
 @inline function put1(p: usize, v: f32, acc: bool): void {
   store<f32>(p, acc ? load<f32>(p) + v : v);
@@ -158,13 +159,39 @@ export function gemmTN(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, acc
     const kc = min(KC, K - k0);
     const slab = a + <usize>k0 * rm, bs = b + <usize>k0 * rn;
     const panel = <usize>kc << 4; // bytes per panel: kc rows × 4 floats
-    for (let k = 0; k < kc; k++) {
-      const src = slab + <usize>k * rm, dst = scratch + (<usize>k << 4);
-      for (let p = 0; p < M4 >> 2; p++) v128.store(dst + <usize>p * panel, v128.load(src + (<usize>p << 4)));
-    }
+    pack(M4 >> 2, kc, slab, rm, scratch, panel);
     const accumulate = acc || k0 > 0;
     outerBlocks(M4 >> 2, N, kc, scratch, panel, 4, 16, bs, c, accumulate);
     for (let i = M4; i < M; i++) outerRow(N, kc, slab + (<usize>i << 2), rm, bs, c + <usize>i * rn, accumulate);
+  }
+}
+
+/**
+ * Copies np 4-column panels of a (kc, ·) slab with rows rm bytes apart into panel-major scratch: panel p holds
+ * rows 0…kc−1 of columns 4p…4p+3, 16 bytes per row. Four panels at a time, so each row's 64 bytes (one cache
+ * line) are read once and go to four sequential streams.
+ */
+function pack(np: i32, kc: i32, slab: usize, rm: usize, dst: usize, panel: usize): void {
+  let p = 0;
+  for (; p + 4 <= np; p += 4) {
+    const d = dst + <usize>p * panel;
+    let src = slab + (<usize>p << 4);
+    for (let k = 0; k < kc; k++) {
+      const o = <usize>k << 4;
+      v128.store(d + o, v128.load(src));
+      v128.store(d + panel + o, v128.load(src, 16));
+      v128.store(d + 2 * panel + o, v128.load(src, 32));
+      v128.store(d + 3 * panel + o, v128.load(src, 48));
+      src += rm;
+    }
+  }
+  for (; p < np; p++) {
+    const d = dst + <usize>p * panel;
+    let src = slab + (<usize>p << 4);
+    for (let k = 0; k < kc; k++) {
+      v128.store(d + (<usize>k << 4), v128.load(src));
+      src += rm;
+    }
   }
 }
 
@@ -238,10 +265,34 @@ function outerBlocks(nb: i32, N: i32, K: i32, a: usize, ab: usize, ai: usize, ak
   }
 }
 
-/** One row of C (N): C[j] (+)= Σ_k a(k)·B[k, j], a(k) at a + k·ak bytes. */
+/**
+ * One row of C (N): C[j] (+)= Σ_k a(k)·B[k, j], a(k) at a + k·ak bytes: the batch-1 backward (dh = da·W) and
+ * the rows left over by outerBlocks. 32 columns at a time: per k one broadcast and 8 vectors of a row of B into
+ * 8 accumulators, the most the registers hold.
+ */
 function outerRow(N: i32, K: i32, a: usize, ak: usize, b: usize, c: usize, acc: bool): void {
   const rn = <usize>N << 2;
   let j = 0;
+  for (; j + 32 <= N; j += 32) {
+    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    let pa = a, pb = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(pa);
+      s0 = madd(x, v128.load(pb), s0);
+      s1 = madd(x, v128.load(pb, 16), s1);
+      s2 = madd(x, v128.load(pb, 32), s2);
+      s3 = madd(x, v128.load(pb, 48), s3);
+      s4 = madd(x, v128.load(pb, 64), s4);
+      s5 = madd(x, v128.load(pb, 80), s5);
+      s6 = madd(x, v128.load(pb, 96), s6);
+      s7 = madd(x, v128.load(pb, 112), s7);
+      pa += ak;
+      pb += rn;
+    }
+    const cj = c + (<usize>j << 2);
+    put(cj, s0, acc); put(cj + 16, s1, acc); put(cj + 32, s2, acc); put(cj + 48, s3, acc);
+    put(cj + 64, s4, acc); put(cj + 80, s5, acc); put(cj + 96, s6, acc); put(cj + 112, s7, acc);
+  }
   for (; j + 8 <= N; j += 8) {
     let s0 = f32x4.splat(0), s1 = s0;
     let pa = a, pb = b + (<usize>j << 2);
@@ -277,35 +328,7 @@ function outerRow(N: i32, K: i32, a: usize, ak: usize, b: usize, c: usize, acc: 
   }
 }
 
-/** dst[C,R] = src[R,C]ᵀ, in 4×4 blocks transposed in registers. */
-export function transpose(R: i32, C: i32, src: usize, dst: usize): void {
-  const rc = <usize>C << 2, rr = <usize>R << 2;
-  let r = 0;
-  for (; r + 4 <= R; r += 4) {
-    const s0 = src + <usize>r * rc, s1 = s0 + rc, s2 = s1 + rc, s3 = s2 + rc;
-    const d = dst + (<usize>r << 2);
-    let c = 0;
-    for (; c + 4 <= C; c += 4) {
-      const o = <usize>c << 2;
-      const v0 = v128.load(s0 + o), v1 = v128.load(s1 + o), v2 = v128.load(s2 + o), v3 = v128.load(s3 + o);
-      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-      const dc = d + <usize>c * rr;
-      v128.store(dc, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(dc + rr, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-      v128.store(dc + 2 * rr, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-      v128.store(dc + 3 * rr, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
-    }
-    for (; c < C; c++) {
-      const o = <usize>c << 2, dc = d + <usize>c * rr;
-      store<f32>(dc, load<f32>(s0 + o));
-      store<f32>(dc, load<f32>(s1 + o), 4);
-      store<f32>(dc, load<f32>(s2 + o), 8);
-      store<f32>(dc, load<f32>(s3 + o), 12);
-    }
-  }
-  for (; r < R; r++) {
-    const s = src + <usize>r * rc, d = dst + (<usize>r << 2);
-    for (let c = 0; c < C; c++) store<f32>(d + <usize>c * rr, load<f32>(s + (<usize>c << 2)));
-  }
+/** Bytes of scratch gemmTN needs for an M-column A: one slab of packed panels. */
+export function gemmTNScratchBytes(M: i32): usize {
+  return <usize>KC * <usize>M << 2;
 }

@@ -2,7 +2,7 @@
  * The exports of the kernel module. The host owns the memory (imported, shared) and all allocation: every
  * argument named like a buffer is a byte address in it, every other argument a size or a scalar.
  */
-export { gemmNN, gemmNT, gemmTN, gemv, transpose } from './gemm';
+export { gemmNN, gemmNT, gemmTN, gemmTNScratchBytes, gemv } from './gemm';
 export { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
 export { addBias, addColumnSums, addNorm, gatherRows, scatterAddRows, softmaxXent, softmaxXentBackward } from './rows';
 

@@ -98,9 +98,9 @@ export function softmaxXent(rows: i32, V: i32, logits: usize, bias: usize, targe
       const o4 = <usize>v << 2, cnt = min(4, V - v);
       const l = f32x4.add(v128.load(o + o4), v128.load(bias + o4));
       storeN(o + o4, l, cnt);
-      mx = f32x4.max(mx, v128.bitselect(l, f32x4.splat(-Infinity), laneMask(cnt)));
+      mx = f32x4.pmax(mx, v128.bitselect(l, f32x4.splat(-Infinity), laneMask(cnt)));
     }
-    mx = f32x4.max(mx, v128.shuffle<f32>(mx, mx, 2, 3, 0, 1));
+    mx = f32x4.pmax(mx, v128.shuffle<f32>(mx, mx, 2, 3, 0, 1));
     const m = max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1));
     const ms = f32x4.splat(m);
     const target = load<i32>(targets + (<usize>r << 2));

@@ -3,7 +3,10 @@
  * float32 exp, sigmoid and tanh on four lanes at once.
  */
 
-/** a·b + c, fused on hosts with relaxed SIMD (one rounding), else a multiply and an add (two roundings). */
+/**
+ * a·b + c, fused on hosts with relaxed SIMD (one rounding), else a multiply and an add (two roundings). The
+ * products' inner loops and the Horner steps of the polynomials below use it; the variants differ only there.
+ */
 // @ts-ignore: decorator
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
@@ -55,27 +58,31 @@
 }
 
 /**
- * e^x, float32, within 2 ulp (Cephes expf): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a degree-7 polynomial
- * (Horner in r, as 1 + r + r²·p(r)), and 2ⁿ put into the exponent field. x is clamped to [−87.3, 88] so 2ⁿ
- * stays a normal number: below, e^x is 0 to float32 precision anyway (the result is ~1e−38), and no caller
- * passes more than 88 except sigmoid, where 1/(1 + e^88) is 0 to the same precision.
+ * e^x, float32, relative error ~1e−7 (Cephes expf): x = n·ln2 + r with |r| ≤ ln2/2, e^r = 1 + r + r²·p(r) with p
+ * of degree 5, and 2ⁿ put into the exponent field. Adding the magic number 1.5·2²³ + 127 rounds x·log2(e) to
+ * the integer n and leaves n + 127 in the low bits, so one shift makes 2ⁿ: no float→int conversion, which wasm
+ * only has in a saturating form that costs x64 half a dozen instructions. x is clamped to [−87.3, 88] so 2ⁿ stays
+ * a normal number: below, e^x is 0 to float32 precision anyway (~1e−38), and no caller passes more than 88
+ * except sigmoid, where 1/(1 + e^88) is 0 to the same precision. Clamps use pmin/pmax, one instruction each
+ * (min/max must order NaNs and signed zeros, which x64 does in several).
  */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, f32x4.splat(88.0)), f32x4.splat(-87.33654));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.0)), f32x4.splat(-87.33654));
+  const magic = f32x4.splat(12583039.0); // 0x1.8000FEp23
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), magic);
+  const n = f32x4.sub(t, magic);
   // r = x − n·ln2, with ln2 split in two so n·ln2_hi is exact
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23); // 2ⁿ as float bits
-  return f32x4.mul(p, scale);
+  return f32x4.mul(p, i32x4.shl(t, 23)); // 2ⁿ: the exponent field n + 127, zero mantissa
 }
 
 /** σ(x) = 1 / (1 + e^−x), relative error a few ulp over the whole range (no cancellation for x ≪ 0). */
@@ -90,19 +97,19 @@
  */
 // @ts-ignore: decorator
 @inline export function tanh4(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, f32x4.splat(9)), f32x4.splat(-9));
+  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(9)), f32x4.splat(-9));
   const x2 = f32x4.mul(x, x);
   let p = f32x4.splat(-2.76076847742355e-16);
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(2.00018790482477e-13));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-8.60467152213735e-11));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(5.12229709037114e-08));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(1.48572235717979e-05));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(6.37261928875436e-04));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(4.89352455891786e-03));
+  p = madd(p, x2, f32x4.splat(2.00018790482477e-13));
+  p = madd(p, x2, f32x4.splat(-8.60467152213735e-11));
+  p = madd(p, x2, f32x4.splat(5.12229709037114e-08));
+  p = madd(p, x2, f32x4.splat(1.48572235717979e-05));
+  p = madd(p, x2, f32x4.splat(6.37261928875436e-04));
+  p = madd(p, x2, f32x4.splat(4.89352455891786e-03));
   p = f32x4.mul(p, x);
   let q = f32x4.splat(1.19825839466702e-06);
-  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(1.18534705686654e-04));
-  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(2.26843463243900e-03));
-  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(4.89352518554385e-03));
+  q = madd(q, x2, f32x4.splat(1.18534705686654e-04));
+  q = madd(q, x2, f32x4.splat(2.26843463243900e-03));
+  q = madd(q, x2, f32x4.splat(4.89352518554385e-03));
   return f32x4.div(p, q);
 }
