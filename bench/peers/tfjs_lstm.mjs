@@ -52,6 +52,8 @@ const skip = (reason) => {
 
 // createRequire (not `import`) so that NODE_PATH works for out-of-tree
 // installs and a missing package becomes a "skipped" line, not a crash.
+// The @tensorflow/tfjs umbrella, not bare tfjs-core: core's CommonJS build
+// registers no gradients (the umbrella bundles and registers them).
 const require = createRequire(import.meta.url);
 let tf;
 let tfwasm;

@@ -76,8 +76,9 @@ def blas_info():
             core = lib.openblas_get_corename().decode()
         except (OSError, AttributeError):
             pass  # not OpenBLAS: no corename to report
+    # Thread wait policy decides whether 2 threads survive a busy 2-core box.
     extra = "".join(f", {k}={v}" for k, v in sorted(os.environ.items())
-                    if k.startswith("OPENBLAS_") and k != "OPENBLAS_CORETYPE")
+                    if k.startswith(("OPENBLAS_", "OMP_", "GOMP_")) and k != "OPENBLAS_CORETYPE")
     return (f"BLAS {path or 'unknown'} (OpenBLAS core {core or 'n/a'}), "
             f"OPENBLAS_CORETYPE={coretype}{extra}")
 
