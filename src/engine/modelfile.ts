@@ -1,5 +1,6 @@
 import { GatescopeError } from './errors';
 import { layerInputSize } from './layout';
+import type { Kernels } from './kernels';
 import { Network } from './network';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type TensorToWrite } from './safetensors';
 import type { TrainingState, TrainOptions } from './trainer';
@@ -62,8 +63,11 @@ export function encodeModelFile(net: Network, vocab: Vocabulary, info: ModelInfo
   return serializeSafetensors(tensors, metadata);
 }
 
-/** Parses and checks a model file; every problem is a GatescopeError that names it. Never evaluates anything. */
-export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor = Float32Array): ModelFile {
+/**
+ * Parses and checks a model file; every problem is a GatescopeError that names it. Never evaluates anything.
+ * The network computes in `Float` on `kernels` (by default the best the host runs for that precision).
+ */
+export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor = Float32Array, kernels?: Kernels): ModelFile {
   const file = parseSafetensors(bytes);
   const meta = file.metadata;
   const warnings: string[] = [];
@@ -90,7 +94,7 @@ export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor 
     bad(`metadata "vocab": ${(e as Error).message}`);
   }
   const cfg = inferConfig(file, cell as ModelConfig['cell'], vocab!.size, bad);
-  const net = new Network(cfg, Float);
+  const net = new Network(cfg, Float, kernels);
   const read = Float === Float64Array ? tensorToFloat64 : tensorToFloat32;
   for (const t of net.layout.tensors) {
     const entry = file.tensors.get(t.name)!;

@@ -3,25 +3,10 @@
 // As a person would: open a file, "Gatescope: Step Through with LSTM", pick the model, step with F10, look at the
 // paused debugger (current character highlighted with its prediction, the Prediction scope, the call stack
 // "t=12 'e'"), then Step Into the layers.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root: the nearest folder above this file with a package.json (the CLI is at dist/cli.js). */
-function repoRoot() {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
+import { trainDemoModel } from './lib/model.mjs';
 
 export default async function ({ page, wb, screenshot, log, workspace }) {
-  const cli = process.env.GATESCOPE_CLI ?? path.join(repoRoot(), 'dist', 'cli.js');
-  const models = path.join(workspace, '.gatescope', 'models');
-  mkdirSync(models, { recursive: true });
-  const train = spawnSync(process.execPath, [cli, 'train', path.join(workspace, 'sample.txt'), '--hidden', '32', '--embed', '16',
-    '--seq', '32', '--batch', '8', '--steps', '200', '--out', path.join(models, 'debug-demo.safetensors')], { encoding: 'utf8' });
-  if (train.status !== 0) throw new Error(`training the demo model failed: ${train.stderr}`);
+  trainDemoModel(workspace, 'debug-demo', ['--hidden', '32', '--embed', '16', '--seq', '32', '--batch', '8', '--steps', '200']);
   log('trained debug-demo.safetensors');
 
   await wb.openFile('sample.txt');

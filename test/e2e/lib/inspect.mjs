@@ -1,28 +1,14 @@
 // Shared by inspect-dark.mjs and inspect-light.mjs: as a person would, train a model (CLI, so the run is quick),
 // open a text, run "Gatescope: Inspect Model on File", pick the model, and look at the Inspector in the real
 // workbench. Pixel checks: every visible canvas in the webview has drawn something.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-function repoRoot() {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
+import { trainDemoModel } from './model.mjs';
 
 export function settingsFor(theme) {
   return { 'workbench.colorTheme': theme === 'dark' ? 'Default Dark Modern' : 'Default Light Modern' };
 }
 
 export async function inspectScenario({ page, wb, screenshot, log, workspace }) {
-  const models = path.join(workspace, '.gatescope', 'models');
-  mkdirSync(models, { recursive: true });
-  const cli = path.join(repoRoot(), 'dist', 'cli.js');
-  const train = spawnSync(process.execPath, [cli, 'train', path.join(workspace, 'sample.txt'), '--layers', '2', '--hidden', '48', '--embed', '16',
-    '--seq', '32', '--batch', '8', '--steps', '300', '--out', path.join(models, 'inspect-demo.safetensors')], { encoding: 'utf8' });
-  if (train.status !== 0) throw new Error(`training the demo model failed: ${train.stderr}`);
+  trainDemoModel(workspace, 'inspect-demo', ['--layers', '2', '--hidden', '48', '--embed', '16', '--seq', '32', '--batch', '8', '--steps', '300']);
   log('trained inspect-demo.safetensors');
 
   await wb.openFile('sample.txt');

@@ -6,20 +6,24 @@ import { Adam, ADAM_DEFAULTS, clipGradients } from '../../../src/engine/optim';
 import { traceTokens } from '../../../src/engine/trace';
 import { CELL_TYPES, GATE_NAMES, type FloatArrayConstructor } from '../../../src/engine/types';
 import { Unroll } from '../../../src/engine/unroll';
+import { createKernels, type KernelsChoice } from '../../../src/engine/wasm/wasmKernels';
 
 /**
  * Golden values from PyTorch 1.13 (test/fixtures/golden/gen_golden.py, computed in float64 from float32
  * weights that nn.LSTM/GRU/RNN agree with to 1e-12). Tolerances: |got − want| ≤ atol + rtol·|want|.
  * - float64 engine: same math in a different summation order, so rounding differences of ~1e-15 grow
  *   through at most 5 steps × 2 layers and 2 Adam steps to < 1e-12: rtol 1e-9, atol 1e-11.
+ * Each runs on a pinned kernel set: float64 on the TypeScript reference, float32 on both the TypeScript and the
+ * WebAssembly kernels.
  * - float32 engine: weights and activations rounded to 2⁻²⁴ ≈ 6e-8 relative at every store; measured worst
  *   errors are ~1e-6 on activations and ~5e-6 on gradients: rtol 1e-4, atol 2e-5 (still 100× tighter than a
  *   wrong term, which the float64 run and the gradient check pin down exactly).
  */
 const FIXTURES = path.join(__dirname, '../../fixtures/golden');
-const PRECISIONS: [string, FloatArrayConstructor, number, number][] = [
-  ['float64', Float64Array, 1e-9, 1e-11],
-  ['float32', Float32Array, 1e-4, 2e-5],
+const PRECISIONS: [string, FloatArrayConstructor, KernelsChoice, number, number][] = [
+  ['float64', Float64Array, 'js', 1e-9, 1e-11],
+  ['float32, TypeScript kernels', Float32Array, 'js', 1e-4, 2e-5],
+  ['float32, WebAssembly kernels', Float32Array, 'wasm', 1e-4, 2e-5],
 ];
 
 type Nested = number | Nested[];
@@ -37,14 +41,14 @@ function close(got: ArrayLike<number>, want: number[], rtol: number, atol: numbe
 }
 
 for (const cell of CELL_TYPES) {
-  for (const [label, Float, rtol, atol] of PRECISIONS) {
+  for (const [label, Float, kernels, rtol, atol] of PRECISIONS) {
     describe(`PyTorch golden values (${cell}, ${label})`, () => {
       const g = json(`${cell}.json`);
       const bytes = new Uint8Array(readFileSync(path.join(FIXTURES, `${cell}.safetensors`)));
       const { T, B, H, L, V } = g.config;
 
       function load(): Unroll {
-        const model = decodeModelFile(bytes, Float);
+        const model = decodeModelFile(bytes, Float, createKernels(kernels, Float));
         assert.deepEqual(model.vocab.chars, g.vocab);
         const u = new Unroll(model.net, T, B);
         u.inputs.set(flat(g.inputs));
@@ -59,7 +63,7 @@ for (const cell of CELL_TYPES) {
       }
 
       it('reads the model PyTorch wrote, with its sizes', () => {
-        const m = decodeModelFile(bytes, Float);
+        const m = decodeModelFile(bytes, Float, createKernels(kernels, Float));
         assert.deepEqual({ ...m.net.cfg }, { cell, vocabSize: V, embed: g.config.E, hidden: H, layers: L });
         assert.deepEqual(m.warnings, []);
       });
@@ -132,7 +136,7 @@ for (const cell of CELL_TYPES) {
 
       it('trace of a text with an emoji: loss, probabilities, internals, gradient norms, parameter gradients', () => {
         const tr = json(`${cell}_trace.json`);
-        const model = decodeModelFile(bytes, Float);
+        const model = decodeModelFile(bytes, Float, createKernels(kernels, Float));
         const tokens = model.vocab.encode(tr.text);
         assert.deepEqual([...tokens], tr.tokens, 'the emoji is one token');
         const trace = traceTokens(model.net, tokens, { paramGrads: true });
