@@ -31,17 +31,17 @@ export async function readTrainingText(uri: vscode.Uri): Promise<string | null> 
     if (e instanceof GatescopeError) throw e;
     throw new GatescopeError(`cannot read ${name}: ${(e as Error).message}`);
   }
+  // ask before reading: a declined multi-gigabyte file is never loaded
   const limit = config.maxFileBytes();
-  let bytes = await vscode.workspace.fs.readFile(uri);
   if (size > limit) {
     const mb = (n: number): string => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
     const take = `Use the First ${mb(limit)}`;
     const choice = await vscode.window.showWarningMessage(`${name} is ${mb(size)}, more than gatescope.maxFileBytes (${mb(limit)}).`,
       { modal: true, detail: 'Training reads the whole text into memory. Train on its beginning, or cancel and raise the limit.' }, take);
     if (choice !== take) return null;
-    bytes = bytes.subarray(0, utf8Boundary(bytes, limit));
   }
-  return decodeText(bytes, name);
+  const bytes = await vscode.workspace.fs.readFile(uri);
+  return decodeText(size > limit ? bytes.subarray(0, utf8Boundary(bytes, limit)) : bytes, name);
 }
 
 /** The largest n′ ≤ n that does not cut a UTF-8 sequence. */
