@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { GatescopeError } from '../engine/errors';
-import { decodeText } from '../engine/text';
+import { decodeText, utf8Boundary } from '../engine/text';
 import { config } from '../config';
 
 /** The short name of a resource for messages and model names. */
@@ -42,11 +42,4 @@ export async function readTrainingText(uri: vscode.Uri): Promise<string | null> 
   }
   const bytes = await vscode.workspace.fs.readFile(uri);
   return decodeText(size > limit ? bytes.subarray(0, utf8Boundary(bytes, limit)) : bytes, name);
-}
-
-/** The largest n′ ≤ n that does not cut a UTF-8 sequence. */
-export function utf8Boundary(bytes: Uint8Array, n: number): number {
-  let k = Math.min(n, bytes.length);
-  while (k > 0 && k < bytes.length && (bytes[k]! & 0xc0) === 0x80) k--;
-  return k;
 }

@@ -49,3 +49,10 @@ function firstInvalidUtf8(b: Uint8Array): number {
   }
   return i;
 }
+
+/** The largest k ≤ n at which bytes can be cut without splitting a UTF-8 sequence (bytes[k] is not a continuation byte). */
+export function utf8Boundary(bytes: Uint8Array, n: number): number {
+  let k = Math.min(n, bytes.length);
+  while (k > 0 && k < bytes.length && (bytes[k]! & 0xc0) === 0x80) k--;
+  return k;
+}

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { GatescopeError } from '../../../src/engine/errors';
-import { codePointLength, decodeText } from '../../../src/engine/text';
+import { codePointLength, decodeText, utf8Boundary } from '../../../src/engine/text';
 import { Vocabulary } from '../../../src/engine/vocab';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -61,5 +61,14 @@ describe('decoding input files', () => {
   it('refuses invalid UTF-8, saying where', () => {
     assert.throws(() => decodeText(new Uint8Array([0x61, 0x62, 0xe9, 0x61]), 'latin1.txt'), /latin1\.txt is not valid UTF-8 \(first bad byte at offset 2\)/);
     assert.throws(() => decodeText(new Uint8Array([0x61, 0xf0, 0x9f]), 'cut.txt'), /offset 1/);
+  });
+});
+
+describe('cutting UTF-8 at a character boundary', () => {
+  it('never splits a sequence, and every cut decodes', () => {
+    const bytes = utf8('aé🙂日b');
+    const cuts = Array.from({ length: bytes.length + 2 }, (_, n) => utf8Boundary(bytes, n));
+    assert.deepEqual(cuts, [0, 1, 1, 3, 3, 3, 3, 7, 7, 7, 10, 11, 11]);
+    for (const k of cuts) assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, k)));
   });
 });
