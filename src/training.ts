@@ -105,8 +105,10 @@ export class TrainingController implements vscode.Disposable {
     };
     this.active = run;
     void vscode.commands.executeCommand('setContext', ContextKeys.training, true);
-    const totalSteps = o.steps + (req.resume ? await this.resumeStep(req.resume.bytes) : 0);
+    let totalSteps = o.steps;
     try {
+      // `steps` more than the model has: a resumed run counts on from where it stopped
+      if (req.resume) totalSteps += await this.resumeStep(req.resume.bytes);
       const s = await this.engine.train({
         runId, text: req.text, source: req.source, options: o, resume: req.resume?.bytes ?? null,
         evalEvery: config.evalEvery(), checkpointEvery: config.checkpointEvery(), totalSteps,

@@ -70,6 +70,24 @@ describe('Gatescope in VS Code', function () {
     assert.match(String(item.description), /lstm 1×16 · 30 steps/);
   });
 
+  it('resumes a model on a text: the step count goes on from where it stopped', async () => {
+    const model = vscode.Uri.parse((await state()).lastModel!);
+    const before = decodeModelFile(await vscode.workspace.fs.readFile(model)).training!.step;
+    const outcome = await vscode.commands.executeCommand<RunOutcome>('gatescope.resumeTraining', model, file('sample.txt'));
+    assert.equal(outcome.reason, 'done');
+    assert.equal(outcome.model?.toString(), model.toString(), 'the model file is updated in place');
+    assert.equal(decodeModelFile(await vscode.workspace.fs.readFile(model)).training!.step, before + 30);
+  });
+
+  it('a corrupt model to resume gets a clear message and leaves no run behind', async () => {
+    const bad = file('.gatescope/broken.safetensors');
+    await vscode.workspace.fs.writeFile(bad, new Uint8Array(64));
+    const outcome = await vscode.commands.executeCommand<RunOutcome | null>('gatescope.resumeTraining', bad, file('sample.txt'));
+    assert.equal(outcome, null);
+    assert.match(await lastError(), /not a usable|safetensors|header/);
+    assert.equal((await state()).training, false);
+  });
+
   it('cancels a long run within a second and keeps a loadable checkpoint', async () => {
     await settings({ 'training.steps': 1_000_000, 'training.hidden': 64 });
     try {
