@@ -160,6 +160,18 @@ describe('Gatescope in VS Code', function () {
       assert.match(await lastError(), /the selection is empty/);
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     });
+    it('a models folder that cannot be written: the run says where and why, nothing half-written is left', async () => {
+      await settings({ modelsDir: 'sample.txt/models' }); // below a file: every write fails
+      try {
+        const outcome = await vscode.commands.executeCommand<RunOutcome>('gatescope.trainFile', file('notes/notes.md'));
+        assert.equal(outcome.model, null, 'no model is claimed');
+        assert.match(await lastError(), /could not save the model to .*sample\.txt.*models.*writable/);
+        const names = (await vscode.workspace.fs.readDirectory(folder())).map(([n]) => n);
+        assert.ok(!names.some((n) => n.endsWith('.tmp')), `temporary files left: ${names}`);
+      } finally {
+        await settings({ modelsDir: undefined });
+      }
+    });
     it('a corrupt model file', async () => {
       const bad = file('.gatescope/corrupt.safetensors');
       await vscode.workspace.fs.writeFile(bad, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
