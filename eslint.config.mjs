@@ -19,7 +19,8 @@ export default tseslint.config(
   {
     // The engine is pure numerics: it runs in tests, the worker, the CLI and (later) the browser.
     files: ['src/engine/**/*.ts'],
-    ignores: ['src/engine/worker.ts'],
+    // the thread plumbing: the protocol worker and the Node implementation of parallel/shards.ts's ThreadHost
+    ignores: ['src/engine/worker.ts', 'src/engine/parallel/node*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: engineBannedPaths,
@@ -33,8 +34,9 @@ export default tseslint.config(
     },
   },
   {
-    // src/engine/wasm is engine too: from there, the rest of the engine is one level up
-    files: ['src/engine/wasm/**/*.ts'],
+    // src/engine/wasm and src/engine/parallel are engine too: from there, the rest of the engine is one level up
+    files: ['src/engine/wasm/**/*.ts', 'src/engine/parallel/**/*.ts'],
+    ignores: ['src/engine/parallel/node*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: engineBannedPaths,

@@ -1,5 +1,8 @@
+import { nodeThreads } from '../engine/parallel/nodeThreads';
+import { ParallelSteps } from '../engine/parallel/parallelSteps';
 import { prepareRun } from '../engine/run';
 import { Stepper } from '../engine/stepper';
+import { traceTokens } from '../engine/trace';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { Unroll } from '../engine/unroll';
 import { WasmKernels } from '../engine/wasm/wasmKernels';
@@ -18,6 +21,10 @@ export interface BenchResult {
   config: BenchConfig;
   threads: number;
   trainCharsPerSec: number | null;
+  /** Gatescope only: training with two workers (data-parallel over lanes, parallel/). */
+  train2CharsPerSec?: number | null;
+  /** Gatescope only: seconds for traceTokens (forward + backward, gradient norms) of 10,000 characters. */
+  trace10kSeconds?: number | null;
   fwd64CharsPerSec: number | null;
   fwd1CharsPerSec: number | null;
   rssMB: number;
@@ -35,7 +42,8 @@ function rate(seconds: number, warmup: number, fn: () => void): number {
 }
 
 /**
- * Measures Gatescope's engine in this process: training (forward + backward + clip + Adam, steady state),
+ * Measures Gatescope's engine in this process: training (forward + backward + clip + Adam, steady state) on
+ * one worker and on two,
  * batch-1 forward with every internal kept in 64-character calls (the trace path) and 1-character calls
  * (the debugger's and sampler's path). Prints one JSON line.
  */
@@ -44,6 +52,12 @@ export function benchRun(config: BenchConfig, seconds: number, dataPath: string,
   const run = prepareRun(text, { ...DEFAULT_TRAIN_OPTIONS, ...BENCH_CONFIGS[config], embed: 64, seq: 64, batch: 32, lr: 2e-3, clip: 5, valFrac: 0, steps: 1e9 });
   const { trainer, net, tokens } = run;
   const steps = rate(seconds, 3, () => { trainer.trainStep(); });
+  // the same run on two workers: this thread and one helper, lanes split in two
+  const par = new ParallelSteps(net, tokens, trainer.plan, nodeThreads);
+  trainer.useEngine(par);
+  const steps2 = rate(seconds, 3, () => { trainer.trainStep(); });
+  trainer.useEngine(null);
+  par.dispose();
   const fwd = new Unroll(net, 64, 1);
   let pos = 0;
   const calls64 = rate(seconds / 2, 3, () => {
@@ -54,9 +68,15 @@ export function benchRun(config: BenchConfig, seconds: number, dataPath: string,
   });
   const stepper = new Stepper(net);
   const calls1 = rate(seconds / 2, 64, () => { stepper.step(tokens[pos++ % tokens.length]!); });
+  const traced = Int32Array.from(tokens.subarray(0, 10_000));
+  traceTokens(net, traced.subarray(0, 1000));
+  const t0 = performance.now();
+  traceTokens(net, traced);
+  const trace10kSeconds = (performance.now() - t0) / 1000;
   return {
     peer: 'gatescope', version, config, threads: 1,
-    trainCharsPerSec: steps * trainer.charsPerStep, fwd64CharsPerSec: calls64 * 64, fwd1CharsPerSec: calls1,
+    trainCharsPerSec: steps * trainer.charsPerStep, train2CharsPerSec: steps2 * trainer.charsPerStep, trace10kSeconds,
+    fwd64CharsPerSec: calls64 * 64, fwd1CharsPerSec: calls1,
     rssMB: process.resourceUsage().maxRSS / 1024,
     notes: net.kernels instanceof WasmKernels ? `WebAssembly ${net.kernels.variant} kernels` : 'TypeScript kernels',
   };

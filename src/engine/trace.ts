@@ -27,7 +27,10 @@ export interface Trace {
 /** Longest text traced in one piece; memory grows ~(4G + 6)·H·L·4 bytes per character. */
 export const MAX_TRACE_CHARS = 200_000;
 
-/** Runs a text from a zero state with the full trace, then backward for the gradient norms. */
+/**
+ * Runs a text from a zero state with the full trace, then backward for the gradient norms; ∂loss/∂θ (and the
+ * products that compute it) only when `paramGrads` asks for them. net.grads is overwritten only then.
+ */
 export function traceTokens(net: Network, tokens: Int32Array, options: { paramGrads?: boolean } = {}): Trace {
   const T = tokens.length;
   if (T === 0) throw new GatescopeError('there is no text to trace', 'not-text');
@@ -41,8 +44,9 @@ export function traceTokens(net: Network, tokens: Int32Array, options: { paramGr
   u.targets[T - 1] = -1;
   u.resetState();
   const loss = u.forward();
-  net.zeroGrad();
-  u.backward();
+  const wantGrads = options.paramGrads ?? false;
+  if (wantGrads) net.zeroGrad();
+  u.backward({ paramGrads: wantGrads });
   const G = net.gates;
   const names = cell === 'rnn_tanh' ? [] : GATE_NAMES[cell];
   const layers = u.layers.map((c): TraceLayer => {
@@ -64,7 +68,7 @@ export function traceTokens(net: Network, tokens: Int32Array, options: { paramGr
     };
   });
   let paramGrads: Map<string, Float32Array> | null = null;
-  if (options.paramGrads) {
+  if (wantGrads) {
     paramGrads = new Map(net.layout.tensors.map((t) => [t.name, Float32Array.from(net.grads.subarray(t.offset, t.offset + t.size))]));
   }
   return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: Float32Array.from(u.probs.subarray(0, T * V)), layers, paramGrads };

@@ -100,6 +100,21 @@ export interface StepReport {
   readonly chars: number;     // characters consumed by this step (B·T)
 }
 
+/**
+ * Where the forward + backward of a step runs when it is not this thread's own Unroll: parallel/ParallelSteps
+ * splits the lanes over threads. The engine keeps the carried state while it is attached.
+ */
+export interface StepEngine {
+  /** ∂L/∂θ of the chunk at `position` of every lane into net.grads (overwritten); returns the mean loss. */
+  gradients(position: number): number;
+  /** Makes the final state of the last gradients() the carried state. */
+  commitState(): void;
+  resetState(): void;
+  /** Copies the carried state out of (read) or into (write) (L, B, H) arrays; c only for the LSTM. */
+  readState(h: FloatArray, c: FloatArray | null): void;
+  writeState(h: FloatArray, c: FloatArray | null): void;
+}
+
 /** Everything besides the parameters that an exact resume needs. */
 export interface TrainingState {
   readonly options: TrainOptions;
@@ -130,6 +145,7 @@ export class Trainer {
   private position = 0;
   private readonly unroll: Unroll;
   private valUnroll: Unroll | null = null;
+  private engine: StepEngine | null = null;
   private readonly dataHash: string;
   /** Warnings about the resume, for the user. */
   readonly notices: string[] = [];
@@ -144,6 +160,17 @@ export class Trainer {
     if (resume) this.restore(resume);
   }
 
+  /**
+   * Runs the steps' forward + backward on `engine` from now on (null: back on this thread); the carried state
+   * moves with it, so attaching and detaching between steps changes nothing but where the work runs.
+   */
+  useEngine(engine: StepEngine | null): void {
+    const { h, c } = this.carried();
+    this.engine = engine;
+    if (engine) engine.writeState(h, c);
+    else this.setCarried(h, c);
+  }
+
   get charsPerStep(): number {
     return this.plan.seq * this.plan.batch;
   }
@@ -156,24 +183,31 @@ export class Trainer {
       this.position = 0;
       this.epoch++;
       u.resetState();
+      this.engine?.resetState();
     }
-    for (let t = 0; t < T; t++) {
-      for (let b = 0; b < B; b++) {
-        const src = b * laneLength + this.position + t;
-        u.inputs[t * B + b] = this.tokens[src]!;
-        u.targets[t * B + b] = this.tokens[src + 1]!;
+    let loss: number;
+    if (this.engine) {
+      loss = this.engine.gradients(this.position);
+    } else {
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) {
+          const src = b * laneLength + this.position + t;
+          u.inputs[t * B + b] = this.tokens[src]!;
+          u.targets[t * B + b] = this.tokens[src + 1]!;
+        }
       }
+      loss = u.forward();
+      this.net.zeroGrad();
+      u.backward();
     }
-    const loss = u.forward();
-    this.net.zeroGrad();
-    u.backward();
     const clip = clipGradients(this.net.grads, this.options.clipMode, this.options.clip);
     if (!Number.isFinite(loss) || !Number.isFinite(clip.gradNorm)) {
       // nothing has been updated yet: the parameters are still the last good ones
       throw new GatescopeError(this.describeNonFinite(loss), 'non-finite');
     }
     this.adam.update(this.net.params, this.net.grads);
-    u.carryState();
+    if (this.engine) this.engine.commitState();
+    else u.carryState();
     this.position += T;
     this.step++;
     return { step: this.step, epoch: this.epoch, loss, gradNorm: clip.gradNorm, clipRatio: clip.clipRatio, chars: T * B };
@@ -213,19 +247,37 @@ export class Trainer {
 
   /** The state an exact resume needs (copies, so the trainer can go on). */
   snapshot(): TrainingState {
-    const { hidden: H, layers: L } = this.net.cfg;
-    const B = this.plan.batch;
-    const carryH = new this.net.Float(L * B * H);
-    const carryC = this.net.cfg.cell === 'lstm' ? new this.net.Float(L * B * H) : null;
-    this.unroll.layers.forEach((c, l) => {
-      carryH.set(c.hs.subarray(0, B * H), l * B * H);
-      if (carryC) carryC.set(c.cs!.subarray(0, B * H), l * B * H);
-    });
+    const { h: carryH, c: carryC } = this.carried();
     return {
       options: this.options, step: this.step, epoch: this.epoch, position: this.position, rng: this.rng.getState(),
       adamStep: this.adam.step, m: this.adam.m.slice(), v: this.adam.v.slice(), carryH, carryC,
       dataLength: this.tokens.length, dataHash: this.dataHash,
     };
+  }
+
+  /** A copy of the carried state: (L, B, H) hidden and (LSTM) cell state. */
+  private carried(): { h: FloatArray; c: FloatArray | null } {
+    const { hidden: H, layers: L } = this.net.cfg;
+    const B = this.plan.batch;
+    const h = new this.net.Float(L * B * H);
+    const c = this.net.cfg.cell === 'lstm' ? new this.net.Float(L * B * H) : null;
+    if (this.engine) {
+      this.engine.readState(h, c);
+      return { h, c };
+    }
+    this.unroll.layers.forEach((u, l) => {
+      h.set(u.hs.subarray(0, B * H), l * B * H);
+      if (c) c.set(u.cs!.subarray(0, B * H), l * B * H);
+    });
+    return { h, c };
+  }
+
+  private setCarried(h: FloatArray, c: FloatArray | null): void {
+    const n = this.plan.batch * this.net.cfg.hidden;
+    this.unroll.layers.forEach((u, l) => {
+      u.hs.set(h.subarray(l * n, (l + 1) * n), 0);
+      if (u.cs && c) u.cs.set(c.subarray(l * n, (l + 1) * n), 0);
+    });
   }
 
   private restore(s: TrainingState): void {

@@ -170,8 +170,11 @@ export class Unroll {
   /**
    * Backpropagation through time over the last forward. Accumulates ∂L/∂θ into net.grads (zeroed by the
    * caller) and fills every layer's per-timestep gradient norms. No gradient flows into the initial state.
+   * With `paramGrads: false` only the norms are wanted: the parameter-gradient products (decoder, W_hh, W_ih,
+   * embedding, biases) are skipped, and net.grads is left as it was — a third of the work of a long trace.
    */
-  backward(): void {
+  backward(options: { readonly paramGrads?: boolean } = {}): void {
+    const paramGrads = options.paramGrads ?? true;
     const net = this.net;
     const { cell, hidden: H, vocabSize: V, layers: L, embed: E } = net.cfg;
     const { T, B } = this;
@@ -183,8 +186,10 @@ export class Unroll {
     const scale = this.count > 0 ? 1 / this.count : 0;
     k.softmaxXentBackward(TB, V, this.probs, this.targets, scale, this.dlogits);
     const topHs = this.layers[L - 1]!.hs;
-    k.gemmTN(V, H, TB, this.dlogits, 0, topHs, B * H, net.g.decoderW, 0, true);          // dW_dec += dlogitsᵀ·h
-    k.addColumnSums(TB, V, this.dlogits, 0, net.g.decoderB, 0);                          // db_dec
+    if (paramGrads) {
+      k.gemmTN(V, H, TB, this.dlogits, 0, topHs, B * H, net.g.decoderW, 0, true);        // dW_dec += dlogitsᵀ·h
+      k.addColumnSums(TB, V, this.dlogits, 0, net.g.decoderB, 0);                        // db_dec
+    }
     k.gemmNN(TB, H, V, this.dlogits, 0, net.p.decoderW, 0, this.layers[L - 1]!.dhOut, 0, false); // dh_top
 
     for (let l = L - 1; l >= 0; l--) {
@@ -209,6 +214,11 @@ export class Unroll {
           k.rnnBackward(B, H, c.hs, (t + 1) * B * H, this.dh, c.dxp, gOff);
           k.gemmNN(B, H, GH, c.dxp, gOff, p.whh, 0, this.dhRec, 0, false);
         }
+      }
+      if (!paramGrads) {
+        // only ∂L/∂h of the layer below is still needed: dx = dxp·W_ih
+        if (l > 0) k.gemmNN(TB, H, GH, c.dxp, 0, p.wih, 0, this.layers[l - 1]!.dhOut, 0, false);
+        continue;
       }
       // recurrent weights over all T·B rows at once: dW_hh += dhpᵀ·h_{t-1}
       k.gemmTN(GH, H, TB, c.dhp, 0, c.hs, 0, g.whh, 0, true);

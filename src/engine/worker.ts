@@ -1,9 +1,11 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { Messenger } from '../protocol/messenger';
 import type { TraceData } from '../protocol/trace';
 import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { GatescopeError } from './errors';
 import { decodeModelFile, encodeModelFile } from './modelfile';
+import { isShardWorkerData } from './parallel/nodeThreads';
+import { serveShards } from './parallel/shards';
 import { Rng } from './rng';
 import { prepareRun, type PreparedRun } from './run';
 import { sample } from './sample';
@@ -27,7 +29,9 @@ const runs = new Map<number, ActiveRun>();
 const samples = new Map<number, { cancelled: boolean }>();
 const port = parentPort!;
 const messenger = new Messenger<WorkerNotification, WorkerRequest>(port, { onRequest: handle });
-port.on('message', (m) => { void messenger.receive(m); });
+// the same bundle serves as a helper thread of parallel training (parallel/nodeThreads.ts starts it so)
+if (isShardWorkerData(workerData)) serveShards(workerData.spec);
+else port.on('message', (m) => { void messenger.receive(m); });
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 

@@ -1,0 +1,30 @@
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ShardSpec, ShardThread, ThreadHost } from './shards';
+
+/** workerData.role of a shard helper thread; src/engine/worker.ts serves shards when it sees it. */
+export const SHARD_ROLE = 'gatescope-shard';
+
+export interface ShardWorkerData {
+  readonly role: typeof SHARD_ROLE;
+  readonly spec: ShardSpec;
+}
+
+export function isShardWorkerData(d: unknown): d is ShardWorkerData {
+  return typeof d === 'object' && d !== null && (d as { role?: unknown }).role === SHARD_ROLE;
+}
+
+/**
+ * Shard helper threads on Node's worker_threads. Bundled (dist/), a helper is dist/worker.js started with the
+ * shard role; from the TypeScript sources (tests, tsx), it is nodeShardMain.ts with tsx loaded into the thread (resolved from the working directory, the project's root under mocha).
+ */
+export const nodeThreads: ThreadHost = {
+  startShardThread(spec: ShardSpec): ShardThread {
+    const fromSource = __filename.endsWith('.ts');
+    const file = fromSource ? path.join(__dirname, 'nodeShardMain.ts') : path.join(__dirname, 'worker.js');
+    const workerData: ShardWorkerData = { role: SHARD_ROLE, spec };
+    const worker = new Worker(file, { workerData, execArgv: fromSource ? ['--require', 'tsx/cjs'] : [] });
+    worker.unref();
+    return { terminate: () => { void worker.terminate(); } };
+  },
+};
