@@ -30,6 +30,7 @@ export function trainOptions(scope?: vscode.ConfigurationScope): TrainOptions {
 export const config = {
   trainOptions,
   evalEvery: (): number => get('training.evalEvery'),
+  workers: (): number => get('training.workers'),
   checkpointEvery: (): number => get('training.checkpointEvery'),
   modelsDir: (): string => get('modelsDir'),
   workspaceInclude: (): readonly string[] => get('workspace.include'),

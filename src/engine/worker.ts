@@ -4,7 +4,8 @@ import type { TraceData } from '../protocol/trace';
 import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { GatescopeError } from './errors';
 import { decodeModelFile, encodeModelFile } from './modelfile';
-import { isShardWorkerData } from './parallel/nodeThreads';
+import { attachWorkers } from './parallel/attach';
+import { isShardWorkerData, nodeThreads } from './parallel/nodeThreads';
 import { serveShards } from './parallel/shards';
 import { Rng } from './rng';
 import { prepareRun, type PreparedRun } from './run';
@@ -20,6 +21,8 @@ const PROGRESS_MS = 250;
 
 interface ActiveRun {
   readonly run: PreparedRun;
+  /** Hands the carried state back and stops the helper threads of a parallel run. */
+  readonly detach: (() => void) | null;
   /** Characters the model had trained on before this run (a resumed model's count goes on). */
   readonly priorChars: number;
   cancelled: boolean;
@@ -64,15 +67,16 @@ async function handle(req: WorkerRequest): Promise<unknown> {
 function startTraining(req: Extract<WorkerRequest, { type: 'train' }>): TrainStarted {
   const resume = req.resume ? decodeModelFile(req.resume) : undefined;
   const run = prepareRun(req.text, req.options, resume);
-  const active: ActiveRun = { run, priorChars: resume?.info.trainedChars ?? 0, cancelled: false };
+  const parallel = attachWorkers(run, req.workers ?? 1, nodeThreads);
+  const active: ActiveRun = { run, detach: parallel?.detach ?? null, priorChars: resume?.info.trainedChars ?? 0, cancelled: false };
   runs.set(req.runId, active);
   // start after the reply is posted, so the reply describes the run before its first step
-  setImmediate(() => { void trainLoop(req, active).finally(() => runs.delete(req.runId)); });
+  setImmediate(() => { void trainLoop(req, active).finally(() => { active.detach?.(); runs.delete(req.runId); }); });
   const { net, trainer, tokens } = run;
   return {
     config: net.cfg, parameters: net.params.length, characters: tokens.length, heldOut: trainer.plan.valLength,
     seq: trainer.plan.seq, batch: trainer.plan.batch, startStep: trainer.step,
-    warnings: [...(resume?.warnings ?? []), ...run.warnings],
+    warnings: [...(resume?.warnings ?? []), ...run.warnings, ...(parallel?.warning ? [parallel.warning] : [])],
   };
 }
 

@@ -6,9 +6,12 @@ import type { TraceData } from './trace';
 
 /** Host → worker requests. Model files cross as their bytes (the host does all file I/O). */
 export type WorkerRequest =
-  /** Start training (a fresh model, or resuming `resume`); replies once the run has started, with its summary. */
+  /**
+   * Start training (a fresh model, or resuming `resume`) on `workers` threads (default 1); replies once the run
+   * has started, with its summary.
+   */
   | { type: 'train'; runId: number; text: string; source: string; options: TrainOptions; resume: Uint8Array | null;
-      evalEvery: number; checkpointEvery: number; totalSteps: number }
+      evalEvery: number; checkpointEvery: number; totalSteps: number; workers?: number }
   /** Stop a run between two steps; it sends a final checkpoint and didFinish. */
   | { type: 'cancel'; runId: number }
   /** Trace a text with a model. */

@@ -48,6 +48,21 @@ describe('engine worker through EngineClient', function () {
     assert.equal(summary.resumableFrom, 40);
   });
 
+  it('trains on two workers (same seed → same model) and stops their helper threads at the end', async () => {
+    const models: Uint8Array[] = [];
+    for (let k = 0; k < 2; k++) {
+      const runId = client.newRunId();
+      const finished = waitFor(client, (n) => n.type === 'didFinish' && n.runId === runId);
+      const sub = client.onNotification((n) => { if (n.type === 'didCheckpoint' && n.final && n.runId === runId) models.push(n.bytes); });
+      const started = await client.train({ runId, text: TEXT, source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 40, workers: 2 });
+      assert.deepEqual(started.warnings, []);
+      await finished;
+      sub.dispose();
+    }
+    assert.equal(decodeModelFile(models[0]!).training?.step, 40);
+    assert.deepEqual(decodeModelFile(models[0]!).net.params, decodeModelFile(models[1]!).net.params);
+  });
+
   it('cancels within a second and still sends a loadable checkpoint', async () => {
     const runId = client.newRunId();
     const finished = waitFor(client, (n) => n.type === 'didFinish' && n.runId === runId);
