@@ -49,27 +49,29 @@ export function traceTokens(net: Network, tokens: Int32Array, options: { paramGr
   u.backward({ paramGrads: wantGrads });
   const G = net.gates;
   const names = cell === 'rnn_tanh' ? [] : GATE_NAMES[cell];
+  // copies through the typed-array constructor and set(): native copies (converting float64 networks' numbers)
   const layers = u.layers.map((c): TraceLayer => {
     const gates: Record<string, Float32Array> = {};
+    const act = c.act;
     names.forEach((name, gi) => {
       const out = new Float32Array(T * H);
       for (let t = 0; t < T; t++) {
         const src = t * G * H + gi * H;
-        for (let j = 0; j < H; j++) out[t * H + j] = c.act![src + j]!;
+        out.set(act!.subarray(src, src + H), t * H);
       }
       gates[name] = out;
     });
     return {
       gates,
-      c: c.cs ? Float32Array.from(c.cs.subarray(H)) : null,
-      h: Float32Array.from(c.hs.subarray(H)),
-      gradH: Float32Array.from(c.gradH),
-      gradC: c.gradC ? Float32Array.from(c.gradC) : null,
+      c: c.cs ? new Float32Array(c.cs.subarray(H)) : null,
+      h: new Float32Array(c.hs.subarray(H)),
+      gradH: new Float32Array(c.gradH),
+      gradC: c.gradC ? new Float32Array(c.gradC) : null,
     };
   });
   let paramGrads: Map<string, Float32Array> | null = null;
   if (wantGrads) {
-    paramGrads = new Map(net.layout.tensors.map((t) => [t.name, Float32Array.from(net.grads.subarray(t.offset, t.offset + t.size))]));
+    paramGrads = new Map(net.layout.tensors.map((t) => [t.name, new Float32Array(net.grads.subarray(t.offset, t.offset + t.size))]));
   }
-  return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: Float32Array.from(u.probs.subarray(0, T * V)), layers, paramGrads };
+  return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: new Float32Array(u.probs.subarray(0, T * V)), layers, paramGrads };
 }

@@ -11,13 +11,13 @@ import type { FloatArray } from './types';
  * Dimension legend: T time, B lanes, V vocab, E embed, H hidden, G gates per cell, L layers.
  */
 export interface LayerCache {
-  readonly xp: FloatArray;          // (T, B, G·H)  W_ih·x_t + b_ih
+  readonly xp: FloatArray;          // (T, B, G·H)  W_ih·x_t + b_ih (until backward overwrites it with dxp)
   readonly hs: FloatArray;          // (T+1, B, H)  slot 0 = h_{-1}, the initial state; slot t+1 = h_t
   readonly cs: FloatArray | null;   // (T+1, B, H)  LSTM cell state, same slots
   readonly act: FloatArray | null;  // (T, B, G·H)  post-activation gates (LSTM i,f,g,o; GRU r,z,n)
   readonly tc: FloatArray | null;   // (T, B, H)    LSTM tanh(c_t)
   readonly hpn: FloatArray | null;  // (T, B, H)    GRU W_hn·h_{t-1} + b_hn
-  readonly dxp: FloatArray;         // (T, B, G·H)  ∂L/∂xp
+  readonly dxp: FloatArray;         // (T, B, G·H)  ∂L/∂xp: the same buffer as xp, which backward no longer reads
   readonly dhp: FloatArray;         // (T, B, G·H)  ∂L/∂hp (the same buffer as dxp except for the GRU)
   readonly dhOut: FloatArray;       // (T, B, H)    ∂L/∂h_t through the layer's output (decoder or layer above)
   readonly gradH: Float64Array;     // (T)  ‖∂L/∂h_t‖₂ over B·H, total (output and recurrence)
@@ -51,6 +51,12 @@ export class Unroll {
   private readonly dh: FloatArray;     // (B, H)   total ∂L/∂h_t of the current step
   private readonly dc: FloatArray;     // (B, H)   ∂L/∂c carried back one step
   private readonly dhRec: FloatArray;  // (B, H)   ∂L/∂h_{t-1} through the recurrence
+  /**
+   * (H, G·H) W_hhᵀ of the layer being backpropagated, batch 1 only: the backward recurrent product
+   * da·W_hh is then a matrix–vector product over contiguous rows (gemmNT with M = 1, the forward's kernel)
+   * instead of an outer-product sweep down W_hh's columns. Made once per layer per backward call.
+   */
+  private readonly whhT: FloatArray | null;
 
   constructor(readonly net: Network, readonly T: number, readonly B: number) {
     const { cell, hidden: H, vocabSize: V, layers: L } = net.cfg;
@@ -60,9 +66,11 @@ export class Unroll {
     this.targets = new Int32Array(T * B).fill(-1);
     const layers: LayerCache[] = [];
     for (let l = 0; l < L; l++) {
+      // xp is read only by the forward's cells (their outputs keep all the backward needs), so ∂L/∂xp
+      // overwrites it: a third less memory for the (T, B, G·H) buffers, the bulk of a long trace's
       const dxp = F(T * B * GH);
       layers.push({
-        xp: F(T * B * GH),
+        xp: dxp,
         hs: F((T + 1) * B * H),
         cs: cell === 'lstm' ? F((T + 1) * B * H) : null,
         act: cell === 'rnn_tanh' ? null : F(T * B * GH),
@@ -84,6 +92,7 @@ export class Unroll {
     this.dh = F(B * H);
     this.dc = F(B * H);
     this.dhRec = F(B * H);
+    this.whhT = B === 1 ? F(GH * H) : null;
   }
 
   /** Zeroes the initial state (h_{-1}, c_{-1}) of every layer. */
@@ -198,6 +207,13 @@ export class Unroll {
       const g = net.g.layers[l]!;
       this.dhRec.fill(0);
       this.dc.fill(0);
+      const whhT = this.whhT;
+      if (whhT !== null) transpose(GH, H, p.whh, whhT);
+      // ∂L/∂h_{t-1} (+)= da·W_hh: against W_hhᵀ at batch 1, W_hh itself otherwise
+      const recurrent = (da: FloatArray, off: number, acc: boolean): void => {
+        if (whhT !== null) k.gemmNT(B, H, GH, da, off, whhT, 0, this.dhRec, 0, acc);
+        else k.gemmNN(B, H, GH, da, off, p.whh, 0, this.dhRec, 0, acc);
+      };
       for (let t = T - 1; t >= 0; t--) {
         const prev = t * B * H;
         const outOff = t * B * H;
@@ -206,13 +222,13 @@ export class Unroll {
         c.gradH[t] = Math.sqrt(k.addNorm(B * H, c.dhOut, outOff, this.dhRec, 0, this.dh, 0));
         if (cell === 'lstm') {
           c.gradC![t] = Math.sqrt(k.lstmBackward(B, H, c.act!, gOff, c.cs!, prev, c.tc!, t * B * H, this.dh, this.dc, c.dxp, gOff));
-          k.gemmNN(B, H, GH, c.dxp, gOff, p.whh, 0, this.dhRec, 0, false);  // dh_{t-1} = da·W_hh
+          recurrent(c.dxp, gOff, false);                                    // dh_{t-1} = da·W_hh
         } else if (cell === 'gru') {
           k.gruBackward(B, H, c.act!, gOff, c.hpn!, t * B * H, c.hs, prev, this.dh, c.dxp, gOff, c.dhp, gOff, this.dhRec);
-          k.gemmNN(B, H, GH, c.dhp, gOff, p.whh, 0, this.dhRec, 0, true);   // dh_{t-1} = z⊙dh + dhp·W_hh
+          recurrent(c.dhp, gOff, true);                                     // dh_{t-1} = z⊙dh + dhp·W_hh
         } else {
           k.rnnBackward(B, H, c.hs, (t + 1) * B * H, this.dh, c.dxp, gOff);
-          k.gemmNN(B, H, GH, c.dxp, gOff, p.whh, 0, this.dhRec, 0, false);
+          recurrent(c.dxp, gOff, false);
         }
       }
       if (!paramGrads) {
@@ -236,5 +252,13 @@ export class Unroll {
         k.gemmNN(V, E, GH, this.dtable, 0, p.wih, 0, net.g.encoder, 0, true);     // dencoder += dtable·W_ih0
       }
     }
+  }
+}
+
+/** dst (cols, rows) ← srcᵀ for a row-major (rows, cols) src. */
+function transpose(rows: number, cols: number, src: FloatArray, dst: FloatArray): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let j = 0; j < cols; j++) dst[j * rows + r] = src[o + j]!;
   }
 }

@@ -94,3 +94,38 @@ for (const cell of CELL_TYPES) {
     }
   });
 }
+
+/**
+ * Batch 1 backpropagates through the recurrence against W_hhᵀ (a matrix–vector product) where larger batches
+ * use W_hh itself: the same gradients as a batch of 2 identical lanes (which has twice the count, so the same
+ * mean loss, and norms √2 times smaller per lane pair).
+ */
+for (const cell of CELL_TYPES) {
+  it(`batch-1 backward (${cell}) matches a batch of two identical lanes`, () => {
+    const rng = new Rng(11);
+    const net = new Network({ cell, vocabSize: 6, embed: 3, hidden: 5, layers: 2 }, Float64Array);
+    net.initialize(rng);
+    for (let i = 0; i < net.params.length; i++) net.params[i] *= 2.5;
+    const T = 6;
+    const one = new Unroll(net, T, 1), two = new Unroll(net, T, 2);
+    for (let t = 0; t < T; t++) {
+      const x = rng.nextUint32() % 6, y = t === 2 ? -1 : rng.nextUint32() % 6;
+      one.inputs[t] = x; one.targets[t] = y;
+      two.inputs.fill(x, 2 * t, 2 * t + 2); two.targets.fill(y, 2 * t, 2 * t + 2);
+    }
+    one.resetState(); two.resetState();
+    assert.ok(Math.abs(one.forward() - two.forward()) < 1e-12);
+    net.zeroGrad();
+    one.backward();
+    const g1 = Float64Array.from(net.grads);
+    net.zeroGrad();
+    two.backward();
+    for (let i = 0; i < g1.length; i++) assert.ok(relErr(g1[i]!, net.grads[i]!) < 1e-9, `grad ${i}: ${g1[i]} vs ${net.grads[i]}`);
+    one.layers.forEach((l, li) => {
+      for (let t = 0; t < T; t++) {
+        assert.ok(relErr(l.gradH[t]!, two.layers[li]!.gradH[t]! * Math.SQRT2) < 1e-9, `gradH layer ${li} t ${t}`);
+        if (l.gradC) assert.ok(relErr(l.gradC[t]!, two.layers[li]!.gradC![t]! * Math.SQRT2) < 1e-9, `gradC layer ${li} t ${t}`);
+      }
+    });
+  });
+}
