@@ -1,4 +1,5 @@
 import type { Network } from './network';
+import type { RowSplit } from './parallel/rowSplit';
 import type { FloatArray } from './types';
 
 /**
@@ -44,6 +45,12 @@ export class Unroll {
   /** How many positions had a target in the last forward. */
   count = 0;
   probe: StateProbe | null = null;
+  /**
+   * Batch 1 only: the recurrent matrix–vector products, and the input-projection, decoder and dx products over
+   * all timesteps, split by rows with a helper thread (bit-identical to one thread; see parallel/rowSplit.ts).
+   * The caller starts and disposes it. Not used for the parameter-gradient products.
+   */
+  rows: RowSplit | null = null;
 
   private readonly table: FloatArray;  // (V, G·H) first layer's input projection per token
   private readonly dtable: FloatArray; // (V, G·H)
@@ -120,6 +127,7 @@ export class Unroll {
     const { T, B } = this;
     const GH = net.gates * H;
     const k = net.kernels;
+    const rows = B === 1 ? this.rows : null;
 
     net.inputTable(this.table);
     for (let l = 0; l < L; l++) {
@@ -130,12 +138,15 @@ export class Unroll {
         k.gatherRows(T * B, GH, this.inputs, this.table, c.xp, 0);
       } else {
         const below = this.layers[l - 1]!.hs;
-        k.gemmNT(T * B, GH, H, below, B * H, p.wih, 0, c.xp, 0, false); // (T·B, H)·(H, G·H)
+        if (rows === null || !rows.gemm(true, T * B, GH, H, below, B * H, p.wih, 0, c.xp, 0, false)) {
+          k.gemmNT(T * B, GH, H, below, B * H, p.wih, 0, c.xp, 0, false); // (T·B, H)·(H, G·H)
+        }
         k.addBias(T * B, GH, c.xp, 0, p.bih, 0);
       }
       for (let t = 0; t < T; t++) {
         const prev = t * B * H, cur = (t + 1) * B * H;
-        k.gemmNT(B, GH, H, c.hs, prev, p.whh, 0, this.hp, 0, false); // hp = h_{t-1}·W_hhᵀ  (B, G·H)
+        // hp = h_{t-1}·W_hhᵀ  (B, G·H)
+        if (rows === null || !rows.gemv(GH, H, c.hs, prev, p.whh, 0, this.hp, 0, false)) k.gemmNT(B, GH, H, c.hs, prev, p.whh, 0, this.hp, 0, false);
         k.addBias(B, GH, this.hp, 0, p.bhh, 0);
         const xpOff = t * B * GH;
         if (cell === 'lstm') {
@@ -151,7 +162,9 @@ export class Unroll {
 
     // decoder and softmax cross-entropy: logits (T·B, V) = h_top·W_decᵀ + b_dec, softmax in place
     const top = this.layers[L - 1]!.hs;
-    k.gemmNT(T * B, V, H, top, B * H, net.p.decoderW, 0, this.probs, 0, false);
+    if (rows === null || !rows.gemm(true, T * B, V, H, top, B * H, net.p.decoderW, 0, this.probs, 0, false)) {
+      k.gemmNT(T * B, V, H, top, B * H, net.p.decoderW, 0, this.probs, 0, false);
+    }
     const sum = k.softmaxXent(T * B, V, this.probs, net.p.decoderB, this.targets);
     let count = 0;
     for (let r = 0; r < T * B; r++) if (this.targets[r]! >= 0) count++;
@@ -190,6 +203,7 @@ export class Unroll {
     const GH = net.gates * H;
     const TB = T * B;
     const k = net.kernels;
+    const rows = B === 1 ? this.rows : null;
 
     // softmax cross-entropy: ∂L/∂logits = (p − onehot(target)) / count on positions with a target, else 0
     const scale = this.count > 0 ? 1 / this.count : 0;
@@ -199,7 +213,11 @@ export class Unroll {
       k.gemmTN(V, H, TB, this.dlogits, 0, topHs, B * H, net.g.decoderW, 0, true);        // dW_dec += dlogitsᵀ·h
       k.addColumnSums(TB, V, this.dlogits, 0, net.g.decoderB, 0);                        // db_dec
     }
-    k.gemmNN(TB, H, V, this.dlogits, 0, net.p.decoderW, 0, this.layers[L - 1]!.dhOut, 0, false); // dh_top
+    // dh_top, and below dx = dxp·W_ih: split by rows over two threads at batch 1 when there is a helper
+    const nn = (M: number, N: number, K: number, A: FloatArray, Bm: FloatArray, Cm: FloatArray): void => {
+      if (rows === null || !rows.gemm(false, M, N, K, A, 0, Bm, 0, Cm, 0, false)) k.gemmNN(M, N, K, A, 0, Bm, 0, Cm, 0, false);
+    };
+    nn(TB, H, V, this.dlogits, net.p.decoderW, this.layers[L - 1]!.dhOut); // dh_top
 
     for (let l = L - 1; l >= 0; l--) {
       const c = this.layers[l]!;
@@ -211,7 +229,9 @@ export class Unroll {
       if (whhT !== null) transpose(GH, H, p.whh, whhT);
       // ∂L/∂h_{t-1} (+)= da·W_hh: against W_hhᵀ at batch 1, W_hh itself otherwise
       const recurrent = (da: FloatArray, off: number, acc: boolean): void => {
-        if (whhT !== null) k.gemmNT(B, H, GH, da, off, whhT, 0, this.dhRec, 0, acc);
+        if (whhT !== null) {
+          if (rows === null || !rows.gemv(H, GH, da, off, whhT, 0, this.dhRec, 0, acc)) k.gemmNT(B, H, GH, da, off, whhT, 0, this.dhRec, 0, acc);
+        }
         else k.gemmNN(B, H, GH, da, off, p.whh, 0, this.dhRec, 0, acc);
       };
       for (let t = T - 1; t >= 0; t--) {
@@ -233,7 +253,7 @@ export class Unroll {
       }
       if (!paramGrads) {
         // only ∂L/∂h of the layer below is still needed: dx = dxp·W_ih
-        if (l > 0) k.gemmNN(TB, H, GH, c.dxp, 0, p.wih, 0, this.layers[l - 1]!.dhOut, 0, false);
+        if (l > 0) nn(TB, H, GH, c.dxp, p.wih, this.layers[l - 1]!.dhOut);
         continue;
       }
       // recurrent weights over all T·B rows at once: dW_hh += dhpᵀ·h_{t-1}
@@ -243,7 +263,7 @@ export class Unroll {
       if (l > 0) {
         const below = this.layers[l - 1]!;
         k.gemmTN(GH, H, TB, c.dxp, 0, below.hs, B * H, g.wih, 0, true);            // dW_ih += dxpᵀ·x
-        k.gemmNN(TB, H, GH, c.dxp, 0, p.wih, 0, below.dhOut, 0, false);             // dx = dxp·W_ih
+        nn(TB, H, GH, c.dxp, p.wih, below.dhOut);                                   // dx = dxp·W_ih
       } else {
         // the first layer's input came from table = encoder·W_ih0ᵀ + b_ih0: aggregate ∂L/∂xp by token
         this.dtable.fill(0);

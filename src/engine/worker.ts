@@ -5,7 +5,8 @@ import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, Wor
 import { GatescopeError } from './errors';
 import { decodeModelFile, encodeModelFile } from './modelfile';
 import { attachWorkers } from './parallel/attach';
-import { isShardWorkerData, nodeThreads } from './parallel/nodeThreads';
+import { isRowWorkerData, isShardWorkerData, nodeThreads } from './parallel/nodeThreads';
+import { serveRows } from './parallel/rowSplit';
 import { serveShards } from './parallel/shards';
 import { Rng } from './rng';
 import { prepareRun, type PreparedRun } from './run';
@@ -34,6 +35,7 @@ const port = parentPort!;
 const messenger = new Messenger<WorkerNotification, WorkerRequest>(port, { onRequest: handle });
 // the same bundle serves as a helper thread of parallel training (parallel/nodeThreads.ts starts it so)
 if (isShardWorkerData(workerData)) serveShards(workerData.spec);
+else if (isRowWorkerData(workerData)) serveRows(workerData.spec);
 else port.on('message', (m) => { void messenger.receive(m); });
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -132,7 +134,7 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
 
 function trace(model: Uint8Array, text: string): TraceData {
   const m = decodeModelFile(model);
-  const t = traceTokens(m.net, m.vocab.encode(text));
+  const t = traceTokens(m.net, m.vocab.encode(text), { threads: nodeThreads });
   return {
     cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens, loss: t.loss, probs: t.probs,
     layers: t.layers.map((l) => ({ gates: l.gates, c: l.c, h: l.h, gradH: l.gradH, gradC: l.gradC })),

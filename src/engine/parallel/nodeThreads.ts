@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { RowSplitSpec } from './rowSplit';
 import type { ShardSpec, ShardThread, ThreadHost } from './shards';
 
 /** workerData.role of a shard helper thread; src/engine/worker.ts serves shards when it sees it. */
@@ -8,6 +9,18 @@ export const SHARD_ROLE = 'gatescope-shard';
 export interface ShardWorkerData {
   readonly role: typeof SHARD_ROLE;
   readonly spec: ShardSpec;
+}
+
+/** workerData.role of a row helper thread (two-thread trace products, rowSplit.ts). */
+export const ROW_ROLE = 'gatescope-rows';
+
+export interface RowWorkerData {
+  readonly role: typeof ROW_ROLE;
+  readonly spec: RowSplitSpec;
+}
+
+export function isRowWorkerData(d: unknown): d is RowWorkerData {
+  return typeof d === 'object' && d !== null && (d as { role?: unknown }).role === ROW_ROLE;
 }
 
 export function isShardWorkerData(d: unknown): d is ShardWorkerData {
@@ -20,11 +33,23 @@ export function isShardWorkerData(d: unknown): d is ShardWorkerData {
  */
 export const nodeThreads: ThreadHost = {
   startShardThread(spec: ShardSpec): ShardThread {
-    const fromSource = __filename.endsWith('.ts');
-    const file = fromSource ? path.join(__dirname, 'nodeShardMain.ts') : path.join(__dirname, 'worker.js');
     const workerData: ShardWorkerData = { role: SHARD_ROLE, spec };
-    const worker = new Worker(file, { workerData, execArgv: fromSource ? ['--require', 'tsx/cjs'] : [] });
-    worker.unref();
+    const worker = startHelper(workerData);
+    return { terminate: () => { void worker.terminate(); } };
+  },
+  startRowThread(spec: RowSplitSpec): ShardThread {
+    const workerData: RowWorkerData = { role: ROW_ROLE, spec };
+    const worker = startHelper(workerData);
+    // a row helper that fails is only a slower trace: the coordinator computes its rows (rowSplit.ts)
+    worker.on('error', () => { /* given up by the coordinator */ });
     return { terminate: () => { void worker.terminate(); } };
   },
 };
+
+function startHelper(workerData: ShardWorkerData | RowWorkerData): Worker {
+  const fromSource = __filename.endsWith('.ts');
+  const file = fromSource ? path.join(__dirname, 'nodeShardMain.ts') : path.join(__dirname, 'worker.js');
+  const worker = new Worker(file, { workerData, execArgv: fromSource ? ['--require', 'tsx/cjs'] : [] });
+  worker.unref();
+  return worker;
+}

@@ -1,6 +1,7 @@
 import { Network } from '../network';
 import type { ModelConfig } from '../types';
 import { Unroll } from '../unroll';
+import type { RowSplitSpec } from './rowSplit';
 
 /**
  * Data-parallel training over batch lanes: the B lanes of a step are cut into S shards of B/S contiguous lanes,
@@ -176,6 +177,8 @@ export function serveShards(spec: ShardSpec): void {
 export interface ThreadHost {
   /** Starts a thread that calls serveShards(spec) and returns when it does. */
   startShardThread(spec: ShardSpec): ShardThread;
+  /** Starts a thread that calls serveRows(spec) (the trace's two-thread products); optional. */
+  startRowThread?(spec: RowSplitSpec): ShardThread;
 }
 
 export interface ShardThread {

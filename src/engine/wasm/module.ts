@@ -70,6 +70,18 @@ export function instantiate(variant: KernelVariant): KernelInstance | null {
   return { variant, memory, exports: instance.exports as KernelExports };
 }
 
+/**
+ * An instance on an existing shared memory (another thread's), or null when the variant cannot run here. The
+ * kernel module has no mutable data in its memory (stub runtime), so instantiating it again on a memory in use
+ * leaves every block as it is.
+ */
+export function instantiateOn(variant: KernelVariant, memory: WasmMemory): KernelInstance | null {
+  const module = moduleFor(variant);
+  if (api === undefined || module === null) return null;
+  const instance = new api.Instance(module, { env: { memory } });
+  return { variant, memory, exports: instance.exports as KernelExports };
+}
+
 function moduleFor(variant: KernelVariant): object | null {
   if (!compiled.has(variant)) compiled.set(variant, compile(variant === 'simd' ? SIMD_WASM : RELAXED_SIMD_WASM));
   return compiled.get(variant)!;

@@ -190,6 +190,27 @@ export class WasmKernels implements Kernels {
     else this.x.rnnBackward(B * H, ph, pdh, pda);
   }
 
+  /** Byte address of a[off] in this memory when a is a float32 buffer of it, else −1 (for a helper thread). */
+  addressOf(a: FloatArray, off: number): number {
+    return this.at(a, off);
+  }
+
+  /** y (+)= W·x on byte addresses in this memory: N rows of K (the batch-1 product of gemmNT). */
+  gemvAt(N: number, K: number, x: number, w: number, y: number, accumulate: boolean): void {
+    this.x.gemv(N, K, x, w, y, accumulate);
+  }
+
+  /** gemmNT on byte addresses in this memory. */
+  gemmNTAt(M: number, N: number, K: number, a: number, b: number, c: number, accumulate: boolean): void {
+    if (M === 1) this.x.gemv(N, K, a, b, c, accumulate);
+    else this.x.gemmNT(M, N, K, a, b, c, accumulate);
+  }
+
+  /** gemmNN on byte addresses in this memory. */
+  gemmNNAt(M: number, N: number, K: number, a: number, b: number, c: number, accumulate: boolean): void {
+    this.x.gemmNN(M, N, K, a, b, c, accumulate);
+  }
+
   /**
    * Byte address of a[off] when a is a float32 buffer of this memory, else −1. Where an array lives never
    * changes (blocks never move), so the answer is cached per array object: a WeakMap lookup instead of the
