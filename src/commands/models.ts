@@ -6,10 +6,14 @@ import { Commands } from './ids';
 import { baseName } from './input';
 import type { PickModel } from './train';
 
-/** A model URI from a command argument: a Uri, a Models-view entry, or nothing. */
+/** A model URI from a command argument: a Uri, a Models-view entry (`uri`), a tree item (`resourceUri`), or nothing. */
 export function modelArg(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
-  if (arg && typeof arg === 'object' && (arg as ModelEntry).uri instanceof vscode.Uri) return (arg as ModelEntry).uri;
+  if (arg && typeof arg === 'object') {
+    const { uri, resourceUri } = arg as Partial<ModelEntry> & { resourceUri?: unknown };
+    if (uri instanceof vscode.Uri) return uri;
+    if (resourceUri instanceof vscode.Uri) return resourceUri;
+  }
   return undefined;
 }
 

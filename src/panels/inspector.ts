@@ -6,6 +6,7 @@ import { TrainingRecorder } from './training';
 import { UnitColouring } from './unitColours';
 import { config } from '../config';
 import { Commands } from '../commands/ids';
+import { modelArg } from '../commands/models';
 
 /** The inspector's command ids (all ids live in commands/ids.ts). */
 export const InspectorCommands = {
@@ -192,15 +193,16 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     return [...panels.values()].find((p) => p.target.document === doc) ?? recent;
   }
 
-  const modelArg = (a: unknown): vscode.Uri | undefined => {
-    const u = a instanceof vscode.Uri ? a : (a as { uri?: unknown; resourceUri?: unknown } | undefined)?.uri ?? (a as { resourceUri?: unknown } | undefined)?.resourceUri;
-    return u instanceof vscode.Uri && u.path.endsWith('.safetensors') ? u : undefined;
+  // a Uri argument is the model when it is a .safetensors file, else the document to inspect
+  const inspectedModel = (a: unknown): vscode.Uri | undefined => {
+    const u = modelArg(a);
+    return u?.path.endsWith('.safetensors') ? u : undefined;
   };
   const docArg = (a: unknown): vscode.Uri | undefined => (a instanceof vscode.Uri && !a.path.endsWith('.safetensors') ? a : undefined);
 
   /** Inspect: from a model (Models view), a file (Explorer), or the active editor; asks for whatever is missing. */
   async function inspectCommand(arg: unknown, selection: boolean): Promise<void> {
-    let model = modelArg(arg);
+    let model = inspectedModel(arg);
     const docUri = docArg(arg);
     const editor = vscode.window.activeTextEditor;
     const doc = docUri ? await vscode.workspace.openTextDocument(docUri) : editor && !editor.document.uri.path.endsWith('.safetensors') ? editor.document : undefined;

@@ -2,7 +2,6 @@ import type { ModelInfo } from '../engine/modelfile';
 import type { SampleOptions } from '../engine/sample';
 import type { ModelConfig } from '../engine/types';
 import type { TrainOptions } from '../engine/trainer';
-import type { TraceData } from './trace';
 
 /** Host → worker requests. Model files cross as their bytes (the host does all file I/O). */
 export type WorkerRequest =
@@ -70,4 +69,3 @@ export interface ModelSummary {
   readonly warnings: readonly string[];
 }
 
-export type TraceReply = TraceData;
