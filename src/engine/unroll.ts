@@ -1,6 +1,8 @@
 import type { Network } from './network';
+import { type LstmRun, runAlone } from './parallel/recurrence';
 import type { RowSplit } from './parallel/rowSplit';
 import type { FloatArray } from './types';
+import { WasmKernels } from './wasm/wasmKernels';
 
 /**
  * The network unrolled over T timesteps for B lanes: forward with every intermediate kept, and truncated
@@ -64,6 +66,14 @@ export class Unroll {
    * instead of an outer-product sweep down W_hh's columns. Made once per layer per backward call.
    */
   private readonly whhT: FloatArray | null;
+  /**
+   * Batch-1 LSTM on the wasm kernels: each layer's recurrence runs as fused per-unit-range steps
+   * (parallel/recurrence.ts), on two threads when `rows` has a helper. dcs (T+1, H) holds ∂L/∂c per timestep
+   * (slot T zero) and sqs (T, 2, 2) the float64 halves of the squared gradient norms.
+   */
+  private readonly fused: WasmKernels | null;
+  private readonly dcs: FloatArray | null;
+  private readonly sqs: FloatArray | null;
 
   constructor(readonly net: Network, readonly T: number, readonly B: number) {
     const { cell, hidden: H, vocabSize: V, layers: L } = net.cfg;
@@ -100,6 +110,27 @@ export class Unroll {
     this.dc = F(B * H);
     this.dhRec = F(B * H);
     this.whhT = B === 1 ? F(GH * H) : null;
+    const fused = B === 1 && cell === 'lstm' && net.kernels instanceof WasmKernels;
+    this.fused = fused ? net.kernels as WasmKernels : null;
+    this.dcs = fused ? F((T + 1) * H) : null;
+    this.sqs = fused ? F(8 * T) : null;
+  }
+
+  /**
+   * A layer's fused recurrence run (see `fused`), or null where it does not apply: other cells or batch sizes,
+   * TypeScript kernels, a probe (tests) to apply between steps, or a buffer outside the kernels' memory.
+   */
+  private lstmRun(backward: boolean, l: number): LstmRun | null {
+    const k = this.fused;
+    if (k === null || this.probe !== null) return null;
+    const c = this.layers[l]!, p = this.net.p.layers[l]!;
+    const at = (a: FloatArray | null): number => (a === null ? -1 : k.addressOf(a, 0));
+    const run: LstmRun = {
+      backward, T: this.T, H: this.net.cfg.hidden,
+      whh: at(backward ? this.whhT : p.whh), bhh: at(p.bhh), xp: at(c.xp), hs: at(c.hs), cs: at(c.cs), act: at(c.act),
+      tc: at(c.tc), dhOut: at(c.dhOut), dc: at(this.dcs), sq: at(this.sqs),
+    };
+    return Object.values(run).some((v) => typeof v === 'number' && v < 0) ? null : run;
   }
 
   /** Zeroes the initial state (h_{-1}, c_{-1}) of every layer. */
@@ -142,6 +173,12 @@ export class Unroll {
           k.gemmNT(T * B, GH, H, below, B * H, p.wih, 0, c.xp, 0, false); // (T·B, H)·(H, G·H)
         }
         k.addBias(T * B, GH, c.xp, 0, p.bih, 0);
+      }
+      const run = this.lstmRun(false, l);
+      if (run !== null) {
+        if (rows !== null) rows.lstm(run);
+        else runAlone(this.fused!.exports, run);
+        continue;
       }
       for (let t = 0; t < T; t++) {
         const prev = t * B * H, cur = (t + 1) * B * H;
@@ -234,7 +271,19 @@ export class Unroll {
         }
         else k.gemmNN(B, H, GH, da, off, p.whh, 0, this.dhRec, 0, acc);
       };
-      for (let t = T - 1; t >= 0; t--) {
+      const run = this.lstmRun(true, l);
+      if (run !== null) {
+        this.dcs!.fill(0, T * H, (T + 1) * H);
+        if (rows !== null) rows.lstm(run);
+        else runAlone(this.fused!.exports, run);
+        const sq = this.sqs!;
+        const halves = new Float64Array(sq.buffer, sq.byteOffset, 4 * T); // (T, 2 halves, [Σ dh², Σ dc²])
+        for (let t = 0; t < T; t++) {
+          c.gradH[t] = Math.sqrt(halves[4 * t]! + halves[4 * t + 2]!);
+          c.gradC![t] = Math.sqrt(halves[4 * t + 1]! + halves[4 * t + 3]!);
+        }
+      }
+      for (let t = run === null ? T - 1 : -1; t >= 0; t--) {
         const prev = t * B * H;
         const outOff = t * B * H;
         const gOff = t * B * GH;

@@ -3,6 +3,7 @@ import type { WasmMemory } from '../wasm/heap';
 import { instantiateOn, type KernelVariant } from '../wasm/module';
 import { WasmKernels } from '../wasm/wasmKernels';
 import type { Kernels } from '../kernels';
+import { type LstmRun, readRun, RUN_WORDS, runAlone, runShared, writeRun } from './recurrence';
 import type { ShardThread, ThreadHost } from './shards';
 
 /**
@@ -23,10 +24,17 @@ import type { ShardThread, ThreadHost } from './shards';
  * answering, this thread computes every row itself. The numbers are the same either way.
  */
 
-/** Control words (Int32Array indices). */
-const C = { SEQ: 0, DONE: 1, READY: 2, OP: 3, M: 4, N: 5, K: 6, A: 7, B: 8, C: 9, ACC: 10, SLEEPING: 11, SIZE: 16 } as const;
-/** OP values: the kernel the helper runs on its rows. */
-const OP = { GEMV: 0, GEMM_NT: 1, GEMM_NN: 2 } as const;
+/**
+ * Control words (Int32Array indices); a shared LSTM run (recurrence.ts) keeps its arguments and claim words from
+ * index 16 on. GEN is odd while the coordinator writes a command's arguments: a helper that finds it changed
+ * across its reading of them skips the command (only a run, which the coordinator never waits for, can be
+ * overtaken by the next command while a late helper reads it).
+ */
+const C = { SEQ: 0, DONE: 1, READY: 2, OP: 3, M: 4, N: 5, K: 6, A: 7, B: 8, C: 9, ACC: 10, SLEEPING: 11, GEN: 12, HELPED: 13, SIZE: RUN_WORDS.SIZE } as const;
+/** OP values: the kernel the helper runs on its rows, or its side of a shared LSTM run (M = the run's base). */
+const OP = { GEMV: 0, GEMM_NT: 1, GEMM_NN: 2, LSTM: 3 } as const;
+/** Claim values of shared runs grow by T + 1 a run; they are reset (with the helper idle) past this. */
+const MAX_RUN_BASE = 1 << 30;
 /** Products split by rows of M are cut at a multiple of this: gemmNT's 2-row and gemmNN's 4-row blocks. */
 const M_BLOCK = 8;
 const STOP = -1;
@@ -86,8 +94,15 @@ export function serveRows(spec: RowSplitSpec): void {
     }
     if (s === STOP) return;
     seen = s;
+    const gen = Atomics.load(ctrl, C.GEN);
     const op = ctrl[C.OP]!, M = ctrl[C.M]!, N = ctrl[C.N]!, K = ctrl[C.K]!, acc = ctrl[C.ACC] !== 0;
-    if (op === OP.GEMV) x.gemv(N, K, ctrl[C.A]!, ctrl[C.B]!, ctrl[C.C]!, acc);
+    const run = op === OP.LSTM ? readRun(ctrl) : null;
+    if ((gen & 1) !== 0 || Atomics.load(ctrl, C.GEN) !== gen) {
+      // overtaken while reading: a newer command is (being) published; SEQ shows it next
+    } else if (run !== null) {
+      const ran = runShared(x, run, { ctrl, me: 1, base: M, stalled: () => Atomics.load(ctrl, C.SEQ) === STOP });
+      if (ran > 0) Atomics.add(ctrl, C.HELPED, ran);
+    } else if (op === OP.GEMV) x.gemv(N, K, ctrl[C.A]!, ctrl[C.B]!, ctrl[C.C]!, acc);
     else if (op === OP.GEMM_NT) x.gemmNT(M, N, K, ctrl[C.A]!, ctrl[C.B]!, ctrl[C.C]!, acc);
     else x.gemmNN(M, N, K, ctrl[C.A]!, ctrl[C.B]!, ctrl[C.C]!, acc);
     Atomics.store(ctrl, C.DONE, s);
@@ -98,6 +113,13 @@ export class RowSplit {
   /** Products computed with the helper, and alone: for tests and reports. */
   split = 0;
   solo = 0;
+  /** Shared LSTM runs started (tests and reports). */
+  runs = 0;
+  /** Half-steps of shared runs the helper has run so far (tests and reports). */
+  get helperHalfSteps(): number {
+    return Atomics.load(this.ctrl, C.HELPED);
+  }
+  private runBase = 1;
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(C.SIZE * 4));
   private readonly thread: ShardThread;
   private seq = 0;
@@ -200,8 +222,31 @@ export class RowSplit {
     return true;
   }
 
-  private publish(op: number, M: number, N: number, K: number, a: number, b: number, c: number, accumulate: boolean): number {
+  /**
+   * One layer's batch-1 LSTM recurrence (forward or backward), half the units on each thread, or all on this
+   * one when there is no helper (yet): the same numbers either way (recurrence.ts).
+   */
+  lstm(run: LstmRun): void {
+    const x = this.kernels.exports, ctrl = this.ctrl;
+    if (this.runBase > MAX_RUN_BASE && Atomics.load(ctrl, C.DONE) === this.seq) this.runBase = 1; // helper idle
+    if (this.broken || this.runBase > MAX_RUN_BASE || Atomics.load(ctrl, C.READY) !== 1) {
+      if (Atomics.load(ctrl, C.READY) === FAILED) this.broken = true;
+      runAlone(x, run);
+      return;
+    }
+    const base = this.runBase;
+    this.runBase += run.T + 1;
+    for (const w of [...RUN_WORDS.CLAIM, ...RUN_WORDS.DONE]) Atomics.store(ctrl, w, base - 1);
+    this.publish(OP.LSTM, base, 0, 0, 0, 0, 0, false, run);
+    if (runShared(x, run, { ctrl, me: 0, base, stalled: (ms) => ms > HELPER_TIMEOUT_MS }) < 0) this.dispose();
+    this.runs++;
+  }
+
+  private publish(op: number, M: number, N: number, K: number, a: number, b: number, c: number, accumulate: boolean,
+    run: LstmRun | null = null): number {
     const ctrl = this.ctrl;
+    Atomics.add(ctrl, C.GEN, 1); // odd: arguments being written
+    if (run !== null) writeRun(ctrl, run);
     ctrl[C.OP] = op;
     ctrl[C.M] = M;
     ctrl[C.N] = N;
@@ -210,6 +255,7 @@ export class RowSplit {
     ctrl[C.B] = b;
     ctrl[C.C] = c;
     ctrl[C.ACC] = accumulate ? 1 : 0;
+    Atomics.add(ctrl, C.GEN, 1);
     const seq = ++this.seq;
     Atomics.store(ctrl, C.SEQ, seq);
     if (Atomics.load(ctrl, C.SLEEPING) !== 0) Atomics.notify(ctrl, C.SEQ);

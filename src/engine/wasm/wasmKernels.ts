@@ -211,6 +211,11 @@ export class WasmKernels implements Kernels {
     this.x.gemmNN(M, N, K, a, b, c, accumulate);
   }
 
+  /** The module's exports, for code that drives kernels on byte addresses itself (parallel/recurrence.ts). */
+  get exports(): KernelExports {
+    return this.x;
+  }
+
   /**
    * Byte address of a[off] when a is a float32 buffer of this memory, else −1. Where an array lives never
    * changes (blocks never move), so the answer is cached per array object: a WeakMap lookup instead of the

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { Network } from '../../../src/engine/network';
 import { nodeThreads } from '../../../src/engine/parallel/nodeThreads';
+import { type LstmRun, RUN_WORDS, runAlone, runShared } from '../../../src/engine/parallel/recurrence';
 import { RowSplit } from '../../../src/engine/parallel/rowSplit';
 import { Rng } from '../../../src/engine/rng';
 import { traceTokens, type Trace } from '../../../src/engine/trace';
@@ -65,6 +66,11 @@ describe('two-thread trace (recurrent products split by rows)', function () {
           two = run(rows);
           // products after a lagging window run here alone (the back-off): the same numbers either way
           assert.ok(rows.split > 0, 'the helper should take part');
+          if (cell === 'lstm') {
+            // the LSTM's recurrences run as shared runs, half the units each (recurrence.ts)
+            assert.equal(rows.runs, 4, 'forward and backward of both layers');
+            assert.ok(rows.helperHalfSteps > 0, 'the helper should run half-steps');
+          }
         } finally {
           rows.dispose();
         }
@@ -94,6 +100,38 @@ describe('two-thread trace (recurrent products split by rows)', function () {
       assertSameTrace(c, d);
     });
   }
+
+  it('a helper that claims a half-step and stops answering is given up: the run ends here, with the same numbers', () => {
+    const n = net('lstm', 37); // a split at 16 and a last block of 5 units
+    const T = 40;
+    const u = new Unroll(n, T, 1);
+    u.inputs.set(tokens(T));
+    u.resetState();
+    u.forward();
+    const c = u.layers[0]!;
+    const want = { hs: Float32Array.from(c.hs), cs: Float32Array.from(c.cs!), act: Float32Array.from(c.act!) };
+    const run = (u as unknown as { lstmRun(backward: boolean, l: number): LstmRun | null }).lstmRun(false, 0);
+    assert.ok(run !== null, 'batch-1 LSTM on wasm kernels runs fused');
+    const x = (n.kernels as WasmKernels).exports;
+    const clear = (): void => { c.hs.fill(0, 37); c.cs!.fill(0, 37); c.act!.fill(0); };
+    clear();
+    runAlone(x, run);
+    assert.deepEqual(c.hs, want.hs);
+    assert.deepEqual(c.act, want.act);
+    // a phantom helper has claimed its half of step 0 and never finishes it
+    clear();
+    const ctrl = new Int32Array(new SharedArrayBuffer(RUN_WORDS.SIZE * 4));
+    const base = 10;
+    for (const w of [...RUN_WORDS.CLAIM, ...RUN_WORDS.DONE]) ctrl[w] = base - 1;
+    ctrl[RUN_WORDS.CLAIM[1]] = base;
+    let waited = 0;
+    const ran = runShared(x, run, { ctrl, me: 0, base, stalled: () => ++waited >= 3 });
+    assert.equal(ran, -1, 'given up');
+    assert.equal(waited, 3);
+    assert.deepEqual(c.hs, want.hs);
+    assert.deepEqual(c.cs, want.cs);
+    assert.deepEqual(c.act, want.act);
+  });
 
   it('falls back to one thread where there are no row threads or no wasm kernels', () => {
     const n = net('lstm', 24);

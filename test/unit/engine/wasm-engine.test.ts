@@ -86,6 +86,33 @@ describe('the engine on WebAssembly kernels', () => {
         for (const [name, g] of ta.paramGrads!) closeTo(tb.paramGrads!.get(name)!, g, 1e-4, 1e-7, `∂loss/∂${name}`);
       });
 
+      if (cell === 'lstm') {
+        // batch 1 runs each layer's recurrence as fused half-steps (parallel/recurrence.ts): splits at 8 and 16
+        // units, a last block of fewer than 4 (37), a width that is not a multiple of 4 in either half (21)
+        for (const hidden of [20, 21, 37]) {
+          it(`traces as the TypeScript kernels do with ${hidden} units (fused recurrence)`, () => {
+            const cfg = { cell, vocabSize: vocab.size, embed: 6, hidden, layers: 2 };
+            const [a, b] = (['js', 'wasm'] as const).map((k) => {
+              const net = new Network(cfg, Float32Array, createKernels(k));
+              net.initialize(new Rng(7));
+              return net;
+            }) as [Network, Network];
+            const text = vocab.encode('the cat sat on the log 🙂 the dog sat on the mat');
+            const ta = traceTokens(a, text, { paramGrads: true }), tb = traceTokens(b, text, { paramGrads: true });
+            closeTo([tb.loss], [ta.loss], 1e-6, 0, 'loss');
+            ta.layers.forEach((la, l) => {
+              const lb = tb.layers[l]!;
+              closeTo(lb.h, la.h, 0, 1e-6, `layer ${l} h`);
+              closeTo(lb.c!, la.c!, 0, 1e-6, `layer ${l} c`);
+              for (const name of Object.keys(la.gates)) closeTo(lb.gates[name]!, la.gates[name]!, 0, 1e-6, `layer ${l} ${name}`);
+              closeTo(lb.gradH, la.gradH, 1e-5, 1e-9, `layer ${l} gradH`);
+              closeTo(lb.gradC!, la.gradC!, 1e-5, 1e-9, `layer ${l} gradC`);
+            });
+            for (const [name, g] of ta.paramGrads!) closeTo(tb.paramGrads!.get(name)!, g, 1e-4, 1e-7, `∂loss/∂${name}`);
+          });
+        }
+      }
+
       it('steps one character at a time as the TypeScript kernels do', () => {
         const [a, b] = networks(cell);
         const sa = new Stepper(a), sb = new Stepper(b);

@@ -10,3 +10,4 @@ export { addBias, addColumnSums, addNorm, gatherRows, scatterAddRows, softmaxXen
 export function heapBase(): usize {
   return __heap_base;
 }
+export { lstmBackwardUnits, lstmForwardUnits } from './steps';
