@@ -46,6 +46,18 @@ export interface Kernels {
   /** ∂L/∂logits (rows, V) = (p − onehot(target))·scale on rows with a target, 0 on the others. */
   softmaxXentBackward(rows: number, V: number, probs: FloatArray, targets: Int32Array, scale: number, dlogits: FloatArray): void;
 
+  /** Σ a[k]² over n entries, in float64: the squared global norm of a gradient for clipping. */
+  sumSquares(n: number, a: FloatArray, aOff: number): number;
+  /** a[k] ← a[k]·s over n entries (the product in float64, then stored): clipping by the global norm. */
+  scale(n: number, a: FloatArray, aOff: number, s: number): void;
+  /**
+   * One Adam step over n parameters θ with gradient g and moments m, v of the same layout (optim.ts, Adam):
+   *   m ← β1·m + (1 − β1)·g    v ← β2·v + (1 − β2)·g²    θ ← θ − stepSize·m / (√v / bc2Sqrt + ε)
+   * with stepSize = lr / (1 − β1^t) and bc2Sqrt = √(1 − β2^t), every operation in float64 and each of θ, m, v
+   * rounded once when stored; θ uses the unrounded m, v.
+   */
+  adamUpdate(n: number, params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, step: AdamStep): void;
+
   /** The cells' elementwise steps, exactly as (and specified by) the functions of the same names in cells.ts. */
   lstmForward: typeof lstmForward;
   lstmBackward: typeof lstmBackward;
@@ -53,6 +65,15 @@ export interface Kernels {
   gruBackward: typeof gruBackward;
   rnnForward: typeof rnnForward;
   rnnBackward: typeof rnnBackward;
+}
+
+/** The scalars of one Adam step (see Kernels.adamUpdate). */
+export interface AdamStep {
+  readonly stepSize: number;
+  readonly bc2Sqrt: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
 }
 
 /**
@@ -149,6 +170,28 @@ export class JsKernels implements Kernels {
       for (let v = 0; v < V; v++) logits[o + v] *= inv;
     }
     return sum;
+  }
+
+  sumSquares(n: number, a: FloatArray, aOff: number): number {
+    let sq = 0;
+    for (let k = aOff; k < aOff + n; k++) sq += a[k]! * a[k]!;
+    return sq;
+  }
+
+  scale(n: number, a: FloatArray, aOff: number, s: number): void {
+    for (let k = aOff; k < aOff + n; k++) a[k] *= s;
+  }
+
+  adamUpdate(n: number, params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, step: AdamStep): void {
+    const { stepSize, bc2Sqrt, beta1, beta2, eps } = step;
+    for (let i = 0; i < n; i++) {
+      const g = grads[i]!;
+      const mi = beta1 * m[i]! + (1 - beta1) * g;
+      const vi = beta2 * v[i]! + (1 - beta2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      params[i] -= (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+    }
   }
 
   softmaxXentBackward(rows: number, V: number, probs: FloatArray, targets: Int32Array, scale: number, dlogits: FloatArray): void {

@@ -154,7 +154,7 @@ export class Trainer {
     validateTrainOptions(options);
     this.plan = planData(tokens.length, options.seq, options.batch, options.valFrac);
     this.unroll = new Unroll(net, this.plan.seq, this.plan.batch);
-    this.adam = new Adam(net.params.length, { ...ADAM_DEFAULTS, lr: options.lr }, net.Float);
+    this.adam = new Adam(net.params.length, { ...ADAM_DEFAULTS, lr: options.lr }, net.Float, net.kernels);
     this.rng = new Rng(options.seed);
     this.dataHash = hashTokens(tokens);
     if (resume) this.restore(resume);
@@ -200,7 +200,7 @@ export class Trainer {
       this.net.zeroGrad();
       u.backward();
     }
-    const clip = clipGradients(this.net.grads, this.options.clipMode, this.options.clip);
+    const clip = clipGradients(this.net.grads, this.options.clipMode, this.options.clip, this.net.kernels);
     if (!Number.isFinite(loss) || !Number.isFinite(clip.gradNorm)) {
       // nothing has been updated yet: the parameters are still the last good ones
       throw new GatescopeError(this.describeNonFinite(loss), 'non-finite');

@@ -1,10 +1,12 @@
 // Measures the kernels and the engine, TypeScript against WebAssembly:
-//   node --import tsx src/engine/wasm/bench.mjs [kernels|train|trace|step|all] [--seconds S]
+//   node --import tsx src/engine/wasm/bench.mjs [kernels|train|trace|step|profile|all] [--seconds S]
 // kernels: GFLOP/s of every matrix product of the LSTM on config A (E 64, H 128, V 102, T 64, B 32) and
 //          config B (2 layers × 256), operands in wasm memory as the engine places them;
 // train:   training chars/s on lib.dom.d.ts (forward + backward + clip + Adam), configs A and B;
 // trace:   traceTokens chars/s on 4096 characters (forward with every internal, backward for gradient norms);
 // step:    batch-1 chars/s, one character per Stepper.step, as the debugger and sampling run it.
+// profile: wall ms per training step of config B (wasm, one thread) split by kernel call class, clip and Adam
+//          (not part of 'all': the timers wrap every kernel call).
 // Each figure is the median of 5 timed runs of ≥ 0.2 s (kernels) or S/5 s (train, step) after a warm-up, timed
 // in CPU seconds of this process (process.cpuUsage), not wall time: on a shared machine another process taking
 // the core then lengthens a run without lowering its rate.
@@ -15,6 +17,8 @@ const { JsKernels } = await import('../kernels.ts');
 const { Network } = await import('../network.ts');
 const { Rng } = await import('../rng.ts');
 const { Stepper } = await import('../stepper.ts');
+const { Adam, ADAM_DEFAULTS, clipGradients } = await import('../optim.ts');
+const { Unroll } = await import('../unroll.ts');
 const { traceTokens } = await import('../trace.ts');
 const { DEFAULT_TRAIN_OPTIONS, Trainer } = await import('../trainer.ts');
 const { Vocabulary } = await import('../vocab.ts');
@@ -150,6 +154,81 @@ function step() {
   }
 }
 
+/**
+ * Where a config-B step's time goes: every kernel method of the network is wrapped with a wall-clock timer keyed
+ * by method and shape, and the step is run as Trainer.trainStep runs it (forward → zeroGrad → backward → clip →
+ * Adam). Prints ms per step per call class, with GFLOP/s for the products.
+ */
+function profile() {
+  const config = process.argv[3] === 'A' ? 'A' : 'B';
+  const net = network(config, 'wasm');
+  const o = { ...DEFAULT_TRAIN_OPTIONS, ...configs[config] };
+  const T = o.seq, B = o.batch;
+  const u = new Unroll(net, T, B);
+  const adam = new Adam(net.params.length, { ...ADAM_DEFAULTS, lr: o.lr }, Float32Array, net.kernels);
+  // Adam and clip run on the kernels too (adamUpdate, sumSquares, scale): timed as a whole, not wrapped
+  const times = new Map();
+  const time = (key, flop, f) => {
+    const t0 = performance.now();
+    const r = f();
+    const e = times.get(key) ?? { ms: 0, calls: 0, flop: 0 };
+    e.ms += performance.now() - t0;
+    e.calls++;
+    e.flop += flop;
+    times.set(key, e);
+    return r;
+  };
+  const k = net.kernels;
+  const names = ['gemmNT', 'gemmNN', 'gemmTN', 'addBias', 'addColumnSums', 'gatherRows', 'scatterAddRows', 'addNorm',
+    'softmaxXent', 'softmaxXentBackward', 'lstmForward', 'lstmBackward'];
+  for (const name of names) {
+    if (typeof k[name] !== 'function') continue;
+    const f = k[name].bind(k);
+    k[name] = (...a) => {
+      if (name.startsWith('gemm')) return time(`${name} ${a[0]}×${a[1]}×${a[2]}`, 2 * a[0] * a[1] * a[2], () => f(...a));
+      return time(name, 0, () => f(...a));
+    };
+  }
+  const lane = Math.floor(tokens.length / B);
+  let pos = 0;
+  const step = () => {
+    if (pos + T + 1 > lane) pos = 0;
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        u.inputs[t * B + b] = tokens[b * lane + pos + t];
+        u.targets[t * B + b] = tokens[b * lane + pos + t + 1];
+      }
+    }
+    time('(step)', 0, () => {
+      time('(forward)', 0, () => u.forward());
+      time('zeroGrad', 0, () => net.zeroGrad());
+      time('(backward)', 0, () => u.backward());
+      time('clip', 0, () => clipGradients(net.grads, o.clipMode, o.clip, net.kernels));
+      time('adam', 0, () => adam.update(net.params, net.grads));
+      u.carryState();
+    });
+    pos += T;
+  };
+  for (let i = 0; i < 3; i++) step();
+  times.clear();
+  const steps = Math.max(5, Math.round(seconds * 4));
+  for (let i = 0; i < steps; i++) step();
+  console.log(`config ${config}, ${steps} steps, kernels ${k.variant}`);
+  console.log('| part | calls/step | ms/step | GFLOP/s |');
+  console.log('|---|---|---|---|');
+  const rows = [...times.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  let inner = 0;
+  for (const [key, e] of rows) {
+    if (!key.startsWith('(')) inner += e.ms;
+    const g = e.flop > 0 ? (e.flop / (e.ms / 1000) / 1e9).toFixed(1) : '';
+    console.log(`| ${key} | ${(e.calls / steps).toFixed(0)} | ${(e.ms / steps).toFixed(2)} | ${g} |`);
+  }
+  const total = times.get('(step)').ms;
+  console.log(`| (outside kernels, clip, Adam: JS loops and call overhead) | | ${((total - inner) / steps).toFixed(2)} | |`);
+  console.log(`chars/s ${(T * B * steps / (total / 1000)).toFixed(0)}`);
+}
+
+if (what === 'profile') profile();
 if (what === 'kernels' || what === 'all') kernels();
 if (what === 'train' || what === 'all') train();
 if (what === 'trace' || what === 'all') await trace();

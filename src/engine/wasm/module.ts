@@ -13,6 +13,12 @@ export interface KernelExports {
   gemmNT(M: number, N: number, K: number, a: number, b: number, c: number, acc: boolean): void;
   gemv(N: number, K: number, x: number, w: number, y: number, acc: boolean): void;
   gemmNN(M: number, N: number, K: number, a: number, b: number, c: number, acc: boolean): void;
+  gemmNNPacked(M: number, N: number, K: number, a: number, b: number, c: number, acc: boolean, scratch: number): void;
+  gemmNNScratchBytes(N: number): number;
+  sumSquares(n: number, a: number): number;
+  scale(n: number, a: number, s: number): void;
+  adamUpdate(n: number, params: number, grads: number, m: number, v: number,
+    stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number): void;
   gemmTN(M: number, N: number, K: number, a: number, b: number, c: number, acc: boolean, scratch: number): void;
   gemmTNScratchBytes(M: number): number;
   addBias(rows: number, n: number, dst: number, bias: number): void;

@@ -1,4 +1,4 @@
-import { JsKernels, type Kernels } from '../kernels';
+import { JsKernels, type AdamStep, type Kernels } from '../kernels';
 import type { FloatArray, FloatArrayConstructor } from '../types';
 import { WasmHeap } from './heap';
 import { bestVariant, instantiate, type KernelExports, type KernelVariant } from './module';
@@ -20,7 +20,7 @@ export class WasmKernels implements Kernels {
   readonly heap: WasmHeap;
   private readonly x: KernelExports;
   private readonly js = new JsKernels();
-  private readonly slots: ({ ptr: number; bytes: number } | null)[] = [null, null, null, null, null];
+  private readonly slots: ({ ptr: number; bytes: number } | null)[] = [null, null, null, null, null, null];
   private readonly addresses = new WeakMap<FloatArray, number>();
   private f32: Float32Array = new Float32Array(0); // the whole memory, re-derived after it grows
   private i32: Int32Array = new Int32Array(0);
@@ -64,11 +64,12 @@ export class WasmKernels implements Kernels {
     }
     const a = this.input(A, aOff, M * K, SLOT_A), b = this.input(B, bOff, K * N, SLOT_B);
     const c = this.output(C, cOff, M * N, accumulate);
-    if (Math.min(a, b, c) < 0) {
+    const panels = this.slot(SLOT_PACK_NN, this.x.gemmNNScratchBytes(N) / 4);
+    if (Math.min(a, b, c, panels) < 0) {
       this.js.gemmNN(M, N, K, A, aOff, B, bOff, C, cOff, accumulate);
       return;
     }
-    this.x.gemmNN(M, N, K, a, b, c, accumulate);
+    this.x.gemmNNPacked(M, N, K, a, b, c, accumulate, panels);
     this.writeBack(C, cOff, M * N, c);
   }
 
@@ -129,6 +130,23 @@ export class WasmKernels implements Kernels {
     const p = this.at(probs, 0), d = this.at(dlogits, 0), t = p < 0 || d < 0 ? -1 : this.ids(targets, rows);
     if (t < 0) this.js.softmaxXentBackward(rows, V, probs, targets, scale, dlogits);
     else this.x.softmaxXentBackward(rows, V, p, t, scale, d);
+  }
+
+  sumSquares(n: number, a: FloatArray, aOff: number): number {
+    const p = this.at(a, aOff);
+    return p < 0 ? this.js.sumSquares(n, a, aOff) : this.x.sumSquares(n, p);
+  }
+
+  scale(n: number, a: FloatArray, aOff: number, s: number): void {
+    const p = this.at(a, aOff);
+    if (p < 0) this.js.scale(n, a, aOff, s);
+    else this.x.scale(n, p, s);
+  }
+
+  adamUpdate(n: number, params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, step: AdamStep): void {
+    const pp = this.at(params, 0), pg = this.at(grads, 0), pm = this.at(m, 0), pv = this.at(v, 0);
+    if (Math.min(pp, pg, pm, pv) < 0) this.js.adamUpdate(n, params, grads, m, v, step);
+    else this.x.adamUpdate(n, pp, pg, pm, pv, step.stepSize, step.bc2Sqrt, step.beta1, step.beta2, step.eps);
   }
 
   lstmForward(B: number, H: number, xp: FloatArray, xpOff: number, hp: FloatArray, hpOff: number,
@@ -280,8 +298,8 @@ export class WasmKernels implements Kernels {
   }
 }
 
-/** Scratch roles: the operands of a product copied in from outside the memory, gemmTN's panels, token ids. */
-const SLOT_A = 0, SLOT_B = 1, SLOT_C = 2, SLOT_PACK = 3, SLOT_IDS = 4;
+/** Scratch roles: the operands of a product copied in from outside the memory, gemmTN's and gemmNN's panels, token ids. */
+const SLOT_A = 0, SLOT_B = 1, SLOT_C = 2, SLOT_PACK = 3, SLOT_IDS = 4, SLOT_PACK_NN = 5;
 
 export type KernelsChoice = 'auto' | 'wasm' | 'js';
 

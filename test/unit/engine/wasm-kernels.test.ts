@@ -103,6 +103,12 @@ describe(`WebAssembly kernels (${variant ?? 'unavailable'})`, () => {
         check(op, 5, 13, 9, 'mixed');
       });
     }
+    it('gemmNN from 256 columns on (B packed in slabs of 256 rows): odd rows, columns past 16-column panels, K of several slabs', () => {
+      for (const [M, N, K] of [[5, 259, 300], [4, 256, 513], [2, 271, 7], [1, 256, 40], [3, 260, 0]] as const) {
+        check('NN', M, N, K, 'wasm');
+      }
+      check('NN', 3, 257, 260, 'mixed');
+    });
     it('gemv (M = 1): every N remainder of its 8-row blocks, K remainders', () => {
       for (let N = 1; N <= 17; N++) for (const K of [1, 3, 4, 6, 33]) check('NT', 1, N, K, 'wasm');
     });
@@ -231,6 +237,32 @@ describe(`WebAssembly kernels (${variant ?? 'unavailable'})`, () => {
         js.scatterAddRows(rows, n, tokens, sj!, 0, tj);
         assert.deepEqual(tw, tj, `scatterAddRows ${rows}×${n}`);
       }
+    });
+
+    it('optimiser: scale and adamUpdate bit for bit the reference (float64 arithmetic), sumSquares to float64 precision', () => {
+      const step = { stepSize: 2e-3 / (1 - 0.9 ** 3), bc2Sqrt: Math.sqrt(1 - 0.999 ** 3), beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+      for (const n of [1, 3, 4, 7, 1029]) {
+        // gradients over many magnitudes, down to where √v meets ε, and a few exact zeros
+        const g = uniform(n).map((x, i) => (i % 11 === 5 ? 0 : x * 10 ** (i % 9 - 6)));
+        const m = uniform(n, -1e-3, 1e-3), v = uniform(n, 0, 1e-6), p = uniform(n);
+        const [gw, mw, vw, pw] = [g, m, v, p].map(inWasm), [gj, mj, vj, pj] = [g, m, v, p].map((x) => Float32Array.from(x));
+        const sq = js.sumSquares(n, gj!, 0);
+        const got = wasm.sumSquares(n, gw!, 0);
+        assert.ok(Math.abs(got - sq) <= n * 2 ** -53 * sq, `sumSquares ${n}: ${got} vs ${sq}`);
+        wasm.scale(n, gw!, 0, 0.3);
+        js.scale(n, gj!, 0, 0.3);
+        assert.deepEqual(gw, gj, `scale ${n}`);
+        wasm.adamUpdate(n, pw!, gw!, mw!, vw!, step);
+        js.adamUpdate(n, pj!, gj!, mj!, vj!, step);
+        assert.deepEqual([pw, mw, vw], [pj, mj, vj], `adamUpdate ${n}`);
+      }
+      // offsets, and operands outside the wasm memory (the reference runs them)
+      const a = uniform(10);
+      assert.equal(wasm.sumSquares(5, Float32Array.from(a), 3), js.sumSquares(5, Float32Array.from(a), 3));
+      const aw = inWasm(a), aj = Float32Array.from(a);
+      wasm.scale(5, aw, 3, 0.5);
+      js.scale(5, aj, 3, 0.5);
+      assert.deepEqual(aw, aj);
     });
 
     it('addNorm: the sum exactly, its squared norm to float32 precision', () => {

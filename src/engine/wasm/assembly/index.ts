@@ -11,3 +11,5 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { lstmBackwardUnits, lstmForwardUnits } from './steps';
+export { gemmNNPacked, gemmNNScratchBytes } from './gemm';
+export { adamUpdate, scale, sumSquares } from './optim';
