@@ -4,6 +4,7 @@ import { RowSplit } from './parallel/rowSplit';
 import type { ThreadHost } from './parallel/shards';
 import { GATE_NAMES } from './types';
 import { Unroll } from './unroll';
+import { WasmKernels } from './wasm/wasmKernels';
 
 /** One layer of a trace; every (T, H) array is row-major: value of unit j at time t at t·H + j. */
 export interface TraceLayer {
@@ -64,13 +65,13 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
     throw new GatescopeError(`the text has ${T} characters; trace at most ${MAX_TRACE_CHARS} at a time (select a part of it)`, 'invalid-input');
   }
   const { cell, hidden: H, vocabSize: V } = net.cfg;
-  const u = new Unroll(net, T, 1);
+  const u = unrollFor(net, T);
   u.inputs.set(tokens);
   for (let t = 0; t + 1 < T; t++) u.targets[t] = tokens[t + 1]!;
   u.targets[T - 1] = -1;
   u.resetState();
   const worth = options.threadsAtAnySize || (T >= MIN_THREAD_CHARS && net.gates * H * H >= MIN_THREAD_PRODUCT);
-  const rows = worth ? RowSplit.start(net.kernels, options.threads) : null;
+  const rows = worth ? helperFor(net.kernels, options.threads) : null;
   let loss: number;
   const wantGrads = options.paramGrads ?? false;
   try {
@@ -80,7 +81,8 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
     if (wantGrads) net.zeroGrad();
     u.backward({ paramGrads: wantGrads });
   } finally {
-    rows?.dispose();
+    u.rows = null;
+    if (rows !== null) releaseHelper(net.kernels as WasmKernels, rows);
   }
   const G = net.gates;
   const names = cell === 'rnn_tanh' ? [] : GATE_NAMES[cell];
@@ -109,4 +111,72 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
     paramGrads = new Map(net.layout.tensors.map((t) => [t.name, new Float32Array(net.grads.subarray(t.offset, t.offset + t.size))]));
   }
   return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: new Float32Array(u.probs.subarray(0, T * V)), layers, paramGrads };
+}
+
+/**
+ * What traces keep between calls, per set of wasm kernels (a network's memory): the last trace's unroll, whose
+ * buffers the next trace of a network of the same shape reuses while it is long enough (a long trace's
+ * buffers are hundreds of MB whose first touch costs the operating system a page fault every 4 KB), and the
+ * row helper thread, kept IDLE_HELPER_MS after a trace so the next one does not pay its start (~50–90 ms).
+ */
+interface Kept {
+  unroll: Unroll | null;
+  helper: RowSplit | null;
+  timer: unknown;
+}
+const kept = new WeakMap<WasmKernels, Kept>();
+/**
+ * Longer traces' unrolls are not kept. (Keeping one costs no memory the process would otherwise give back: a
+ * WebAssembly memory never shrinks, and its freed blocks stay mapped for the next allocation.)
+ */
+const MAX_KEPT_CHARS = 20_000;
+export const IDLE_HELPER_MS = 30_000;
+
+function keptFor(kernels: WasmKernels): Kept {
+  let k = kept.get(kernels);
+  if (k === undefined) kept.set(kernels, k = { unroll: null, helper: null, timer: null });
+  return k;
+}
+
+function unrollFor(net: Network, T: number): Unroll {
+  if (!(net.kernels instanceof WasmKernels)) return new Unroll(net, T, 1);
+  const k = keptFor(net.kernels);
+  if (k.unroll !== null && k.unroll.reuse(net, T)) return k.unroll;
+  const u = new Unroll(net, T, 1);
+  k.unroll = T <= MAX_KEPT_CHARS ? u : null;
+  return u;
+}
+
+/** The kernels' row helper: the kept one, or a new one (null where there can be none). */
+function helperFor(kernels: WasmKernels | object, host: ThreadHost | null | undefined): RowSplit | null {
+  if (!(kernels instanceof WasmKernels)) return null;
+  const k = keptFor(kernels);
+  if (k.timer !== null) clearTimeout(k.timer as ReturnType<typeof setTimeout>);
+  k.timer = null;
+  if (k.helper !== null && !k.helper.stopped) return k.helper;
+  k.helper = host ? RowSplit.start(kernels, host) : null;
+  return k.helper;
+}
+
+/** Keeps the helper for the next trace, and stops it after IDLE_HELPER_MS without one. */
+function releaseHelper(kernels: WasmKernels, rows: RowSplit): void {
+  const k = keptFor(kernels);
+  const timer = setTimeout(() => {
+    k.timer = null;
+    k.helper = null;
+    rows.dispose();
+  }, IDLE_HELPER_MS);
+  // a kept helper must not keep a process (the CLI) alive: Node's timers can be unreferenced
+  (timer as { unref?: () => void }).unref?.();
+  k.timer = timer;
+}
+
+/** Stops the kept row helper of these kernels now (tests; a host shutting the engine down). */
+export function releaseTraceResources(kernels: object): void {
+  if (!(kernels instanceof WasmKernels)) return;
+  const k = kept.get(kernels);
+  if (k === undefined) return;
+  if (k.timer !== null) clearTimeout(k.timer as ReturnType<typeof setTimeout>);
+  k.helper?.dispose();
+  kept.delete(kernels);
 }

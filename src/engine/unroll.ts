@@ -75,7 +75,12 @@ export class Unroll {
   private readonly dcs: FloatArray | null;
   private readonly sqs: FloatArray | null;
 
-  constructor(readonly net: Network, readonly T: number, readonly B: number) {
+  /** Timesteps the next forward runs: at most `capacity`, the T the buffers were made for (see reuse()). */
+  T: number;
+  readonly capacity: number;
+
+  constructor(public net: Network, T: number, readonly B: number) {
+    this.T = this.capacity = T;
     const { cell, hidden: H, vocabSize: V, layers: L } = net.cfg;
     const F = (n: number): FloatArray => net.kernels.allocate(net.Float, n);
     const GH = net.gates * H;
@@ -131,6 +136,25 @@ export class Unroll {
       tc: at(c.tc), dhOut: at(c.dhOut), dc: at(this.dcs), sq: at(this.sqs),
     };
     return Object.values(run).some((v) => typeof v === 'number' && v < 0) ? null : run;
+  }
+
+  /**
+   * Makes this unroll run `T` ≤ capacity timesteps of `net`, a network of the same configuration on the same
+   * kernels as the one it was made for (a trace of another text, or of a newer model): the buffers are reused
+   * as they are, since every one holds only what a forward or backward writes before reading it. False when
+   * it cannot (then make a new one).
+   */
+  reuse(net: Network, T: number): boolean {
+    const a = this.net.cfg, b = net.cfg;
+    const same = net.kernels === this.net.kernels && net.Float === this.net.Float && a.cell === b.cell && a.hidden === b.hidden &&
+      a.layers === b.layers && a.embed === b.embed && a.vocabSize === b.vocabSize;
+    if (!same || T < 1 || T > this.capacity) return false;
+    this.net = net;
+    this.T = T;
+    this.targets.fill(-1);
+    this.probe = null;
+    this.rows = null;
+    return true;
   }
 
   /** Zeroes the initial state (h_{-1}, c_{-1}) of every layer. */

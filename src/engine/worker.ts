@@ -3,6 +3,7 @@ import { Messenger } from '../protocol/messenger';
 import type { TraceData } from '../protocol/trace';
 import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { GatescopeError } from './errors';
+import type { Kernels } from './kernels';
 import { decodeModelFile, encodeModelFile } from './modelfile';
 import { attachWorkers } from './parallel/attach';
 import { isRowWorkerData, isShardWorkerData, nodeThreads } from './parallel/nodeThreads';
@@ -12,6 +13,7 @@ import { Rng } from './rng';
 import { prepareRun, type PreparedRun } from './run';
 import { sample } from './sample';
 import { traceTokens } from './trace';
+import { createKernels } from './wasm/wasmKernels';
 
 /**
  * The engine's worker thread: a thin switch over the protocol. Long work runs in slices of SLICE_MS so that
@@ -132,8 +134,15 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
   }
 }
 
+/**
+ * The kernels every trace runs on: one memory, so a trace reuses the buffers of the one before when the model
+ * has the same shape (a newer checkpoint of the same run), and the row helper thread it keeps (trace.ts).
+ */
+let traceKernels: Kernels | null = null;
+
 function trace(model: Uint8Array, text: string): TraceData {
-  const m = decodeModelFile(model);
+  traceKernels ??= createKernels();
+  const m = decodeModelFile(model, Float32Array, traceKernels);
   const t = traceTokens(m.net, m.vocab.encode(text), { threads: nodeThreads });
   return {
     cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens, loss: t.loss, probs: t.probs,

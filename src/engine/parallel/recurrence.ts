@@ -21,7 +21,7 @@ import type { KernelExports } from '../wasm/module';
  */
 
 /** Where a run's words live in the control block (Int32 indices): each on a cache line of its own. */
-export const RUN_WORDS = { ARGS: 16, CLAIM: [64, 80] as const, DONE: [96, 112] as const, SIZE: 128 } as const;
+export const RUN_WORDS = { ARGS: 16, SOLO: 32, WAITERS: 48, CLAIM: [64, 80] as const, DONE: [96, 112] as const, SIZE: 128 } as const;
 
 /** The split point: units [0, s) are half 0, [s, H) half 1; a multiple of 8, the backward kernel's block. */
 export function unitSplit(H: number): number {
@@ -101,47 +101,104 @@ export interface SharedSide {
   readonly stalled: (spunMs: number) => boolean;
 }
 
+/** Spins of a wait before it sleeps (a half-step is ~10 µs; a sleeping thread costs a wake-up of ~10–50 µs). */
+const SPIN = 4096;
+/** Longest single sleep of a wait; the waits re-check (and `stalled`) between sleeps. */
+const SLEEP_MS = 1;
+/**
+ * The coordinator's back-off, as for the row products (rowSplit.ts): over a window of WINDOW steps, waiting for
+ * the helper more than LAG of the window's wall time (another process has a core, so the threads take turns
+ * on one) keeps the helper out for the next `backoff` steps (MIN_SOLO, doubling on each consecutive lagging
+ * window up to MAX_SOLO); then it is let in again.
+ */
+const WINDOW = 256, LAG = 0.25, MIN_SOLO = 512, MAX_SOLO = 16384;
+
+/** Waits until ctrl[word] ≥ v: spins, then sleeps on the word. False when `stalled` gave up. */
+function waitFor(ctrl: Int32Array, word: number, v: number, stalled: (ms: number) => boolean): boolean {
+  for (let i = 0; i < SPIN; i++) if (Atomics.load(ctrl, word) >= v) return true;
+  const t0 = performance.now();
+  for (let seen = Atomics.load(ctrl, word); seen < v; seen = Atomics.load(ctrl, word)) {
+    Atomics.add(ctrl, RUN_WORDS.WAITERS, 1);
+    Atomics.wait(ctrl, word, seen, SLEEP_MS);
+    Atomics.sub(ctrl, RUN_WORDS.WAITERS, 1);
+    if (Atomics.load(ctrl, word) < v && stalled(performance.now() - t0)) return false;
+  }
+  return true;
+}
+
+/** Marks a half-step done and wakes a thread sleeping on it. */
+function finish(ctrl: Int32Array, word: number, v: number): void {
+  Atomics.store(ctrl, word, v);
+  if (Atomics.load(ctrl, RUN_WORDS.WAITERS) !== 0) Atomics.notify(ctrl, word);
+}
+
 /**
  * This thread's side of a run shared with another thread (see the top of the file). Returns how many
  * half-steps this thread ran, or −1 when the other thread was given up (`stalled`); the run is complete either
- * way, unless this is the helper and it was stopped.
+ * way, unless this is the helper and it was stopped. A helper that falls behind skips to the first step not
+ * yet done; one kept out (SOLO) sleeps until it is let in again or the run is over.
  */
 export function runShared(x: KernelExports, r: LstmRun, side: SharedSide): number {
-  const { ctrl, me, base } = side;
+  const { ctrl, me, base, stalled } = side;
   let ran = 0;
   const other = 1 - me;
   const claimMe = RUN_WORDS.CLAIM[me]!, claimOther = RUN_WORDS.CLAIM[other]!;
   const doneMe = RUN_WORDS.DONE[me]!, doneOther = RUN_WORDS.DONE[other]!;
+  // the coordinator's back-off state
+  let windowStart = performance.now(), waited = 0, soloUntil = -1, backoff = MIN_SOLO;
   for (let k = 0; k < r.T; k++) {
+    if (me !== 0) {
+      k = Math.max(k, Math.min(Atomics.load(ctrl, doneMe), Atomics.load(ctrl, doneOther)) - base + 1);
+      if (k >= r.T) break;
+      if (Atomics.load(ctrl, RUN_WORDS.SOLO) !== 0) {
+        Atomics.wait(ctrl, RUN_WORDS.SOLO, 1, SLEEP_MS);
+        if (stalled(0)) return -1;
+        k--;
+        continue;
+      }
+    } else if (k === soloUntil) {
+      Atomics.store(ctrl, RUN_WORDS.SOLO, 0);
+      Atomics.notify(ctrl, RUN_WORDS.SOLO);
+    }
     const v = base + k;
     if (Atomics.compareExchange(ctrl, claimMe, v - 1, v) === v - 1) {
       halfStep(x, r, me, k);
-      Atomics.store(ctrl, doneMe, v);
+      finish(ctrl, doneMe, v);
       ran++;
     }
     if (Atomics.compareExchange(ctrl, claimOther, v - 1, v) === v - 1) {
       halfStep(x, r, other, k);
-      Atomics.store(ctrl, doneOther, v);
+      finish(ctrl, doneOther, v);
       ran++;
     }
     // both halves of step k before step k + 1: the other's, if it claimed it, may still be running
-    let t0 = 0;
-    for (let i = 0; Atomics.load(ctrl, doneOther) < v || Atomics.load(ctrl, doneMe) < v; i++) {
-      if ((i & 1023) !== 1023) continue;
-      const now = performance.now();
-      if (t0 === 0) t0 = now;
-      else if (side.stalled(now - t0)) {
-        if (me !== 0) return -1;
-        // the coordinator takes the rest: the unfinished halves of step k (again, if the helper is midway: their
-        // outputs have slots of their own) and every later step
-        if (Atomics.load(ctrl, doneMe) < v) halfStep(x, r, me, k);
-        if (Atomics.load(ctrl, doneOther) < v) halfStep(x, r, other, k);
-        for (let kk = k + 1; kk < r.T; kk++) {
-          halfStep(x, r, 0, kk);
-          halfStep(x, r, 1, kk);
-        }
-        return -1;
+    const t0 = me === 0 && Atomics.load(ctrl, doneOther) < v ? performance.now() : 0;
+    if (!waitFor(ctrl, doneOther, v, stalled) || !waitFor(ctrl, doneMe, v, stalled)) {
+      if (me !== 0) return -1;
+      // the coordinator takes the rest: the unfinished halves of step k (again, if the helper is midway: their
+      // outputs have slots of their own) and every later step
+      if (Atomics.load(ctrl, doneMe) < v) halfStep(x, r, me, k);
+      if (Atomics.load(ctrl, doneOther) < v) halfStep(x, r, other, k);
+      for (let kk = k + 1; kk < r.T; kk++) {
+        halfStep(x, r, 0, kk);
+        halfStep(x, r, 1, kk);
       }
+      return -1;
+    }
+    if (me === 0 && (k + 1) % WINDOW === 0) {
+      const now = performance.now();
+      if (t0 !== 0) waited += now - t0;
+      if (waited > LAG * (now - windowStart) && soloUntil < k) {
+        Atomics.store(ctrl, RUN_WORDS.SOLO, 1);
+        soloUntil = k + backoff;
+        backoff = Math.min(MAX_SOLO, backoff * 2);
+      } else if (soloUntil < k) {
+        backoff = MIN_SOLO;
+      }
+      windowStart = now;
+      waited = 0;
+    } else if (t0 !== 0) {
+      waited += performance.now() - t0;
     }
   }
   return ran;

@@ -237,6 +237,7 @@ export class RowSplit {
     const base = this.runBase;
     this.runBase += run.T + 1;
     for (const w of [...RUN_WORDS.CLAIM, ...RUN_WORDS.DONE]) Atomics.store(ctrl, w, base - 1);
+    Atomics.store(ctrl, RUN_WORDS.SOLO, 0);
     this.publish(OP.LSTM, base, 0, 0, 0, 0, 0, false, run);
     if (runShared(x, run, { ctrl, me: 0, base, stalled: (ms) => ms > HELPER_TIMEOUT_MS }) < 0) this.dispose();
     this.runs++;
@@ -281,6 +282,11 @@ export class RowSplit {
         return;
       }
     }
+  }
+
+  /** Whether the helper was stopped or given up (products then run on this thread alone). */
+  get stopped(): boolean {
+    return this.broken;
   }
 
   /** Stops the helper thread; later products run on this thread alone. */
