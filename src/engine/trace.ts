@@ -100,10 +100,10 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
     });
     return {
       gates,
-      c: c.cs ? new Float32Array(c.cs.subarray(H)) : null,
-      h: new Float32Array(c.hs.subarray(H)),
-      gradH: new Float32Array(c.gradH),
-      gradC: c.gradC ? new Float32Array(c.gradC) : null,
+      c: c.cs ? new Float32Array(c.cs.subarray(H, (T + 1) * H)) : null,
+      h: new Float32Array(c.hs.subarray(H, (T + 1) * H)),
+      gradH: new Float32Array(c.gradH.subarray(0, T)),
+      gradC: c.gradC ? new Float32Array(c.gradC.subarray(0, T)) : null,
     };
   });
   let paramGrads: Map<string, Float32Array> | null = null;
