@@ -74,6 +74,8 @@ export class Unroll {
   private readonly fused: WasmKernels | null;
   private readonly dcs: FloatArray | null;
   private readonly sqs: FloatArray | null;
+  /** The layer being run's W_hh packed for its pass (packForward / packBackward in wasm/assembly/steps.ts). */
+  private readonly packed: FloatArray | null;
 
   /** Timesteps the next forward runs: at most `capacity`, the T the buffers were made for (see reuse()). */
   T: number;
@@ -119,6 +121,8 @@ export class Unroll {
     this.fused = fused ? net.kernels as WasmKernels : null;
     this.dcs = fused ? F((T + 1) * H) : null;
     this.sqs = fused ? F(8 * T) : null;
+    const x = fused ? (net.kernels as WasmKernels).exports : null;
+    this.packed = x !== null ? F(Math.max(x.packedForwardFloats(H), x.packedBackwardFloats(H))) : null;
   }
 
   /**
@@ -132,10 +136,15 @@ export class Unroll {
     const at = (a: FloatArray | null): number => (a === null ? -1 : k.addressOf(a, 0));
     const run: LstmRun = {
       backward, T: this.T, H: this.net.cfg.hidden,
-      whh: at(backward ? this.whhT : p.whh), bhh: at(p.bhh), xp: at(c.xp), hs: at(c.hs), cs: at(c.cs), act: at(c.act),
+      whh: at(this.packed), bhh: at(p.bhh), xp: at(c.xp), hs: at(c.hs), cs: at(c.cs), act: at(c.act),
       tc: at(c.tc), dhOut: at(c.dhOut), dc: at(this.dcs), sq: at(this.sqs),
     };
-    return Object.values(run).some((v) => typeof v === 'number' && v < 0) ? null : run;
+    if (Object.values(run).some((v) => typeof v === 'number' && v < 0)) return null;
+    const w = k.addressOf(p.whh, 0);
+    if (w < 0) return null;
+    if (backward) k.exports.packBackward(run.H, w, run.whh);
+    else k.exports.packForward(run.H, w, run.whh);
+    return run;
   }
 
   /**
@@ -286,8 +295,9 @@ export class Unroll {
       const g = net.g.layers[l]!;
       this.dhRec.fill(0);
       this.dc.fill(0);
+      const run = this.lstmRun(true, l);
       const whhT = this.whhT;
-      if (whhT !== null) transpose(GH, H, p.whh, whhT);
+      if (whhT !== null && run === null) transpose(GH, H, p.whh, whhT);
       // ∂L/∂h_{t-1} (+)= da·W_hh: against W_hhᵀ at batch 1, W_hh itself otherwise
       const recurrent = (da: FloatArray, off: number, acc: boolean): void => {
         if (whhT !== null) {
@@ -295,7 +305,6 @@ export class Unroll {
         }
         else k.gemmNN(B, H, GH, da, off, p.whh, 0, this.dhRec, 0, acc);
       };
-      const run = this.lstmRun(true, l);
       if (run !== null) {
         this.dcs!.fill(0, T * H, (T + 1) * H);
         if (rows !== null) rows.lstm(run);

@@ -33,7 +33,7 @@ export interface LstmRun {
   readonly backward: boolean;
   readonly T: number;
   readonly H: number;
-  readonly whh: number;   // forward: W_hh (4H, H); backward: W_hhᵀ (H, 4H)
+  readonly whh: number;   // W_hh packed for the pass: forward packForward's layout, backward packBackward's
   readonly bhh: number;   // (4H), forward only
   readonly xp: number;    // (T, 4H) forward: W_ih·x_t + b_ih; backward: ∂L/∂a_t written here
   readonly hs: number;    // (T+1, H) slot 0 = h_{-1}; forward writes slots 1…T

@@ -34,10 +34,14 @@ export interface KernelExports {
   gruBackward(B: number, H: number, act: number, hpn: number, hPrev: number, dh: number, dxp: number, dhp: number, dhDirect: number): void;
   rnnForward(n: number, xp: number, hp: number, h: number): void;
   rnnBackward(n: number, h: number, dh: number, da: number): void;
-  lstmForwardUnits(H: number, j0: number, j1: number, hPrev: number, whh: number, bhh: number, xp: number,
+  lstmForwardUnits(H: number, j0: number, j1: number, hPrev: number, packed: number, bhh: number, xp: number,
     cPrev: number, act: number, c: number, tc: number, h: number): void;
-  lstmBackwardUnits(H: number, j0: number, j1: number, daNext: number, hasNext: boolean, whhT: number,
+  lstmBackwardUnits(H: number, j0: number, j1: number, daNext: number, hasNext: boolean, packedT: number,
     dhOut: number, act: number, cPrev: number, tc: number, dcIn: number, dcOut: number, da: number, sq: number): void;
+  packForward(H: number, whh: number, dst: number): void;
+  packBackward(H: number, whh: number, dst: number): void;
+  packedForwardFloats(H: number): number;
+  packedBackwardFloats(H: number): number;
 }
 
 /** 'relaxed-simd' fuses multiply-adds (FMA where the CPU has it); 'simd' is the portable baseline. */

@@ -10,6 +10,6 @@ export { addBias, addColumnSums, addNorm, gatherRows, scatterAddRows, softmaxXen
 export function heapBase(): usize {
   return __heap_base;
 }
-export { lstmBackwardUnits, lstmForwardUnits } from './steps';
+export { lstmBackwardUnits, lstmForwardUnits, packBackward, packedBackwardFloats, packedForwardFloats, packForward } from './steps';
 export { gemmNNPacked, gemmNNScratchBytes } from './gemm';
 export { adamUpdate, scale, sumSquares } from './optim';

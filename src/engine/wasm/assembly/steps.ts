@@ -3,83 +3,160 @@ import { hsum4, hsum64, laneMask, madd, sigmoid4, storeN, tanh4 } from './simd';
 /**
  * One batch-1 LSTM timestep for a range of units [j0, j1), its recurrent product fused in: the unit of work of
  * a trace whose recurrence runs on two threads, each owning half the units (parallel/recurrence.ts). Unit j's
- * four gates are rows j, H + j, 2H + j, 3H + j of W_hh (PyTorch's gate order i, f, g, o). Units go 4 at a time
- * from j0: their 16 gate rows as two 8-row dot-product blocks against h_{t-1}, straight into the cell, so the
- * products never touch memory. Each unit is computed by the same code on the same inputs whichever thread
- * runs its range and however the ranges are cut (at multiples of 4), so a trace is bit-identical on one thread
- * and two. Outputs go only to timestep t's own slots: running a range twice writes the same bits.
+ * four gates are rows j, H + j, 2H + j, 3H + j of W_hh (PyTorch's gate order i, f, g, o).
+ *
+ * The recurrent product is bound by streaming the weights from L2 (a 256-unit layer's half is 512 KB), so the
+ * weights are packed first (packForward, packBackward: once per layer and pass) in the order the kernel reads
+ * them: each block of 8 rows as one sequential stream, the 8 rows' k-th vectors of 4 side by side, rows and
+ * columns past the end zero. A block of rows is one dot8p over one contiguous stream, straight into the cell,
+ * so the products never touch memory. Each unit is computed by the same code on the same inputs whichever
+ * thread runs its range and however the ranges are cut (at multiples of 8), so a trace is bit-identical on one
+ * thread and two. Outputs go only to timestep t's own slots: running a range twice writes the same bits.
  * Pointers are byte addresses; per-step vectors are (H) or (4H) floats.
  */
 
-/** The two results of dot8: rows 0–3 and rows 4–7 (wasm globals: per thread, not in the shared memory). */
+/** Floats of K rounded up to whole vectors. */
+// @ts-ignore: decorator
+@inline function padded(K: i32): i32 {
+  return (K + 3) & ~3;
+}
+
+/** Floats of packForward's output for H units: ⌈H/4⌉ blocks of 4 units × 2 passes × 8 rows × ⌈H⌉₄. */
+export function packedForwardFloats(H: i32): i32 {
+  return ((H + 3) >> 2) * 16 * padded(H);
+}
+
+/** Floats of packBackward's output for H units: ⌈H/8⌉ blocks of 8 units × 8 rows × 4H. */
+export function packedBackwardFloats(H: i32): i32 {
+  return ((H + 7) >> 3) * 8 * 4 * H;
+}
+
+/**
+ * W_hh (4H, H) packed for lstmForwardUnits: for each block q of units 4q…4q+3, pass 1 holds their i and f rows,
+ * pass 2 their g and o rows (8 rows each: gate a's 4 units, then gate b's); a pass is ⌈H⌉₄/4 groups of 8
+ * vectors, group k holding columns 4k…4k+3 of the 8 rows. Units ≥ H and columns ≥ H are zero.
+ */
+export function packForward(H: i32, whh: usize, dst: usize): void {
+  const Kp = padded(H), rk = <usize>H << 2;
+  const blocks = (H + 3) >> 2;
+  let d = dst;
+  for (let q = 0; q < blocks; q++) {
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < Kp; k += 4) {
+        for (let r = 0; r < 8; r++) {
+          const unit = 4 * q + (r & 3), gate = 2 * pass + (r >> 2);
+          for (let c = 0; c < 4; c++) {
+            const col = k + c;
+            const v: f32 = unit < H && col < H ? load<f32>(whh + <usize>(gate * H + unit) * rk + (<usize>col << 2)) : 0;
+            store<f32>(d, v);
+            d += 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * W_hhᵀ packed for lstmBackwardUnits, straight from W_hh (4H, H): for each block of units 8b…8b+7, 4H/4 groups
+ * of 8 vectors, group k holding W_hh[4k…4k+3, unit] for the 8 units (rows of W_hhᵀ). Units ≥ H are zero.
+ */
+export function packBackward(H: i32, whh: usize, dst: usize): void {
+  const rk = <usize>H << 2;
+  const blocks = (H + 7) >> 3;
+  let d = dst;
+  for (let b = 0; b < blocks; b++) {
+    for (let k = 0; k < 4 * H; k += 4) {
+      for (let r = 0; r < 8; r++) {
+        const unit = 8 * b + r;
+        for (let c = 0; c < 4; c++) {
+          const v: f32 = unit < H ? load<f32>(whh + <usize>(k + c) * rk + (<usize>unit << 2)) : 0;
+          store<f32>(d, v);
+          d += 4;
+        }
+      }
+    }
+  }
+}
+
+/** The two results of dot8p: rows 0–3 and rows 4–7 (wasm globals: per thread, not in the shared memory). */
 let lo: v128 = f32x4.splat(0);
 let hi: v128 = f32x4.splat(0);
 
 /**
- * lo ← [r0·x, r1·x, r2·x, r3·x], hi ← [r4·x … r7·x]: eight K-float rows against one vector, eight accumulators
- * of 4 partial sums each (the latency of the adds hidden), then the horizontal sums; the last K mod 4 terms
- * one column of 4 entries at a time. Summation order as gemm.ts's gemv.
+ * lo ← [r0·x, r1·x, r2·x, r3·x], hi ← [r4·x … r7·x] for 8 packed rows of K floats at p (one sequential stream of
+ * ⌈K⌉₄·8 floats): eight accumulators of 4 partial sums each (the latency of the adds hidden), then the
+ * horizontal sums. x's last, partial vector is masked, so what lies past x's K floats never enters a sum.
  */
 // @ts-ignore: decorator
-@inline function dot8(K: i32, x: usize, r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, r6: usize, r7: usize): void {
-  const rk = <usize>K << 2, kv = <usize>(K & ~3) << 2;
+@inline function dot8p(K: i32, x: usize, p: usize): void {
+  const kv = <usize>(K & ~3) << 2, kv2 = <usize>(K & ~7) << 2;
   let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-  for (let k: usize = 0; k < kv; k += 16) {
+  let k: usize = 0;
+  // two vectors of x per iteration: 16 multiply-adds a trip (V8 runs the 8-a-trip loop at two thirds the speed)
+  for (; k < kv2; k += 32) {
+    let v = v128.load(x + k);
+    s0 = madd(v128.load(p), v, s0);
+    s1 = madd(v128.load(p, 16), v, s1);
+    s2 = madd(v128.load(p, 32), v, s2);
+    s3 = madd(v128.load(p, 48), v, s3);
+    s4 = madd(v128.load(p, 64), v, s4);
+    s5 = madd(v128.load(p, 80), v, s5);
+    s6 = madd(v128.load(p, 96), v, s6);
+    s7 = madd(v128.load(p, 112), v, s7);
+    v = v128.load(x + k, 16);
+    s0 = madd(v128.load(p, 128), v, s0);
+    s1 = madd(v128.load(p, 144), v, s1);
+    s2 = madd(v128.load(p, 160), v, s2);
+    s3 = madd(v128.load(p, 176), v, s3);
+    s4 = madd(v128.load(p, 192), v, s4);
+    s5 = madd(v128.load(p, 208), v, s5);
+    s6 = madd(v128.load(p, 224), v, s6);
+    s7 = madd(v128.load(p, 240), v, s7);
+    p += 256;
+  }
+  for (; k < kv; k += 16) {
     const v = v128.load(x + k);
-    s0 = madd(v128.load(r0 + k), v, s0);
-    s1 = madd(v128.load(r1 + k), v, s1);
-    s2 = madd(v128.load(r2 + k), v, s2);
-    s3 = madd(v128.load(r3 + k), v, s3);
-    s4 = madd(v128.load(r4 + k), v, s4);
-    s5 = madd(v128.load(r5 + k), v, s5);
-    s6 = madd(v128.load(r6 + k), v, s6);
-    s7 = madd(v128.load(r7 + k), v, s7);
+    s0 = madd(v128.load(p), v, s0);
+    s1 = madd(v128.load(p, 16), v, s1);
+    s2 = madd(v128.load(p, 32), v, s2);
+    s3 = madd(v128.load(p, 48), v, s3);
+    s4 = madd(v128.load(p, 64), v, s4);
+    s5 = madd(v128.load(p, 80), v, s5);
+    s6 = madd(v128.load(p, 96), v, s6);
+    s7 = madd(v128.load(p, 112), v, s7);
+    p += 128;
   }
-  let a = hsum4(s0, s1, s2, s3), b = hsum4(s4, s5, s6, s7);
-  for (let k = kv; k < rk; k += 4) {
-    const v = v128.load32_splat(x + k);
-    let c = f32x4.splat(load<f32>(r0 + k));
-    c = f32x4.replace_lane(c, 1, load<f32>(r1 + k));
-    c = f32x4.replace_lane(c, 2, load<f32>(r2 + k));
-    c = f32x4.replace_lane(c, 3, load<f32>(r3 + k));
-    a = madd(c, v, a);
-    c = f32x4.splat(load<f32>(r4 + k));
-    c = f32x4.replace_lane(c, 1, load<f32>(r5 + k));
-    c = f32x4.replace_lane(c, 2, load<f32>(r6 + k));
-    c = f32x4.replace_lane(c, 3, load<f32>(r7 + k));
-    b = madd(c, v, b);
+  if ((K & 3) !== 0) {
+    const v = v128.and(v128.load(x + kv), laneMask(K & 3));
+    s0 = madd(v128.load(p), v, s0);
+    s1 = madd(v128.load(p, 16), v, s1);
+    s2 = madd(v128.load(p, 32), v, s2);
+    s3 = madd(v128.load(p, 48), v, s3);
+    s4 = madd(v128.load(p, 64), v, s4);
+    s5 = madd(v128.load(p, 80), v, s5);
+    s6 = madd(v128.load(p, 96), v, s6);
+    s7 = madd(v128.load(p, 112), v, s7);
   }
-  lo = a;
-  hi = b;
-}
-
-/**
- * Row r of a (·, K) matrix at m, or its last row when r is past the end: the rows of a partial block of units
- * (fewer than 4 left before j1) are computed but not stored, and must not be read out of bounds.
- */
-// @ts-ignore: decorator
-@inline function rowAt(m: usize, r: i32, last: i32, rk: usize): usize {
-  return m + <usize>min(r, last) * rk;
+  lo = hsum4(s0, s1, s2, s3);
+  hi = hsum4(s4, s5, s6, s7);
 }
 
 /**
  * Forward of units [j0, j1) at one timestep: a = xp + (W_hh·h_{t-1} + b_hh) for their 4 gates, then
  * act ← i, f, g, o; c ← f⊙c_{t-1} + i⊙g; tc ← tanh(c); h ← o⊙tc — lstmForward's (cells.ts) equations and rounding,
- * the bias added as addBias adds it. whh (4H, H); hPrev, cPrev, c, tc, h (H); xp, act (4H).
+ * the bias added as addBias adds it. packed: W_hh as packForward lays it out; hPrev, cPrev, c, tc, h (H); xp, act (4H).
  */
-export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, whh: usize, bhh: usize, xp: usize,
+export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, packed: usize, bhh: usize, xp: usize,
   cPrev: usize, act: usize, c: usize, tc: usize, h: usize): void {
-  const gate = <usize>H << 2, rk = gate; // bytes per gate block of a (4H) vector; bytes per row of W_hh
+  const gate = <usize>H << 2; // bytes per gate block of a (4H) vector
+  const pass = <usize>padded(H) << 5; // bytes of one pass of a block: 8 rows of ⌈H⌉₄ floats
   for (let j = j0; j < j1; j += 4) {
     const cnt = min(4, j1 - j), o4 = <usize>j << 2;
-    const e = j + cnt - 1; // the block's last real unit: rows past it repeat it
-    dot8(H, hPrev,
-      rowAt(whh, j, e, rk), rowAt(whh, j + 1, e, rk), rowAt(whh, j + 2, e, rk), rowAt(whh, j + 3, e, rk),
-      rowAt(whh, H + j, H + e, rk), rowAt(whh, H + j + 1, H + e, rk), rowAt(whh, H + j + 2, H + e, rk), rowAt(whh, H + j + 3, H + e, rk));
+    const pb = packed + <usize>(j >> 2) * (pass << 1);
+    dot8p(H, hPrev, pb);
     const hpI = lo, hpF = hi;
-    dot8(H, hPrev,
-      rowAt(whh, 2 * H + j, 2 * H + e, rk), rowAt(whh, 2 * H + j + 1, 2 * H + e, rk), rowAt(whh, 2 * H + j + 2, 2 * H + e, rk), rowAt(whh, 2 * H + j + 3, 2 * H + e, rk),
-      rowAt(whh, 3 * H + j, 3 * H + e, rk), rowAt(whh, 3 * H + j + 1, 3 * H + e, rk), rowAt(whh, 3 * H + j + 2, 3 * H + e, rk), rowAt(whh, 3 * H + j + 3, 3 * H + e, rk));
+    dot8p(H, hPrev, pb + pass);
     const hpG = lo, hpO = hi;
     const i = sigmoid4(f32x4.add(v128.load(xp + o4), f32x4.add(hpI, v128.load(bhh + o4))));
     const f = sigmoid4(f32x4.add(v128.load(xp + gate + o4), f32x4.add(hpF, v128.load(bhh + gate + o4))));
@@ -97,25 +174,23 @@ export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, whh: us
 /**
  * Backward of units [j0, j1) at one timestep t:
  *   dhRec_j = Σ_r W_hh[r, j]·da_{t+1}[r] over all 4H rows (0 at the last step: hasNext false) — the gradient
- *   reaching h_t through the recurrence, from rows j of W_hhᵀ (H, 4H);
+ *   reaching h_t through the recurrence, from rows j of W_hhᵀ (H, 4H) as packBackward lays them out (packedT);
  *   dh = dhOut_j + dhRec_j, the total ∂L/∂h_t (added as addNorm adds them);
  *   then lstmBackward's equations: dcIn = ∂L/∂c_t through c_{t+1}; da_t (4H) ← ∂L/∂a_t for these units' entries;
  *   dcOut ← ∂L/∂c_{t-1} through this step.
  * sq[0] ← Σ dh², sq[1] ← Σ dc_t² over the units (float64 sums of float32 squares, as addNorm and lstmBackward).
- * Units go 8 at a time (8 rows of W_hhᵀ per dot8).
+ * Units go 8 at a time (8 rows of W_hhᵀ per dot8p).
  */
-export function lstmBackwardUnits(H: i32, j0: i32, j1: i32, daNext: usize, hasNext: bool, whhT: usize,
+export function lstmBackwardUnits(H: i32, j0: i32, j1: i32, daNext: usize, hasNext: bool, packedT: usize,
   dhOut: usize, act: usize, cPrev: usize, tc: usize, dcIn: usize, dcOut: usize, da: usize, sq: usize): void {
-  const gate = <usize>H << 2, rk = gate << 2; // bytes per gate block; bytes per row of W_hhᵀ (4H floats)
+  const gate = <usize>H << 2; // bytes per gate block
+  const block = <usize>H << 7; // bytes of one block of 8 packed rows of 4H floats
   const one = f32x4.splat(1);
   let sqH: f64 = 0, sqC: f64 = 0;
   for (let j8 = j0; j8 < j1; j8 += 8) {
-    const e = min(j8 + 8, j1) - 1;
     let recLo = f32x4.splat(0), recHi = recLo;
     if (hasNext) {
-      dot8(4 * H, daNext,
-        rowAt(whhT, j8, e, rk), rowAt(whhT, j8 + 1, e, rk), rowAt(whhT, j8 + 2, e, rk), rowAt(whhT, j8 + 3, e, rk),
-        rowAt(whhT, j8 + 4, e, rk), rowAt(whhT, j8 + 5, e, rk), rowAt(whhT, j8 + 6, e, rk), rowAt(whhT, j8 + 7, e, rk));
+      dot8p(4 * H, daNext, packedT + <usize>(j8 >> 3) * block);
       recLo = lo;
       recHi = hi;
     }
