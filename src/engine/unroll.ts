@@ -36,6 +36,12 @@ export interface StateProbe {
   readonly delta: number;
 }
 
+/**
+ * Batch-1 LSTM unrolls of at least this many steps run the fused recurrence: below, packing W_hh for it (per
+ * layer and pass) is not paid back on one thread, and only long traces get the second.
+ */
+export const FUSED_MIN_STEPS = 256;
+
 export class Unroll {
   readonly inputs: Int32Array;   // (T, B) token ids
   readonly targets: Int32Array;  // (T, B) next-token ids; −1 where a position has no target
@@ -117,7 +123,7 @@ export class Unroll {
     this.dc = F(B * H);
     this.dhRec = F(B * H);
     this.whhT = B === 1 ? F(GH * H) : null;
-    const fused = B === 1 && cell === 'lstm' && net.kernels instanceof WasmKernels;
+    const fused = B === 1 && cell === 'lstm' && T >= FUSED_MIN_STEPS && net.kernels instanceof WasmKernels;
     this.fused = fused ? net.kernels as WasmKernels : null;
     this.dcs = fused ? F((T + 1) * H) : null;
     this.sqs = fused ? F(8 * T) : null;
@@ -131,7 +137,7 @@ export class Unroll {
    */
   private lstmRun(backward: boolean, l: number): LstmRun | null {
     const k = this.fused;
-    if (k === null || this.probe !== null) return null;
+    if (k === null || this.probe !== null || this.T < FUSED_MIN_STEPS) return null;
     const c = this.layers[l]!, p = this.net.p.layers[l]!;
     const at = (a: FloatArray | null): number => (a === null ? -1 : k.addressOf(a, 0));
     const run: LstmRun = {

@@ -108,7 +108,7 @@ describe('two-thread trace (recurrent products split by rows)', function () {
 
   it('a helper that claims a half-step and stops answering is given up: the run ends here, with the same numbers', () => {
     const n = net('lstm', 37); // a split at 16 and a last block of 5 units
-    const T = 40;
+    const T = 300; // ≥ FUSED_MIN_STEPS
     const u = new Unroll(n, T, 1);
     u.inputs.set(tokens(T));
     u.resetState();
@@ -148,11 +148,11 @@ describe('two-thread trace (recurrent products split by rows)', function () {
         return m;
       };
       const first = traceTokens(make(kernels, 1), tokens(300), { paramGrads: true });
-      const ids = Int32Array.from(tokens(120).map((t) => (t * 3) % 11));
+      const ids = Int32Array.from(tokens(280).map((t) => (t * 3) % 11)); // shorter, and still ≥ FUSED_MIN_STEPS
       const reused = traceTokens(make(kernels, 2), ids, { paramGrads: true });
       const fresh = traceTokens(make(new WasmKernels(), 2), ids, { paramGrads: true });
       assertSameTrace(reused, fresh);
-      assert.equal(reused.probs.length, 120 * 11);
+      assert.equal(reused.probs.length, 280 * 11);
       assert.notDeepEqual(first.layers[0]!.h.subarray(0, 24), reused.layers[0]!.h.subarray(0, 24));
     }
   });

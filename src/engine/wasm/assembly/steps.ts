@@ -45,12 +45,13 @@ export function packForward(H: i32, whh: usize, dst: usize): void {
       for (let k = 0; k < Kp; k += 4) {
         for (let r = 0; r < 8; r++) {
           const unit = 4 * q + (r & 3), gate = 2 * pass + (r >> 2);
-          for (let c = 0; c < 4; c++) {
-            const col = k + c;
-            const v: f32 = unit < H && col < H ? load<f32>(whh + <usize>(gate * H + unit) * rk + (<usize>col << 2)) : 0;
-            store<f32>(d, v);
-            d += 4;
+          const src = whh + <usize>(gate * H + unit) * rk + (<usize>k << 2);
+          if (unit < H && k + 4 <= H) {
+            v128.store(d, v128.load(src)); // 4 columns of one row: contiguous in W_hh
+          } else {
+            for (let c = 0; c < 4; c++) store<f32>(d + (<usize>c << 2), unit < H && k + c < H ? load<f32>(src + (<usize>c << 2)) : 0);
           }
+          d += 16;
         }
       }
     }
@@ -66,14 +67,29 @@ export function packBackward(H: i32, whh: usize, dst: usize): void {
   const blocks = (H + 7) >> 3;
   let d = dst;
   for (let b = 0; b < blocks; b++) {
+    const u0 = 8 * b;
     for (let k = 0; k < 4 * H; k += 4) {
-      for (let r = 0; r < 8; r++) {
-        const unit = 8 * b + r;
-        for (let c = 0; c < 4; c++) {
-          const v: f32 = unit < H ? load<f32>(whh + <usize>(k + c) * rk + (<usize>unit << 2)) : 0;
-          store<f32>(d, v);
-          d += 4;
+      const row = whh + <usize>k * rk; // W_hh rows k…k+3
+      for (let half = 0; half < 2; half++) {
+        const u = u0 + 4 * half;
+        if (u + 4 <= H) {
+          // W_hh[k…k+3, u…u+3] is a 4×4 tile: transposed, its rows are the 4 units' vectors of this group
+          const r0 = v128.load(row + (<usize>u << 2)), r1 = v128.load(row + rk + (<usize>u << 2));
+          const r2 = v128.load(row + 2 * rk + (<usize>u << 2)), r3 = v128.load(row + 3 * rk + (<usize>u << 2));
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+          v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+          v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+          v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+        } else {
+          for (let r = 0; r < 4; r++) {
+            for (let c = 0; c < 4; c++) {
+              store<f32>(d + (<usize>(4 * r + c) << 2), u + r < H ? load<f32>(row + <usize>c * rk + (<usize>(u + r) << 2)) : 0);
+            }
+          }
         }
+        d += 64;
       }
     }
   }
