@@ -106,12 +106,13 @@ const SPIN = 4096;
 /** Longest single sleep of a wait; the waits re-check (and `stalled`) between sleeps. */
 const SLEEP_MS = 1;
 /**
- * The coordinator's back-off, as for the row products (rowSplit.ts): over a window of WINDOW steps, waiting for
- * the helper more than LAG of the window's wall time (another process has a core, so the threads take turns
- * on one) keeps the helper out for the next `backoff` steps (MIN_SOLO, doubling on each consecutive lagging
- * window up to MAX_SOLO); then it is let in again.
+ * The coordinator's back-off, as for the row products (rowSplit.ts): over a window of WINDOW steps (~10 ms at
+ * H = 256), waiting for the helper more than LAG of the window's wall time (another process has a core, so the
+ * threads take turns on one) keeps the helper out for the next `backoff` steps (MIN_SOLO, doubling on each
+ * consecutive lagging window up to MAX_SOLO); then it is let in again. The window is long enough that a helper
+ * preempted once for a millisecond (on an otherwise idle machine) does not send a thousand steps to one thread.
  */
-const WINDOW = 256, LAG = 0.25, MIN_SOLO = 512, MAX_SOLO = 16384;
+const WINDOW = 1024, LAG = 0.35, MIN_SOLO = 1024, MAX_SOLO = 16384;
 
 /** Waits until ctrl[word] ≥ v: spins, then sleeps on the word. False when `stalled` gave up. */
 function waitFor(ctrl: Int32Array, word: number, v: number, stalled: (ms: number) => boolean): boolean {
