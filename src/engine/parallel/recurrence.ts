@@ -23,7 +23,7 @@ import type { KernelExports } from '../wasm/module';
 /** Where a run's words live in the control block (Int32 indices): each on a cache line of its own. */
 export const RUN_WORDS = { ARGS: 16, SOLO: 32, WAITERS: 48, CLAIM: [64, 80] as const, DONE: [96, 112] as const, SIZE: 128 } as const;
 
-/** The split point: units [0, s) are half 0, [s, H) half 1; a multiple of 8, the backward kernel's block. */
+/** The split point: units [0, s) are half 0, [s, H) half 1; a multiple of 8 (the kernels go 4 units at a time). */
 export function unitSplit(H: number): number {
   return Math.floor(H / 16) * 8;
 }

@@ -7,11 +7,12 @@ import { hsum4, hsum64, laneMask, madd, sigmoid4, storeN, tanh4 } from './simd';
  *
  * The recurrent product is bound by streaming the weights from L2 (a 256-unit layer's half is 512 KB), so the
  * weights are packed first (packForward, packBackward: once per layer and pass) in the order the kernel reads
- * them: each block of 8 rows as one sequential stream, the 8 rows' k-th vectors of 4 side by side, rows and
- * columns past the end zero. A block of rows is one dot8p over one contiguous stream, straight into the cell,
- * so the products never touch memory. Each unit is computed by the same code on the same inputs whichever
- * thread runs its range and however the ranges are cut (at multiples of 8), so a trace is bit-identical on one
- * thread and two. Outputs go only to timestep t's own slots: running a range twice writes the same bits.
+ * them: each block of 4 rows as one sequential stream, the 4 rows' k-th vectors of 4 side by side, rows and
+ * columns past the end zero. A block of rows is one dot4p over one contiguous stream, straight into the cell,
+ * so the products never touch memory. (Four rows at a time, not eight: V8 spills two of eight accumulators and
+ * their operands to the stack in this loop, and runs four with pairwise products a third faster.) Each unit is
+ * computed by the same code on the same inputs whichever thread runs its range and however the ranges are cut
+ * (at multiples of 4), so a trace is bit-identical on one thread and two. Outputs go only to timestep t's own slots: running a range twice writes the same bits.
  * Pointers are byte addresses; per-step vectors are (H) or (4H) floats.
  */
 
@@ -21,30 +22,30 @@ import { hsum4, hsum64, laneMask, madd, sigmoid4, storeN, tanh4 } from './simd';
   return (K + 3) & ~3;
 }
 
-/** Floats of packForward's output for H units: ⌈H/4⌉ blocks of 4 units × 2 passes × 8 rows × ⌈H⌉₄. */
+/** Floats of packForward's output for H units: ⌈H/4⌉ blocks of 4 units × 4 gates × 4 rows × ⌈H⌉₄. */
 export function packedForwardFloats(H: i32): i32 {
   return ((H + 3) >> 2) * 16 * padded(H);
 }
 
-/** Floats of packBackward's output for H units: ⌈H/8⌉ blocks of 8 units × 8 rows × 4H. */
+/** Floats of packBackward's output for H units: ⌈H/4⌉ blocks of 4 units × 4 rows × 4H. */
 export function packedBackwardFloats(H: i32): i32 {
-  return ((H + 7) >> 3) * 8 * 4 * H;
+  return ((H + 3) >> 2) * 16 * H;
 }
 
 /**
- * W_hh (4H, H) packed for lstmForwardUnits: for each block q of units 4q…4q+3, pass 1 holds their i and f rows,
- * pass 2 their g and o rows (8 rows each: gate a's 4 units, then gate b's); a pass is ⌈H⌉₄/4 groups of 8
- * vectors, group k holding columns 4k…4k+3 of the 8 rows. Units ≥ H and columns ≥ H are zero.
+ * W_hh (4H, H) packed for lstmForwardUnits: for each block q of units 4q…4q+3, one 4-row panel per gate (i, f,
+ * g, o: rows gate·H + 4q…4q+3), each ⌈H⌉₄/4 groups of 4 vectors, group k holding columns 4k…4k+3 of the 4 rows.
+ * Units ≥ H and columns ≥ H are zero.
  */
 export function packForward(H: i32, whh: usize, dst: usize): void {
   const Kp = padded(H), rk = <usize>H << 2;
   const blocks = (H + 3) >> 2;
   let d = dst;
   for (let q = 0; q < blocks; q++) {
-    for (let pass = 0; pass < 2; pass++) {
+    for (let gate = 0; gate < 4; gate++) {
       for (let k = 0; k < Kp; k += 4) {
-        for (let r = 0; r < 8; r++) {
-          const unit = 4 * q + (r & 3), gate = 2 * pass + (r >> 2);
+        for (let r = 0; r < 4; r++) {
+          const unit = 4 * q + r;
           const src = whh + <usize>(gate * H + unit) * rk + (<usize>k << 2);
           if (unit < H && k + 4 <= H) {
             v128.store(d, v128.load(src)); // 4 columns of one row: contiguous in W_hh
@@ -59,89 +60,64 @@ export function packForward(H: i32, whh: usize, dst: usize): void {
 }
 
 /**
- * W_hhᵀ packed for lstmBackwardUnits, straight from W_hh (4H, H): for each block of units 8b…8b+7, 4H/4 groups
- * of 8 vectors, group k holding W_hh[4k…4k+3, unit] for the 8 units (rows of W_hhᵀ). Units ≥ H are zero.
+ * W_hhᵀ packed for lstmBackwardUnits, straight from W_hh (4H, H): for each block of units 4b…4b+3, 4H/4 groups
+ * of 4 vectors, group k holding W_hh[4k…4k+3, unit] for the 4 units (rows of W_hhᵀ). Units ≥ H are zero.
  */
 export function packBackward(H: i32, whh: usize, dst: usize): void {
   const rk = <usize>H << 2;
-  const blocks = (H + 7) >> 3;
+  const blocks = (H + 3) >> 2;
   let d = dst;
   for (let b = 0; b < blocks; b++) {
-    const u0 = 8 * b;
+    const u = 4 * b;
     for (let k = 0; k < 4 * H; k += 4) {
       const row = whh + <usize>k * rk; // W_hh rows k…k+3
-      for (let half = 0; half < 2; half++) {
-        const u = u0 + 4 * half;
-        if (u + 4 <= H) {
-          // W_hh[k…k+3, u…u+3] is a 4×4 tile: transposed, its rows are the 4 units' vectors of this group
-          const r0 = v128.load(row + (<usize>u << 2)), r1 = v128.load(row + rk + (<usize>u << 2));
-          const r2 = v128.load(row + 2 * rk + (<usize>u << 2)), r3 = v128.load(row + 3 * rk + (<usize>u << 2));
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
-          v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
-          v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
-        } else {
-          for (let r = 0; r < 4; r++) {
-            for (let c = 0; c < 4; c++) {
-              store<f32>(d + (<usize>(4 * r + c) << 2), u + r < H ? load<f32>(row + <usize>c * rk + (<usize>(u + r) << 2)) : 0);
-            }
+      if (u + 4 <= H) {
+        // W_hh[k…k+3, u…u+3] is a 4×4 tile: transposed, its rows are the 4 units' vectors of this group
+        const r0 = v128.load(row + (<usize>u << 2)), r1 = v128.load(row + rk + (<usize>u << 2));
+        const r2 = v128.load(row + 2 * rk + (<usize>u << 2)), r3 = v128.load(row + 3 * rk + (<usize>u << 2));
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+        v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+        v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+      } else {
+        for (let r = 0; r < 4; r++) {
+          for (let c = 0; c < 4; c++) {
+            store<f32>(d + (<usize>(4 * r + c) << 2), u + r < H ? load<f32>(row + <usize>c * rk + (<usize>(u + r) << 2)) : 0);
           }
         }
-        d += 64;
       }
+      d += 64;
     }
   }
 }
 
-/** The two results of dot8p: rows 0–3 and rows 4–7 (wasm globals: per thread, not in the shared memory). */
-let lo: v128 = f32x4.splat(0);
-let hi: v128 = f32x4.splat(0);
-
 /**
- * lo ← [r0·x, r1·x, r2·x, r3·x], hi ← [r4·x … r7·x] for 8 packed rows of K floats at p (one sequential stream of
- * ⌈K⌉₄·8 floats): eight accumulators of 4 partial sums each (the latency of the adds hidden), then the
- * horizontal sums. x's last, partial vector is masked, so what lies past x's K floats never enters a sum.
+ * [r0·x, r1·x, r2·x, r3·x] for 4 packed rows of K floats at p (one sequential stream of ⌈K⌉₄·4 floats): four
+ * accumulators, each taking the sum of two products a trip (the adds' latency hidden without more registers),
+ * then the horizontal sums. x's last, partial vector is masked, so what lies past x's K floats never enters a sum.
  */
 // @ts-ignore: decorator
-@inline function dot8p(K: i32, x: usize, p: usize): void {
+@inline function dot4p(K: i32, x: usize, p: usize): v128 {
   const kv = <usize>(K & ~3) << 2, kv2 = <usize>(K & ~7) << 2;
-  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
   let k: usize = 0;
-  // two vectors of x per iteration: 16 multiply-adds a trip (V8 runs the 8-a-trip loop at two thirds the speed)
   for (; k < kv2; k += 32) {
-    let v = v128.load(x + k);
-    s0 = madd(v128.load(p), v, s0);
-    s1 = madd(v128.load(p, 16), v, s1);
-    s2 = madd(v128.load(p, 32), v, s2);
-    s3 = madd(v128.load(p, 48), v, s3);
-    s4 = madd(v128.load(p, 64), v, s4);
-    s5 = madd(v128.load(p, 80), v, s5);
-    s6 = madd(v128.load(p, 96), v, s6);
-    s7 = madd(v128.load(p, 112), v, s7);
-    v = v128.load(x + k, 16);
-    s0 = madd(v128.load(p, 128), v, s0);
-    s1 = madd(v128.load(p, 144), v, s1);
-    s2 = madd(v128.load(p, 160), v, s2);
-    s3 = madd(v128.load(p, 176), v, s3);
-    s4 = madd(v128.load(p, 192), v, s4);
-    s5 = madd(v128.load(p, 208), v, s5);
-    s6 = madd(v128.load(p, 224), v, s6);
-    s7 = madd(v128.load(p, 240), v, s7);
-    p += 256;
+    const v0 = v128.load(x + k), v1 = v128.load(x + k, 16);
+    s0 = f32x4.add(s0, f32x4.add(f32x4.mul(v128.load(p), v0), f32x4.mul(v128.load(p, 64), v1)));
+    s1 = f32x4.add(s1, f32x4.add(f32x4.mul(v128.load(p, 16), v0), f32x4.mul(v128.load(p, 80), v1)));
+    s2 = f32x4.add(s2, f32x4.add(f32x4.mul(v128.load(p, 32), v0), f32x4.mul(v128.load(p, 96), v1)));
+    s3 = f32x4.add(s3, f32x4.add(f32x4.mul(v128.load(p, 48), v0), f32x4.mul(v128.load(p, 112), v1)));
+    p += 128;
   }
-  for (; k < kv; k += 16) {
+  if (k < kv) {
     const v = v128.load(x + k);
     s0 = madd(v128.load(p), v, s0);
     s1 = madd(v128.load(p, 16), v, s1);
     s2 = madd(v128.load(p, 32), v, s2);
     s3 = madd(v128.load(p, 48), v, s3);
-    s4 = madd(v128.load(p, 64), v, s4);
-    s5 = madd(v128.load(p, 80), v, s5);
-    s6 = madd(v128.load(p, 96), v, s6);
-    s7 = madd(v128.load(p, 112), v, s7);
-    p += 128;
+    p += 64;
   }
   if ((K & 3) !== 0) {
     const v = v128.and(v128.load(x + kv), laneMask(K & 3));
@@ -149,13 +125,8 @@ let hi: v128 = f32x4.splat(0);
     s1 = madd(v128.load(p, 16), v, s1);
     s2 = madd(v128.load(p, 32), v, s2);
     s3 = madd(v128.load(p, 48), v, s3);
-    s4 = madd(v128.load(p, 64), v, s4);
-    s5 = madd(v128.load(p, 80), v, s5);
-    s6 = madd(v128.load(p, 96), v, s6);
-    s7 = madd(v128.load(p, 112), v, s7);
   }
-  lo = hsum4(s0, s1, s2, s3);
-  hi = hsum4(s4, s5, s6, s7);
+  return hsum4(s0, s1, s2, s3);
 }
 
 /**
@@ -166,14 +137,14 @@ let hi: v128 = f32x4.splat(0);
 export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, packed: usize, bhh: usize, xp: usize,
   cPrev: usize, act: usize, c: usize, tc: usize, h: usize): void {
   const gate = <usize>H << 2; // bytes per gate block of a (4H) vector
-  const pass = <usize>padded(H) << 5; // bytes of one pass of a block: 8 rows of ⌈H⌉₄ floats
+  const panel = <usize>padded(H) << 4; // bytes of one gate's 4-row panel
   for (let j = j0; j < j1; j += 4) {
     const cnt = min(4, j1 - j), o4 = <usize>j << 2;
-    const pb = packed + <usize>(j >> 2) * (pass << 1);
-    dot8p(H, hPrev, pb);
-    const hpI = lo, hpF = hi;
-    dot8p(H, hPrev, pb + pass);
-    const hpG = lo, hpO = hi;
+    const pb = packed + <usize>(j >> 2) * (panel << 2);
+    const hpI = dot4p(H, hPrev, pb);
+    const hpF = dot4p(H, hPrev, pb + panel);
+    const hpG = dot4p(H, hPrev, pb + 2 * panel);
+    const hpO = dot4p(H, hPrev, pb + 3 * panel);
     const i = sigmoid4(f32x4.add(v128.load(xp + o4), f32x4.add(hpI, v128.load(bhh + o4))));
     const f = sigmoid4(f32x4.add(v128.load(xp + gate + o4), f32x4.add(hpF, v128.load(bhh + gate + o4))));
     const g = tanh4(f32x4.add(v128.load(xp + 2 * gate + o4), f32x4.add(hpG, v128.load(bhh + 2 * gate + o4))));
@@ -195,41 +166,32 @@ export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, packed:
  *   then lstmBackward's equations: dcIn = ∂L/∂c_t through c_{t+1}; da_t (4H) ← ∂L/∂a_t for these units' entries;
  *   dcOut ← ∂L/∂c_{t-1} through this step.
  * sq[0] ← Σ dh², sq[1] ← Σ dc_t² over the units (float64 sums of float32 squares, as addNorm and lstmBackward).
- * Units go 8 at a time (8 rows of W_hhᵀ per dot8p).
+ * Units go 4 at a time (4 rows of W_hhᵀ per dot4p).
  */
 export function lstmBackwardUnits(H: i32, j0: i32, j1: i32, daNext: usize, hasNext: bool, packedT: usize,
   dhOut: usize, act: usize, cPrev: usize, tc: usize, dcIn: usize, dcOut: usize, da: usize, sq: usize): void {
   const gate = <usize>H << 2; // bytes per gate block
-  const block = <usize>H << 7; // bytes of one block of 8 packed rows of 4H floats
+  const block = <usize>H << 6; // bytes of one block of 4 packed rows of 4H floats
   const one = f32x4.splat(1);
   let sqH: f64 = 0, sqC: f64 = 0;
-  for (let j8 = j0; j8 < j1; j8 += 8) {
-    let recLo = f32x4.splat(0), recHi = recLo;
-    if (hasNext) {
-      dot8p(4 * H, daNext, packedT + <usize>(j8 >> 3) * block);
-      recLo = lo;
-      recHi = hi;
-    }
-    for (let q = 0; q < 2; q++) {
-      const j = j8 + 4 * q;
-      if (j >= j1) break;
-      const cnt = min(4, j1 - j), o4 = <usize>j << 2;
-      const mask = laneMask(cnt);
-      const dh = f32x4.add(v128.load(dhOut + o4), q === 0 ? recLo : recHi);
-      const vh = v128.and(dh, mask);
-      sqH += hsum64(f32x4.mul(vh, vh));
-      const i = v128.load(act + o4), f = v128.load(act + gate + o4), g = v128.load(act + 2 * gate + o4), o = v128.load(act + 3 * gate + o4);
-      const t = v128.load(tc + o4);
-      // backprop through h = o⊙tanh(c), plus the carried path
-      const dct = f32x4.add(v128.load(dcIn + o4), f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(t, t))));
-      const vc = v128.and(dct, mask);
-      sqC += hsum64(f32x4.mul(vc, vc));
-      storeN(da + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, g), i), f32x4.sub(one, i)), cnt);                                  // di, through σ
-      storeN(da + gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, v128.load(cPrev + o4)), f), f32x4.sub(one, f)), cnt);      // df, through σ
-      storeN(da + 2 * gate + o4, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))), cnt);                      // dg, through tanh
-      storeN(da + 3 * gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dh, t), o), f32x4.sub(one, o)), cnt);                       // do, through σ
-      storeN(dcOut + o4, f32x4.mul(dct, f), cnt);                                                                         // to c_{t-1}
-    }
+  for (let j = j0; j < j1; j += 4) {
+    const rec = hasNext ? dot4p(4 * H, daNext, packedT + <usize>(j >> 2) * block) : f32x4.splat(0);
+    const cnt = min(4, j1 - j), o4 = <usize>j << 2;
+    const mask = laneMask(cnt);
+    const dh = f32x4.add(v128.load(dhOut + o4), rec);
+    const vh = v128.and(dh, mask);
+    sqH += hsum64(f32x4.mul(vh, vh));
+    const i = v128.load(act + o4), f = v128.load(act + gate + o4), g = v128.load(act + 2 * gate + o4), o = v128.load(act + 3 * gate + o4);
+    const t = v128.load(tc + o4);
+    // backprop through h = o⊙tanh(c), plus the carried path
+    const dct = f32x4.add(v128.load(dcIn + o4), f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(t, t))));
+    const vc = v128.and(dct, mask);
+    sqC += hsum64(f32x4.mul(vc, vc));
+    storeN(da + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, g), i), f32x4.sub(one, i)), cnt);                                  // di, through σ
+    storeN(da + gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, v128.load(cPrev + o4)), f), f32x4.sub(one, f)), cnt);      // df, through σ
+    storeN(da + 2 * gate + o4, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))), cnt);                      // dg, through tanh
+    storeN(da + 3 * gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dh, t), o), f32x4.sub(one, o)), cnt);                       // do, through σ
+    storeN(dcOut + o4, f32x4.mul(dct, f), cnt);                                                                         // to c_{t-1}
   }
   store<f64>(sq, sqH);
   store<f64>(sq, sqC, 8);
