@@ -99,7 +99,7 @@ export function formatTable(results: (BenchResult & { label: string })[], corety
       lines.push(`| Gatescope (2 workers) | ${r.config} | ${num(r.train2CharsPerSec)} | | | | ${ratio(r.train2CharsPerSec, r.trainCharsPerSec)} of 1 worker | |`);
     }
     if (r.peer === 'gatescope' && r.trace10kSeconds) {
-      const again = r.trace10kAgainSeconds ? `; again (buffers and helper thread kept): ${r.trace10kAgainSeconds.toFixed(2)} s` : '';
+      const again = r.trace10kAgainSeconds ? `; repeated (buffers and helper thread kept, median of traces 4–8): ${r.trace10kAgainSeconds.toFixed(2)} s` : '';
       notes.push(`Gatescope trace of 10,000 characters (forward + backward, gradient norms), config ${r.config}: first ${r.trace10kSeconds.toFixed(2)} s${again}`);
     }
   }

@@ -104,9 +104,9 @@ export function buildProgram(): Command {
     .requiredOption('--config <c>', 'A or B')
     .option('--seconds <s>', 'timing budget', num('seconds', 0, true), 8)
     .requiredOption('--data <file>', 'benchmark text')
-    .action((o) => {
+    .action(async (o) => {
       if (!(o.config in BENCH_CONFIGS)) throw new GatescopeError(`unknown config ${o.config}: use A or B`);
-      process.stdout.write(JSON.stringify(benchRun(o.config, o.seconds, o.data, VERSION)) + '\n');
+      process.stdout.write(JSON.stringify(await benchRun(o.config, o.seconds, o.data, VERSION)) + '\n');
     });
 
   return program;
