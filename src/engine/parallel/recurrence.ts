@@ -53,11 +53,13 @@ export function writeRun(ctrl: Int32Array, run: LstmRun): void {
   FIELDS.forEach((f, i) => { ctrl[o + 1 + i] = run[f]; });
 }
 
+/** The run writeRun wrote, as an object literal (one fixed shape: the helper reads it at every half-step). */
 export function readRun(ctrl: Int32Array): LstmRun {
-  const o = RUN_WORDS.ARGS;
-  const r: Record<string, number | boolean> = { backward: ctrl[o] === 1 };
-  FIELDS.forEach((f, i) => { r[f] = ctrl[o + 1 + i]!; });
-  return r as unknown as LstmRun;
+  const a = (f: (typeof FIELDS)[number]): number => ctrl[RUN_WORDS.ARGS + 1 + FIELDS.indexOf(f)]!;
+  return {
+    backward: ctrl[RUN_WORDS.ARGS] === 1, T: a('T'), H: a('H'), whh: a('whh'), bhh: a('bhh'), xp: a('xp'), hs: a('hs'),
+    cs: a('cs'), act: a('act'), tc: a('tc'), dhOut: a('dhOut'), dc: a('dc'), sq: a('sq'),
+  };
 }
 
 /** Step k of a run for one half: forward timestep k, backward timestep T − 1 − k. */
