@@ -91,6 +91,11 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
     const gates: Record<string, Float32Array> = {};
     const act = c.act;
     names.forEach((name, gi) => {
+      if (c.actByGate) {
+        const src = gi * u.capacity * H; // gate-major: the gate's (T, H) in one piece
+        gates[name] = new Float32Array(act!.subarray(src, src + T * H));
+        return;
+      }
       const out = new Float32Array(T * H);
       for (let t = 0; t < T; t++) {
         const src = t * G * H + gi * H;

@@ -17,7 +17,13 @@ export interface LayerCache {
   readonly xp: FloatArray;          // (T, B, G·H)  W_ih·x_t + b_ih (until backward overwrites it with dxp)
   readonly hs: FloatArray;          // (T+1, B, H)  slot 0 = h_{-1}, the initial state; slot t+1 = h_t
   readonly cs: FloatArray | null;   // (T+1, B, H)  LSTM cell state, same slots
-  readonly act: FloatArray | null;  // (T, B, G·H)  post-activation gates (LSTM i,f,g,o; GRU r,z,n)
+  readonly act: FloatArray | null;  // (T, B, G·H)  post-activation gates (LSTM i,f,g,o; GRU r,z,n); see actByGate
+  /**
+   * The last forward ran this layer as a fused recurrence (batch-1 LSTM, parallel/recurrence.ts), which keeps act
+   * gate-major instead: (G, capacity, H), gate g's value of unit j at time t at (g·capacity + t)·H + j, so the
+   * trace hands out each gate's (T, H) with one copy.
+   */
+  actByGate: boolean;
   readonly tc: FloatArray | null;   // (T, B, H)    LSTM tanh(c_t)
   readonly hpn: FloatArray | null;  // (T, B, H)    GRU W_hn·h_{t-1} + b_hn
   readonly dxp: FloatArray;         // (T, B, G·H)  ∂L/∂xp: the same buffer as xp, which backward no longer reads
@@ -111,6 +117,7 @@ export class Unroll {
         dhOut: F(T * B * H),
         gradH: new Float64Array(T),
         gradC: cell === 'lstm' ? new Float64Array(T) : null,
+        actByGate: false,
       });
     }
     this.layers = layers;
@@ -142,7 +149,7 @@ export class Unroll {
     const at = (a: FloatArray | null): number => (a === null ? -1 : k.addressOf(a, 0));
     const run: LstmRun = {
       backward, T: this.T, H: this.net.cfg.hidden,
-      whh: at(this.packed), bhh: at(p.bhh), xp: at(c.xp), hs: at(c.hs), cs: at(c.cs), act: at(c.act),
+      whh: at(this.packed), bhh: at(p.bhh), xp: at(c.xp), hs: at(c.hs), cs: at(c.cs), act: at(c.act), actGate: this.capacity * this.net.cfg.hidden * 4,
       tc: at(c.tc), dhOut: at(c.dhOut), dc: at(this.dcs), sq: at(this.sqs),
     };
     if (Object.values(run).some((v) => typeof v === 'number' && v < 0)) return null;
@@ -214,6 +221,7 @@ export class Unroll {
         k.addBias(T * B, GH, c.xp, 0, p.bih, 0);
       }
       const run = this.lstmRun(false, l);
+      c.actByGate = run !== null;
       if (run !== null) {
         if (rows !== null) rows.lstm(run);
         else runAlone(this.fused!.exports, run);
@@ -302,6 +310,7 @@ export class Unroll {
       this.dhRec.fill(0);
       this.dc.fill(0);
       const run = this.lstmRun(true, l);
+      if ((run !== null) !== c.actByGate) throw new Error('backward: the forward ran this layer another way (a probe set in between?)');
       const whhT = this.whhT;
       if (whhT !== null && run === null) transpose(GH, H, p.whh, whhT);
       // ∂L/∂h_{t-1} (+)= da·W_hh: against W_hhᵀ at batch 1, W_hh itself otherwise

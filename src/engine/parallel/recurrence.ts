@@ -38,14 +38,15 @@ export interface LstmRun {
   readonly xp: number;    // (T, 4H) forward: W_ih·x_t + b_ih; backward: ∂L/∂a_t written here
   readonly hs: number;    // (T+1, H) slot 0 = h_{-1}; forward writes slots 1…T
   readonly cs: number;    // (T+1, H) the same for c
-  readonly act: number;   // (T, 4H) i, f, g, o
+  readonly act: number;   // (4, capacity, H) gate-major i, f, g, o: gate blocks actGate bytes apart, step t at t·H
+  readonly actGate: number;
   readonly tc: number;    // (T, H) tanh(c_t)
   readonly dhOut: number; // (T, H) backward: ∂L/∂h_t through the output
   readonly dc: number;    // (T+1, H) backward: slot t+1 = ∂L/∂c_t through c_{t+1}; slot T must be zero
   readonly sq: number;    // (T, 2 halves, 2) float64 backward: Σ dh², Σ dc² per half
 }
 
-const FIELDS = ['T', 'H', 'whh', 'bhh', 'xp', 'hs', 'cs', 'act', 'tc', 'dhOut', 'dc', 'sq'] as const;
+const FIELDS = ['T', 'H', 'whh', 'bhh', 'xp', 'hs', 'cs', 'act', 'actGate', 'tc', 'dhOut', 'dc', 'sq'] as const;
 
 export function writeRun(ctrl: Int32Array, run: LstmRun): void {
   const o = RUN_WORDS.ARGS;
@@ -58,7 +59,7 @@ export function readRun(ctrl: Int32Array): LstmRun {
   const a = (f: (typeof FIELDS)[number]): number => ctrl[RUN_WORDS.ARGS + 1 + FIELDS.indexOf(f)]!;
   return {
     backward: ctrl[RUN_WORDS.ARGS] === 1, T: a('T'), H: a('H'), whh: a('whh'), bhh: a('bhh'), xp: a('xp'), hs: a('hs'),
-    cs: a('cs'), act: a('act'), tc: a('tc'), dhOut: a('dhOut'), dc: a('dc'), sq: a('sq'),
+    cs: a('cs'), act: a('act'), actGate: a('actGate'), tc: a('tc'), dhOut: a('dhOut'), dc: a('dc'), sq: a('sq'),
   };
 }
 
@@ -72,11 +73,11 @@ export function halfStep(x: KernelExports, r: LstmRun, half: number, k: number):
   if (!r.backward) {
     const t = k;
     x.lstmForwardUnits(H, j0, j1, r.hs + t * h4, r.whh, r.bhh, r.xp + t * g4,
-      r.cs + t * h4, r.act + t * g4, r.cs + (t + 1) * h4, r.tc + t * h4, r.hs + (t + 1) * h4);
+      r.cs + t * h4, r.act + t * h4, r.actGate, r.cs + (t + 1) * h4, r.tc + t * h4, r.hs + (t + 1) * h4);
   } else {
     const t = T - 1 - k;
     x.lstmBackwardUnits(H, j0, j1, r.xp + (t + 1) * g4, t < T - 1, r.whh,
-      r.dhOut + t * h4, r.act + t * g4, r.cs + t * h4, r.tc + t * h4, r.dc + (t + 1) * h4, r.dc + t * h4,
+      r.dhOut + t * h4, r.act + t * h4, r.actGate, r.cs + t * h4, r.tc + t * h4, r.dc + (t + 1) * h4, r.dc + t * h4,
       r.xp + t * g4, r.sq + (t * 2 + half) * 16);
   }
 }

@@ -35,9 +35,9 @@ export interface KernelExports {
   rnnForward(n: number, xp: number, hp: number, h: number): void;
   rnnBackward(n: number, h: number, dh: number, da: number): void;
   lstmForwardUnits(H: number, j0: number, j1: number, hPrev: number, packed: number, bhh: number, xp: number,
-    cPrev: number, act: number, c: number, tc: number, h: number): void;
+    cPrev: number, act: number, actGate: number, c: number, tc: number, h: number): void;
   lstmBackwardUnits(H: number, j0: number, j1: number, daNext: number, hasNext: boolean, packedT: number,
-    dhOut: number, act: number, cPrev: number, tc: number, dcIn: number, dcOut: number, da: number, sq: number): void;
+    dhOut: number, act: number, actGate: number, cPrev: number, tc: number, dcIn: number, dcOut: number, da: number, sq: number): void;
   packForward(H: number, whh: number, dst: number): void;
   packBackward(H: number, whh: number, dst: number): void;
   packedForwardFloats(H: number): number;

@@ -132,10 +132,11 @@ export function packBackward(H: i32, whh: usize, dst: usize): void {
 /**
  * Forward of units [j0, j1) at one timestep: a = xp + (W_hh·h_{t-1} + b_hh) for their 4 gates, then
  * act ← i, f, g, o; c ← f⊙c_{t-1} + i⊙g; tc ← tanh(c); h ← o⊙tc — lstmForward's (cells.ts) equations and rounding,
- * the bias added as addBias adds it. packed: W_hh as packForward lays it out; hPrev, cPrev, c, tc, h (H); xp, act (4H).
+ * the bias added as addBias adds it. packed: W_hh as packForward lays it out; hPrev, cPrev, c, tc, h (H); xp (4H);
+ * act: the i, f, g, o blocks of H floats, actGate bytes apart (the trace keeps each gate's (T, H) contiguous).
  */
 export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, packed: usize, bhh: usize, xp: usize,
-  cPrev: usize, act: usize, c: usize, tc: usize, h: usize): void {
+  cPrev: usize, act: usize, actGate: usize, c: usize, tc: usize, h: usize): void {
   const gate = <usize>H << 2; // bytes per gate block of a (4H) vector
   const panel = <usize>padded(H) << 4; // bytes of one gate's 4-row panel
   for (let j = j0; j < j1; j += 4) {
@@ -151,7 +152,7 @@ export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, packed:
     const o = sigmoid4(f32x4.add(v128.load(xp + 3 * gate + o4), f32x4.add(hpO, v128.load(bhh + 3 * gate + o4))));
     const ct = f32x4.add(f32x4.mul(f, v128.load(cPrev + o4)), f32x4.mul(i, g));
     const t = tanh4(ct);
-    storeN(act + o4, i, cnt); storeN(act + gate + o4, f, cnt); storeN(act + 2 * gate + o4, g, cnt); storeN(act + 3 * gate + o4, o, cnt);
+    storeN(act + o4, i, cnt); storeN(act + actGate + o4, f, cnt); storeN(act + 2 * actGate + o4, g, cnt); storeN(act + 3 * actGate + o4, o, cnt);
     storeN(c + o4, ct, cnt);
     storeN(tc + o4, t, cnt);
     storeN(h + o4, f32x4.mul(o, t), cnt);
@@ -169,7 +170,7 @@ export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, packed:
  * Units go 4 at a time (4 rows of W_hhᵀ per dot4p).
  */
 export function lstmBackwardUnits(H: i32, j0: i32, j1: i32, daNext: usize, hasNext: bool, packedT: usize,
-  dhOut: usize, act: usize, cPrev: usize, tc: usize, dcIn: usize, dcOut: usize, da: usize, sq: usize): void {
+  dhOut: usize, act: usize, actGate: usize, cPrev: usize, tc: usize, dcIn: usize, dcOut: usize, da: usize, sq: usize): void {
   const gate = <usize>H << 2; // bytes per gate block
   const block = <usize>H << 6; // bytes of one block of 4 packed rows of 4H floats
   const one = f32x4.splat(1);
@@ -181,7 +182,7 @@ export function lstmBackwardUnits(H: i32, j0: i32, j1: i32, daNext: usize, hasNe
     const dh = f32x4.add(v128.load(dhOut + o4), rec);
     const vh = v128.and(dh, mask);
     sqH += hsum64(f32x4.mul(vh, vh));
-    const i = v128.load(act + o4), f = v128.load(act + gate + o4), g = v128.load(act + 2 * gate + o4), o = v128.load(act + 3 * gate + o4);
+    const i = v128.load(act + o4), f = v128.load(act + actGate + o4), g = v128.load(act + 2 * actGate + o4), o = v128.load(act + 3 * actGate + o4);
     const t = v128.load(tc + o4);
     // backprop through h = o⊙tanh(c), plus the carried path
     const dct = f32x4.add(v128.load(dcIn + o4), f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(t, t))));
