@@ -138,6 +138,35 @@ describe('two-thread trace (recurrent products split by rows)', function () {
     assert.deepEqual(c.act, want.act);
   });
 
+  it('a helper kept out (the coordinator backing off) claims nothing, and one that is late runs only the steps left', () => {
+    const n = net('lstm', 24);
+    const T = 300;
+    const u = new Unroll(n, T, 1);
+    u.inputs.set(tokens(T));
+    u.resetState();
+    u.forward();
+    const run = (u as unknown as { lstmRun(backward: boolean, l: number): LstmRun | null }).lstmRun(false, 0)!;
+    const x = (n.kernels as WasmKernels).exports;
+    const ctrl = new Int32Array(new SharedArrayBuffer(RUN_WORDS.SIZE * 4));
+    const base = 1;
+    const reset = (done: number): void => {
+      for (const w of RUN_WORDS.CLAIM) ctrl[w] = base - 1 + done;
+      for (const w of RUN_WORDS.DONE) ctrl[w] = base - 1 + done;
+    };
+    // kept out: it sleeps until let in or stopped, and claims nothing
+    reset(0);
+    ctrl[RUN_WORDS.SOLO] = 1;
+    let polls = 0;
+    assert.equal(runShared(x, run, { ctrl, me: 1, base, stalled: () => ++polls >= 3 }), -1);
+    for (const w of RUN_WORDS.CLAIM) assert.equal(ctrl[w], base - 1, 'no step claimed');
+    // late: the coordinator has done steps 0…199, so the helper runs from step 200 on
+    ctrl[RUN_WORDS.SOLO] = 0;
+    reset(200);
+    const ran = runShared(x, run, { ctrl, me: 1, base, stalled: () => false });
+    assert.equal(ran, 2 * (T - 200), 'alone, it runs both halves of the steps left, and only those');
+    for (const w of RUN_WORDS.DONE) assert.equal(ctrl[w], base + T - 1);
+  });
+
   it('a trace reusing the buffers of an earlier, longer trace of another model equals one on fresh buffers', () => {
     for (const cell of CELL_TYPES) {
       const kernels = new WasmKernels();
