@@ -131,10 +131,11 @@ interface Kept {
 }
 const kept = new WeakMap<WasmKernels, Kept>();
 /**
- * Longer traces' unrolls are not kept. (Keeping one costs no memory the process would otherwise give back: a
- * WebAssembly memory never shrinks, and its freed blocks stay mapped for the next allocation.)
+ * Unrolls of more bytes than this are not kept (a 10,000-character trace of a 2 × 256 LSTM is ~260 MB). Keeping
+ * one costs no memory the process would otherwise give back (a WebAssembly memory never shrinks, and freed
+ * blocks stay mapped), but its blocks then serve only traces.
  */
-const MAX_KEPT_CHARS = 20_000;
+const MAX_KEPT_BYTES = 512 * 2 ** 20;
 export const IDLE_HELPER_MS = 30_000;
 
 function keptFor(kernels: WasmKernels): Kept {
@@ -148,8 +149,18 @@ function unrollFor(net: Network, T: number): Unroll {
   const k = keptFor(net.kernels);
   if (k.unroll !== null && k.unroll.reuse(net, T)) return k.unroll;
   const u = new Unroll(net, T, 1);
-  k.unroll = T <= MAX_KEPT_CHARS ? u : null;
+  k.unroll = unrollBytes(net, T) <= MAX_KEPT_BYTES ? u : null;
   return u;
+}
+
+/**
+ * An upper bound on the bytes of a batch-1 unroll's per-timestep buffers: per layer xp and act (G·H each; the GRU
+ * one more), h, c, tanh(c), ∂L/∂h through the output (the GRU one more), ∂L/∂c, and the probabilities and their
+ * gradient (V each).
+ */
+function unrollBytes(net: Network, T: number): number {
+  const { hidden: H, layers: L, vocabSize: V } = net.cfg;
+  return 4 * T * ((3 * net.gates + 6) * H * L + 2 * V + H);
 }
 
 /** The kernels' row helper: the kept one, or a new one (null where there can be none). */
