@@ -12,7 +12,7 @@ import { serveShards } from './parallel/shards';
 import { Rng } from './rng';
 import { prepareRun, type PreparedRun } from './run';
 import { sample } from './sample';
-import { traceTokens } from './trace';
+import { releaseTraceResources, traceTokens } from './trace';
 import { createKernels } from './wasm/wasmKernels';
 
 /**
@@ -136,12 +136,23 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
 
 /**
  * The kernels every trace runs on: one memory, so a trace reuses the buffers of the one before when the model
- * has the same shape (a newer checkpoint of the same run), and the row helper thread it keeps (trace.ts).
+ * has the same shape (a newer checkpoint of the same run), and the row helper thread it keeps (trace.ts). A
+ * WebAssembly memory never shrinks: after TRACE_IDLE_MS without a trace the kernels are dropped, and with them
+ * the memory (hundreds of MB after a long trace of a large model).
  */
 let traceKernels: Kernels | null = null;
+let traceIdle: ReturnType<typeof setTimeout> | null = null;
+const TRACE_IDLE_MS = 60_000;
 
 function trace(model: Uint8Array, text: string): TraceData {
   traceKernels ??= createKernels();
+  if (traceIdle !== null) clearTimeout(traceIdle);
+  traceIdle = setTimeout(() => {
+    if (traceKernels !== null) releaseTraceResources(traceKernels);
+    traceKernels = null;
+    traceIdle = null;
+  }, TRACE_IDLE_MS);
+  traceIdle.unref();
   const m = decodeModelFile(model, Float32Array, traceKernels);
   const t = traceTokens(m.net, m.vocab.encode(text), { threads: nodeThreads });
   return {
