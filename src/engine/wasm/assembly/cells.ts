@@ -8,25 +8,59 @@ import { hsum64, laneMask, sigmoid4, storeN, tanh4 } from './simd';
  * any H work and in-place updates (c, h of the batch-1 stepper) read each unit before writing it.
  */
 
+/**
+ * The LSTM cell on 4 units from their pre-activations a_i, a_f, a_g, a_o: act ← i, f, g, o (gate blocks actGate
+ * bytes apart); c ← f⊙c_prev + i⊙g; tc ← tanh(c); h ← o⊙tc. Only the first cnt lanes are stored. Shared by
+ * lstmForward and the trace's fused half-steps (steps.ts), so both round exactly alike.
+ */
+// @ts-ignore: decorator
+@inline export function lstmCell4(ai: v128, af: v128, ag: v128, ao: v128, cPrev: v128,
+  act: usize, actGate: usize, c: usize, tc: usize, h: usize, cnt: i32): void {
+  const i = sigmoid4(ai), f = sigmoid4(af), g = tanh4(ag), o = sigmoid4(ao);
+  const ct = f32x4.add(f32x4.mul(f, cPrev), f32x4.mul(i, g));
+  const t = tanh4(ct);
+  storeN(act, i, cnt); storeN(act + actGate, f, cnt); storeN(act + 2 * actGate, g, cnt); storeN(act + 3 * actGate, o, cnt);
+  storeN(c, ct, cnt);
+  storeN(tc, t, cnt);
+  storeN(h, f32x4.mul(o, t), cnt);
+}
+
 /** act (B,4H) ← i,f,g,o;  c (B,H) ← f⊙c_prev + i⊙g;  tc (B,H) ← tanh(c);  h (B,H) ← o⊙tc. */
 export function lstmForward(B: i32, H: i32, xp: usize, hp: usize, cPrev: usize, act: usize, c: usize, tc: usize, h: usize): void {
   const gate = <usize>H << 2, rowG = gate << 2;
   for (let b = 0; b < B; b++) {
     const x = xp + <usize>b * rowG, r = hp + <usize>b * rowG, a = act + <usize>b * rowG, s = <usize>b * gate;
     for (let j = 0; j < H; j += 4) {
-      const n = min(4, H - j), o4 = <usize>j << 2;
-      const i = sigmoid4(f32x4.add(v128.load(x + o4), v128.load(r + o4)));
-      const f = sigmoid4(f32x4.add(v128.load(x + gate + o4), v128.load(r + gate + o4)));
-      const g = tanh4(f32x4.add(v128.load(x + 2 * gate + o4), v128.load(r + 2 * gate + o4)));
-      const o = sigmoid4(f32x4.add(v128.load(x + 3 * gate + o4), v128.load(r + 3 * gate + o4)));
-      const ct = f32x4.add(f32x4.mul(f, v128.load(cPrev + s + o4)), f32x4.mul(i, g));
-      const t = tanh4(ct);
-      storeN(a + o4, i, n); storeN(a + gate + o4, f, n); storeN(a + 2 * gate + o4, g, n); storeN(a + 3 * gate + o4, o, n);
-      storeN(c + s + o4, ct, n);
-      storeN(tc + s + o4, t, n);
-      storeN(h + s + o4, f32x4.mul(o, t), n);
+      const o4 = <usize>j << 2;
+      lstmCell4(
+        f32x4.add(v128.load(x + o4), v128.load(r + o4)),
+        f32x4.add(v128.load(x + gate + o4), v128.load(r + gate + o4)),
+        f32x4.add(v128.load(x + 2 * gate + o4), v128.load(r + 2 * gate + o4)),
+        f32x4.add(v128.load(x + 3 * gate + o4), v128.load(r + 3 * gate + o4)),
+        v128.load(cPrev + s + o4), a + o4, gate, c + s + o4, tc + s + o4, h + s + o4, min(4, H - j));
     }
   }
+}
+
+/**
+ * The backward of lstmCell4 on 4 units: dh = total ∂L/∂h_t, dcIn = ∂L/∂c_t through c_{t+1}, i…o the gates (gate
+ * blocks of act actGate bytes apart), cPrev = c_{t-1}, t = tanh(c_t). da ← ∂L/∂a_t (gate blocks daGate bytes
+ * apart); dcOut ← ∂L/∂c_{t-1} through this step. Returns the total ∂L/∂c_t (all lanes; the caller masks it for
+ * the norm). Shared by lstmBackward and the fused half-steps.
+ */
+// @ts-ignore: decorator
+@inline export function lstmCellBackward4(dh: v128, dcIn: v128, act: usize, actGate: usize, cPrev: v128, t: v128,
+  da: usize, daGate: usize, dcOut: usize, cnt: i32): v128 {
+  const one = f32x4.splat(1);
+  const i = v128.load(act), f = v128.load(act + actGate), g = v128.load(act + 2 * actGate), o = v128.load(act + 3 * actGate);
+  // backprop through h = o⊙tanh(c), plus the carried path
+  const dct = f32x4.add(dcIn, f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(t, t))));
+  storeN(da, f32x4.mul(f32x4.mul(f32x4.mul(dct, g), i), f32x4.sub(one, i)), cnt);                          // di, through σ
+  storeN(da + daGate, f32x4.mul(f32x4.mul(f32x4.mul(dct, cPrev), f), f32x4.sub(one, f)), cnt);            // df, through σ
+  storeN(da + 2 * daGate, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))), cnt);            // dg, through tanh
+  storeN(da + 3 * daGate, f32x4.mul(f32x4.mul(f32x4.mul(dh, t), o), f32x4.sub(one, o)), cnt);             // do, through σ
+  storeN(dcOut, f32x4.mul(dct, f), cnt);                                                                 // to c_{t-1}
+  return dct;
 }
 
 /**
@@ -35,24 +69,15 @@ export function lstmForward(B: i32, H: i32, xp: usize, hp: usize, cPrev: usize, 
  */
 export function lstmBackward(B: i32, H: i32, act: usize, cPrev: usize, tc: usize, dh: usize, dc: usize, da: usize): f64 {
   const gate = <usize>H << 2, rowG = gate << 2;
-  const one = f32x4.splat(1);
   let sq: f64 = 0;
   for (let b = 0; b < B; b++) {
     const a = act + <usize>b * rowG, d = da + <usize>b * rowG, s = <usize>b * gate;
     for (let j = 0; j < H; j += 4) {
       const n = min(4, H - j), o4 = <usize>j << 2;
-      const i = v128.load(a + o4), f = v128.load(a + gate + o4), g = v128.load(a + 2 * gate + o4), o = v128.load(a + 3 * gate + o4);
-      const t = v128.load(tc + s + o4);
-      const dhj = v128.load(dh + s + o4);
-      // backprop through h = o⊙tanh(c), plus the carried path
-      const dct = f32x4.add(v128.load(dc + s + o4), f32x4.mul(f32x4.mul(dhj, o), f32x4.sub(one, f32x4.mul(t, t))));
+      const dct = lstmCellBackward4(v128.load(dh + s + o4), v128.load(dc + s + o4), a + o4, gate,
+        v128.load(cPrev + s + o4), v128.load(tc + s + o4), d + o4, gate, dc + s + o4, n);
       const valid = v128.and(dct, laneMask(n));
       sq += hsum64(f32x4.mul(valid, valid));
-      storeN(d + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, g), i), f32x4.sub(one, i)), n);                                      // di, through σ
-      storeN(d + gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, v128.load(cPrev + s + o4)), f), f32x4.sub(one, f)), n);     // df, through σ
-      storeN(d + 2 * gate + o4, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))), n);                        // dg, through tanh
-      storeN(d + 3 * gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dhj, t), o), f32x4.sub(one, o)), n);                        // do, through σ
-      storeN(dc + s + o4, f32x4.mul(dct, f), n);                                                                          // to c_{t-1}
     }
   }
   return sq;

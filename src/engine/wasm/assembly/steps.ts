@@ -1,4 +1,5 @@
-import { hsum4, hsum64, laneMask, madd, sigmoid4, storeN, tanh4 } from './simd';
+import { lstmCell4, lstmCellBackward4 } from './cells';
+import { hsum4, hsum64, laneMask, madd } from './simd';
 
 /**
  * One batch-1 LSTM timestep for a range of units [j0, j1), its recurrent product fused in: the unit of work of
@@ -146,16 +147,12 @@ export function lstmForwardUnits(H: i32, j0: i32, j1: i32, hPrev: usize, packed:
     const hpF = dot4p(H, hPrev, pb + panel);
     const hpG = dot4p(H, hPrev, pb + 2 * panel);
     const hpO = dot4p(H, hPrev, pb + 3 * panel);
-    const i = sigmoid4(f32x4.add(v128.load(xp + o4), f32x4.add(hpI, v128.load(bhh + o4))));
-    const f = sigmoid4(f32x4.add(v128.load(xp + gate + o4), f32x4.add(hpF, v128.load(bhh + gate + o4))));
-    const g = tanh4(f32x4.add(v128.load(xp + 2 * gate + o4), f32x4.add(hpG, v128.load(bhh + 2 * gate + o4))));
-    const o = sigmoid4(f32x4.add(v128.load(xp + 3 * gate + o4), f32x4.add(hpO, v128.load(bhh + 3 * gate + o4))));
-    const ct = f32x4.add(f32x4.mul(f, v128.load(cPrev + o4)), f32x4.mul(i, g));
-    const t = tanh4(ct);
-    storeN(act + o4, i, cnt); storeN(act + actGate + o4, f, cnt); storeN(act + 2 * actGate + o4, g, cnt); storeN(act + 3 * actGate + o4, o, cnt);
-    storeN(c + o4, ct, cnt);
-    storeN(tc + o4, t, cnt);
-    storeN(h + o4, f32x4.mul(o, t), cnt);
+    lstmCell4(
+      f32x4.add(v128.load(xp + o4), f32x4.add(hpI, v128.load(bhh + o4))),
+      f32x4.add(v128.load(xp + gate + o4), f32x4.add(hpF, v128.load(bhh + gate + o4))),
+      f32x4.add(v128.load(xp + 2 * gate + o4), f32x4.add(hpG, v128.load(bhh + 2 * gate + o4))),
+      f32x4.add(v128.load(xp + 3 * gate + o4), f32x4.add(hpO, v128.load(bhh + 3 * gate + o4))),
+      v128.load(cPrev + o4), act + o4, actGate, c + o4, tc + o4, h + o4, cnt);
   }
 }
 
@@ -173,7 +170,6 @@ export function lstmBackwardUnits(H: i32, j0: i32, j1: i32, daNext: usize, hasNe
   dhOut: usize, act: usize, actGate: usize, cPrev: usize, tc: usize, dcIn: usize, dcOut: usize, da: usize, sq: usize): void {
   const gate = <usize>H << 2; // bytes per gate block
   const block = <usize>H << 6; // bytes of one block of 4 packed rows of 4H floats
-  const one = f32x4.splat(1);
   let sqH: f64 = 0, sqC: f64 = 0;
   for (let j = j0; j < j1; j += 4) {
     const rec = hasNext ? dot4p(4 * H, daNext, packedT + <usize>(j >> 2) * block) : f32x4.splat(0);
@@ -182,17 +178,10 @@ export function lstmBackwardUnits(H: i32, j0: i32, j1: i32, daNext: usize, hasNe
     const dh = f32x4.add(v128.load(dhOut + o4), rec);
     const vh = v128.and(dh, mask);
     sqH += hsum64(f32x4.mul(vh, vh));
-    const i = v128.load(act + o4), f = v128.load(act + actGate + o4), g = v128.load(act + 2 * actGate + o4), o = v128.load(act + 3 * actGate + o4);
-    const t = v128.load(tc + o4);
-    // backprop through h = o⊙tanh(c), plus the carried path
-    const dct = f32x4.add(v128.load(dcIn + o4), f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(t, t))));
+    const dct = lstmCellBackward4(dh, v128.load(dcIn + o4), act + o4, actGate, v128.load(cPrev + o4), v128.load(tc + o4),
+      da + o4, gate, dcOut + o4, cnt);
     const vc = v128.and(dct, mask);
     sqC += hsum64(f32x4.mul(vc, vc));
-    storeN(da + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, g), i), f32x4.sub(one, i)), cnt);                                  // di, through σ
-    storeN(da + gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dct, v128.load(cPrev + o4)), f), f32x4.sub(one, f)), cnt);      // df, through σ
-    storeN(da + 2 * gate + o4, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))), cnt);                      // dg, through tanh
-    storeN(da + 3 * gate + o4, f32x4.mul(f32x4.mul(f32x4.mul(dh, t), o), f32x4.sub(one, o)), cnt);                       // do, through σ
-    storeN(dcOut + o4, f32x4.mul(dct, f), cnt);                                                                         // to c_{t-1}
   }
   store<f64>(sq, sqH);
   store<f64>(sq, sqC, 8);
