@@ -35,6 +35,17 @@ function assertSameTrace(a: Trace, b: Trace): void {
   assert.deepEqual(a.paramGrads, b.paramGrads);
 }
 
+/** A batch-1 unroll of T ≥ FUSED_MIN_STEPS steps after its forward, and its first layer's fused forward run. */
+function fusedForward(n: Network, T: number): { u: Unroll; run: LstmRun } {
+  const u = new Unroll(n, T, 1);
+  u.inputs.set(tokens(T));
+  u.resetState();
+  u.forward();
+  const run = (u as unknown as { lstmRun(backward: boolean, l: number): LstmRun | null }).lstmRun(false, 0);
+  assert.ok(run !== null, 'batch-1 LSTM on wasm kernels runs fused');
+  return { u, run };
+}
+
 describe('two-thread trace (recurrent products split by rows)', function () {
   this.timeout(120_000);
 
@@ -107,16 +118,10 @@ describe('two-thread trace (recurrent products split by rows)', function () {
   }
 
   it('a helper that claims a half-step and stops answering is given up: the run ends here, with the same numbers', () => {
-    const n = net('lstm', 37); // a split at 16 and a last block of 5 units
-    const T = 300; // ≥ FUSED_MIN_STEPS
-    const u = new Unroll(n, T, 1);
-    u.inputs.set(tokens(T));
-    u.resetState();
-    u.forward();
+    const n = net('lstm', 37); // a split at 16 and a last, partial block of one unit
+    const { u, run } = fusedForward(n, 300);
     const c = u.layers[0]!;
     const want = { hs: Float32Array.from(c.hs), cs: Float32Array.from(c.cs!), act: Float32Array.from(c.act!) };
-    const run = (u as unknown as { lstmRun(backward: boolean, l: number): LstmRun | null }).lstmRun(false, 0);
-    assert.ok(run !== null, 'batch-1 LSTM on wasm kernels runs fused');
     const x = (n.kernels as WasmKernels).exports;
     const clear = (): void => { c.hs.fill(0, 37); c.cs!.fill(0, 37); c.act!.fill(0); };
     clear();
@@ -141,11 +146,7 @@ describe('two-thread trace (recurrent products split by rows)', function () {
   it('a helper kept out (the coordinator backing off) claims nothing, and one that is late runs only the steps left', () => {
     const n = net('lstm', 24);
     const T = 300;
-    const u = new Unroll(n, T, 1);
-    u.inputs.set(tokens(T));
-    u.resetState();
-    u.forward();
-    const run = (u as unknown as { lstmRun(backward: boolean, l: number): LstmRun | null }).lstmRun(false, 0)!;
+    const { run } = fusedForward(n, T);
     const x = (n.kernels as WasmKernels).exports;
     const ctrl = new Int32Array(new SharedArrayBuffer(RUN_WORDS.SIZE * 4));
     const base = 1;

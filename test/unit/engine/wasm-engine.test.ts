@@ -23,11 +23,11 @@ const TEXT = 'the cat sat on the mat. the dog sat on the log. 🙂 '.repeat(30);
 const vocab = Vocabulary.fromText(TEXT);
 const tokens = vocab.encode(TEXT);
 
-function networks(cell: CellType): [Network, Network] {
-  const cfg = { cell, vocabSize: vocab.size, embed: 6, hidden: 12, layers: 2 };
+function networks(cell: CellType, hidden = 12, seed = 5): [Network, Network] {
+  const cfg = { cell, vocabSize: vocab.size, embed: 6, hidden, layers: 2 };
   const make = (k: 'js' | 'wasm'): Network => {
     const net = new Network(cfg, Float32Array, createKernels(k));
-    net.initialize(new Rng(5));
+    net.initialize(new Rng(seed));
     return net;
   };
   return [make('js'), make('wasm')];
@@ -91,12 +91,7 @@ describe('the engine on WebAssembly kernels', () => {
         // units, a last block of fewer than 4 (37), a width that is not a multiple of 4 in either half (21)
         for (const hidden of [20, 21, 37]) {
           it(`traces as the TypeScript kernels do with ${hidden} units (fused recurrence)`, () => {
-            const cfg = { cell, vocabSize: vocab.size, embed: 6, hidden, layers: 2 };
-            const [a, b] = (['js', 'wasm'] as const).map((k) => {
-              const net = new Network(cfg, Float32Array, createKernels(k));
-              net.initialize(new Rng(7));
-              return net;
-            }) as [Network, Network];
+            const [a, b] = networks(cell, hidden, 7);
             const text = vocab.encode('the cat sat on the log 🙂 the dog sat on the mat. '.repeat(6)); // ≥ FUSED_MIN_STEPS
             const ta = traceTokens(a, text, { paramGrads: true }), tb = traceTokens(b, text, { paramGrads: true });
             closeTo([tb.loss], [ta.loss], 1e-6, 0, 'loss');
