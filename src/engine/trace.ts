@@ -1,4 +1,5 @@
 import { GatescopeError } from './errors';
+import type { Kernels } from './kernels';
 import type { Network } from './network';
 import { RowSplit } from './parallel/rowSplit';
 import type { ThreadHost } from './parallel/shards';
@@ -127,7 +128,8 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
 interface Kept {
   unroll: Unroll | null;
   helper: RowSplit | null;
-  timer: unknown;
+  /** Stops the kept helper after IDLE_HELPER_MS without a trace. */
+  idle: ReturnType<typeof setTimeout> | null;
 }
 const kept = new WeakMap<WasmKernels, Kept>();
 /**
@@ -140,7 +142,7 @@ export const IDLE_HELPER_MS = 30_000;
 
 function keptFor(kernels: WasmKernels): Kept {
   let k = kept.get(kernels);
-  if (k === undefined) kept.set(kernels, k = { unroll: null, helper: null, timer: null });
+  if (k === undefined) kept.set(kernels, k = { unroll: null, helper: null, idle: null });
   return k;
 }
 
@@ -164,11 +166,10 @@ function unrollBytes(net: Network, T: number): number {
 }
 
 /** The kernels' row helper: the kept one, or a new one (null where there can be none). */
-function helperFor(kernels: WasmKernels | object, host: ThreadHost | null | undefined): RowSplit | null {
+function helperFor(kernels: Kernels, host: ThreadHost | null | undefined): RowSplit | null {
   if (!(kernels instanceof WasmKernels)) return null;
   const k = keptFor(kernels);
-  if (k.timer !== null) clearTimeout(k.timer as ReturnType<typeof setTimeout>);
-  k.timer = null;
+  stopIdleTimer(k);
   if (k.helper !== null && !k.helper.stopped) return k.helper;
   k.helper = host ? RowSplit.start(kernels, host) : null;
   return k.helper;
@@ -177,22 +178,26 @@ function helperFor(kernels: WasmKernels | object, host: ThreadHost | null | unde
 /** Keeps the helper for the next trace, and stops it after IDLE_HELPER_MS without one. */
 function releaseHelper(kernels: WasmKernels, rows: RowSplit): void {
   const k = keptFor(kernels);
-  const timer = setTimeout(() => {
-    k.timer = null;
+  k.idle = setTimeout(() => {
+    k.idle = null;
     k.helper = null;
     rows.dispose();
   }, IDLE_HELPER_MS);
   // a kept helper must not keep a process (the CLI) alive: Node's timers can be unreferenced
-  (timer as { unref?: () => void }).unref?.();
-  k.timer = timer;
+  (k.idle as { unref?: () => void }).unref?.();
+}
+
+function stopIdleTimer(k: Kept): void {
+  if (k.idle !== null) clearTimeout(k.idle);
+  k.idle = null;
 }
 
 /** Stops the kept row helper of these kernels now (tests; a host shutting the engine down). */
-export function releaseTraceResources(kernels: object): void {
+export function releaseTraceResources(kernels: Kernels): void {
   if (!(kernels instanceof WasmKernels)) return;
   const k = kept.get(kernels);
   if (k === undefined) return;
-  if (k.timer !== null) clearTimeout(k.timer as ReturnType<typeof setTimeout>);
+  stopIdleTimer(k);
   k.helper?.dispose();
   kept.delete(kernels);
 }
