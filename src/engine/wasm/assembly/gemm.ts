@@ -15,6 +15,15 @@ import { hsum, hsum4, madd } from './simd';
   store<f32>(p, acc ? load<f32>(p) + v : v);
 }
 
+/** [p0[0], p1[0], p2[0], p3[0]]: one float from each of 4 places (a column of 4 rows) as a vector. */
+// @ts-ignore: decorator
+@inline function gather4(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
+  let v = f32x4.splat(load<f32>(p0));
+  v = f32x4.replace_lane(v, 1, load<f32>(p1));
+  v = f32x4.replace_lane(v, 2, load<f32>(p2));
+  return f32x4.replace_lane(v, 3, load<f32>(p3));
+}
+
 /**
  * C[M,N] (+)= A[M,K]·B[N,K]ᵀ as dot products: both operands stream along K with unit stride, so no packing.
  * Blocks of 2 rows of A × 4 rows of B keep 8 accumulators of 4 partial sums each (x64 has 16 vector registers,
@@ -46,10 +55,7 @@ export function gemmNT(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, acc
       }
       let r0 = hsum4(s00, s01, s02, s03), r1 = hsum4(s10, s11, s12, s13);
       for (let k = kv; k < rk; k += 4) { // the last K mod 4 terms: a column of 4 B entries per term
-        let y = f32x4.splat(load<f32>(b0 + k));
-        y = f32x4.replace_lane(y, 1, load<f32>(b1 + k));
-        y = f32x4.replace_lane(y, 2, load<f32>(b2 + k));
-        y = f32x4.replace_lane(y, 3, load<f32>(b3 + k));
+        const y = gather4(b0 + k, b1 + k, b2 + k, b3 + k);
         r0 = madd(v128.load32_splat(a0 + k), y, r0);
         r1 = madd(v128.load32_splat(a1 + k), y, r1);
       }
@@ -105,15 +111,9 @@ export function gemv(N: i32, K: i32, x: usize, w: usize, y: usize, acc: bool): v
     let r0 = hsum4(s0, s1, s2, s3), r1 = hsum4(s4, s5, s6, s7);
     for (let k = kv; k < rk; k += 4) {
       const v = v128.load32_splat(x + k);
-      let c = f32x4.splat(load<f32>(w0 + k));
-      c = f32x4.replace_lane(c, 1, load<f32>(w1 + k));
-      c = f32x4.replace_lane(c, 2, load<f32>(w2 + k));
-      c = f32x4.replace_lane(c, 3, load<f32>(w3 + k));
+      let c = gather4(w0 + k, w1 + k, w2 + k, w3 + k);
       r0 = madd(c, v, r0);
-      c = f32x4.splat(load<f32>(w4 + k));
-      c = f32x4.replace_lane(c, 1, load<f32>(w5 + k));
-      c = f32x4.replace_lane(c, 2, load<f32>(w6 + k));
-      c = f32x4.replace_lane(c, 3, load<f32>(w7 + k));
+      c = gather4(w4 + k, w5 + k, w6 + k, w7 + k);
       r1 = madd(c, v, r1);
     }
     const yj = y + (<usize>j << 2);
@@ -347,10 +347,7 @@ function outerBlocks(nb: i32, N: i32, K: i32, a: usize, ab: usize, ai: usize, ak
       let s = f32x4.splat(0);
       let pa = ar, pb = b + (<usize>j << 2);
       for (let k = 0; k < K; k++) {
-        let x = f32x4.splat(load<f32>(pa));
-        x = f32x4.replace_lane(x, 1, load<f32>(pa + ai));
-        x = f32x4.replace_lane(x, 2, load<f32>(pa + ai2));
-        x = f32x4.replace_lane(x, 3, load<f32>(pa + ai3));
+        const x = gather4(pa, pa + ai, pa + ai2, pa + ai3);
         s = madd(x, v128.load32_splat(pb), s);
         pa += ak;
         pb += rn;
