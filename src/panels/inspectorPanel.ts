@@ -77,6 +77,9 @@ export class InspectorPanel implements vscode.Disposable {
     this.disposables.push(
       webview.onDidReceiveMessage((m) => void this.messenger.receive(m)),
       panel.onDidDispose(() => this.dispose()),
+      // a hidden webview's page is discarded (no retainContextWhenHidden): messages to it are lost until it is
+      // shown again and says 'ready', which sends it the whole state (sendInit)
+      panel.onDidChangeViewState((e) => { if (!e.webviewPanel.visible) this.ready = false; }),
     );
     this.updateTitle();
     webview.html = inspectorHtml({
@@ -199,6 +202,7 @@ export class InspectorPanel implements vscode.Disposable {
   /** Test-only: what the webview shows. Waits for the webview (and a trace under way) first; a busy machine can take a while to load a new webview. */
   async getState(timeoutMs = 45_000): Promise<InspectorSnapshot> {
     const deadline = Date.now() + timeoutMs;
+    if (!this.panel.visible) this.reveal(); // only a shown webview answers
     if (!this.ready) await Promise.race([new Promise<void>((r) => this.readyWaiters.push(r)), sleep(timeoutMs)]);
     if (this.loading) await Promise.race([this.loading, sleep(Math.max(0, deadline - Date.now()))]);
     return Promise.race([
