@@ -3,7 +3,8 @@ import type { Kernels } from './kernels';
 import type { Network } from './network';
 import { RowSplit } from './parallel/rowSplit';
 import type { ThreadHost } from './parallel/shards';
-import { GATE_NAMES } from './types';
+import type { ForwardRecord } from './reach';
+import { GATE_NAMES, type FloatArray } from './types';
 import { Unroll } from './unroll';
 import { WasmKernels } from './wasm/wasmKernels';
 
@@ -65,7 +66,7 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
   if (T > MAX_TRACE_CHARS) {
     throw new GatescopeError(`the text has ${T} characters; trace at most ${MAX_TRACE_CHARS} at a time (select a part of it)`, 'invalid-input');
   }
-  const { cell, hidden: H, vocabSize: V } = net.cfg;
+  const { hidden: H, vocabSize: V } = net.cfg;
   const u = unrollFor(net, T);
   u.inputs.set(tokens);
   for (let t = 0; t + 1 < T; t++) u.targets[t] = tokens[t + 1]!;
@@ -85,38 +86,60 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
     u.rows = null;
     if (rows !== null) releaseHelper(net.kernels as WasmKernels, rows);
   }
+  // copies through set(): native copies (converting float64 networks' numbers)
+  const layers = layerRecords(u, (n) => new Float32Array(n)).map((r, l): TraceLayer => ({
+    ...r,
+    gradH: new Float32Array(u.layers[l]!.gradH.subarray(0, T)),
+    gradC: u.layers[l]!.gradC ? new Float32Array(u.layers[l]!.gradC!.subarray(0, T)) : null,
+  }));
+  let paramGrads: Map<string, Float32Array> | null = null;
+  if (wantGrads) {
+    paramGrads = new Map(net.layout.tensors.map((t) => [t.name, new Float32Array(net.grads.subarray(t.offset, t.offset + t.size))]));
+  }
+  return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: new Float32Array(u.probs.subarray(0, T * V)), layers, paramGrads };
+}
+
+/**
+ * The last forward's internals as (T, H) arrays of the network's own float type (float64 for gradient checks),
+ * copied out of the unroll: what a backward from one prediction (reach.ts) reads. Batch-1 unrolls only.
+ */
+export function forwardRecord(u: Unroll): ForwardRecord {
+  if (u.B !== 1) throw new Error('forwardRecord: batch-1 unrolls only');
+  const { T } = u;
+  const V = u.net.cfg.vocabSize;
+  return { tokens: u.inputs.slice(0, T), probs: u.probs.slice(0, T * V), layers: layerRecords(u, (n) => new u.net.Float(n)) };
+}
+
+/** Per layer of a batch-1 unroll, copies of the gates by name, c and h into (T, H) arrays from `make`. */
+function layerRecords<A extends FloatArray>(u: Unroll, make: (n: number) => A):
+  { gates: Record<string, A>; c: A | null; h: A }[] {
+  const { T, net } = u;
+  const { cell, hidden: H } = net.cfg;
   const G = net.gates;
   const names = cell === 'rnn_tanh' ? [] : GATE_NAMES[cell];
-  // copies through the typed-array constructor and set(): native copies (converting float64 networks' numbers)
-  const layers = u.layers.map((c): TraceLayer => {
-    const gates: Record<string, Float32Array> = {};
+  const copyOf = (a: FloatArray, start: number, end: number): A => {
+    const out = make(end - start);
+    out.set(a.subarray(start, end));
+    return out;
+  };
+  return u.layers.map((c) => {
+    const gates: Record<string, A> = {};
     const act = c.act;
     names.forEach((name, gi) => {
       if (c.actByGate) {
         const src = gi * u.capacity * H; // gate-major: the gate's (T, H) in one piece
-        gates[name] = new Float32Array(act!.subarray(src, src + T * H));
+        gates[name] = copyOf(act!, src, src + T * H);
         return;
       }
-      const out = new Float32Array(T * H);
+      const out = make(T * H);
       for (let t = 0; t < T; t++) {
         const src = t * G * H + gi * H;
         out.set(act!.subarray(src, src + H), t * H);
       }
       gates[name] = out;
     });
-    return {
-      gates,
-      c: c.cs ? new Float32Array(c.cs.subarray(H, (T + 1) * H)) : null,
-      h: new Float32Array(c.hs.subarray(H, (T + 1) * H)),
-      gradH: new Float32Array(c.gradH.subarray(0, T)),
-      gradC: c.gradC ? new Float32Array(c.gradC.subarray(0, T)) : null,
-    };
+    return { gates, c: c.cs ? copyOf(c.cs, H, (T + 1) * H) : null, h: copyOf(c.hs, H, (T + 1) * H) };
   });
-  let paramGrads: Map<string, Float32Array> | null = null;
-  if (wantGrads) {
-    paramGrads = new Map(net.layout.tensors.map((t) => [t.name, new Float32Array(net.grads.subarray(t.offset, t.offset + t.size))]));
-  }
-  return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: new Float32Array(u.probs.subarray(0, T * V)), layers, paramGrads };
 }
 
 /**

@@ -1,0 +1,401 @@
+import { GatescopeError } from './errors';
+import type { Network } from './network';
+import type { FloatArray } from './types';
+
+/**
+ * How far back one prediction's gradient reaches: the vanishing-gradient picture of "Understanding LSTM
+ * Networks" and the CS231n notes, measured on a real text.
+ *
+ * The loss of the prediction made at position T alone,
+ *   L_T = −log p(x_{T+1} | x_0..x_T),
+ * backpropagated through time: per layer ‖∂L_T/∂h_t‖ and (LSTM) ‖∂L_T/∂c_t‖ for t ≤ T, and the saliency
+ * ‖∂L_T/∂e_t‖ of each input character's embedding row e_t. Nothing after T influences L_T, so these are zero for
+ * t > T; and the gradient at T − k depends only on steps T − k..T, so a backward over those k + 1 steps is exact
+ * (not truncated) for every k it reaches.
+ *
+ * The backward runs in float64 over the forward's kept internals (a trace: gates, c, h), so that ratios of
+ * 1e-14 between k = 0 and k = 100 — the tanh RNN's — are numbers, not rounding. It follows Unroll.backward line
+ * by line (cells.ts has the per-cell derivations) for one lane, with the loss on one position.
+ *
+ * Dimension legend: T characters, V vocab, E embedding, H hidden, G gates per cell, L layers, K steps back.
+ */
+
+/** What the backward needs of a forward from a zero state: a Trace has it (and so does forwardRecord()). */
+export interface ForwardRecord {
+  readonly tokens: Int32Array;   // (T)
+  readonly probs: FloatArray;    // (T, V) next-character distribution at every position
+  readonly layers: readonly {
+    readonly gates: Readonly<Record<string, FloatArray>>; // each (T, H), post-activation: LSTM i f g o; GRU r z n
+    readonly c: FloatArray | null; // (T, H) LSTM
+    readonly h: FloatArray;        // (T, H)
+  }[];
+}
+
+/** Gradients of one prediction's loss, indexed by k = steps back from T (timestep T − k). */
+export interface PredictionGradients {
+  /** T: the position whose prediction is differentiated (it predicts character T + 1). */
+  readonly at: number;
+  /** x_{T+1}, the character predicted. */
+  readonly target: number;
+  /** L_T = −log p(x_{T+1} | x_0..x_T), in nats. */
+  readonly loss: number;
+  /** K: steps back computed; every array has K + 1 entries. */
+  readonly maxK: number;
+  readonly layers: readonly {
+    readonly gradH: Float64Array;          // (K+1) ‖∂L_T/∂h_{T−k}‖₂
+    readonly gradC: Float64Array | null;   // (K+1) ‖∂L_T/∂c_{T−k}‖₂, LSTM
+  }[];
+  /** (K+1) ‖∂L_T/∂e_{T−k}‖₂, e_t = the embedding row of input character t. */
+  readonly saliency: Float64Array;
+}
+
+/** Tests: the full gradient vectors, one call per layer and step, as the backward produces them. */
+export type VectorSink = (layer: number, k: number, dh: Float64Array, dc: Float64Array | null, de: Float64Array | null) => void;
+
+export interface PredictionOptions {
+  /** Steps back to compute (default: all the way to t = 0). */
+  readonly maxK?: number;
+  /** Compute the saliency (default true; the reach summary does without: the first layer's W_ihᵀ products). */
+  readonly saliency?: boolean;
+  readonly sink?: VectorSink;
+}
+
+/** Checks that position `at` has a prediction to differentiate, with a message that says what to do. */
+export function checkPosition(T: number, at: number, maxK?: number): void {
+  if (T < 2) throw new GatescopeError(`the text has ${T} character${T === 1 ? '' : 's'}: a prediction needs at least 2 (one to read, one to predict)`);
+  if (!Number.isInteger(at) || at < 0 || at > T - 2) {
+    const last = at === T - 1 ? ` (position ${at} is the last character: nothing follows it to predict)` : '';
+    throw new GatescopeError(`the prediction's position must be from 0 to ${T - 2} in this ${T}-character text, not ${at}${last}`);
+  }
+  if (maxK !== undefined && (!Number.isInteger(maxK) || maxK < 0)) throw new GatescopeError(`the number of steps back must be a whole number ≥ 0, not ${maxK}`);
+}
+
+/**
+ * Backward from the prediction at `at` over the steps at − K..at (K = maxK, at most `at`).
+ */
+export function predictionGradients(net: Network, rec: ForwardRecord, at: number, options: PredictionOptions = {}): PredictionGradients {
+  const T = rec.tokens.length;
+  checkPosition(T, at, options.maxK);
+  const K = Math.min(options.maxK ?? at, at);
+  const { cell, hidden: H, vocabSize: V, layers: L, embed: E } = net.cfg;
+  const G = net.gates, GH = G * H;
+  const wantSaliency = options.saliency ?? true;
+  const sink = options.sink;
+  const target = rec.tokens[at + 1]!;
+  const p = rec.probs;
+  const loss = -Math.log(p[at * V + target]!);
+
+  // ∂L_T/∂logits_T = p_T − onehot(x_{T+1}); through the decoder, ∂L_T/∂h_T of the top layer
+  const dOut = new Float64Array((K + 1) * H); // (K+1, H) ∂L_T/∂h_{T−k} through the layer's output
+  {
+    const W = net.p.decoderW; // (V, H)
+    for (let v = 0; v < V; v++) {
+      const dz = p[at * V + v]! - (v === target ? 1 : 0);
+      if (dz !== 0) axpy(H, dz, W, v * H, dOut, 0);
+    }
+  }
+  const layers: { gradH: Float64Array; gradC: Float64Array | null }[] = new Array(L);
+  const saliency = new Float64Array(K + 1);
+  const dh = new Float64Array(H);      // total ∂L_T/∂h_t
+  const dhRec = new Float64Array(H);   // ∂L_T/∂h_t through h_{t+1}
+  const dc = new Float64Array(H);      // ∂L_T/∂c_t through c_{t+1}: f_{t+1}⊙dc_{t+1}
+  const dct = new Float64Array(H);     // total ∂L_T/∂c_t
+  const da = new Float64Array(GH);     // ∂L_T/∂a_t for the input projection (dxp)
+  const dhp = cell === 'gru' ? new Float64Array(GH) : da; // … for the recurrent one (GRU: r scales hp_n)
+  const hpn = new Float64Array(H);     // GRU W_hn·h_{t−1} + b_hn, recomputed (a trace does not keep it)
+  const de = new Float64Array(E);
+
+  for (let l = L - 1; l >= 0; l--) {
+    const r = rec.layers[l]!;
+    const w = net.p.layers[l]!;
+    const gradH = new Float64Array(K + 1);
+    const gradC = cell === 'lstm' ? new Float64Array(K + 1) : null;
+    const below = l > 0 ? new Float64Array((K + 1) * H) : null; // (K+1, H) ∂L_T/∂h^{l−1}, through this layer's input
+    dhRec.fill(0);
+    dc.fill(0);
+    for (let k = 0; k <= K; k++) {
+      const t = at - k;
+      const cur = t * H, prev = (t - 1) * H; // prev < 0: the zero initial state
+      // total ∂L_T/∂h_t = through the output + through h_{t+1}
+      for (let j = 0; j < H; j++) dh[j] = dOut[k * H + j]! + dhRec[j]!;
+      gradH[k] = norm(dh, H);
+      if (cell === 'lstm') {
+        const ig = r.gates['i']!, fg = r.gates['f']!, gg = r.gates['g']!, og = r.gates['o']!, c = r.c!;
+        for (let j = 0; j < H; j++) {
+          const i = ig[cur + j]!, f = fg[cur + j]!, g = gg[cur + j]!, o = og[cur + j]!;
+          const tc = Math.tanh(c[cur + j]!);
+          const cPrev = prev >= 0 ? c[prev + j]! : 0;
+          const d = dc[j]! + dh[j]! * o * (1 - tc * tc); // backprop through h = o⊙tanh(c), plus the carried path
+          dct[j] = d;
+          da[j] = d * g * i * (1 - i);                    // di, through σ
+          da[H + j] = d * cPrev * f * (1 - f);            // df, through σ
+          da[2 * H + j] = d * i * (1 - g * g);            // dg, through tanh
+          da[3 * H + j] = dh[j]! * tc * o * (1 - o);      // do, through σ
+          dc[j] = d * f;                                  // to c_{t−1}: the forget gate's path
+        }
+        gradC![k] = norm(dct, H);
+        matTVec(GH, H, w.whh, da, dhRec);                 // dh_{t−1} = W_hhᵀ·da
+      } else if (cell === 'gru') {
+        const rg = r.gates['r']!, zg = r.gates['z']!, ng = r.gates['n']!, h = r.h;
+        // hp_n = W_hn·h_{t−1} + b_hn (rows 2H..3H of W_hh)
+        for (let j = 0; j < H; j++) {
+          let s = w.bhh[2 * H + j]!;
+          if (prev >= 0) for (let q = 0, o = (2 * H + j) * H; q < H; q++) s += w.whh[o + q]! * h[prev + q]!;
+          hpn[j] = s;
+        }
+        for (let j = 0; j < H; j++) {
+          const rr = rg[cur + j]!, z = zg[cur + j]!, n = ng[cur + j]!;
+          const hPrev = prev >= 0 ? h[prev + j]! : 0;
+          const dan = dh[j]! * (1 - z) * (1 - n * n);      // through h = (1−z)n + …, then tanh
+          const dar = dan * hpn[j]! * rr * (1 - rr);       // through r⊙hp_n, then σ
+          const daz = dh[j]! * (hPrev - n) * z * (1 - z);  // through z, then σ
+          da[j] = dar; da[H + j] = daz; da[2 * H + j] = dan;
+          dhp[j] = dar; dhp[H + j] = daz; dhp[2 * H + j] = dan * rr;
+        }
+        matTVec(GH, H, w.whh, dhp, dhRec);                // dh_{t−1} = W_hhᵀ·dhp …
+        for (let j = 0; j < H; j++) dhRec[j] += zg[cur + j]! * dh[j]!; // … + z⊙dh, the path that skips W_hh
+      } else {
+        const h = r.h;
+        for (let j = 0; j < H; j++) {
+          const y = h[cur + j]!;
+          da[j] = dh[j]! * (1 - y * y);                   // backprop through tanh
+        }
+        matTVec(GH, H, w.whh, da, dhRec);
+      }
+      let deOut: Float64Array | null = null;
+      if (below !== null) {
+        matTVec(GH, H, w.wih, da, below, k * H);          // dx = W_ihᵀ·da: ∂L_T/∂h_t of the layer below
+      } else if (wantSaliency || sink) {
+        matTVec(GH, E, w.wih, da, de);                    // ∂L_T/∂e_t = W_ih0ᵀ·da
+        saliency[k] = norm(de, E);
+        deOut = de;
+      }
+      sink?.(l, k, dh, cell === 'lstm' ? dct : null, deOut);
+    }
+    layers[l] = { gradH, gradC };
+    if (below !== null) dOut.set(below);
+  }
+  return { at, target, loss, maxK: K, layers, saliency };
+}
+
+// ---- the reach over many positions ---------------------------------------------------------------------------
+
+/** The memory horizon: the smallest k where the median ratio falls below this. */
+export const REACH_THRESHOLD = 1e-3;
+
+/** A curve over k summarised over positions. */
+export interface Band {
+  readonly median: Float64Array; // (K+1)
+  readonly q10: Float64Array;    // (K+1)
+  readonly q90: Float64Array;    // (K+1)
+}
+
+export interface ReachSummary {
+  readonly cell: string;
+  /** The positions T whose predictions were differentiated. */
+  readonly positions: readonly number[];
+  readonly maxK: number;
+  /**
+   * Per layer, r(k) = ‖∂L_T/∂h_{T−k}‖ / ‖∂L_T/∂h_T‖ (and the same for c, normalised by its own value at k = 0),
+   * summarised over positions.
+   */
+  readonly layers: readonly { readonly gradH: Band; readonly gradC: Band | null }[];
+  /** Per layer: the smallest k where the median of r(k) for h falls below REACH_THRESHOLD; null: not within K. */
+  readonly horizon: readonly (number | null)[];
+  /** The same for c (LSTM); null for other cells. */
+  readonly horizonC: readonly (number | null)[] | null;
+}
+
+/**
+ * `count` positions spread evenly over the ones that have K steps before them and a character after them
+ * (K ≤ T' ≤ T − 2), first and last included.
+ */
+export function reachPositions(T: number, count: number, K: number): number[] {
+  if (!Number.isInteger(count) || count < 1) throw new GatescopeError(`--positions must be a whole number ≥ 1, not ${count}`);
+  if (!Number.isInteger(K) || K < 1) throw new GatescopeError(`--max-k must be a whole number ≥ 1, not ${K}`);
+  if (T < K + 2) {
+    throw new GatescopeError(`the text has ${T} characters: reaching ${K} steps back needs at least ${K + 2} (use a longer text or a smaller --max-k)`);
+  }
+  const lo = K, hi = T - 2;
+  const n = Math.min(count, hi - lo + 1);
+  if (n === 1) return [hi];
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(lo + Math.round((i * (hi - lo)) / (n - 1)));
+  return out;
+}
+
+/**
+ * The reach of the predictions at `positions`, K steps back each: one short backward per position over the
+ * forward the record keeps.
+ */
+export function gradientReach(net: Network, rec: ForwardRecord, positions: readonly number[], K: number): ReachSummary {
+  const { cell, layers: L } = net.cfg;
+  const T = rec.tokens.length;
+  for (const at of positions) {
+    if (!Number.isInteger(at) || at < K || at > T - 2) throw new GatescopeError(`position ${at} cannot reach ${K} steps back in a ${T}-character text (${K} ≤ T ≤ ${T - 2})`);
+  }
+  // ratios[l][k][position], h and c
+  const rh = Array.from({ length: L }, () => Array.from({ length: K + 1 }, () => new Float64Array(positions.length)));
+  const rc = cell === 'lstm' ? Array.from({ length: L }, () => Array.from({ length: K + 1 }, () => new Float64Array(positions.length))) : null;
+  positions.forEach((at, n) => {
+    const g = predictionGradients(net, rec, at, { maxK: K, saliency: false });
+    for (let l = 0; l < L; l++) {
+      const gh = g.layers[l]!.gradH, gc = g.layers[l]!.gradC;
+      for (let k = 0; k <= K; k++) {
+        rh[l]![k]![n] = ratio(gh[k]!, gh[0]!);
+        if (rc && gc) rc[l]![k]![n] = ratio(gc[k]!, gc[0]!);
+      }
+    }
+  });
+  const layers = rh.map((perK, l) => ({ gradH: band(perK), gradC: rc ? band(rc[l]!) : null }));
+  return {
+    cell, positions: [...positions], maxK: K, layers,
+    horizon: layers.map((b) => horizonOf(b.gradH.median)),
+    horizonC: rc ? layers.map((b) => horizonOf(b.gradC!.median)) : null,
+  };
+}
+
+/** The smallest k whose value is below REACH_THRESHOLD; null when none is. */
+export function horizonOf(median: ArrayLike<number>): number | null {
+  for (let k = 0; k < median.length; k++) if (median[k]! < REACH_THRESHOLD) return k;
+  return null;
+}
+
+/** a / b, 0 where both are 0 (a prediction that does not depend on this state at all). */
+function ratio(a: number, b: number): number {
+  return b > 0 ? a / b : 0;
+}
+
+function band(perK: readonly Float64Array[]): Band {
+  const K1 = perK.length;
+  const median = new Float64Array(K1), q10 = new Float64Array(K1), q90 = new Float64Array(K1);
+  for (let k = 0; k < K1; k++) {
+    const s = Float64Array.from(perK[k]!).sort();
+    median[k] = quantile(s, 0.5);
+    q10[k] = quantile(s, 0.1);
+    q90[k] = quantile(s, 0.9);
+  }
+  return { median, q10, q90 };
+}
+
+/** The q-quantile of sorted values, interpolating linearly between order statistics (NumPy's default). */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const x = q * (n - 1), lo = Math.floor(x), hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (x - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+// ---- why it happens: the factor the gradient is multiplied by at each step ------------------------------------
+
+/**
+ * The factor a gradient flowing back from step t to step t − 1 is multiplied by, per timestep, for one layer.
+ *   LSTM: the cell path c_t = f_t⊙c_{t−1} + …  ⇒  ∂c_t/∂c_{t−1} = diag(f_t): per unit, the forget gate f_t.
+ *   GRU: h_t = (1 − z_t)⊙n_t + z_t⊙h_{t−1}   ⇒  the path that skips W_hh is diag(z_t): per unit, z_t.
+ *   RNN: h_t = tanh(W_ih·x_t + W_hh·h_{t−1} + b)  ⇒  ∂h_t/∂h_{t−1} = diag(1 − h_t²)·W_hh, whose largest
+ *        singular value (power iteration) bounds how much any gradient can grow or shrink in one step.
+ * Below 1 at every step, a product of k of them vanishes exponentially in k; above 1, it explodes.
+ */
+export interface StepFactors {
+  /** What the factor is: 'f' (LSTM forget gate), 'z' (GRU update gate), 'sigma' (RNN Jacobian's ‖·‖₂). */
+  readonly kind: 'f' | 'z' | 'sigma';
+  readonly at: number;
+  readonly maxK: number;
+  /** (K+1) the factor of step T − k: gated cells the mean over units, the RNN σ_max. */
+  readonly factor: Float64Array;
+  /**
+   * (K+1) product[k] = the product of the factors of steps T − k + 1..T, what the gradient reaching T − k has
+   * been multiplied by along this path (product[0] = 1): gated cells the median over units of each unit's
+   * product, the RNN the product of σ_max (an upper bound on ‖∂h_T/∂h_{T−k}‖₂).
+   */
+  readonly product: Float64Array;
+}
+
+/**
+ * Power iteration per timestep, warm-started from the previous step's vector: until σ changes by less than
+ * POWER_TOL relatively, at most POWER_ITERATIONS times (a few where consecutive Jacobians are alike).
+ */
+const POWER_ITERATIONS = 200;
+const POWER_TOL = 1e-10;
+
+export function stepFactors(net: Network, rec: ForwardRecord, layer: number, at: number, maxK: number): StepFactors {
+  const T = rec.tokens.length;
+  if (!Number.isInteger(layer) || layer < 0 || layer >= net.cfg.layers) throw new GatescopeError(`layer ${layer} does not exist: the model has layers 0 to ${net.cfg.layers - 1}`);
+  if (!Number.isInteger(at) || at < 0 || at >= T) throw new GatescopeError(`position ${at} is outside the ${T}-character text`);
+  const K = Math.min(maxK, at);
+  const { cell, hidden: H } = net.cfg;
+  const factor = new Float64Array(K + 1);
+  const product = new Float64Array(K + 1);
+  if (cell === 'rnn_tanh') {
+    const W = net.p.layers[layer]!.whh, h = rec.layers[layer]!.h; // W (H, H)
+    const v = new Float64Array(H).fill(1 / Math.sqrt(H)), u = new Float64Array(H), s = new Float64Array(H);
+    let prod = 1;
+    for (let k = 0; k <= K; k++) {
+      const cur = (at - k) * H;
+      for (let j = 0; j < H; j++) s[j] = 1 - h[cur + j]! * h[cur + j]!;
+      let sigma = 0;
+      // power iteration on JᵀJ with J = diag(s)·W: u = J·v, v = Jᵀu / ‖Jᵀu‖, σ = ‖J·v‖
+      for (let it = 0; it < POWER_ITERATIONS; it++) {
+        matVec(H, H, W, v, u);
+        for (let j = 0; j < H; j++) u[j] *= s[j]!;
+        const before = sigma;
+        sigma = norm(u, H);
+        if (Math.abs(sigma - before) <= POWER_TOL * sigma) break;
+        for (let j = 0; j < H; j++) u[j] *= s[j]!;
+        matTVec(H, H, W, u, v);
+        const nv = norm(v, H);
+        if (nv === 0) break;
+        for (let j = 0; j < H; j++) v[j] /= nv;
+      }
+      factor[k] = sigma;
+      product[k] = prod;
+      prod *= sigma;
+    }
+    return { kind: 'sigma', at, maxK: K, factor, product };
+  }
+  const gate = rec.layers[layer]!.gates[cell === 'lstm' ? 'f' : 'z']!;
+  const perUnit = new Float64Array(H).fill(1);
+  for (let k = 0; k <= K; k++) {
+    const cur = (at - k) * H;
+    product[k] = quantile(Float64Array.from(perUnit).sort(), 0.5);
+    let sum = 0;
+    for (let j = 0; j < H; j++) {
+      const f = gate[cur + j]!;
+      sum += f;
+      perUnit[j] *= f;
+    }
+    factor[k] = sum / H;
+  }
+  return { kind: cell === 'lstm' ? 'f' : 'z', at, maxK: K, factor, product };
+}
+
+// ---- small dense helpers, float64 accumulation over the model's float32 (or float64) weights -----------------
+
+/** y[off..off+n) += a · W[row..row+n) */
+function axpy(n: number, a: number, W: FloatArray, row: number, y: Float64Array, off: number): void {
+  for (let j = 0; j < n; j++) y[off + j] += a * W[row + j]!;
+}
+
+/** y (n) ← Wᵀ·x for a row-major W (m, n): a sum of W's rows, each read once in order. */
+function matTVec(m: number, n: number, W: FloatArray, x: Float64Array, y: Float64Array, yOff = 0): void {
+  y.fill(0, yOff, yOff + n);
+  for (let r = 0; r < m; r++) {
+    const a = x[r]!;
+    if (a !== 0) axpy(n, a, W, r * n, y, yOff);
+  }
+}
+
+/** y (m) ← W·x for a row-major W (m, n). */
+function matVec(m: number, n: number, W: FloatArray, x: Float64Array, y: Float64Array): void {
+  for (let r = 0; r < m; r++) {
+    let s = 0;
+    for (let j = 0, o = r * n; j < n; j++) s += W[o + j]! * x[j]!;
+    y[r] = s;
+  }
+}
+
+function norm(x: Float64Array, n: number): number {
+  let s = 0;
+  for (let j = 0; j < n; j++) s += x[j]! * x[j]!;
+  return Math.sqrt(s);
+}
