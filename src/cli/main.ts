@@ -4,6 +4,7 @@ import { CELL_TYPES } from '../engine/types';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { runBench } from './bench';
 import { BENCH_CONFIGS, benchRun } from './benchRun';
+import { runReach } from './reach';
 import { runSample } from './sample';
 import { runTrace } from './trace';
 import { runTrain } from './train';
@@ -70,7 +71,17 @@ export function buildProgram(): Command {
     .requiredOption('-i, --input <file>', 'UTF-8 text to trace')
     .requiredOption('--json <out>', 'where to write the JSON trace')
     .option('--param-grads', 'include ∂loss/∂θ for every tensor')
+    .option('--loss-at <T>', 'gradients of the loss of the one prediction made at position T (0-based) instead of the mean loss', int('loss-at', 0))
     .action((o) => { runTrace(o); });
+
+  program.command('reach')
+    .description('how far back the gradient of a prediction reaches: r(k) = ‖∂L_T/∂h_{T−k}‖ / ‖∂L_T/∂h_T‖ over many predictions')
+    .requiredOption('-m, --model <model>', 'model file (.safetensors)')
+    .requiredOption('-i, --input <file>', 'UTF-8 text')
+    .option('--positions <n>', 'predictions T, spread over the text', int('positions', 1), 40)
+    .option('--max-k <K>', 'steps back', int('max-k', 1), 100)
+    .option('--json <out>', 'write the curves as JSON instead of a table')
+    .action((o) => { runReach(o); });
 
   program.command('sample')
     .description('generate text from a model')

@@ -1,24 +1,47 @@
 import * as path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
+import type { Network } from '../engine/network';
+import { predictionGradients } from '../engine/reach';
 import { traceTokens, type Trace } from '../engine/trace';
 import type { Vocabulary } from '../engine/vocab';
-import { traceToJson as sharedTraceToJson } from '../protocol/traceJson';
+import { traceToJson as sharedTraceToJson, type PredictionJson } from '../protocol/traceJson';
 import { readModelFile, readTextFile, writeFileAtomic } from './files';
 
-export interface TraceCliOptions { model: string; input: string; json: string; paramGrads?: boolean }
+export interface TraceCliOptions { model: string; input: string; json: string; paramGrads?: boolean; lossAt?: number }
 
 export function runTrace(o: TraceCliOptions): void {
   const m = readModelFile(o.model);
   const text = readTextFile(o.input);
   const tokens = m.vocab.encode(text);
-  const trace = traceTokens(m.net, tokens, { paramGrads: !!o.paramGrads, threads: nodeThreads });
+  const full = traceTokens(m.net, tokens, { paramGrads: !!o.paramGrads, lossAt: o.lossAt, threads: nodeThreads });
+  const trace: Trace & { prediction?: PredictionJson } = o.lossAt === undefined ? full : withPredictionGradients(m.net, full, o.lossAt);
   mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
   writeFileAtomic(o.json, new TextEncoder().encode(traceToJson(trace, m.vocab, m.net.cfg.cell, m.net.cfg.hidden)));
-  process.stderr.write(`traced ${tokens.length} characters: loss ${trace.loss.toFixed(4)} nats/char; wrote ${o.json}\n`);
+  const at = o.lossAt === undefined ? '' : `; gradients of the prediction at ${o.lossAt} (loss ${trace.prediction!.loss.toFixed(4)} nats)`;
+  process.stderr.write(`traced ${tokens.length} characters: loss ${trace.loss.toFixed(4)} nats/char${at}; wrote ${o.json}\n`);
+}
+
+/**
+ * A trace of the prediction at `at` with the norms of reach.ts (float64; the engine's float32 backward gives the
+ * same to float rounding) and the saliency of every character before it.
+ */
+export function withPredictionGradients(net: Network, trace: Trace, at: number): Trace & { prediction: PredictionJson } {
+  const T = trace.tokens.length;
+  const g = predictionGradients(net, trace, at);
+  const byTime = (byK: Float64Array): Float32Array => {
+    const out = new Float32Array(T);
+    for (let k = 0; k <= g.maxK; k++) out[at - k] = byK[k]!;
+    return out;
+  };
+  return {
+    ...trace,
+    layers: trace.layers.map((l, i) => ({ ...l, gradH: byTime(g.layers[i]!.gradH), gradC: g.layers[i]!.gradC ? byTime(g.layers[i]!.gradC!) : null })),
+    prediction: { at, loss: g.loss, saliency: byTime(g.saliency) },
+  };
 }
 
 /** The trace as JSON, in the schema the inspector exports too (src/protocol/traceJson.ts). */
-export function traceToJson(trace: Trace, vocab: Vocabulary, cell: string, H: number): string {
+export function traceToJson(trace: Trace & { prediction?: PredictionJson }, vocab: Vocabulary, cell: string, H: number): string {
   return sharedTraceToJson(trace, vocab.chars, cell, H);
 }

@@ -3,7 +3,7 @@ import type { Kernels } from './kernels';
 import type { Network } from './network';
 import { RowSplit } from './parallel/rowSplit';
 import type { ThreadHost } from './parallel/shards';
-import type { ForwardRecord } from './reach';
+import { checkPosition, type ForwardRecord } from './reach';
 import { GATE_NAMES, type FloatArray } from './types';
 import { Unroll } from './unroll';
 import { WasmKernels } from './wasm/wasmKernels';
@@ -46,6 +46,11 @@ export interface TraceOptions {
    * not pay (MIN_THREAD_PRODUCT); the helper joins once started.
    */
   readonly threads?: ThreadHost | null;
+  /**
+   * Differentiate the loss of the one prediction at this position instead of the mean loss: gradient norms and
+   * ∂θ are then those of L_T = −log p(x_{T+1} | x_0..x_T) (zero after T); `loss` stays the mean.
+   */
+  readonly lossAt?: number;
   /** Tests: wait up to this many ms for the helper before the trace starts (default 0: start at once). */
   readonly waitForHelperMs?: number;
   /** Tests: use the helper for any network and text, not only where it pays (see MIN_THREAD_PRODUCT). */
@@ -62,11 +67,51 @@ export const MIN_THREAD_CHARS = 1000;
 
 export function traceTokens(net: Network, tokens: Int32Array, options: TraceOptions = {}): Trace {
   const T = tokens.length;
+  const V = net.cfg.vocabSize;
+  const wantGrads = options.paramGrads ?? false;
+  if (options.lossAt !== undefined) checkPosition(T, options.lossAt);
+  return unrolled(net, tokens, options, (u, loss) => {
+    if (options.lossAt !== undefined) {
+      // ∂L_T/∂logits is (p − onehot)/count on the positions with a target: keep one, counted once
+      u.targets.fill(-1, 0, T);
+      u.targets[options.lossAt] = tokens[options.lossAt + 1]!;
+      u.count = 1;
+    }
+    if (wantGrads) net.zeroGrad();
+    u.backward({ paramGrads: wantGrads });
+    // copies through set(): native copies (converting float64 networks' numbers)
+    const layers = layerRecords(u, (n) => new Float32Array(n)).map((r, l): TraceLayer => ({
+      ...r,
+      gradH: new Float32Array(u.layers[l]!.gradH.subarray(0, T)),
+      gradC: u.layers[l]!.gradC ? new Float32Array(u.layers[l]!.gradC!.subarray(0, T)) : null,
+    }));
+    let paramGrads: Map<string, Float32Array> | null = null;
+    if (wantGrads) {
+      paramGrads = new Map(net.layout.tensors.map((t) => [t.name, new Float32Array(net.grads.subarray(t.offset, t.offset + t.size))]));
+    }
+    return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: new Float32Array(u.probs.subarray(0, T * V)), layers, paramGrads };
+  });
+}
+
+/**
+ * The forward alone of a trace, its internals kept as a ForwardRecord in the network's float type: what the
+ * gradient reach (reach.ts) needs, without the backward over the whole text that a trace adds.
+ */
+export function recordTokens(net: Network, tokens: Int32Array, options: TraceOptions = {}): ForwardRecord {
+  return unrolled(net, tokens, options, (u) => forwardRecord(u));
+}
+
+/**
+ * Runs `tokens` forward from a zero state on an unroll (kept for the next trace where it can be) with the row
+ * helper where it pays, then `body` on it while the helper is still attached.
+ */
+function unrolled<R>(net: Network, tokens: Int32Array, options: TraceOptions, body: (u: Unroll, loss: number) => R): R {
+  const T = tokens.length;
   if (T === 0) throw new GatescopeError('there is no text to trace', 'not-text');
   if (T > MAX_TRACE_CHARS) {
     throw new GatescopeError(`the text has ${T} characters; trace at most ${MAX_TRACE_CHARS} at a time (select a part of it)`, 'invalid-input');
   }
-  const { hidden: H, vocabSize: V } = net.cfg;
+  const H = net.cfg.hidden;
   const u = unrollFor(net, T);
   u.inputs.set(tokens);
   for (let t = 0; t + 1 < T; t++) u.targets[t] = tokens[t + 1]!;
@@ -74,29 +119,14 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
   u.resetState();
   const worth = options.threadsAtAnySize || (T >= MIN_THREAD_CHARS && net.gates * H * H >= MIN_THREAD_PRODUCT);
   const rows = worth ? helperFor(net.kernels, options.threads) : null;
-  let loss: number;
-  const wantGrads = options.paramGrads ?? false;
   try {
     if (rows !== null && options.waitForHelperMs) rows.waitReady(options.waitForHelperMs);
     u.rows = rows;
-    loss = u.forward();
-    if (wantGrads) net.zeroGrad();
-    u.backward({ paramGrads: wantGrads });
+    return body(u, u.forward());
   } finally {
     u.rows = null;
     if (rows !== null) releaseHelper(net.kernels as WasmKernels, rows);
   }
-  // copies through set(): native copies (converting float64 networks' numbers)
-  const layers = layerRecords(u, (n) => new Float32Array(n)).map((r, l): TraceLayer => ({
-    ...r,
-    gradH: new Float32Array(u.layers[l]!.gradH.subarray(0, T)),
-    gradC: u.layers[l]!.gradC ? new Float32Array(u.layers[l]!.gradC!.subarray(0, T)) : null,
-  }));
-  let paramGrads: Map<string, Float32Array> | null = null;
-  if (wantGrads) {
-    paramGrads = new Map(net.layout.tensors.map((t) => [t.name, new Float32Array(net.grads.subarray(t.offset, t.offset + t.size))]));
-  }
-  return { tokens: tokens.slice(), loss: T > 1 ? loss : NaN, probs: new Float32Array(u.probs.subarray(0, T * V)), layers, paramGrads };
 }
 
 /**

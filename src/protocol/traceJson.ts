@@ -16,6 +16,17 @@ export interface TraceJsonInput {
     readonly gradC: Float32Array | null; // (T)
   }[];
   readonly paramGrads?: ReadonlyMap<string, Float32Array> | null;
+  /** With `--loss-at`: the layers' gradient norms are those of this one prediction's loss. */
+  readonly prediction?: PredictionJson;
+}
+
+/** The one prediction a trace's gradients were taken of (`gatescope trace --loss-at T`). */
+export interface PredictionJson {
+  /** T: the position of the prediction (it predicts character T + 1). */
+  readonly at: number;
+  /** L_T = −log p(x_{T+1} | x_0..x_T). */
+  readonly loss: number;
+  readonly saliency: Float32Array; // (T) ‖∂L_T/∂e_t‖, zero after T
 }
 
 export function traceToJson(trace: TraceJsonInput, vocab: readonly string[], cell: string, H: number): string {
@@ -44,6 +55,7 @@ export function traceToJson(trace: TraceJsonInput, vocab: readonly string[], cel
       if (l.gradC) o['gradC'] = Array.from(l.gradC, f);
       return o;
     }),
+    ...(trace.prediction ? { lossAt: trace.prediction.at, lossAtValue: trace.prediction.loss, saliency: Array.from(trace.prediction.saliency, f) } : {}),
     ...(trace.paramGrads ? { paramGrads: Object.fromEntries([...trace.paramGrads].map(([k, v]) => [k, Array.from(v, f)])) } : {}),
   });
 }

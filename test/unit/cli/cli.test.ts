@@ -17,6 +17,12 @@ const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], {
 const corpus = 'It was the best of times, it was the worst of times. 🙂\n'.repeat(40);
 const small = ['--hidden', '16', '--embed', '8', '--seq', '16', '--batch', '4', '--quiet'];
 
+const expectUserError = (r: ReturnType<typeof run>, re: RegExp): void => {
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, re);
+  assert.doesNotMatch(r.stderr, /internal error| {4}at /, 'no stack trace for a user error');
+};
+
 describe('gatescope CLI', function () {
   this.timeout(60_000);
   before(function () {
@@ -67,11 +73,6 @@ describe('gatescope CLI', function () {
   });
 
   describe('bad input: exit 1 with one clear line', () => {
-    const expectUserError = (r: ReturnType<typeof run>, re: RegExp): void => {
-      assert.equal(r.status, 1, r.stderr);
-      assert.match(r.stderr, re);
-      assert.doesNotMatch(r.stderr, /internal error| {4}at /, 'no stack trace for a user error');
-    };
     const out = path.join(dir, 'never.safetensors');
     it('empty, binary, non-UTF-8, too short, missing files', () => {
       expectUserError(run('train', file('empty.txt', ''), '--out', out), /empty\.txt is empty/);
@@ -98,6 +99,81 @@ describe('gatescope CLI', function () {
       assert.equal(run('train', text, ...small, '--steps', '2', '--out', model).status, 0);
       expectUserError(run('trace', '-m', model, '-i', file('zz.txt', 'It was ZZ'), '--json', path.join(dir, 'y.json')),
         /1 character is not in the model's vocabulary: 'Z' \(U\+005A\)/);
+    });
+  });
+
+  describe('gradient reach', () => {
+    let model = '';
+    before(() => {
+      model = path.join(dir, 'reach.safetensors');
+      assert.equal(run('train', file('reach-corpus.txt', corpus), ...small, '--layers', '2', '--steps', '20', '--out', model).status, 0);
+    });
+
+    it('trace --loss-at T: single-prediction norms, zero after T, and a saliency for every character before it', () => {
+      const input = file('r-in.txt', [...corpus].slice(0, 80).join(''));
+      const json = path.join(dir, 'loss-at.json');
+      const r = run('trace', '-m', model, '-i', input, '--json', json, '--loss-at', '50');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /gradients of the prediction at 50 \(loss \d\.\d+ nats\)/);
+      const t = JSON.parse(readFileSync(json, 'utf8'));
+      assert.equal(t.lossAt, 50);
+      assert.ok(t.lossAtValue > 0);
+      assert.ok(Math.abs(t.lossAtValue + Math.log(t.probs[50][t.tokens[51]])) < 1e-5, 'L_T = −log p(x_{T+1})');
+      assert.equal(t.saliency.length, 80);
+      for (const l of t.layers) {
+        assert.ok(l.gradH.slice(51).every((x: number) => x === 0), 'nothing after T affects L_T');
+        assert.ok(l.gradH.slice(0, 51).every((x: number) => x > 0));
+        assert.ok(l.gradC.slice(51).every((x: number) => x === 0));
+      }
+      assert.ok(t.saliency.slice(0, 51).every((x: number) => x > 0) && t.saliency.slice(51).every((x: number) => x === 0));
+      const mean = path.join(dir, 'mean.json');
+      assert.equal(run('trace', '-m', model, '-i', input, '--json', mean).status, 0);
+      const m = JSON.parse(readFileSync(mean, 'utf8'));
+      assert.equal(m.loss, t.loss, 'loss stays the mean over all predictions');
+      assert.equal(m.saliency, undefined);
+      assert.ok(m.layers[0].gradH[78] > 0, 'the mean loss has gradients up to its last prediction');
+    });
+
+    it('trace --loss-at refuses the last character and positions outside the text', () => {
+      const input = file('r-short.txt', 'It was the');
+      const json = path.join(dir, 'bad.json');
+      expectUserError(run('trace', '-m', model, '-i', input, '--json', json, '--loss-at', '9'), /position 9 is the last character: nothing follows it to predict/);
+      expectUserError(run('trace', '-m', model, '-i', input, '--json', json, '--loss-at', '40'), /from 0 to 8 in this 10-character text, not 40/);
+      expectUserError(run('trace', '-m', model, '-i', input, '--json', json, '--loss-at', '-1'), /loss-at must be a whole number ≥ 0/);
+      assert.equal(existsSync(json), false, 'no output written for bad input');
+    });
+
+    it('reach: a table by default, the JSON schema with --json', () => {
+      const input = file('r-long.txt', [...corpus].slice(0, 400).join(''));
+      const r = run('reach', '-m', model, '-i', input, '--positions', '8', '--max-k', '30');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /8 predictions, 30\.\.398/);
+      assert.match(r.stdout, /h, layer 0 +c, layer 0 +h, layer 1 +c, layer 1/);
+      assert.match(r.stdout, /^ +0 +1\.0e\+0 \[1\.0e\+0, 1\.0e\+0\]/m);
+      assert.match(r.stdout, /memory horizon, layer 1 \(median below 1e-3\): h (\d+|> 30), c (\d+|> 30) characters/);
+      assert.match(r.stderr, /reach of 8 predictions × 30 steps back over 400 characters in \d+\.\d+ s/);
+      const json = path.join(dir, 'reach.json');
+      assert.equal(run('reach', '-m', model, '-i', input, '--positions', '8', '--max-k', '30', '--json', json).status, 0);
+      const j = JSON.parse(readFileSync(json, 'utf8'));
+      assert.equal(j.cell, 'lstm');
+      assert.deepEqual(j.k, Array.from({ length: 31 }, (_, k) => k));
+      assert.equal(j.positions.length, 8);
+      assert.equal(j.layers.length, 2);
+      for (const l of j.layers) {
+        for (const b of [l.gradH, l.gradC]) {
+          assert.equal(b.median.length, 31);
+          assert.equal(b.median[0], 1);
+          for (let k = 0; k <= 30; k++) assert.ok(b.q10[k] <= b.median[k] && b.median[k] <= b.q90[k]);
+        }
+      }
+      assert.equal(j.horizon.length, 2);
+      assert.equal(j.horizonC.length, 2);
+    });
+
+    it('reach refuses a text shorter than K and bad counts', () => {
+      expectUserError(run('reach', '-m', model, '-i', file('r-tiny.txt', 'It was the best'), '--max-k', '100'),
+        /the text has 15 characters: reaching 100 steps back needs at least 102 \(use a longer text or a smaller --max-k\)/);
+      expectUserError(run('reach', '-m', model, '-i', file('r-tiny2.txt', 'It was'), '--positions', '0'), /positions must be a whole number ≥ 1/);
     });
   });
 
