@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { decodeModelFile } from '../../../src/engine/modelfile';
 import { Adam, ADAM_DEFAULTS, clipGradients } from '../../../src/engine/optim';
-import { traceTokens } from '../../../src/engine/trace';
+import type { Network } from '../../../src/engine/network';
+import { predictionGradients } from '../../../src/engine/reach';
+import { forwardRecord, traceTokens } from '../../../src/engine/trace';
 import { CELL_TYPES, GATE_NAMES, type FloatArrayConstructor } from '../../../src/engine/types';
 import { Unroll } from '../../../src/engine/unroll';
 import { createKernels, type KernelsChoice } from '../../../src/engine/wasm/wasmKernels';
@@ -154,6 +156,41 @@ for (const cell of CELL_TYPES) {
         });
         for (const [name, grad] of trace.paramGrads!) close(grad, tr.paramGrads[name], r32, a32, `∂loss/∂${name}`);
       });
+
+      it('the loss of one prediction: ‖∂L_T/∂h_t‖, ‖∂L_T/∂c_t‖, saliency ‖∂L_T/∂e_t‖ and ∂L_T/∂θ', () => {
+        const tr = json(`${cell}_trace.json`);
+        const p = tr.prediction;
+        const model = decodeModelFile(bytes, Float, createKernels(kernels, Float));
+        const tokens = model.vocab.encode(tr.text);
+        // reach.ts, in float64 over the internals the forward kept (float64 here for the float64 engine)
+        const rec = forwardRecordOf(model.net, tokens);
+        const g = predictionGradients(model.net, rec, p.at);
+        close([g.loss], [p.loss], rtol, atol, 'L_T');
+        const byTime = (byK: Float64Array): Float64Array => {
+          const out = new Float64Array(tokens.length);
+          for (let k = 0; k <= g.maxK; k++) out[p.at - k] = byK[k]!;
+          return out;
+        };
+        g.layers.forEach((layer, l) => {
+          close(byTime(layer.gradH), p.gradNorms[l].gradH, rtol, atol, `layer ${l} ‖∂L_T/∂h_t‖`);
+          if (layer.gradC) close(byTime(layer.gradC), p.gradNorms[l].gradC, rtol, atol, `layer ${l} ‖∂L_T/∂c_t‖`);
+        });
+        close(byTime(g.saliency), p.saliency, rtol, atol, 'saliency');
+        // the engine's own backward with the loss on that one position (trace --loss-at --param-grads)
+        const trace = traceTokens(model.net, tokens, { paramGrads: true, lossAt: p.at });
+        const [r32, a32] = [Math.max(rtol, 3e-7), Math.max(atol, 1e-9)];
+        trace.layers.forEach((layer, l) => close(layer.gradH, p.gradNorms[l].gradH, r32, a32, `trace layer ${l} gradH`));
+        for (const [name, grad] of trace.paramGrads!) close(grad, p.paramGrads[name], r32, a32, `∂L_T/∂${name}`);
+      });
     });
   }
+}
+
+/** A batch-1 forward from a zero state with its internals in the network's float type. */
+function forwardRecordOf(net: Network, tokens: Int32Array): ReturnType<typeof forwardRecord> {
+  const u = new Unroll(net, tokens.length, 1);
+  u.inputs.set(tokens);
+  u.resetState();
+  u.forward();
+  return forwardRecord(u);
 }
