@@ -8,6 +8,7 @@ engine's own benchmark (see bench/peers/README.md).
 """
 
 import argparse
+import math
 import json
 import os
 import resource
@@ -122,6 +123,18 @@ def measure(call, chars_per_call, seconds, warm_calls):
     return statistics.median(rates), rates
 
 
+REACH_CHARS, REACH_POSITIONS, REACH_K = 10_000, 40, 100
+
+
+def reach_positions(T, count, K):
+    """Gatescope's rule (src/engine/reach.ts reachPositions): count positions spread over [K, T − 2]."""
+    lo, hi = K, T - 2
+    n = min(count, hi - lo + 1)
+    if n == 1:
+        return [hi]
+    return [lo + int(math.floor(i * (hi - lo) / (n - 1) + 0.5)) for i in range(n)]
+
+
 def main():
     args = parse_args()
     base = {"peer": PEER, "version": None, "config": args.config,
@@ -227,8 +240,65 @@ def main():
     log(f"[torch] fwd64 windows {[round(r) for r in fwd64_rates]}, "
         f"fwd1 windows {[round(r) for r in fwd1_rates]} chars/s")
 
+    # ---- gradient reach: the loss of each of REACH_POSITIONS predictions alone, backpropagated REACH_K steps ----
+    # As a PyTorch user would write it: a no-grad forward over the text in segments captures each window's
+    # initial state; the windows then run as one batch of manual LSTM cells (nn.LSTM hides the per-step
+    # states whose gradients are wanted), with the embedded inputs as leaves and retain_grad on h and c.
+    def reach_once():
+        x = ids[:REACH_CHARS]
+        T = x.numel()
+        positions = reach_positions(T, REACH_POSITIONS, REACH_K)
+        starts = [p - REACH_K for p in positions]
+        N = len(positions)
+        with torch.no_grad():
+            emb_all = model.emb(x.view(T, 1))
+            state, pos, h0, c0 = zero_state(1), 0, [], []
+            for s in starts:
+                if s > pos:
+                    _, state = model.lstm(emb_all[pos:s], state)
+                    pos = s
+                h0.append(state[0])
+                c0.append(state[1])
+            h0, c0 = torch.cat(h0, dim=1), torch.cat(c0, dim=1)  # [L, N, H]
+        win = torch.stack([x[s:s + REACH_K + 1] for s in starts], dim=1)  # [K+1, N]
+        targets = torch.stack([x[p + 1] for p in positions])
+        inp = [model.emb(win[t]).detach().requires_grad_() for t in range(REACH_K + 1)]
+        per_layer = []
+        for l in range(L):
+            Wih, Whh = getattr(model.lstm, f"weight_ih_l{l}"), getattr(model.lstm, f"weight_hh_l{l}")
+            b = getattr(model.lstm, f"bias_ih_l{l}") + getattr(model.lstm, f"bias_hh_l{l}")
+            h, c, hs, cs = h0[l], c0[l], [], []
+            for t in range(REACH_K + 1):
+                ai, af, ag, ao = (inp[t] @ Wih.t() + h @ Whh.t() + b).chunk(4, dim=1)
+                c = torch.sigmoid(af) * c + torch.sigmoid(ai) * torch.tanh(ag)
+                h = torch.sigmoid(ao) * torch.tanh(c)
+                h.retain_grad()
+                c.retain_grad()
+                hs.append(h)
+                cs.append(c)
+            inp = hs
+            per_layer.append((hs, cs))
+        loss = F.cross_entropy(model.dec(per_layer[-1][0][-1]), targets, reduction="sum")
+        loss.backward()
+        hs = per_layer[0][0]
+        g = torch.stack([h.grad.norm(dim=1) for h in hs])  # [K+1, N], t = T − K .. T
+        ratio = (g / g[-1]).flip(0)  # [K+1 (k), N]
+        return ratio.median(dim=1).values
+
+    for p in model.parameters():
+        p.requires_grad_(False)
+    reach_times = []
+    for _ in range(4):
+        t0 = time.perf_counter()
+        med = reach_once()
+        reach_times.append(time.perf_counter() - t0)
+    reach_seconds = sorted(reach_times[1:])[1]
+    log(f"[torch] reach {REACH_POSITIONS} × {REACH_K}: {[round(t, 3) for t in reach_times]} s; "
+        f"median r(50) layer 0 {float(med[50]):.2e}")
+
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     emit({**base,
+          "reachSeconds": round(reach_seconds, 4),
           "trainCharsPerSec": round(train_rate, 1),
           "fwd64CharsPerSec": round(fwd64_rate, 1),
           "fwd1CharsPerSec": round(fwd1_rate, 1),

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { GatescopeError } from '../engine/errors';
-import { BENCH_CONFIGS, type BenchConfig, type BenchResult } from './benchRun';
+import { BENCH_CONFIGS, REACH, type BenchConfig, type BenchResult } from './benchRun';
 
 export interface BenchCliOptions { seconds: number; configs: string; peers: string; json?: string; data?: string; openblasCoretype?: string }
 
@@ -102,6 +102,12 @@ export function formatTable(results: (BenchResult & { label: string })[], corety
       const again = r.trace10kAgainSeconds ? `; repeated (buffers and helper thread kept, median of traces 4–8): ${r.trace10kAgainSeconds.toFixed(2)} s` : '';
       notes.push(`Gatescope trace of 10,000 characters (forward + backward, gradient norms), config ${r.config}: first ${r.trace10kSeconds.toFixed(2)} s${again}`);
     }
+  }
+  for (const r of results.filter((x) => x.peer === 'gatescope' && x.reachSeconds)) {
+    const peers = results.filter((x) => x.peer !== 'gatescope' && x.config === r.config && x.reachSeconds)
+      .map((x) => `${x.label} ${x.reachSeconds!.toFixed(2)} s (Gatescope ${(x.reachSeconds! / r.reachSeconds!).toFixed(2)}× as fast)`);
+    notes.push(`Gradient reach (${REACH.positions} predictions × ${REACH.maxK} steps back over ${REACH.chars.toLocaleString('en-US')} characters, forward included), ` +
+      `config ${r.config}: Gatescope ${r.reachSeconds!.toFixed(2)} s${peers.length ? `; ${peers.join('; ')}` : ''}`);
   }
   return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }

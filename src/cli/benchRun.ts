@@ -2,7 +2,8 @@ import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { ParallelSteps } from '../engine/parallel/parallelSteps';
 import { prepareRun } from '../engine/run';
 import { Stepper } from '../engine/stepper';
-import { traceTokens } from '../engine/trace';
+import { gradientReach, reachPositions } from '../engine/reach';
+import { recordTokens, traceTokens } from '../engine/trace';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { Unroll } from '../engine/unroll';
 import { WasmKernels } from '../engine/wasm/wasmKernels';
@@ -27,12 +28,20 @@ export interface BenchResult {
   trace10kSeconds?: number | null;
   /** Gatescope only: the same trace in steady state, buffers and helper thread kept (median of traces 4–8). */
   trace10kAgainSeconds?: number | null;
+  /**
+   * Seconds for the gradient reach of REACH.positions predictions × REACH.maxK steps back over the first
+   * REACH.chars characters, the forward included (median of 3 after one untimed); Gatescope and PyTorch.
+   */
+  reachSeconds?: number | null;
   fwd64CharsPerSec: number | null;
   fwd1CharsPerSec: number | null;
   rssMB: number;
   notes: string;
   skipped?: string;
 }
+
+/** The reach workload: `gatescope reach --positions 40 --max-k 100` on 10,000 characters. */
+export const REACH = { chars: 10_000, positions: 40, maxK: 100 } as const;
 
 /** Repeats fn until `seconds` have passed; returns calls per second (after `warmup` untimed calls). */
 function rate(seconds: number, warmup: number, fn: () => void): number {
@@ -90,9 +99,19 @@ export async function benchRun(config: BenchConfig, seconds: number, dataPath: s
     if (r >= 2) again.push((performance.now() - t0) / 1000);
   }
   const trace10kAgainSeconds = again.sort((a, b) => a - b)[2]!;
+  // the gradient reach as `gatescope reach` runs it: one forward keeping the internals, then short backwards
+  const reachTimes: number[] = [];
+  for (let r = 0; r < 4; r++) {
+    await task();
+    t0 = performance.now();
+    const rec = recordTokens(net, traced.subarray(0, REACH.chars), { threads: nodeThreads });
+    gradientReach(net, rec, reachPositions(REACH.chars, REACH.positions, REACH.maxK), REACH.maxK);
+    if (r >= 1) reachTimes.push((performance.now() - t0) / 1000);
+  }
+  const reachSeconds = reachTimes.sort((a, b) => a - b)[1]!;
   return {
     peer: 'gatescope', version, config, threads: 1,
-    trainCharsPerSec: steps * trainer.charsPerStep, train2CharsPerSec: steps2 * trainer.charsPerStep, trace10kSeconds, trace10kAgainSeconds,
+    trainCharsPerSec: steps * trainer.charsPerStep, train2CharsPerSec: steps2 * trainer.charsPerStep, trace10kSeconds, trace10kAgainSeconds, reachSeconds,
     fwd64CharsPerSec: calls64 * 64, fwd1CharsPerSec: calls1,
     rssMB: process.resourceUsage().maxRSS / 1024,
     notes: net.kernels instanceof WasmKernels ? `WebAssembly ${net.kernels.variant} kernels` : 'TypeScript kernels',
