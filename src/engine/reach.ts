@@ -74,108 +74,196 @@ export function checkPosition(T: number, at: number, maxK?: number): void {
  * Backward from the prediction at `at` over the steps at − K..at (K = maxK, at most `at`).
  */
 export function predictionGradients(net: Network, rec: ForwardRecord, at: number, options: PredictionOptions = {}): PredictionGradients {
-  const T = rec.tokens.length;
-  checkPosition(T, at, options.maxK);
+  checkPosition(rec.tokens.length, at, options.maxK);
   const K = Math.min(options.maxK ?? at, at);
+  const b = backwardLanes(net, rec, [at], K, options.saliency ?? true, options.sink);
+  return {
+    at, target: rec.tokens[at + 1]!, loss: b.loss[0]!, maxK: K,
+    layers: b.gradH.map((h, l) => ({ gradH: h, gradC: b.gradC[l] ?? null })),
+    saliency: b.saliency ?? new Float64Array(K + 1),
+  };
+}
+
+/** What backwardLanes gives: per layer (N, K+1) norms, lane n's value k steps back at n·(K+1) + k. */
+interface LaneGradients {
+  readonly loss: Float64Array;                 // (N)
+  readonly gradH: Float64Array[];              // L × (N, K+1)
+  readonly gradC: (Float64Array | null)[];     // L × (N, K+1), LSTM
+  readonly saliency: Float64Array | null;      // (N, K+1)
+}
+
+/**
+ * A lane's state is rescaled by 2^±RESCALE_BITS when its largest value leaves [2^−RESCALE_BITS, 2^RESCALE_BITS]:
+ * the backward is linear in the gradient, so a power-of-two scale is exact, and float32 lanes keep their
+ * precision where the tanh RNN's gradient falls by 1e-18 over 100 steps (or an exploding one grows as much).
+ */
+const RESCALE_BITS = 60;
+
+/**
+ * The backward from N predictions at once, K + 1 steps each: lane n runs timesteps positions[n] − k for
+ * k = 0..K. Each step's matrix products are one (N, G·H)-row product on the network's kernels (WebAssembly SIMD
+ * for float32 networks, float64 TypeScript for gradient checks); the cells' derivatives, the carried ∂L/∂c and
+ * every norm are float64. Lanes are independent: each position's own L_T, exactly as predictionGradients defines.
+ */
+function backwardLanes(net: Network, rec: ForwardRecord, positions: readonly number[], K: number, wantSaliency: boolean, sink?: VectorSink): LaneGradients {
   const { cell, hidden: H, vocabSize: V, layers: L, embed: E } = net.cfg;
   const G = net.gates, GH = G * H;
-  const wantSaliency = options.saliency ?? true;
-  const sink = options.sink;
-  const target = rec.tokens[at + 1]!;
+  const N = positions.length, K1 = K + 1;
+  const k8 = net.kernels;
+  const F = (n: number): FloatArray => k8.allocate(net.Float, n);
   const p = rec.probs;
-  const loss = -Math.log(p[at * V + target]!);
 
-  // ∂L_T/∂logits_T = p_T − onehot(x_{T+1}); through the decoder, ∂L_T/∂h_T of the top layer
-  const dOut = new Float64Array((K + 1) * H); // (K+1, H) ∂L_T/∂h_{T−k} through the layer's output
-  {
-    const W = net.p.decoderW; // (V, H)
-    for (let v = 0; v < V; v++) {
-      const dz = p[at * V + v]! - (v === target ? 1 : 0);
-      if (dz !== 0) axpy(H, dz, W, v * H, dOut, 0);
-    }
-  }
-  const layers: { gradH: Float64Array; gradC: Float64Array | null }[] = new Array(L);
-  const saliency = new Float64Array(K + 1);
-  const dh = new Float64Array(H);      // total ∂L_T/∂h_t
-  const dhRec = new Float64Array(H);   // ∂L_T/∂h_t through h_{t+1}
-  const dc = new Float64Array(H);      // ∂L_T/∂c_t through c_{t+1}: f_{t+1}⊙dc_{t+1}
-  const dct = new Float64Array(H);     // total ∂L_T/∂c_t
-  const da = new Float64Array(GH);     // ∂L_T/∂a_t for the input projection (dxp)
-  const dhp = cell === 'gru' ? new Float64Array(GH) : da; // … for the recurrent one (GRU: r scales hp_n)
-  const hpn = new Float64Array(H);     // GRU W_hn·h_{t−1} + b_hn, recomputed (a trace does not keep it)
-  const de = new Float64Array(E);
+  // ∂L_T/∂logits_T = p_T − onehot(x_{T+1}) per lane; through the decoder, ∂L_T/∂h_T of the top layer
+  const loss = new Float64Array(N);
+  const dlogits = F(N * V); // (N, V)
+  positions.forEach((at, n) => {
+    const target = rec.tokens[at + 1]!;
+    loss[n] = -Math.log(p[at * V + target]!);
+    for (let v = 0; v < V; v++) dlogits[n * V + v] = p[at * V + v]! - (v === target ? 1 : 0);
+  });
+  let dOut = F(K1 * N * H);             // (K+1, N, H) ∂L_T/∂h_{T−k} through the layer's output (or the layer above)
+  let dOutExp = new Int32Array(K1 * N); // (K+1, N) its power-of-two scale per lane (stored = true · 2^exp)
+  k8.gemmNN(N, H, V, dlogits, 0, net.p.decoderW, 0, dOut, 0, false); // (N, V)·(V, H); zero for k > 0
+
+  const gradH: Float64Array[] = new Array(L);
+  const gradC: (Float64Array | null)[] = new Array(L).fill(null);
+  const saliency = wantSaliency || sink ? new Float64Array(N * K1) : null;
+  const exp = new Int32Array(N);          // (N) the lanes' current scales
+  const dh = new Float64Array(N * H);     // (N, H) total ∂L_T/∂h_t
+  const dhRec = F(N * H);                 // (N, H) ∂L_T/∂h_t through h_{t+1}
+  const dc = new Float64Array(N * H);     // (N, H) ∂L_T/∂c_t through c_{t+1}: f_{t+1}⊙dc_{t+1}
+  const dct = new Float64Array(N * H);    // (N, H) total ∂L_T/∂c_t (LSTM)
+  const da = F(N * GH);                   // (N, G·H) ∂L_T/∂a_t for the input projection (dxp)
+  const dhp = cell === 'gru' ? F(N * GH) : da; // … for the recurrent one (GRU: r scales hp_n)
+  const hPrev = cell === 'gru' ? F(N * H) : null; // (N, H) GRU h_{t−1}, for hp_n
+  const hpn = cell === 'gru' ? F(N * H) : null;   // (N, H) GRU W_hn·h_{t−1} + b_hn (a trace does not keep it)
+  const de = saliency ? F(N * E) : null;  // (N, E) ∂L_T/∂e_t
 
   for (let l = L - 1; l >= 0; l--) {
     const r = rec.layers[l]!;
     const w = net.p.layers[l]!;
-    const gradH = new Float64Array(K + 1);
-    const gradC = cell === 'lstm' ? new Float64Array(K + 1) : null;
-    const below = l > 0 ? new Float64Array((K + 1) * H) : null; // (K+1, H) ∂L_T/∂h^{l−1}, through this layer's input
+    const gh = gradH[l] = new Float64Array(N * K1);
+    const gc = gradC[l] = cell === 'lstm' ? new Float64Array(N * K1) : null;
+    const below = l > 0 ? F(K1 * N * H) : null; // (K+1, N, H) ∂L_T/∂h^{l−1}, through this layer's input
+    const belowExp = l > 0 ? new Int32Array(K1 * N) : null;
     dhRec.fill(0);
     dc.fill(0);
+    exp.set(dOutExp.subarray(0, N));
     for (let k = 0; k <= K; k++) {
-      const t = at - k;
-      const cur = t * H, prev = (t - 1) * H; // prev < 0: the zero initial state
-      // total ∂L_T/∂h_t = through the output + through h_{t+1}
-      for (let j = 0; j < H; j++) dh[j] = dOut[k * H + j]! + dhRec[j]!;
-      gradH[k] = norm(dh, H);
+      // total ∂L_T/∂h_t = through the output + through h_{t+1}, at the lane's scale
+      for (let n = 0; n < N; n++) {
+        const s = 2 ** (exp[n]! - dOutExp[k * N + n]!), o = (k * N + n) * H;
+        let sq = 0;
+        for (let j = 0; j < H; j++) {
+          const v = dOut[o + j]! * s + dhRec[n * H + j]!;
+          dh[n * H + j] = v;
+          sq += v * v;
+        }
+        gh[n * K1 + k] = Math.sqrt(sq) * 2 ** -exp[n]!;
+      }
       if (cell === 'lstm') {
         const ig = r.gates['i']!, fg = r.gates['f']!, gg = r.gates['g']!, og = r.gates['o']!, c = r.c!;
-        for (let j = 0; j < H; j++) {
-          const i = ig[cur + j]!, f = fg[cur + j]!, g = gg[cur + j]!, o = og[cur + j]!;
-          const tc = Math.tanh(c[cur + j]!);
-          const cPrev = prev >= 0 ? c[prev + j]! : 0;
-          const d = dc[j]! + dh[j]! * o * (1 - tc * tc); // backprop through h = o⊙tanh(c), plus the carried path
-          dct[j] = d;
-          da[j] = d * g * i * (1 - i);                    // di, through σ
-          da[H + j] = d * cPrev * f * (1 - f);            // df, through σ
-          da[2 * H + j] = d * i * (1 - g * g);            // dg, through tanh
-          da[3 * H + j] = dh[j]! * tc * o * (1 - o);      // do, through σ
-          dc[j] = d * f;                                  // to c_{t−1}: the forget gate's path
+        for (let n = 0; n < N; n++) {
+          const cur = (positions[n]! - k) * H, prev = cur - H; // prev < 0: the zero initial state
+          const x = n * H, a = n * GH;
+          let sq = 0;
+          for (let j = 0; j < H; j++) {
+            const i = ig[cur + j]!, f = fg[cur + j]!, g = gg[cur + j]!, o = og[cur + j]!;
+            const tc = Math.tanh(c[cur + j]!);
+            const cPrev = prev >= 0 ? c[prev + j]! : 0;
+            const d = dc[x + j]! + dh[x + j]! * o * (1 - tc * tc); // backprop through h = o⊙tanh(c), plus the carried path
+            dct[x + j] = d;
+            sq += d * d;
+            da[a + j] = d * g * i * (1 - i);                 // di, through σ
+            da[a + H + j] = d * cPrev * f * (1 - f);         // df, through σ
+            da[a + 2 * H + j] = d * i * (1 - g * g);         // dg, through tanh
+            da[a + 3 * H + j] = dh[x + j]! * tc * o * (1 - o); // do, through σ
+            dc[x + j] = d * f;                               // to c_{t−1}: the forget gate's path
+          }
+          gc![n * K1 + k] = Math.sqrt(sq) * 2 ** -exp[n]!;
         }
-        gradC![k] = norm(dct, H);
-        matTVec(GH, H, w.whh, da, dhRec);                 // dh_{t−1} = W_hhᵀ·da
+        k8.gemmNN(N, H, GH, da, 0, w.whh, 0, dhRec, 0, false);   // dh_{t−1} = da·W_hh  (N, 4H)·(4H, H)
       } else if (cell === 'gru') {
         const rg = r.gates['r']!, zg = r.gates['z']!, ng = r.gates['n']!, h = r.h;
-        // hp_n = W_hn·h_{t−1} + b_hn (rows 2H..3H of W_hh)
-        for (let j = 0; j < H; j++) {
-          let s = w.bhh[2 * H + j]!;
-          if (prev >= 0) for (let q = 0, o = (2 * H + j) * H; q < H; q++) s += w.whh[o + q]! * h[prev + q]!;
-          hpn[j] = s;
+        for (let n = 0; n < N; n++) {
+          const prev = (positions[n]! - k - 1) * H;
+          for (let j = 0; j < H; j++) hPrev![n * H + j] = prev >= 0 ? h[prev + j]! : 0;
         }
-        for (let j = 0; j < H; j++) {
-          const rr = rg[cur + j]!, z = zg[cur + j]!, n = ng[cur + j]!;
-          const hPrev = prev >= 0 ? h[prev + j]! : 0;
-          const dan = dh[j]! * (1 - z) * (1 - n * n);      // through h = (1−z)n + …, then tanh
-          const dar = dan * hpn[j]! * rr * (1 - rr);       // through r⊙hp_n, then σ
-          const daz = dh[j]! * (hPrev - n) * z * (1 - z);  // through z, then σ
-          da[j] = dar; da[H + j] = daz; da[2 * H + j] = dan;
-          dhp[j] = dar; dhp[H + j] = daz; dhp[2 * H + j] = dan * rr;
+        k8.gemmNT(N, H, H, hPrev!, 0, w.whh, 2 * H * H, hpn!, 0, false); // hp_n = h_{t−1}·W_hnᵀ (+ b_hn below)
+        for (let n = 0; n < N; n++) {
+          const cur = (positions[n]! - k) * H, x = n * H, a = n * GH;
+          for (let j = 0; j < H; j++) {
+            const rr = rg[cur + j]!, z = zg[cur + j]!, nn = ng[cur + j]!;
+            const dhj = dh[x + j]!;
+            const dan = dhj * (1 - z) * (1 - nn * nn);                       // through h = (1−z)n + …, then tanh
+            const dar = dan * (hpn![x + j]! + w.bhh[2 * H + j]!) * rr * (1 - rr); // through r⊙hp_n, then σ
+            const daz = dhj * (hPrev![x + j]! - nn) * z * (1 - z);           // through z, then σ
+            da[a + j] = dar; da[a + H + j] = daz; da[a + 2 * H + j] = dan;
+            dhp[a + j] = dar; dhp[a + H + j] = daz; dhp[a + 2 * H + j] = dan * rr;
+          }
         }
-        matTVec(GH, H, w.whh, dhp, dhRec);                // dh_{t−1} = W_hhᵀ·dhp …
-        for (let j = 0; j < H; j++) dhRec[j] += zg[cur + j]! * dh[j]!; // … + z⊙dh, the path that skips W_hh
+        k8.gemmNN(N, H, GH, dhp, 0, w.whh, 0, dhRec, 0, false);  // dh_{t−1} = dhp·W_hh …
+        for (let n = 0; n < N; n++) {
+          const cur = (positions[n]! - k) * H;
+          for (let j = 0; j < H; j++) dhRec[n * H + j] += zg[cur + j]! * dh[n * H + j]!; // … + z⊙dh, the path that skips W_hh
+        }
       } else {
         const h = r.h;
-        for (let j = 0; j < H; j++) {
-          const y = h[cur + j]!;
-          da[j] = dh[j]! * (1 - y * y);                   // backprop through tanh
+        for (let n = 0; n < N; n++) {
+          const cur = (positions[n]! - k) * H;
+          for (let j = 0; j < H; j++) {
+            const y = h[cur + j]!;
+            da[n * H + j] = dh[n * H + j]! * (1 - y * y);      // backprop through tanh
+          }
         }
-        matTVec(GH, H, w.whh, da, dhRec);
+        k8.gemmNN(N, H, GH, da, 0, w.whh, 0, dhRec, 0, false);
       }
-      let deOut: Float64Array | null = null;
       if (below !== null) {
-        matTVec(GH, H, w.wih, da, below, k * H);          // dx = W_ihᵀ·da: ∂L_T/∂h_t of the layer below
-      } else if (wantSaliency || sink) {
-        matTVec(GH, E, w.wih, da, de);                    // ∂L_T/∂e_t = W_ih0ᵀ·da
-        saliency[k] = norm(de, E);
-        deOut = de;
+        k8.gemmNN(N, H, GH, da, 0, w.wih, 0, below, k * N * H, false); // dx = da·W_ih: ∂L_T/∂h_t of the layer below
+        belowExp!.set(exp, k * N);
+      } else if (de !== null) {
+        k8.gemmNN(N, E, GH, da, 0, w.wih, 0, de, 0, false);           // ∂L_T/∂e_t = da·W_ih0
+        for (let n = 0; n < N; n++) {
+          let sq = 0;
+          for (let e = 0; e < E; e++) sq += de[n * E + e]! * de[n * E + e]!;
+          saliency![n * K1 + k] = Math.sqrt(sq) * 2 ** -exp[n]!;
+        }
       }
-      sink?.(l, k, dh, cell === 'lstm' ? dct : null, deOut);
+      for (let n = 0; sink && n < N; n++) {
+        const e = exp[n]!;
+        sink(l, k, unscaled(dh, n * H, H, e), cell === 'lstm' ? unscaled(dct, n * H, H, e) : null, de && l === 0 ? unscaled(de, n * E, E, e) : null);
+      }
+      rescale(N, H, dhRec, dc, exp);
     }
-    layers[l] = { gradH, gradC };
-    if (below !== null) dOut.set(below);
+    if (below !== null) {
+      dOut = below;
+      dOutExp = belowExp!;
+    }
   }
-  return { at, target, loss, maxK: K, layers, saliency };
+  return { loss, gradH, gradC, saliency: wantSaliency ? saliency : null };
+}
+
+/** Keeps each lane's carried state (dhRec, dc) within 2^±RESCALE_BITS, by exact powers of two. */
+function rescale(N: number, H: number, dhRec: FloatArray, dc: Float64Array, exp: Int32Array): void {
+  for (let n = 0; n < N; n++) {
+    let m = 0;
+    for (let j = n * H; j < (n + 1) * H; j++) m = Math.max(m, Math.abs(dhRec[j]!), Math.abs(dc[j]!));
+    const shift = m === 0 ? 0 : m < 2 ** -RESCALE_BITS ? RESCALE_BITS : m > 2 ** RESCALE_BITS ? -RESCALE_BITS : 0;
+    if (shift === 0) continue;
+    const s = 2 ** shift;
+    for (let j = n * H; j < (n + 1) * H; j++) {
+      dhRec[j] *= s;
+      dc[j] *= s;
+    }
+    exp[n] += shift;
+  }
+}
+
+/** A lane's vector at its true scale (tests' sink). */
+function unscaled(a: FloatArray, off: number, n: number, e: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let j = 0; j < n; j++) out[j] = a[off + j]! * 2 ** -e;
+  return out;
 }
 
 // ---- the reach over many positions ---------------------------------------------------------------------------
@@ -229,24 +317,21 @@ export function reachPositions(T: number, count: number, K: number): number[] {
  * forward the record keeps.
  */
 export function gradientReach(net: Network, rec: ForwardRecord, positions: readonly number[], K: number): ReachSummary {
-  const { cell, layers: L } = net.cfg;
+  const { cell } = net.cfg;
   const T = rec.tokens.length;
   for (const at of positions) {
     if (!Number.isInteger(at) || at < K || at > T - 2) throw new GatescopeError(`position ${at} cannot reach ${K} steps back in a ${T}-character text (${K} ≤ T ≤ ${T - 2})`);
   }
-  // ratios[l][k][position], h and c
-  const rh = Array.from({ length: L }, () => Array.from({ length: K + 1 }, () => new Float64Array(positions.length)));
-  const rc = cell === 'lstm' ? Array.from({ length: L }, () => Array.from({ length: K + 1 }, () => new Float64Array(positions.length))) : null;
-  positions.forEach((at, n) => {
-    const g = predictionGradients(net, rec, at, { maxK: K, saliency: false });
-    for (let l = 0; l < L; l++) {
-      const gh = g.layers[l]!.gradH, gc = g.layers[l]!.gradC;
-      for (let k = 0; k <= K; k++) {
-        rh[l]![k]![n] = ratio(gh[k]!, gh[0]!);
-        if (rc && gc) rc[l]![k]![n] = ratio(gc[k]!, gc[0]!);
-      }
-    }
+  // ratios[l][k][position], h and c: every position's backward at once, one lane each
+  const N = positions.length, K1 = K + 1;
+  const g = backwardLanes(net, rec, positions, K, false);
+  const ratios = (norms: Float64Array): Float64Array[] => Array.from({ length: K1 }, (_, k) => {
+    const out = new Float64Array(N);
+    for (let n = 0; n < N; n++) out[n] = ratio(norms[n * K1 + k]!, norms[n * K1]!);
+    return out;
   });
+  const rh = g.gradH.map(ratios);
+  const rc = cell === 'lstm' ? g.gradC.map((c) => ratios(c!)) : null;
   const layers = rh.map((perK, l) => ({ gradH: band(perK), gradC: rc ? band(rc[l]!) : null }));
   return {
     cell, positions: [...positions], maxK: K, layers,

@@ -241,6 +241,40 @@ describe('why it happens: the per-step factor', () => {
   });
 });
 
+describe('backward from one prediction: dynamic range', () => {
+  it('a vanishing gradient far below float32\'s range keeps its precision (power-of-two rescaling per lane)', () => {
+    const rng = new Rng(9);
+    const cfg = { cell: 'rnn_tanh' as const, vocabSize: 5, embed: 3, hidden: 8, layers: 2 };
+    const n64 = new Network(cfg, Float64Array);
+    n64.initialize(rng);
+    for (let i = 0; i < n64.params.length; i++) n64.params[i] *= 0.6; // a contractive W_hh: ~0.3 per step
+    const n32 = new Network(cfg, Float32Array, createKernels('wasm', Float32Array));
+    n32.params.set(n64.params);
+    n64.params.set(n32.params); // the same (float32-representable) weights in both
+    const n = 400;
+    const tokens = new Int32Array(n).map(() => rng.nextUint32() % 5);
+    const at = 390;
+    const record = (net: Network): ForwardRecord => {
+      const u = new Unroll(net, n, 1);
+      u.inputs.set(tokens);
+      u.resetState();
+      u.forward();
+      return forwardRecord(u);
+    };
+    const g64 = predictionGradients(n64, record(n64), at, { maxK: 350 });
+    const g32 = predictionGradients(n32, record(n32), at, { maxK: 350 });
+    for (let l = 0; l < 2; l++) {
+      const far = g64.layers[l]!.gradH[350]!;
+      assert.ok(far > 0 && far < 1e-60, `layer ${l}: ${far} should be far below float32's smallest number (1e-45)`);
+      for (const k of [0, 50, 150, 250, 350]) {
+        const a = g32.layers[l]!.gradH[k]!, b = g64.layers[l]!.gradH[k]!;
+        assert.ok(relErr(a, b) < 1e-3, `layer ${l} k ${k}: float32 ${a} vs float64 ${b}`);
+      }
+    }
+    assert.ok(g32.saliency[350]! > 0 && relErr(g32.saliency[350]!, g64.saliency[350]!) < 1e-3);
+  });
+});
+
 describe('backward from one prediction on a float32 trace (wasm kernels, fused recurrence)', () => {
   it('agrees with the masked full backward of the same float32 model', () => {
     const rng = new Rng(5);
