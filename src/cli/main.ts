@@ -8,6 +8,7 @@ import { runReach } from './reach';
 import { runSample } from './sample';
 import { runTrace } from './trace';
 import { runTrain } from './train';
+import { runUnits } from './units';
 import { runInfo } from './info';
 
 /**
@@ -82,6 +83,20 @@ export function buildProgram(): Command {
     .option('--max-k <K>', 'steps back', int('max-k', 1), 100)
     .option('--json <out>', 'write the curves as JSON instead of a table')
     .action((o) => { runReach(o); });
+
+  program.command('units')
+    .description('find the units that track a per-character feature: Pearson r of every unit against it, ranked')
+    .requiredOption('-m, --model <model>', 'model file (.safetensors)')
+    .requiredOption('-i, --input <file>', 'UTF-8 text')
+    .option('--feature <name>', 'column, line-length, indent, depth, string or comment')
+    .option('--regex <re>', '1 inside matches of a JavaScript regular expression (flags g, m, u)')
+    .option('--ranges <a:b,…>', '1 inside these character ranges (0-based, end excluded)')
+    .option('--lang <lang>', 'strings and comments for depth/string/comment: python, c, js, shell, plain (default: from the file name)')
+    .option('--quantity <q>', 'c, tanh(c), h, i, f, g, o (GRU r, z, n) or all', 'all')
+    .option('--layer <n>', 'one layer only (0-based)', int('layer', 0))
+    .option('--top <n>', 'how many units (0 = all)', int('top', 0), 10)
+    .option('--json <out>', 'write the ranking as JSON instead of a table')
+    .action((o) => { runUnits(o); });
 
   program.command('sample')
     .description('generate text from a model')

@@ -177,6 +177,46 @@ describe('gatescope CLI', function () {
     });
   });
 
+  describe('units', () => {
+    let model = '';
+    const code = 'def f(x):\n    # add one\n    return (x + 1)\n\nprint(f("(2"))\n'.repeat(6);
+    before(() => {
+      model = path.join(dir, 'units.safetensors');
+      assert.equal(run('train', file('units-corpus.py', code), ...small, '--layers', '2', '--steps', '10', '--out', model).status, 0);
+    });
+
+    it('ranks units by |r| against a built-in feature as a table, and as JSON with layers 0-based', () => {
+      const input = file('units-in.py', code);
+      const r = run('units', '-m', model, '-i', input, '--feature', 'depth', '--top', '4');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /units against depth \(python\), by \|Pearson r\| over 224 units/, 'the language comes from the .py extension');
+      assert.match(r.stdout, /rank +layer +unit +quantity +r\n +1 +[01] +\d+ +(c|tanh\(c\)|h|i|f|g|o) +-?0\.\d{3}/);
+      const json = path.join(dir, 'units.json');
+      assert.equal(run('units', '-m', model, '-i', input, '--regex', '#.*', '--quantity', 'h', '--layer', '1', '--top', '0', '--json', json).status, 0);
+      const j = JSON.parse(readFileSync(json, 'utf8'));
+      assert.equal(j.feature, 'regex /#.*/');
+      assert.equal(j.units.length + j.constant, 16, 'all 16 h units of layer 1');
+      for (const u of j.units) {
+        assert.equal(u.layer, 1);
+        assert.equal(u.quantity, 'h');
+        assert.ok(typeof u.meanIn === 'number' && typeof u.meanOut === 'number', 'a 0/1 feature reports the means');
+      }
+      for (let k = 1; k < j.units.length; k++) assert.ok(Math.abs(j.units[k - 1].r) >= Math.abs(j.units[k].r));
+    });
+
+    it('bad input: invalid regex, a regex that matches nothing, ranges outside the text, a constant feature', () => {
+      const input = file('units-in2.py', code);
+      expectUserError(run('units', '-m', model, '-i', input, '--regex', '(a'), /the regular expression is not valid: Invalid regular expression: .*Unterminated group/);
+      expectUserError(run('units', '-m', model, '-i', input, '--regex', 'zzz'), /the feature is 0 at every character \(it matches nothing\): r is undefined/);
+      expectUserError(run('units', '-m', model, '-i', input, '--ranges', '5:999999'), /the range 5:999999 ends after the text/);
+      expectUserError(run('units', '-m', model, '-i', file('flat.txt', 'aaaa'), '--feature', 'line-length'), /the feature is 4 at every character of the text: r is undefined/);
+      expectUserError(run('units', '-m', model, '-i', input), /give exactly one of --feature, --regex or --ranges/);
+      expectUserError(run('units', '-m', model, '-i', input, '--feature', 'colour'), /--feature must be one of column, line-length/);
+      expectUserError(run('units', '-m', model, '-i', input, '--feature', 'column', '--layer', '2'), /--layer 2 does not exist: the model has layers 0 to 1/);
+      expectUserError(run('units', '-m', model, '-i', input, '--feature', 'column', '--quantity', 'z'), /this lstm model has no z/);
+    });
+  });
+
   it('Ctrl-C in the middle of training saves a checkpoint that resumes, and exits 130', async () => {
     const text = file('long.txt', corpus.repeat(5));
     const out = path.join(dir, 'interrupted.safetensors');
