@@ -93,12 +93,8 @@ export class UnitStats {
     let xs = 0;
     for (let t = 0; t < T; t++) xs += x[t]!;
     const xMean = xs / T;
-    const xc = new Float64Array(T); // (T) x − mean(x)
     let xSpread = 0;
-    for (let t = 0; t < T; t++) {
-      xc[t] = x[t]! - xMean;
-      xSpread += xc[t]! * xc[t]!;
-    }
+    for (let t = 0; t < T; t++) xSpread += (x[t]! - xMean) ** 2;
     xSpread = Math.sqrt(xSpread);
     if (!(xSpread > 1e-12 * Math.max(1, Math.abs(xMean)) * Math.sqrt(T))) {
       throw new GatescopeError(options.binary
@@ -112,15 +108,17 @@ export class UnitStats {
     for (const col of this.columns) {
       if (quantities && !quantities.has(col.quantity)) continue;
       if (options.layer !== undefined && col.layer !== options.layer) continue;
-      // Σ_t (v − mean_v)(x − mean_x) = Σ_t v·(x − mean_x), a pass over the rows of (T, H)
+      // Σ_t (v − mean_v)(x − mean_x) = Σ_t v·x − mean_x·Σ_t v: a pass over the rows where x ≠ 0 only (for a
+      // 0/1 feature, its matches), float64 sums of float32 values
       cov.fill(0);
       const v = col.values;
       for (let t = 0; t < T; t++) {
-        const w = xc[t]!;
+        const w = x[t]!;
         if (w === 0) continue;
         const o = t * H;
         for (let j = 0; j < H; j++) cov[j] += v[o + j]! * w;
       }
+      for (let j = 0; j < H; j++) cov[j] -= xMean * col.sum[j]!;
       for (let j = 0; j < H; j++) {
         searched++;
         if (!(col.spread[j]! > 1e-9 * Math.sqrt(T))) { constant++; continue; }
@@ -129,7 +127,7 @@ export class UnitStats {
           found.push({ layer: col.layer, unit: j, quantity: col.quantity, r });
           continue;
         }
-        // Σ v·x = Σ v·(x − mean_x) + mean_x·Σ v, over the n positions where x = 1
+        // Σ v·x over the n positions where x = 1
         const inside = cov[j]! + xMean * col.sum[j]!, n = xs;
         found.push({ layer: col.layer, unit: j, quantity: col.quantity, r, meanIn: inside / n, meanOut: (col.sum[j]! - inside) / (T - n) });
       }
