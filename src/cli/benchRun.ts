@@ -3,7 +3,7 @@ import { ParallelSteps } from '../engine/parallel/parallelSteps';
 import { prepareRun } from '../engine/run';
 import { Stepper } from '../engine/stepper';
 import { gradientReach, reachPositions } from '../engine/reach';
-import { recordTokens, traceTokens } from '../engine/trace';
+import { traceTokens, withForwardRecord } from '../engine/trace';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { Unroll } from '../engine/unroll';
 import { WasmKernels } from '../engine/wasm/wasmKernels';
@@ -104,8 +104,8 @@ export async function benchRun(config: BenchConfig, seconds: number, dataPath: s
   for (let r = 0; r < 4; r++) {
     await task();
     t0 = performance.now();
-    const rec = recordTokens(net, traced.subarray(0, REACH.chars), { threads: nodeThreads });
-    gradientReach(net, rec, reachPositions(REACH.chars, REACH.positions, REACH.maxK), REACH.maxK);
+    withForwardRecord(net, traced.subarray(0, REACH.chars), { threads: nodeThreads },
+      (rec) => gradientReach(net, rec, reachPositions(REACH.chars, REACH.positions, REACH.maxK), REACH.maxK));
     if (r >= 1) reachTimes.push((performance.now() - t0) / 1000);
   }
   const reachSeconds = reachTimes.sort((a, b) => a - b)[1]!;

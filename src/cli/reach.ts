@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { gradientReach, reachPositions, REACH_THRESHOLD, type Band, type ReachSummary } from '../engine/reach';
-import { recordTokens } from '../engine/trace';
+import { withForwardRecord } from '../engine/trace';
 import { readModelFile, readTextFile, writeFileAtomic } from './files';
 
 export interface ReachCliOptions { model: string; input: string; positions: number; maxK: number; json?: string }
@@ -16,9 +16,11 @@ export function runReach(o: ReachCliOptions): void {
   const tokens = m.vocab.encode(readTextFile(o.input));
   const positions = reachPositions(tokens.length, o.positions, o.maxK);
   const started = performance.now();
-  const rec = recordTokens(m.net, tokens, { threads: nodeThreads });
-  const forwardMs = performance.now() - started;
-  const r = gradientReach(m.net, rec, positions, o.maxK);
+  let forwardMs = 0;
+  const r = withForwardRecord(m.net, tokens, { threads: nodeThreads }, (rec) => {
+    forwardMs = performance.now() - started;
+    return gradientReach(m.net, rec, positions, o.maxK);
+  });
   const totalMs = performance.now() - started;
   if (o.json) {
     mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });

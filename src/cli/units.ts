@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { GatescopeError } from '../engine/errors';
 import { BUILTIN_FEATURES, computeFeature, featureName, isBinary, LANGS, langOfFile, parseRanges, type FeatureSpec, type Lang } from '../engine/features';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
-import { recordTokens } from '../engine/trace';
+import { withForwardRecord } from '../engine/trace';
 import { UnitStats, type Ranking, type UnitQuantity } from '../engine/units';
 import { readModelFile, readTextFile, writeFileAtomic } from './files';
 
@@ -42,8 +42,8 @@ export function runUnits(o: UnitsCliOptions): void {
     quantities = [o.quantity as UnitQuantity];
   }
   const x = computeFeature(chars, spec);
-  const rec = recordTokens(m.net, tokens, { threads: nodeThreads });
-  const ranking = new UnitStats(rec, tokens.length, H).rank(x, { quantities, layer: o.layer, top: o.top, binary: isBinary(spec) });
+  const ranking = withForwardRecord(m.net, tokens, { threads: nodeThreads },
+    (rec) => new UnitStats(rec, tokens.length, H).rank(x, { quantities, layer: o.layer, top: o.top, binary: isBinary(spec) }));
   if (o.json) {
     mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
     writeFileAtomic(o.json, new TextEncoder().encode(unitsToJson(spec, ranking, tokens.length)));

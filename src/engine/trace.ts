@@ -94,11 +94,16 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
 }
 
 /**
- * The forward alone of a trace, its internals kept as a ForwardRecord in the network's float type: what the
- * gradient reach (reach.ts) needs, without the backward over the whole text that a trace adds.
+ * The forward alone of a trace, without the backward over the whole text that a trace adds: `body` gets its
+ * internals as a ForwardRecord of views into the unroll's buffers, copied only where the layout needs it (gates
+ * kept interleaved), and valid only while `body` runs (the next trace reuses the buffers). What the gradient reach
+ * and the unit search need: copying a long text's record costs more than the reach itself (fresh pages).
  */
-export function recordTokens(net: Network, tokens: Int32Array, options: TraceOptions = {}): ForwardRecord {
-  return unrolled(net, tokens, options, (u) => forwardRecord(u));
+export function withForwardRecord<R>(net: Network, tokens: Int32Array, options: TraceOptions, body: (rec: ForwardRecord) => R): R {
+  return unrolled(net, tokens, options, (u) => {
+    const V = net.cfg.vocabSize;
+    return body({ tokens: u.inputs.subarray(0, u.T), probs: u.probs.subarray(0, u.T * V), layers: layerRecords(u, (n) => new net.Float(n), true) });
+  });
 }
 
 /**
@@ -140,14 +145,18 @@ export function forwardRecord(u: Unroll): ForwardRecord {
   return { tokens: u.inputs.slice(0, T), probs: u.probs.slice(0, T * V), layers: layerRecords(u, (n) => new u.net.Float(n)) };
 }
 
-/** Per layer of a batch-1 unroll, copies of the gates by name, c and h into (T, H) arrays from `make`. */
-function layerRecords<A extends FloatArray>(u: Unroll, make: (n: number) => A):
+/**
+ * Per layer of a batch-1 unroll, the gates by name, c and h as (T, H) arrays: copies into arrays from `make`, or
+ * with `views`, subarrays of the unroll's buffers wherever they are contiguous.
+ */
+function layerRecords<A extends FloatArray>(u: Unroll, make: (n: number) => A, views = false):
   { gates: Record<string, A>; c: A | null; h: A }[] {
   const { T, net } = u;
   const { cell, hidden: H } = net.cfg;
   const G = net.gates;
   const names = cell === 'rnn_tanh' ? [] : GATE_NAMES[cell];
   const copyOf = (a: FloatArray, start: number, end: number): A => {
+    if (views) return a.subarray(start, end) as A;
     const out = make(end - start);
     out.set(a.subarray(start, end));
     return out;
