@@ -27,6 +27,38 @@ export interface ModelInfo {
   valLoss?: number;
   trainedChars?: number;
   created?: string;
+  /** Where the training text came from, in order (files, or ranges of a file); `join` rebuilds the text from them. */
+  sources?: TrainingSource[];
+  join?: TextJoin;
+  /** SHA-256 (hex) of the UTF-8 training text, exactly as trained on. */
+  textHash?: string;
+  /** Set on a comparison model: what it was trained to be compared with. */
+  comparisonOf?: ComparisonOf;
+}
+
+/** One piece of the training text: a file (URI or path), a UTF-16 range of it (a selection), or its first `bytes`. */
+export interface TrainingSource {
+  uri: string;
+  range?: { start: number; end: number };
+  bytes?: number;
+}
+
+/**
+ * How the pieces were joined into one text: `newline-between` puts "\n" between two pieces (selections),
+ * `newline-if-missing` only where the earlier piece does not end with one (CLI files), `newline-after-each` ends
+ * every piece with one (workspace files).
+ */
+export const TEXT_JOINS = ['newline-between', 'newline-if-missing', 'newline-after-each'] as const;
+export type TextJoin = (typeof TEXT_JOINS)[number];
+
+/** A comparison model's origin: the model it is compared with and the text it was trained on. */
+export interface ComparisonOf {
+  /** SHA-256 (hex) of the compared model's file. */
+  modelHash: string;
+  /** SHA-256 (hex) of the text the comparison trained on. */
+  textHash: string;
+  /** Whether that text is the compared model's own training text. */
+  likeForLike: boolean;
 }
 
 export interface ModelFile {
@@ -103,7 +135,7 @@ export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor 
   for (const name of file.tensors.keys()) {
     if (!net.layout.byName.has(name) && !name.startsWith(TRAIN_PREFIX)) warnings.push(`ignored tensor ${name}, which the model does not use`);
   }
-  const info = parseJson<ModelInfo>(meta['gatescope.info'], 'gatescope.info', bad) ?? {};
+  const info = checkInfo(parseJson<Record<string, unknown>>(meta['gatescope.info'], 'gatescope.info', bad) ?? {}, bad);
   const training = readTraining(file, net, Float, warnings, bad);
   return { net, vocab: vocab!, info, training, warnings };
 }
@@ -172,6 +204,36 @@ function readTraining(file: SafetensorsFile, net: Network, Float: FloatArrayCons
     bad('metadata "gatescope.train" is malformed');
   }
   return { ...scalars, m: m!, v: v!, carryH, carryC: net.cfg.cell === 'lstm' ? carryC : null };
+}
+
+const isHash = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const isCount = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0;
+
+/** Checks the types of `gatescope.info`'s fields (all optional); unknown fields are kept as they are. */
+function checkInfo(o: Record<string, unknown>, bad: (m: string) => never): ModelInfo {
+  // JSON writes NaN as null: older files may hold a null loss, which means "not measured"
+  for (const k of ['loss', 'valLoss', 'steps', 'trainedChars']) if (o[k] === null) delete o[k];
+  const field = (key: string, ok: boolean, want: string): void => {
+    if (o[key] !== undefined && !ok) bad(`metadata "gatescope.info" field "${key}" must be ${want}`);
+  };
+  field('source', typeof o['source'] === 'string', 'a string');
+  field('created', typeof o['created'] === 'string', 'a string');
+  for (const k of ['steps', 'trainedChars']) field(k, isCount(o[k]), 'a non-negative integer');
+  for (const k of ['loss', 'valLoss']) field(k, typeof o[k] === 'number', 'a number');
+  field('textHash', isHash(o['textHash']), 'a SHA-256 hex string');
+  field('join', (TEXT_JOINS as readonly unknown[]).includes(o['join']), `one of ${TEXT_JOINS.join(', ')}`);
+  const sources = o['sources'];
+  field('sources', Array.isArray(sources) && sources.every((x: unknown) => {
+    if (x === null || typeof x !== 'object') return false;
+    const { uri, range, bytes } = x as Record<string, unknown>;
+    const r = range as Record<string, unknown> | undefined;
+    return typeof uri === 'string' && (bytes === undefined || isCount(bytes)) &&
+      (r === undefined || (r !== null && typeof r === 'object' && isCount(r['start']) && isCount(r['end']) && (r['start'] as number) <= (r['end'] as number)));
+  }), 'an array of {uri, range?: {start, end}, bytes?}');
+  const c = o['comparisonOf'] as Record<string, unknown> | undefined;
+  field('comparisonOf', c !== null && typeof c === 'object' && isHash(c['modelHash']) && isHash(c['textHash']) && typeof c['likeForLike'] === 'boolean',
+    'an object {modelHash, textHash, likeForLike}');
+  return o as ModelInfo;
 }
 
 function parseJson<T>(s: string | undefined, key: string, bad: (m: string) => never): T | null {

@@ -17,10 +17,11 @@ export interface PreparedRun {
 
 /**
  * Builds a fresh run on `text`, or continues `resume` (its architecture, vocabulary, parameters and, when
- * present, its optimiser state; the text must use only characters of its vocabulary). The training length
+ * present, its optimiser state; the text must use only characters of its vocabulary). A fresh run takes its
+ * vocabulary from the text, or `fixedVocab` (the text must then use only its characters). The training length
  * (`options.steps`) counts from step 0 of the original run.
  */
-export function prepareRun(text: string, options: TrainOptions, resume?: ModelFile): PreparedRun {
+export function prepareRun(text: string, options: TrainOptions, resume?: ModelFile, fixedVocab?: readonly string[]): PreparedRun {
   validateTrainOptions(options);
   let net: Network;
   let vocab: Vocabulary;
@@ -30,7 +31,7 @@ export function prepareRun(text: string, options: TrainOptions, resume?: ModelFi
     const c = net.cfg;
     options = { ...options, cell: c.cell, layers: c.layers, hidden: c.hidden, embed: c.embed };
   } else {
-    vocab = Vocabulary.fromText(text);
+    vocab = fixedVocab ? new Vocabulary([...fixedVocab]) : Vocabulary.fromText(text);
     net = new Network({ cell: options.cell, vocabSize: vocab.size, embed: options.embed, hidden: options.hidden, layers: options.layers });
     net.initialize(new Rng(options.seed));
   }

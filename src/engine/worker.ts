@@ -70,7 +70,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
 
 function startTraining(req: Extract<WorkerRequest, { type: 'train' }>): TrainStarted {
   const resume = req.resume ? decodeModelFile(req.resume) : undefined;
-  const run = prepareRun(req.text, req.options, resume);
+  const run = prepareRun(req.text, req.options, resume, req.vocab);
   const parallel = attachWorkers(run, req.workers ?? 1, nodeThreads);
   const active: ActiveRun = { run, detach: parallel?.detach ?? null, priorChars: resume?.info.trainedChars ?? 0, cancelled: false };
   runs.set(req.runId, active);
@@ -100,7 +100,7 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
   };
   const checkpoint = (final: boolean): void => {
     const bytes = encodeModelFile(net, vocab, {
-      source: req.source, steps: trainer.step, loss: Number.isFinite(loss) ? loss : undefined, valLoss: valLoss ?? undefined,
+      ...req.info, source: req.source, steps: trainer.step, loss: Number.isFinite(loss) ? loss : undefined, valLoss: valLoss ?? undefined,
       trainedChars: active.priorChars + chars, created: new Date().toISOString(),
     }, trainer.snapshot());
     messenger.notify({ type: 'didCheckpoint', runId: req.runId, step: trainer.step, bytes, final }, [bytes.buffer as ArrayBuffer]);

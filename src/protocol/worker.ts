@@ -7,10 +7,11 @@ import type { TrainOptions } from '../engine/trainer';
 export type WorkerRequest =
   /**
    * Start training (a fresh model, or resuming `resume`) on `workers` threads (default 1); replies once the run
-   * has started, with its summary.
+   * has started, with its summary. `info` is recorded in every checkpoint's metadata (the text's sources and hash);
+   * `vocab` fixes a fresh model's vocabulary (a comparison model shares its model's).
    */
   | { type: 'train'; runId: number; text: string; source: string; options: TrainOptions; resume: Uint8Array | null;
-      evalEvery: number; checkpointEvery: number; totalSteps: number; workers?: number }
+      evalEvery: number; checkpointEvery: number; totalSteps: number; workers?: number; info?: ModelInfo; vocab?: readonly string[] }
   /** Stop a run between two steps; it sends a final checkpoint and didFinish. */
   | { type: 'cancel'; runId: number }
   /** Trace a text with a model. */
