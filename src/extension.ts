@@ -33,7 +33,8 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
   // called only after activation, once `training` exists
   const pickModel = createPickModel(store, () => training.lastModel);
 
-  const inspector = registerInspector(context, { engine, output, readModel: async (u) => store.read(u) });
+  // `training` is made below (it opens the inspector's dashboards); the inspector starts runs only after activation
+  const inspector = registerInspector(context, { engine, output, readModel: async (u) => store.read(u), train: (req) => training.start(req) });
   /** "Show" a model: the inspector on the active text editor's document (or a file the user picks). */
   const showModel = async (uri: vscode.Uri): Promise<void> => {
     const entry = await store.entry(uri);

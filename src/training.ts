@@ -2,8 +2,10 @@ import * as vscode from 'vscode';
 import { showError, showInfo, showWarning } from './notify';
 import { ContextKeys } from './commands/ids';
 import type { EngineClient, WorkerCrashedError } from './engineClient';
+import type { ComparisonOf, ModelInfo, TextJoin, TrainingSource } from './engine/modelfile';
 import type { TrainOptions } from './engine/trainer';
 import type { ModelStore } from './models/modelStore';
+import { provenanceOf, resumeProvenance, type Provenance } from './models/provenance';
 import { RemoteError } from './protocol/messenger';
 import type { TrainProgress, WorkerNotification } from './protocol/worker';
 import { config } from './config';
@@ -15,6 +17,23 @@ export interface TrainRequest {
   readonly options: TrainOptions;
   /** Continue this model instead of starting a fresh one; its file is updated in place. */
   readonly resume?: { readonly uri: vscode.Uri; readonly bytes: Uint8Array };
+  /** Where the text came from: recorded in the model with the text's SHA-256, so that the text can be found again. */
+  readonly origin?: { readonly sources: TrainingSource[]; readonly join: TextJoin };
+  /** Train a comparison model for the inspector instead of a model of the user's own (see ComparisonRun). */
+  readonly comparison?: ComparisonRun;
+}
+
+/**
+ * A comparison model's run: written to `target` only when it completes (a cancelled or failed one leaves nothing
+ * behind), with `of` in its metadata and the compared model's vocabulary; no "Inspect / Sample" message at the
+ * end (the inspector that asked shows it), and it does not become the last model.
+ */
+export interface ComparisonRun {
+  readonly target: vscode.Uri;
+  readonly of: ComparisonOf;
+  readonly vocab: readonly string[];
+  /** The run has started (the inspector attaches its dashboard and its cancel button to it). */
+  started(runId: number): void;
 }
 
 /** What happened to a run, for the caller (commands and tests). */
@@ -23,12 +42,17 @@ export interface RunOutcome {
   readonly model: vscode.Uri | null;
   readonly progress: TrainProgress | null;
   readonly error?: string;
+  /** A completed comparison run's model (also written to its target when the folder is writable). */
+  readonly bytes?: Uint8Array;
 }
 
 interface ActiveRun {
   readonly runId: number;
   readonly target: vscode.Uri;
   readonly source: string;
+  readonly comparison: ComparisonRun | null;
+  /** A comparison run's final checkpoint, held until the run turns out to have completed. */
+  finalBytes: Uint8Array | null;
   progress: TrainProgress | null;
   /** Checkpoint writes, chained so that a final checkpoint is never overtaken by an earlier one. */
   writes: Promise<void>;
@@ -94,30 +118,41 @@ export class TrainingController implements vscode.Disposable {
       await this.stop();
     }
     const o = req.options;
-    const target = req.resume?.uri ?? await this.store.freshUri(req.source, o.cell, o.layers, o.hidden);
+    const target = req.comparison?.target ?? req.resume?.uri ?? await this.store.freshUri(req.source, o.cell, o.layers, o.hidden);
     const runId = this.engine.newRunId();
     let finish!: (o: RunOutcome) => void;
     const outcome = new Promise<RunOutcome>((r) => { finish = r; });
     let reportProgress: (p: TrainProgress) => void = () => undefined;
     const run: ActiveRun = {
-      runId, target, source: req.source, progress: null, writes: Promise.resolve(), wroteAny: false,
+      runId, target, source: req.source, comparison: req.comparison ?? null, finalBytes: null, progress: null, writes: Promise.resolve(), wroteAny: false,
       finish: (x) => finish(x), reportProgress: (p) => reportProgress(p),
     };
     this.active = run;
     void vscode.commands.executeCommand('setContext', ContextKeys.training, true);
     let totalSteps = o.steps;
+    const warnings: string[] = [];
     try {
-      // `steps` more than the model has: a resumed run counts on from where it stopped
-      if (req.resume) totalSteps += await this.resumeStep(req.resume.bytes);
+      let provenance: Provenance | undefined = req.origin ? await provenanceOf(req.text, req.origin.sources, req.origin.join) : undefined;
+      if (req.resume) {
+        const before = await this.engine.describe(req.resume.bytes);
+        // `steps` more than the model has: a resumed run counts on from where it stopped
+        totalSteps += before.resumableFrom ?? before.info.steps ?? 0;
+        if (provenance) {
+          const kept = resumeProvenance(before.info, provenance, (u) => vscode.Uri.parse(u).path.split('/').pop() ?? u);
+          provenance = kept.provenance;
+          if (kept.warning) warnings.push(kept.warning);
+        }
+      }
+      const info: ModelInfo = { ...provenance, ...(req.comparison ? { comparisonOf: req.comparison.of } : {}) };
       const s = await this.engine.train({
-        runId, text: req.text, source: req.source, options: o, resume: req.resume?.bytes ?? null,
-        evalEvery: config.evalEvery(), checkpointEvery: config.checkpointEvery(), totalSteps, workers: config.workers(),
+        runId, text: req.text, source: req.source, options: o, resume: req.resume?.bytes ?? null, info, vocab: req.comparison?.vocab,
+        evalEvery: config.evalEvery(), checkpointEvery: req.comparison ? 0 : config.checkpointEvery(), totalSteps, workers: config.workers(),
       });
       const c = s.config;
       this.log(`training ${c.cell} ${c.layers}×${c.hidden} (embed ${c.embed}, vocab ${c.vocabSize}, ${s.parameters.toLocaleString('en-US')} parameters) ` +
         `on ${req.source}: ${s.characters.toLocaleString('en-US')} characters, ${s.heldOut.toLocaleString('en-US')} held out; seq ${s.seq} × batch ${s.batch}; ` +
         `steps ${s.startStep} → ${totalSteps}; saving to ${target.fsPath || target.toString()}`);
-      for (const w of s.warnings) {
+      for (const w of [...warnings, ...s.warnings]) {
         this.log(`warning: ${w}`);
         void showWarning(w);
       }
@@ -128,6 +163,7 @@ export class TrainingController implements vscode.Disposable {
       return null;
     }
     this.started.fire({ runId, model: target });
+    req.comparison?.started(runId);
     this.updateStatus();
     void vscode.window.withProgress({
       location: vscode.ProgressLocation.Notification, title: `Training on ${req.source}`, cancellable: true,
@@ -163,11 +199,6 @@ export class TrainingController implements vscode.Disposable {
   private readonly ended = new vscode.EventEmitter<number>();
   private readonly onDidEnd = this.ended.event;
 
-  private async resumeStep(bytes: Uint8Array): Promise<number> {
-    const s = await this.engine.describe(bytes);
-    return s.resumableFrom ?? s.info.steps ?? 0;
-  }
-
   private onNotification(n: WorkerNotification): void {
     const run = this.active;
     if (!run || !('runId' in n) || n.runId !== run.runId) return;
@@ -179,6 +210,10 @@ export class TrainingController implements vscode.Disposable {
         this.updateStatus();
         return;
       case 'didCheckpoint':
+        if (run.comparison) {
+          if (n.final) run.finalBytes = n.bytes;
+          return;
+        }
         run.writes = run.writes.then(() => this.store.write(run.target, n.bytes)).then(() => {
           run.wroteAny = true;
           if (n.final) this.log(`saved ${run.target.fsPath || run.target.toString()} (step ${n.step})`);
@@ -189,12 +224,23 @@ export class TrainingController implements vscode.Disposable {
         });
         return;
       case 'didFinish':
+        if (run.comparison && n.reason === 'done' && run.finalBytes) this.writeComparison(run, run.finalBytes);
         void run.writes.then(() => this.end(run, {
           reason: n.reason, model: run.wroteAny ? run.target : null, progress: n.progress ?? run.progress,
-          error: n.error?.message,
+          error: n.error?.message, bytes: n.reason === 'done' ? run.finalBytes ?? undefined : undefined,
         }, n.error));
         return;
     }
+  }
+
+  /** Keeps a completed comparison beside its model; a folder that cannot be written only costs the next comparison its head start. */
+  private writeComparison(run: ActiveRun, bytes: Uint8Array): void {
+    run.writes = run.writes.then(() => this.store.write(run.target, bytes)).then(() => {
+      run.wroteAny = true;
+      this.log(`kept the comparison model as ${run.target.fsPath || run.target.toString()}`);
+    }, (e: unknown) => {
+      this.log(`could not keep the comparison model as ${run.target.fsPath || run.target.toString()}: ${(e as Error).message}; it is used, but not kept`);
+    });
   }
 
   private onCrash(e: WorkerCrashedError): void {
@@ -208,7 +254,7 @@ export class TrainingController implements vscode.Disposable {
     if (this.active !== run) return;
     this.active = null;
     void vscode.commands.executeCommand('setContext', ContextKeys.training, false);
-    if (outcome.model) this.lastModel = outcome.model;
+    if (outcome.model && !run.comparison) this.lastModel = outcome.model;
     const p = outcome.progress;
     const summary = p ? `step ${p.step}, loss ${fmt(p.loss)}${p.valLoss !== null ? `, validation ${fmt(p.valLoss)}` : ''}` : '';
     if (outcome.reason === 'error') {
@@ -217,7 +263,7 @@ export class TrainingController implements vscode.Disposable {
       void showError(`${error?.message ?? 'training failed'}.${kept}`, 'Show Log').then((c) => { if (c) this.output.show(); });
     } else {
       this.log(`${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} at ${summary}`);
-      if (outcome.model) {
+      if (outcome.model && !run.comparison) {
         const model = outcome.model;
         void showInfo(
           `Gatescope ${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} training on ${run.source} (${summary}).`,

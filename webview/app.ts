@@ -347,6 +347,9 @@ export class App {
         this.compare = n.compare;
         this.update('compare');
         break;
+      case 'showTab':
+        this.setView({ tab: n.tab }, 'tab');
+        break;
       case 'didStartTraining':
         this.history = new History(n.training);
         this.target = this.target ? { ...this.target, runId: n.training.runId } : this.target;

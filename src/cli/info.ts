@@ -17,6 +17,14 @@ export function runInfo(file: string, o: { json?: boolean }): void {
     `  ${m.net.params.length.toLocaleString('en-US')} parameters; ${m.training ? `resumable from step ${m.training.step}` : 'no training state (inference only)'}`,
   ];
   if (m.info.source) lines.push(`  trained on ${m.info.source}${m.info.steps !== undefined ? ` for ${m.info.steps} steps` : ''}`);
+  if (m.info.sources?.length) {
+    const where = m.info.sources.map((s) => `${s.uri}${s.range ? ` [${s.range.start}, ${s.range.end})` : ''}${s.bytes !== undefined ? ` (first ${s.bytes} bytes)` : ''}`);
+    lines.push(`  training text: ${where.length > 4 ? `${where.slice(0, 4).join(', ')}, … (${where.length} sources)` : where.join(', ')}` +
+      `${m.info.join && m.info.sources.length > 1 ? `, joined ${m.info.join}` : ''}`);
+  }
+  if (m.info.textHash) lines.push(`  training text SHA-256: ${m.info.textHash}`);
+  const of = m.info.comparisonOf;
+  if (of) lines.push(`  a comparison model for the model with SHA-256 ${of.modelHash}, trained on ${of.likeForLike ? 'its training text' : 'another text'} (SHA-256 ${of.textHash})`);
   if (m.info.loss !== undefined) lines.push(`  loss ${m.info.loss.toFixed(4)}${m.info.valLoss !== undefined ? `, validation ${m.info.valLoss.toFixed(4)}` : ''} (nats per character)`);
   for (const w of m.warnings) lines.push(`  warning: ${w}`);
   process.stdout.write(lines.join('\n') + '\n');

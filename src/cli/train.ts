@@ -7,6 +7,7 @@ import { prepareRun, type PreparedRun } from '../engine/run';
 import { DEFAULT_TRAIN_OPTIONS, type StepReport, type TrainOptions } from '../engine/trainer';
 import { attachWorkers } from '../engine/parallel/attach';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
+import { joinPieces, resumeProvenance, sha256Hex, type Provenance } from '../models/provenance';
 import { readModelFile, readTextFile, writeFileAtomic } from './files';
 
 export interface TrainCliOptions {
@@ -25,6 +26,14 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
   if (o.steps !== undefined && o.epochs !== undefined) throw new GatescopeError('give --steps or --epochs, not both');
   const text = joinTexts(files.map((f) => readTextFile(f)));
   const resume: ModelFile | undefined = o.resume ? readModelFile(o.resume) : undefined;
+  let provenance = sourcesOf(files, o.out, text);
+  if (resume) {
+    const kept = resumeProvenance(resume.info, provenance, (p) => path.basename(p));
+    // the old record's paths are relative to the old model's folder: keep them only when the model stays there
+    const sameFolder = path.dirname(path.resolve(o.resume!)) === path.dirname(path.resolve(o.out));
+    if (sameFolder || kept.provenance.textHash !== provenance.textHash) provenance = kept.provenance;
+    if (kept.warning) warn(kept.warning);
+  }
   const options: TrainOptions = {
     cell: o.cell, layers: o.layers, hidden: o.hidden, embed: o.embed, seq: o.seq, batch: o.batch,
     lr: o.lr, clip: o.clip, clipMode: o.clipMode, valFrac: o.valFrac, seed: o.seed,
@@ -62,7 +71,7 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
   bar?.start(total, trainer.step, { loss: '—', val: '—', speed: '—' });
   const save = (): void => {
     writeFileAtomic(o.out, encodeModelFile(net, vocab, {
-      source: files.map((f) => path.basename(f)).join(', '), steps: trainer.step, loss: last?.loss, valLoss: Number.isNaN(valLoss) ? undefined : valLoss,
+      ...provenance, source: files.map((f) => path.basename(f)).join(', '), steps: trainer.step, loss: last?.loss, valLoss: Number.isNaN(valLoss) ? undefined : valLoss,
       trainedChars: (resume?.info.trainedChars ?? 0) + chars, created: new Date().toISOString(),
     }, trainer.snapshot()));
   };
@@ -109,7 +118,20 @@ function warn(s: string): void {
 
 /** Concatenates texts, with a newline between two where the first does not end with one. */
 export function joinTexts(texts: string[]): string {
-  return texts.reduce((acc, t) => (acc === '' ? t : acc.endsWith('\n') ? acc + t : acc + '\n' + t), '');
+  return joinPieces(texts, 'newline-if-missing');
+}
+
+/**
+ * What the model records of its text: the files as '/'-separated paths relative to the model's folder (so that a
+ * repository's models find their texts on any machine; absolute when on another drive), the join, the hash.
+ */
+export function sourcesOf(files: readonly string[], out: string, text: string): Provenance {
+  const dir = path.dirname(path.resolve(out));
+  const sources = files.map((f) => {
+    const rel = path.relative(dir, path.resolve(f));
+    return { uri: (path.isAbsolute(rel) ? rel : rel.split(path.sep).join('/')) };
+  });
+  return { sources, join: 'newline-if-missing', textHash: sha256Hex(text) };
 }
 
 export type { PreparedRun };

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { GatescopeError } from '../engine/errors';
+import type { TrainingSource } from '../engine/modelfile';
 import { decodeText, utf8Boundary } from '../engine/text';
 import { config } from '../config';
 
@@ -8,19 +9,25 @@ export function baseName(uri: vscode.Uri): string {
   return uri.path.split('/').pop() || uri.toString();
 }
 
+/** A training text and where it came from (recorded in the model). */
+export interface TrainingText {
+  readonly text: string;
+  readonly source: TrainingSource;
+}
+
 /**
  * Reads a file's text for training: the open editor's text when the file is open (what the user sees,
  * saved or not), else the file through vscode.workspace.fs. A file above gatescope.maxFileBytes is offered in
  * part (cut at a character boundary). Resolves to null when the user declines; bad input throws a
  * GatescopeError with a message to show.
  */
-export async function readTrainingText(uri: vscode.Uri): Promise<string | null> {
+export async function readTrainingText(uri: vscode.Uri): Promise<TrainingText | null> {
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   const name = baseName(uri);
   if (open) {
     const text = open.getText();
     if (text.length === 0) throw new GatescopeError(`${name} is empty: there is nothing to learn from`, 'not-text');
-    return text;
+    return { text, source: { uri: uri.toString() } };
   }
   let size: number;
   try {
@@ -41,5 +48,16 @@ export async function readTrainingText(uri: vscode.Uri): Promise<string | null> 
     if (choice !== take) return null;
   }
   const bytes = await vscode.workspace.fs.readFile(uri);
-  return decodeText(size > limit ? bytes.subarray(0, utf8Boundary(bytes, limit)) : bytes, name);
+  const cut = size > limit ? utf8Boundary(bytes, limit) : null;
+  return { text: decodeText(cut !== null ? bytes.subarray(0, cut) : bytes, name), source: { uri: uri.toString(), ...(cut !== null ? { bytes: cut } : {}) } };
+}
+
+/**
+ * A recorded source's text as training read it, through vscode.workspace.fs: the file decoded (its first `bytes`
+ * bytes when given). Throws when the file cannot be read or is not text.
+ */
+export async function readSourceText(uri: string, bytes: number | undefined): Promise<string> {
+  const u = vscode.Uri.parse(uri);
+  const data = await vscode.workspace.fs.readFile(u);
+  return decodeText(bytes !== undefined ? data.subarray(0, bytes) : data, baseName(u));
 }

@@ -29,9 +29,10 @@ export function registerTrainCommands(training: TrainingController, store: Model
       return undefined;
     }
     try {
-      const text = await readTrainingText(target);
-      if (text === null) return undefined;
-      return await training.start({ text, source: baseName(target), options: config.trainOptions(target) });
+      const read = await readTrainingText(target);
+      if (read === null) return undefined;
+      return await training.start({ text: read.text, source: baseName(target), options: config.trainOptions(target),
+        origin: { sources: [read.source], join: 'newline-between' } });
     } catch (e) {
       return showUserError(e);
     }
@@ -47,7 +48,10 @@ export function registerTrainCommands(training: TrainingController, store: Model
         void showError('the selection is empty. Select the text to train on, or use "Train LSTM on File".');
         return undefined;
       }
-      return training.start({ text: selected, source: `${baseName(editor.document.uri)} (selection)`, options: config.trainOptions(editor.document.uri) });
+      const doc = editor.document;
+      const sources = editor.selections.map((s) => ({ uri: doc.uri.toString(), range: { start: doc.offsetAt(s.start), end: doc.offsetAt(s.end) } }));
+      return training.start({ text: selected, source: `${baseName(doc.uri)} (selection)`, options: config.trainOptions(doc.uri),
+        origin: { sources, join: 'newline-between' } });
     }),
 
     vscode.commands.registerCommand(Commands.trainWorkspace, async () => {
@@ -61,7 +65,8 @@ export function registerTrainCommands(training: TrainingController, store: Model
           { modal: true, detail: notes || undefined }, go);
         if (choice !== go) return undefined;
         const name = vscode.workspace.name ?? 'workspace';
-        return await training.start({ text: ws.text, source: `${name} (${ws.files} files)`, options: config.trainOptions() });
+        return await training.start({ text: ws.text, source: `${name} (${ws.files} files)`, options: config.trainOptions(),
+          origin: { sources: ws.uris.map((u) => ({ uri: u.toString() })), join: 'newline-after-each' } });
       } catch (e) {
         return showUserError(e);
       }
@@ -90,10 +95,11 @@ export function registerTrainCommands(training: TrainingController, store: Model
       }
       if (!source) return undefined;
       try {
-        const text = await readTrainingText(source);
-        if (text === null) return undefined;
+        const read = await readTrainingText(source);
+        if (read === null) return undefined;
         const bytes = await store.read(model);
-        return await training.start({ text, source: baseName(source), options: config.trainOptions(source), resume: { uri: model, bytes } });
+        return await training.start({ text: read.text, source: baseName(source), options: config.trainOptions(source), resume: { uri: model, bytes },
+          origin: { sources: [read.source], join: 'newline-between' } });
       } catch (e) {
         return showUserError(e);
       }

@@ -2,9 +2,12 @@ import * as vscode from 'vscode';
 import { GatescopeError } from '../engine/errors';
 import { decodeText } from '../engine/text';
 import { config } from '../config';
+import { joinPieces } from '../models/provenance';
 
 export interface WorkspaceText {
   readonly text: string;
+  /** The files in the text, in order (each ends with a newline in it: join rule newline-after-each). */
+  readonly uris: readonly vscode.Uri[];
   readonly files: number;
   readonly bytes: number;
   readonly skipped: number;   // binary or non-UTF-8 files left out
@@ -34,6 +37,7 @@ export async function collectWorkspaceText(token: vscode.CancellationToken): Pro
   const unique = [...new Map(uris.map((u) => [u.toString(), u])).values()].sort((a, b) => a.path.localeCompare(b.path));
   const max = config.workspaceMaxBytes();
   const parts: string[] = [];
+  const used: vscode.Uri[] = [];
   let bytes = 0, skipped = 0, truncated = false;
   for (const u of unique) {
     if (token.isCancellationRequested) break;
@@ -41,13 +45,14 @@ export async function collectWorkspaceText(token: vscode.CancellationToken): Pro
     if (bytes + data.length > max) { truncated = true; break; }
     try {
       parts.push(decodeText(data, u.path));
+      used.push(u);
       bytes += data.length;
     } catch {
       skipped++;
     }
   }
   if (parts.length === 0) throw new GatescopeError('no text files found in the workspace (see gatescope.workspace.include)', 'not-text');
-  return { text: parts.map((p) => (p.endsWith('\n') ? p : p + '\n')).join(''), files: parts.length, bytes, skipped, truncated };
+  return { text: joinPieces(parts, 'newline-after-each'), uris: used, files: parts.length, bytes, skipped, truncated };
 }
 
 function excludeGlob(): string | undefined {

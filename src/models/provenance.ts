@@ -13,6 +13,26 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/**
+ * SHA-256 (hex) of a text's UTF-8 bytes (or of bytes), hashed in slices with a yield to the event loop between
+ * them, so that a workspace's worth of text does not hold up the extension host. Slices never split a surrogate pair.
+ */
+export async function sha256HexYielding(data: string | Uint8Array, slice = 1 << 20): Promise<string> {
+  const h = createHash('sha256');
+  for (let i = 0; i < data.length;) {
+    let end = Math.min(data.length, i + slice);
+    if (typeof data === 'string') {
+      if (end < data.length && (data.charCodeAt(end - 1) & 0xfc00) === 0xd800) end++;
+      h.update(data.slice(i, end));
+    } else {
+      h.update(data.subarray(i, end));
+    }
+    i = end;
+    if (i < data.length) await new Promise((r) => setImmediate(r));
+  }
+  return h.digest('hex');
+}
+
 /** Joins the pieces of a training text as `join` says (see TextJoin). */
 export function joinPieces(pieces: readonly string[], join: TextJoin): string {
   switch (join) {
@@ -32,8 +52,8 @@ export interface Provenance {
   readonly textHash: string;
 }
 
-export function provenanceOf(text: string, sources: TrainingSource[], join: TextJoin): Provenance {
-  return { sources, join, textHash: sha256Hex(text) };
+export async function provenanceOf(text: string, sources: TrainingSource[], join: TextJoin): Promise<Provenance> {
+  return { sources, join, textHash: await sha256HexYielding(text) };
 }
 
 /**
@@ -112,7 +132,7 @@ export async function resolveTrainingText(info: ModelInfo, modelUri: string,
     pieces.push(s.range ? text.slice(s.range.start, s.range.end) : text);
   }
   const text = joinPieces(pieces, join);
-  if (sha256Hex(text) !== textHash) {
+  if (await sha256HexYielding(text) !== textHash) {
     return { ok: false, reason: 'changed', message: `The model was trained on ${what}, which changed since (the SHA-256 of the text differs).` };
   }
   return { ok: true, text, sources: what };

@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
 import type { EngineClient } from '../engineClient';
 import { INSPECTOR_VIEW_TYPE, type InspectorSnapshot, type InspectorTarget, type PersistedState } from '../protocol/webview';
+import type { ComparisonOutcome, ComparisonUi } from './comparison';
 import { InspectorPanel, type PanelServices } from './inspectorPanel';
+import type { RunOutcome, TrainRequest } from '../training';
 import { TrainingRecorder } from './training';
 import { UnitColouring } from './unitColours';
 import { config } from '../config';
@@ -20,6 +22,8 @@ export interface InspectorDeps {
   readonly engine: EngineClient;
   readonly output: vscode.OutputChannel;
   readModel(uri: vscode.Uri): Promise<Uint8Array>;
+  /** The window's training lifecycle (TrainingController.start), which the comparison trains through. */
+  train(req: TrainRequest): Promise<RunOutcome | null>;
 }
 
 export interface InspectorApi {
@@ -31,6 +35,10 @@ export interface InspectorApi {
   setCursor(document: vscode.Uri, offset: number): void;
   /** Test-only: what the inspector on (model, document) shows — the most recently opened panel when omitted. */
   getState(model?: vscode.Uri, document?: vscode.Uri): Promise<InspectorSnapshot | null>;
+  /** Test-only: "Compare with RNN" on the inspector of (model, document), `ui` answering its questions; null without such a panel. */
+  compare(model: vscode.Uri, document: vscode.Uri, ui: ComparisonUi): Promise<ComparisonOutcome | null>;
+  /** Test-only: the comparison model's bytes the inspector of (model, document) holds. */
+  compareModel(model: vscode.Uri, document: vscode.Uri): Uint8Array | null;
 }
 
 /** Characters traced at once, and how often the dashboard samples during training (steps). */
@@ -56,6 +64,8 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     engine, output, extensionUri: context.extensionUri, readModel: deps.readModel,
     maxCharacters: () => config.inspectorMaxCharacters(),
     recorder: (runId) => recorders.get(runId),
+    record: (runId, title) => recorders.get(runId) ?? newRecorder(runId, title),
+    train: (req) => deps.train(req),
     viewChanged: (p) => { recent = p; colouring.refresh(p); },
     traced: (p) => colouring.refresh(p, true),
     cursorMoved: (p, t) => highlight(p, t),
@@ -135,8 +145,8 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     p.attachRun(runId, model);
   }
 
-  function newRecorder(runId: number): TrainingRecorder {
-    const rec = new TrainingRecorder(runId, `Training run ${runId}`);
+  function newRecorder(runId: number, title = `Training run ${runId}`): TrainingRecorder {
+    const rec = new TrainingRecorder(runId, title);
     recorders.set(runId, rec);
     return rec;
   }
@@ -275,6 +285,12 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
         ? [...panels.values()].find((x) => (!model || x.target.model === model.toString()) && (!document || x.target.document === document.toString()))
         : recent ?? [...panels.values()].pop();
       return p ? p.getState() : null;
+    },
+    compare(model, document, ui) {
+      return panels.get(InspectorPanel.keyOf({ model: model.toString(), document: document.toString(), runId: null }))?.compareWith(ui) ?? Promise.resolve(null);
+    },
+    compareModel(model, document) {
+      return panels.get(InspectorPanel.keyOf({ model: model.toString(), document: document.toString(), runId: null }))?.compareModel ?? null;
     },
   };
 }

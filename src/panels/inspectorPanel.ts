@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import type { EngineClient } from '../engineClient';
 import { Messenger } from '../protocol/messenger';
 import type { TraceData } from '../protocol/trace';
@@ -13,8 +12,10 @@ import {
 import type { ModelSummary, WorkerNotification } from '../protocol/worker';
 import { inspectorHtml, makeNonce } from './html';
 import { OffsetMap } from './offsets';
-import { modelFacts, prepareTraceText, rnnComparisonOptions } from './traceInput';
+import { runComparison, type ComparisonOutcome, type ComparisonUi } from './comparison';
+import { modelFacts, prepareTraceText } from './traceInput';
 import type { TrainingRecorder } from './training';
+import type { RunOutcome, TrainRequest } from '../training';
 
 /** What a panel needs from the inspector that owns it. */
 export interface PanelServices {
@@ -25,6 +26,10 @@ export interface PanelServices {
   /** Most characters traced at once (gatescope.inspector.maxCharacters). */
   maxCharacters(): number;
   recorder(runId: number): TrainingRecorder | undefined;
+  /** The recorder of a run, made now if it has none yet (a comparison's dashboard opens before its first report). */
+  record(runId: number, title: string): TrainingRecorder;
+  /** Starts a run in the window's one training lifecycle (the comparison trains there). */
+  train(req: TrainRequest): Promise<RunOutcome | null>;
   /** The webview's view state changed (Colour Text by Unit follows it). */
   viewChanged(panel: InspectorPanel): void;
   /** A new trace arrived. */
@@ -52,6 +57,8 @@ export class InspectorPanel implements vscode.Disposable {
   private facts: ModelFacts | null = null;
   private traceView: TraceView | null = null;
   private compare: CompareData | null = null;
+  /** The comparison model's file, set with `compare` (the gradient-reach view traces it too). */
+  compareModel: Uint8Array | null = null;
   private compareRun: number | null = null;
   private status: PanelStatus | null = null;
   private loading: Promise<void> | null = null;
@@ -259,7 +266,8 @@ export class InspectorPanel implements vscode.Disposable {
   private async onRequest(r: WebviewToHost): Promise<ExportResult | void> {
     switch (r.type) {
       case 'compareWithRnn':
-        return this.compareWithRnn();
+        await this.compareWith();
+        return;
       case 'exportPng':
         return this.save(`${this.fileStem()}-${r.name}.png`, { 'PNG image': ['png'] }, r.png);
       case 'exportTrace': {
@@ -315,86 +323,38 @@ export class InspectorPanel implements vscode.Disposable {
     return { path: uri.fsPath };
   }
 
-  // ---- Compare with RNN -------------------------------------------------------------------------------------
+  // ---- Compare with RNN (comparison.ts) -------------------------------------------------------------------------
 
-  /** Trains (or loads) a vanilla RNN like the model and overlays its gradient norms on the same text. */
-  private async compareWithRnn(): Promise<void> {
+  /** Trains, reuses or loads a comparison network and overlays its gradients; `ui` answers its questions in tests. */
+  async compareWith(ui?: ComparisonUi): Promise<ComparisonOutcome | null> {
     const tr = this.trace;
-    if (!tr || !this.modelBytes || !this.summary || !this.target.document) return;
-    if (this.compareRun !== null) return;
-    const options = rnnComparisonOptions(this.modelBytes, this.summary, DEFAULT_TRAIN_OPTIONS);
-    const train = {
-      label: `$(debug-start) Train a vanilla RNN ${options.layers}×${options.hidden}`,
-      description: `${options.steps.toLocaleString('en-US')} steps, seed ${options.seed}, on ${basename(this.target.document)}`,
-      detail: 'Same size, seed, step count and text as this model, with tanh units instead of gates.',
-    };
-    const load = { label: '$(folder-opened) Load an RNN model…', description: 'a .safetensors file', detail: 'Overlay the gradients of a model trained before.' };
-    const pick = await vscode.window.showQuickPick([train, load], { title: 'Gatescope: Compare with RNN' });
-    if (!pick) return;
-    const engine = this.services.engine;
-    try {
-      let bytes: Uint8Array;
-      let label: string;
-      if (pick === load) {
-        const uri = (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Model (safetensors)': ['safetensors'] }, openLabel: 'Compare' }))?.[0];
-        if (!uri) return;
-        bytes = await this.services.readModel(uri);
-        const s = await engine.describe(bytes);
-        label = `${basename(uri.toString())} (${s.config.cell} ${s.config.layers}×${s.config.hidden})`;
-      } else {
-        const done = await this.trainRnn(options);
-        if (!done) return;
-        bytes = done;
-        label = `vanilla RNN ${options.layers}×${options.hidden}, ${options.steps} steps, seed ${options.seed}`;
-      }
-      this.setStatus({ kind: 'busy', message: 'Tracing the RNN on the same text…' });
-      const text = Array.from(tr.tokens, (id) => tr.vocab[id]!).join('');
-      const rt = await engine.trace(bytes, text);
-      this.compare = { label, loss: rt.loss, layers: rt.layers.map((l) => ({ gradH: l.gradH, gradC: l.gradC })) };
-      this.setStatus(null);
-      this.post({ type: 'didCompare', compare: this.compare });
-    } catch (e) {
-      this.setStatus({ kind: 'error', message: `Compare with RNN failed: ${(e as Error).message}` });
-    }
-  }
-
-  /** Trains the comparison RNN in the worker with progress in the status line; null when cancelled. */
-  private async trainRnn(options: ReturnType<typeof rnnComparisonOptions>): Promise<Uint8Array | null> {
-    const engine = this.services.engine;
-    const doc = await openDocument(this.target.document!);
-    const text = prepareTraceText(doc.getText(), null, this.summary!.vocab, Number.MAX_SAFE_INTEGER).text;
-    const runId = engine.newRunId();
-    this.compareRun = runId;
-    let final: Uint8Array | null = null;
-    const finished = new Promise<WorkerNotification & { type: 'didFinish' }>((resolve) => {
-      const sub = engine.onNotification((n) => {
-        if (!('runId' in n) || n.runId !== runId) return;
-        if (n.type === 'didProgress') {
-          const p = n.progress;
-          this.setStatus({ kind: 'busy', message: `Training a vanilla RNN for comparison: step ${p.step.toLocaleString('en-US')} of ${p.totalSteps.toLocaleString('en-US')}, loss ${p.loss.toFixed(3)}`,
-            progress: p.totalSteps ? p.step / p.totalSteps : 0, action: 'cancelCompare' });
-        } else if (n.type === 'didCheckpoint' && n.final) {
-          final = n.bytes;
-        } else if (n.type === 'didFinish') {
-          sub.dispose();
-          resolve(n);
-        }
-      });
-    });
-    try {
-      this.setStatus({ kind: 'busy', message: 'Starting the comparison RNN…', progress: 0, action: 'cancelCompare' });
-      await engine.train({ runId, text, source: `${basename(this.target.document!)} (RNN comparison)`, options, resume: null,
-        evalEvery: Math.max(1, options.steps), checkpointEvery: 0, totalSteps: options.steps });
-      const end = await finished;
-      if (end.reason === 'cancelled') {
-        this.setStatus(null);
-        return null;
-      }
-      if (end.reason === 'error') throw new Error(end.error?.message ?? 'training failed');
-      return final;
-    } finally {
-      this.compareRun = null;
-    }
+    const t = this.target;
+    if (!tr || !this.modelBytes || !this.summary || !t.document || !t.model || this.compareRun !== null) return null;
+    const before = t.runId;
+    return runComparison({
+      engine: this.services.engine, output: this.services.output, model: vscode.Uri.parse(t.model), modelBytes: this.modelBytes,
+      summary: this.summary, document: vscode.Uri.parse(t.document), tracedText: Array.from(tr.tokens, (id) => tr.vocab[id]!).join(''),
+      readModel: (u) => this.services.readModel(u),
+      train: (req) => this.services.train(req),
+      setStatus: (s) => this.setStatus(s),
+      runStarted: (runId, title) => {
+        this.compareRun = runId;
+        this.services.record(runId, title);
+        this.attachRun(runId, null);
+        this.post({ type: 'showTab', tab: 'training' });
+      },
+      runEnded: () => {
+        this.compareRun = null;
+        this.target = { ...this.target, runId: before };
+        if (this.ready) this.sendInit();
+        this.post({ type: 'showTab', tab: 'inspect' });
+      },
+      compared: (compare, model) => {
+        this.compare = compare;
+        this.compareModel = model;
+        this.post({ type: 'didCompare', compare });
+      },
+    }, ui);
   }
 }
 

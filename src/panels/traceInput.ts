@@ -1,6 +1,7 @@
 import type { ModelFacts } from '../protocol/webview';
 import type { ModelSummary } from '../protocol/worker';
 import type { TrainOptions } from '../engine/trainer';
+import type { CellType } from '../engine/types';
 
 /**
  * Getting a document's text ready to trace: the range, a length cap, and characters outside the model's
@@ -94,10 +95,11 @@ export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
 }
 
 /**
- * The training options of the vanilla RNN that the gradient chart compares with: the model's own options
- * (from its training state, when it has one) with cell rnn_tanh; the same size, seed, data and step count.
+ * The training options of the network the gradient chart compares with (a vanilla RNN unless `cell` says
+ * otherwise): the model's own options (from its training state, when it has one) with another cell; the same
+ * size, seed, data and step count.
  */
-export function rnnComparisonOptions(model: Uint8Array, summary: ModelSummary, defaults: TrainOptions): TrainOptions {
+export function rnnComparisonOptions(model: Uint8Array, summary: ModelSummary, defaults: TrainOptions, cell: CellType = 'rnn_tanh'): TrainOptions {
   let saved: Partial<TrainOptions> = {};
   try {
     const train = safetensorsMetadata(model)['gatescope.train'];
@@ -107,5 +109,5 @@ export function rnnComparisonOptions(model: Uint8Array, summary: ModelSummary, d
   }
   const c = summary.config;
   const steps = summary.info.steps ?? summary.resumableFrom ?? saved.steps ?? defaults.steps;
-  return { ...defaults, ...saved, cell: 'rnn_tanh', layers: c.layers, hidden: c.hidden, embed: c.embed, steps: Math.max(1, steps) };
+  return { ...defaults, ...saved, cell, layers: c.layers, hidden: c.hidden, embed: c.embed, steps: Math.max(1, steps) };
 }

@@ -137,6 +137,8 @@ export type HostToWebview =
   | { type: 'didChangeStatus'; status: PanelStatus | null }
   /** The RNN comparison arrived (or was removed). */
   | { type: 'didCompare'; compare: CompareData | null }
+  /** Show a tab (the dashboard while a comparison trains, the inspector again after it). */
+  | { type: 'showTab'; tab: ViewState['tab'] }
   /** A training run is attached to this panel (its history so far). */
   | { type: 'didStartTraining'; training: TrainingHistory }
   /** One progress report of the attached run. */

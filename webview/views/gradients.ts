@@ -30,7 +30,7 @@ export class GradientChart implements View {
     this.el = c.el;
     c.subtitle.textContent = 'log scale';
     this.chart = new TimeChart(app, 'gradients-chart', true, '‖∂L/∂·‖', (t) => this.tip(t));
-    this.compareBtn = button('Compare with RNN', 'Train a vanilla RNN of the same size, seed and steps on this text and overlay its gradients', () => {
+    this.compareBtn = button('Compare with RNN', 'Train (or reopen) a vanilla RNN or a GRU of the same size, seed and steps, on the model\'s own training text, and overlay its gradients', () => {
       this.compareBtn.disabled = true;
       void app.request({ type: 'compareWithRnn' }).finally(() => { this.compareBtn.disabled = false; });
     }, 'btn-primary');
