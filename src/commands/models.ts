@@ -64,10 +64,14 @@ export function registerModelCommands(store: ModelStore, view: ModelsView, pickM
     vscode.commands.registerCommand(Commands.deleteModel, async (arg?: unknown) => {
       const uri = modelArg(arg);
       if (!uri) return;
-      const del = 'Delete';
-      const choice = await vscode.window.showWarningMessage(`Delete the model ${baseName(uri)}?`,
-        { modal: true, detail: uri.scheme === 'file' ? 'It moves to the trash.' : 'This cannot be undone.' }, del);
-      if (choice === del) await store.remove(uri);
+      const comparisons = await store.comparisonsOf(uri);
+      const del = comparisons.length ? 'Delete Model Only' : 'Delete';
+      const both = 'Delete Model and Comparisons';
+      const detail = `${uri.scheme === 'file' ? 'It moves to the trash.' : 'This cannot be undone.'}` +
+        (comparisons.length ? ` Its comparison model${comparisons.length > 1 ? 's' : ''} (${comparisons.map(baseName).join(', ')}) can go with it.` : '');
+      const choice = await vscode.window.showWarningMessage(`Delete the model ${baseName(uri)}?`, { modal: true, detail }, ...(comparisons.length ? [both, del] : [del]));
+      if (choice === del || choice === both) await store.remove(uri);
+      if (choice === both) for (const c of comparisons) await store.remove(c);
     }),
 
     vscode.commands.registerCommand(Commands.revealModel, async (arg?: unknown) => {

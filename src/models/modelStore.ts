@@ -2,12 +2,15 @@ import * as vscode from 'vscode';
 import type { EngineClient } from '../engineClient';
 import type { ModelSummary } from '../protocol/worker';
 import { config } from '../config';
+import { comparedModel, comparisonName } from './provenance';
 
 /** A model file and what the engine says about it (null while unread or when the file is not usable). */
 export interface ModelEntry {
   readonly uri: vscode.Uri;
   readonly summary: ModelSummary | null;
   readonly error: string | null;
+  /** The comparison models kept beside it (`<stem>.compare-<cell>.safetensors`), listed under it rather than as models. */
+  readonly comparisons?: readonly vscode.Uri[];
 }
 
 /**
@@ -56,7 +59,7 @@ export class ModelStore implements vscode.Disposable {
     const uris = new Map<string, vscode.Uri>();
     try {
       for (const [name, type] of await vscode.workspace.fs.readDirectory(this.folder)) {
-        if (type === vscode.FileType.File && name.endsWith('.safetensors')) {
+        if (type === vscode.FileType.File && name.endsWith('.safetensors') && !comparedModel(name)) {
           const u = vscode.Uri.joinPath(this.folder, name);
           uris.set(u.toString(), u);
         }
@@ -65,7 +68,7 @@ export class ModelStore implements vscode.Disposable {
       // no models folder yet
     }
     for (const s of this.context.workspaceState.get<string[]>(ModelStore.OPENED_KEY, [])) uris.set(s, vscode.Uri.parse(s));
-    const entries = await Promise.all([...uris.values()].map((u) => this.entry(u)));
+    const entries = await Promise.all([...uris.values()].map(async (u) => ({ ...(await this.entry(u)), comparisons: await this.comparisonsOf(u) })));
     const withTime = await Promise.all(entries.map(async (e) => ({ e, mtime: (await statOrNull(e.uri))?.mtime ?? -1 })));
     return withTime.filter((x) => x.mtime >= 0).sort((a, b) => b.mtime - a.mtime).map((x) => x.e);
   }
@@ -85,6 +88,16 @@ export class ModelStore implements vscode.Disposable {
     }
     if (st) this.summaries.set(key, { mtime: st.mtime, entry });
     return entry;
+  }
+
+  /** The comparison models kept beside a model. */
+  async comparisonsOf(model: vscode.Uri): Promise<vscode.Uri[]> {
+    const found: vscode.Uri[] = [];
+    for (const cell of ['rnn_tanh', 'gru'] as const) {
+      const u = model.with({ path: comparisonName(model.path, cell) });
+      if (await statOrNull(u)) found.push(u);
+    }
+    return found;
   }
 
   read(uri: vscode.Uri): Thenable<Uint8Array> {

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { describeModel, type ModelEntry, type ModelStore } from './modelStore';
+import { comparedModel } from './provenance';
 
 /** The "Models" tree in the Gatescope view container: each model with its cell, size, steps and loss. */
 export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.Disposable {
@@ -18,22 +19,24 @@ export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.D
   }
 
   async getChildren(element?: ModelEntry): Promise<ModelEntry[]> {
-    if (element) return [];
+    if (element) return Promise.all((element.comparisons ?? []).map((u) => this.store.entry(u)));
     this.lastShown = await this.store.list();
     return [...this.lastShown];
   }
 
   getTreeItem(e: ModelEntry): vscode.TreeItem {
     const name = e.uri.path.split('/').pop()!;
-    const item = new vscode.TreeItem(name.replace(/\.safetensors$/, ''), vscode.TreeItemCollapsibleState.None);
+    const comparison = e.comparisons === undefined ? comparedModel(name) : null;
+    const label = comparison ? `${comparison.cell === 'gru' ? 'GRU' : 'RNN'} comparison` : name.replace(/\.safetensors$/, '');
+    const item = new vscode.TreeItem(label, e.comparisons?.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.resourceUri = e.uri;
     item.id = e.uri.toString();
-    item.contextValue = e.summary ? 'gatescope.model' : 'gatescope.brokenModel';
+    item.contextValue = comparison ? 'gatescope.comparison' : e.summary ? 'gatescope.model' : 'gatescope.brokenModel';
     if (e.summary) {
       const s = e.summary;
       const c = s.config;
-      item.description = describeModel(s);
-      item.iconPath = new vscode.ThemeIcon(c.cell === 'lstm' ? 'circuit-board' : 'pulse');
+      item.description = describeModel(s) + (comparison && s.info.comparisonOf && !s.info.comparisonOf.likeForLike ? ' · not like for like' : '');
+      item.iconPath = new vscode.ThemeIcon(comparison ? 'git-compare' : c.cell === 'lstm' ? 'circuit-board' : 'pulse');
       const md = new vscode.MarkdownString();
       md.appendMarkdown(`**${name}**\n\n`);
       md.appendMarkdown(`| | |\n|---|---|\n`);
@@ -45,6 +48,8 @@ export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.D
       if (s.info.loss !== undefined) md.appendMarkdown(`| loss | ${s.info.loss.toFixed(4)} nats/char |\n`);
       if (s.info.valLoss !== undefined) md.appendMarkdown(`| validation loss | ${s.info.valLoss.toFixed(4)} nats/char |\n`);
       if (s.info.source) md.appendMarkdown(`| trained on | ${escapeMd(s.info.source)} |\n`);
+      if (s.info.textHash) md.appendMarkdown(`| text SHA-256 | \`${s.info.textHash.slice(0, 16)}…\` |\n`);
+      if (comparison) md.appendMarkdown(`| compares with | ${escapeMd(comparison.model.split('/').pop()!)}${s.info.comparisonOf?.likeForLike ? ', on its training text' : ''} |\n`);
       md.appendMarkdown(`| resumable | ${s.resumableFrom !== null ? `yes, from step ${s.resumableFrom}` : 'no (weights only)'} |\n`);
       item.tooltip = md;
       item.command = { command: 'gatescope.showModel', title: 'Show Model', arguments: [e.uri] };
