@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -48,6 +49,34 @@ describe('gatescope CLI', function () {
     const s = run('sample', '-m', out, '--prime', 'It was', '--length', '50', '--seed', '3');
     assert.equal(s.status, 0, s.stderr);
     assert.equal([...s.stdout.trimEnd()].length, 'It was'.length + 50);
+  });
+
+  it('records the training files (relative to the model) and the SHA-256 of the joined text; info shows them; a resume on another text warns', () => {
+    const a = file('prov-a.txt', 'first file without a newline at the end');
+    const b = file('prov-b.txt', corpus);
+    const out = path.join(dir, 'prov', 'p.safetensors');
+    const r = run('train', a, b, ...small, '--steps', '3', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const joined = `${readFileSync(a, 'utf8')}\n${corpus}`;
+    const info = decodeModelFile(new Uint8Array(readFileSync(out))).info;
+    assert.deepEqual(info.sources, [{ uri: '../prov-a.txt' }, { uri: '../prov-b.txt' }]);
+    assert.equal(info.join, 'newline-if-missing');
+    assert.equal(info.textHash, createHash('sha256').update(joined, 'utf8').digest('hex'));
+    const json = JSON.parse(run('info', out, '--json').stdout);
+    assert.deepEqual([json.sources, json.textHash], [info.sources, info.textHash]);
+    const text = run('info', out).stdout;
+    assert.match(text, /training text: \.\.\/prov-a\.txt, \.\.\/prov-b\.txt, joined newline-if-missing/);
+    assert.match(text, new RegExp(`training text SHA-256: ${info.textHash}`));
+
+    const same = run('train', a, b, ...small, '--steps', '5', '--resume', out, '--out', out);
+    assert.equal(same.status, 0, same.stderr);
+    assert.doesNotMatch(same.stderr, /another text/);
+    assert.deepEqual(decodeModelFile(new Uint8Array(readFileSync(out))).info.textHash, info.textHash, 'a resume on the same text keeps the record');
+    const other = run('train', b, ...small, '--steps', '7', '--resume', out, '--out', out);
+    assert.equal(other.status, 0, other.stderr);
+    assert.match(other.stderr, /warning: resuming on another text than the model was trained on \(2 files \(prov-a\.txt, prov-b\.txt\); the SHA-256 of the text differs\)/);
+    const after = decodeModelFile(new Uint8Array(readFileSync(out))).info;
+    assert.deepEqual([after.sources, after.textHash], [[{ uri: '../prov-b.txt' }], createHash('sha256').update(corpus, 'utf8').digest('hex')]);
   });
 
   it('writes the trace schema: tokens, loss, probs [T][V], layers with [T][H] gates and [T] gradient norms', () => {

@@ -64,6 +64,35 @@ describe('model file', () => {
     assert.match(loadError(tensors, { ...meta, vocab: '[not json' }), /"vocab" is not valid JSON/);
   });
 
+  it('round-trips the training provenance and a comparison\'s origin, and loads files without them', () => {
+    const run = trained();
+    const hash = 'ab'.repeat(32);
+    const info = {
+      source: 'a.txt, b.txt', steps: 1, sources: [{ uri: 'file:///w/a.txt', range: { start: 3, end: 9 } }, { uri: '../b.txt', bytes: 100 }],
+      join: 'newline-if-missing' as const, textHash: hash, comparisonOf: { modelHash: 'cd'.repeat(32), textHash: hash, likeForLike: true },
+    };
+    assert.deepEqual(decodeModelFile(encodeModelFile(run.net, run.vocab, info, null)).info, info);
+    assert.deepEqual(decodeModelFile(encodeModelFile(run.net, run.vocab, { source: 'old.txt' }, null)).info, { source: 'old.txt' });
+  });
+
+  it('checks the types of the metadata\'s info fields, and reads an older file\'s null loss as not measured', () => {
+    const { tensors, meta } = parts();
+    const info = (o: Record<string, unknown>): Record<string, string> => ({ ...meta, 'gatescope.info': JSON.stringify(o) });
+    assert.match(loadError(tensors, info({ textHash: 'abc' })), /field "textHash" must be a SHA-256 hex string/);
+    assert.match(loadError(tensors, info({ textHash: 'AB'.repeat(32) })), /field "textHash"/);
+    assert.match(loadError(tensors, info({ join: 'comma' })), /field "join" must be one of newline-between/);
+    assert.match(loadError(tensors, info({ sources: 'a.txt' })), /field "sources" must be an array/);
+    assert.match(loadError(tensors, info({ sources: [{ uri: 1 }] })), /field "sources"/);
+    assert.match(loadError(tensors, info({ sources: [{ uri: 'a', range: { start: 5, end: 2 } }] })), /field "sources"/);
+    assert.match(loadError(tensors, info({ sources: [{ uri: 'a', bytes: -1 }] })), /field "sources"/);
+    assert.match(loadError(tensors, info({ comparisonOf: { modelHash: 'ab'.repeat(32), textHash: 'ab'.repeat(32) } })), /field "comparisonOf"/);
+    assert.match(loadError(tensors, info({ steps: '30' })), /field "steps" must be a non-negative integer/);
+    assert.match(loadError(tensors, info({ loss: 'low' })), /field "loss" must be a number/);
+    assert.match(loadError(tensors, info({ source: 3 })), /field "source" must be a string/);
+    const old = decodeModelFile(serializeSafetensors(tensors, info({ source: 'x', loss: null, valLoss: null, future: [1] })));
+    assert.deepEqual(old.info, { source: 'x', future: [1] }, 'null means not measured; unknown fields are kept');
+  });
+
   it('names a missing tensor and a wrong shape', () => {
     const { tensors, meta } = parts();
     assert.match(loadError(tensors.filter((t) => t.name !== 'rnn.bias_hh_l1'), meta), /tensor rnn\.bias_hh_l1 is missing/);

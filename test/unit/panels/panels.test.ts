@@ -106,6 +106,8 @@ describe('panels: the model header and the RNN comparison', () => {
     assert.equal(bare.seed, DEFAULT_TRAIN_OPTIONS.seed, 'without a training state: the defaults');
     assert.equal(bare.steps, DEFAULT_TRAIN_OPTIONS.steps);
     assert.equal(bare.hidden, 8);
+    const gru = rnnComparisonOptions(bytes, summary, DEFAULT_TRAIN_OPTIONS, 'gru');
+    assert.deepEqual({ cell: gru.cell, hidden: gru.hidden, seed: gru.seed, steps: gru.steps }, { cell: 'gru', hidden: 8, seed: 42, steps: 3 }, 'the GRU comparison: the same but the cell');
   });
 
   it('header facts', () => {
