@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { Messenger } from './protocol/messenger';
+import type { ReachData } from './protocol/reach';
 import type { TraceData } from './protocol/trace';
 import type { ModelSummary, TrainStarted, WorkerNotification, WorkerRequest } from './protocol/worker';
 
@@ -50,8 +51,14 @@ export class EngineClient {
     return this.worker ? this.request<void>({ type: 'cancel', runId }) : Promise.resolve();
   }
 
-  trace(model: Uint8Array, text: string): Promise<TraceData> {
-    return this.request<TraceData>({ type: 'trace', model, text });
+  /** With `key`, the worker keeps the trace for `reach` (see WorkerRequest). */
+  trace(model: Uint8Array, text: string, key?: string): Promise<TraceData> {
+    return this.request<TraceData>({ type: 'trace', model, text, ...(key !== undefined ? { key } : {}) });
+  }
+
+  /** The gradient reach at `at` on the trace kept under `key`; null when it is no longer kept. */
+  reach(key: string, at: number, maxK: number, layer: number): Promise<ReachData | null> {
+    return this.request<ReachData | null>({ type: 'reach', key, at, maxK, layer });
   }
 
   sample(sampleId: number, model: Uint8Array, options: Extract<WorkerRequest, { type: 'sample' }>['options'], seed: number): Promise<string> {

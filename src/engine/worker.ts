@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Messenger } from '../protocol/messenger';
+import type { PredictionReach, ReachBand, ReachData, ReachSummaryData } from '../protocol/reach';
 import type { TraceData } from '../protocol/trace';
 import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { GatescopeError } from './errors';
@@ -12,7 +13,9 @@ import { serveShards } from './parallel/shards';
 import { Rng } from './rng';
 import { prepareRun, type PreparedRun } from './run';
 import { sample } from './sample';
-import { releaseTraceResources, traceTokens } from './trace';
+import type { Network } from './network';
+import { gradientReach, predictionGradients, reachPositions, REACH_THRESHOLD, stepFactors } from './reach';
+import { releaseTraceResources, traceTokens, type Trace } from './trace';
 import { createKernels } from './wasm/wasmKernels';
 
 /**
@@ -52,7 +55,9 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return null;
     }
     case 'trace':
-      return trace(req.model, req.text);
+      return trace(req.model, req.text, req.key);
+    case 'reach':
+      return reach(req);
     case 'sample':
       return streamSample(req);
     case 'cancelSample': {
@@ -144,20 +149,85 @@ let traceKernels: Kernels | null = null;
 let traceIdle: ReturnType<typeof setTimeout> | null = null;
 const TRACE_IDLE_MS = 60_000;
 
-function trace(model: Uint8Array, text: string): TraceData {
+/** A trace kept for `reach` requests, with its reach summary once computed (the same for every click). */
+interface KeptTrace {
+  readonly net: Network;
+  readonly trace: Trace;
+  summary: { readonly maxK: number; readonly data: ReachSummaryData | null; readonly note: string | null } | null;
+}
+/** Kept traces by key, least recently used first: a panel's model and its comparison, for a few panels. */
+const keptTraces = new Map<string, KeptTrace>();
+const MAX_KEPT_TRACES = 4;
+
+function trace(model: Uint8Array, text: string, key?: string): TraceData {
   traceKernels ??= createKernels();
   if (traceIdle !== null) clearTimeout(traceIdle);
   traceIdle = setTimeout(() => {
     if (traceKernels !== null) releaseTraceResources(traceKernels);
     traceKernels = null;
     traceIdle = null;
+    keptTraces.clear();
   }, TRACE_IDLE_MS);
   traceIdle.unref();
   const m = decodeModelFile(model, Float32Array, traceKernels);
   const t = traceTokens(m.net, m.vocab.encode(text), { threads: nodeThreads });
+  if (key !== undefined) {
+    keptTraces.delete(key);
+    keptTraces.set(key, { net: m.net, trace: t, summary: null });
+    while (keptTraces.size > MAX_KEPT_TRACES) keptTraces.delete(keptTraces.keys().next().value!);
+  }
+  // the reply's arrays are transferred to the host: a kept trace sends copies
+  const own = <A extends Float32Array | null>(a: A): A => (key === undefined || a === null ? a : a.slice() as A);
   return {
-    cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens, loss: t.loss, probs: t.probs,
-    layers: t.layers.map((l) => ({ gates: l.gates, c: l.c, h: l.h, gradH: l.gradH, gradC: l.gradC })),
+    cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens.slice(), loss: t.loss, probs: own(t.probs),
+    layers: t.layers.map((l) => ({
+      gates: Object.fromEntries(Object.entries(l.gates).map(([g, a]) => [g, own(a)])), c: own(l.c), h: own(l.h), gradH: l.gradH, gradC: l.gradC,
+    })),
+  };
+}
+
+/** How far the saliency of a clicked prediction reaches back (the chart shows the first `maxK` steps). */
+const SALIENCY_STEPS = 1000;
+/** Predictions the reach summary is taken over. */
+const SUMMARY_POSITIONS = 40;
+
+function reach(req: Extract<WorkerRequest, { type: 'reach' }>): ReachData | null {
+  const k = keptTraces.get(req.key);
+  if (k === undefined) return null;
+  keptTraces.delete(req.key);
+  keptTraces.set(req.key, k);
+  const { net, trace: tr } = k;
+  const T = tr.tokens.length;
+  let prediction: PredictionReach | null = null, predictionNote: string | null = null;
+  if (req.at >= T - 1 || req.at < 0) {
+    predictionNote = req.at === T - 1 ? 'The last character has no next character to predict: pick an earlier one.' : `Position ${req.at} is outside the text.`;
+  } else {
+    const g = predictionGradients(net, tr, req.at, { maxK: Math.min(req.at, Math.max(req.maxK, SALIENCY_STEPS)) });
+    prediction = { at: g.at, maxK: g.maxK, loss: g.loss, target: g.target, layers: g.layers, saliency: g.saliency };
+  }
+  if (k.summary === null || k.summary.maxK !== req.maxK) {
+    const K = Math.min(req.maxK, T - 2);
+    if (K < 1) {
+      k.summary = { maxK: req.maxK, data: null, note: `The text has ${T} characters: too short to measure how far gradients reach.` };
+    } else {
+      const r = gradientReach(net, tr, reachPositions(T, SUMMARY_POSITIONS, K), K);
+      k.summary = {
+        maxK: req.maxK,
+        data: { positions: r.positions.length, maxK: K, layers: r.layers, horizon: r.horizon, horizonC: r.horizonC, threshold: REACH_THRESHOLD },
+        note: K < req.maxK ? `The text has ${T} characters: the reach is measured ${K} steps back, not ${req.maxK}.` : null,
+      };
+    }
+  }
+  const layer = Math.max(0, Math.min(net.cfg.layers - 1, req.layer));
+  const at = Math.max(0, Math.min(T - 1, req.at));
+  const f = stepFactors(net, tr, layer, at, req.maxK);
+  // replies transfer their arrays: the kept summary goes out as a copy
+  const band = (b: ReachBand): ReachBand => ({ median: b.median.slice(), q10: b.q10.slice(), q90: b.q90.slice() });
+  const s = k.summary.data;
+  const summary = s && { ...s, layers: s.layers.map((l) => ({ gradH: band(l.gradH), gradC: l.gradC && band(l.gradC) })) };
+  return {
+    cell: net.cfg.cell, prediction, predictionNote, summary, summaryNote: k.summary.note,
+    factors: { layer, kind: f.kind, factor: f.factor, product: f.product },
   };
 }
 

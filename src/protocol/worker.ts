@@ -14,8 +14,17 @@ export type WorkerRequest =
       evalEvery: number; checkpointEvery: number; totalSteps: number; workers?: number; info?: ModelInfo; vocab?: readonly string[] }
   /** Stop a run between two steps; it sends a final checkpoint and didFinish. */
   | { type: 'cancel'; runId: number }
-  /** Trace a text with a model. */
-  | { type: 'trace'; model: Uint8Array; text: string }
+  /**
+   * Trace a text with a model. With `key`, the worker keeps the network and the trace under it (a few, the least
+   * recently used dropped first, all of them after a minute without traces) for `reach` requests.
+   */
+  | { type: 'trace'; model: Uint8Array; text: string; key?: string }
+  /**
+   * The gradient reach of the prediction at `at` on the trace kept under `key`, up to `maxK` steps back (the
+   * saliency further), with the summary over many predictions and the per-step factor of `layer`. Replies
+   * ReachData, or null when the trace is no longer kept (trace again with the key).
+   */
+  | { type: 'reach'; key: string; at: number; maxK: number; layer: number }
   /** Generate text; chunks stream as didSample notifications, the reply comes at the end. */
   | { type: 'sample'; sampleId: number; model: Uint8Array; options: SampleOptions; seed: number }
   /** Stop a sample stream. */

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { EngineClient, type WorkerCrashedError } from '../../../src/engineClient';
 import { decodeModelFile } from '../../../src/engine/modelfile';
@@ -24,6 +24,39 @@ describe('engine worker through EngineClient', function () {
   before(function () { if (!existsSync(WORKER)) this.skip(); });
   beforeEach(() => { client = new EngineClient(WORKER); });
   afterEach(() => client.dispose());
+
+  it('keeps a keyed trace for reach requests: a click costs a short backward, the summary is the same each time', async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(__dirname, '../../../examples/models/stdlib-rnn.safetensors')));
+    const text = readFileSync(path.join(__dirname, '../../../examples/python-stdlib/textwrap.py'), 'utf8').slice(0, 3000);
+    assert.equal(await client.reach('p1:model', 500, 100, 0), null, 'nothing kept under an unknown key');
+    const tr = await client.trace(bytes, text, 'p1:model');
+    const T = tr.tokens.length;
+    const a = (await client.reach('p1:model', 500, 100, 0))!;
+    assert.equal(a.cell, 'rnn_tanh');
+    assert.equal(a.prediction!.at, 500);
+    assert.equal(a.prediction!.maxK, 500, 'the saliency reaches further back than the chart');
+    assert.ok(a.prediction!.layers[0]!.gradH instanceof Float64Array);
+    assert.ok(a.prediction!.layers[0]!.gradH[100]! < 1e-3 * a.prediction!.layers[0]!.gradH[0]!, 'a trained RNN forgets within 100 steps');
+    assert.equal(a.summary!.positions, 40);
+    assert.equal(a.summary!.maxK, 100);
+    assert.equal(a.summary!.layers[0]!.gradH.median[0], 1);
+    assert.equal(a.factors!.kind, 'sigma');
+    const b = (await client.reach('p1:model', 200, 100, 0))!;
+    assert.deepEqual(Array.from(b.summary!.layers[0]!.gradH.median), Array.from(a.summary!.layers[0]!.gradH.median), 'the kept summary is sent again, whole');
+    const last = (await client.reach('p1:model', T - 1, 100, 0))!;
+    assert.equal(last.prediction, null);
+    assert.match(last.predictionNote!, /last character has no next character to predict/);
+    await client.trace(bytes, 'short text', 'p2:model');
+    const short = (await client.reach('p2:model', 3, 100, 0))!;
+    assert.equal(short.summary!.maxK, 8);
+    assert.match(short.summaryNote!, /The text has 10 characters: the reach is measured 8 steps back, not 100/);
+    await client.trace(bytes, 'ab', 'p3:model');
+    const tiny = (await client.reach('p3:model', 0, 100, 0))!;
+    assert.equal(tiny.summary, null);
+    assert.match(tiny.summaryNote!, /too short/);
+    for (const key of ['p4', 'p5', 'p6']) await client.trace(bytes, 'short text', key);
+    assert.equal(await client.reach('p1:model', 500, 100, 0), null, 'the least recently used trace was dropped');
+  });
 
   it('trains to the end and sends a final checkpoint that loads', async () => {
     const runId = client.newRunId();
