@@ -1,5 +1,6 @@
 import { Messenger, type Port } from '../src/protocol/messenger';
 import type { TraceData } from '../src/protocol/trace';
+import type { ReachView } from '../src/protocol/reach';
 import { robustMaxAbs, traceText } from '../src/protocol/traceQuery';
 import {
   quantitiesOf, quantityRange, quantityValues,
@@ -9,11 +10,14 @@ import {
 import { History } from './data/history';
 import { rankUnits, type UnitMatch } from './data/search';
 import { mostVariableUnits, saturation } from './data/stats';
+import { reachHeadline, saliencyLevels } from './data/reach';
 import { follow } from './data/zoom';
 import { h, inkOf } from './dom';
 import { onThemeChange, readTheme, themeKind, type Theme } from './theme';
 import { Dashboard } from './views/dashboard';
+import { CellDiagram } from './views/cellDiagram';
 import { GradientChart } from './views/gradients';
+import { GradientReach, REACH_K } from './views/reach';
 import { Header } from './views/header';
 import { Heatmaps } from './views/heatmaps';
 import { Readout } from './views/readout';
@@ -33,7 +37,7 @@ export interface VsCodeApi {
 
 /** What changed, so that each view repaints only what it must. */
 export type Change = 'data' | 'theme' | 'layer' | 'quantity' | 'unit' | 'units' | 'window' | 'cursor' | 'selection'
-  | 'threshold' | 'states' | 'compare' | 'training' | 'status' | 'tab' | 'size';
+  | 'threshold' | 'states' | 'compare' | 'training' | 'status' | 'tab' | 'size' | 'reach';
 
 export interface View {
   update(changes: ReadonlySet<Change>): void;
@@ -74,6 +78,16 @@ export class App {
   chars: string[] = [];
   text = '';
   search: UnitMatch[] = [];
+  /** The gradient reach at the cursor (asked of the host when the cursor, the layer or the comparison changes). */
+  reach: ReachView | null = null;
+  /** Saliency mode of the text strip: the characters before the cursor by how much its prediction depends on them. */
+  saliencyOn = false;
+  /** (T) the strip's saliency levels in [0, 1], −1 where none (data/reach.ts saliencyLevels). */
+  saliency: Float32Array | null = null;
+  /** Why the last reach request failed (shown in the card; the rest of the panel is unaffected). */
+  reachError: string | null = null;
+  private reachTimer = 0;
+  private reachAsked = -1;
   readonly timings: { paintMs: number | null; hoverMs: number | null; breakdown: Record<string, number> } = { paintMs: null, hoverMs: null, breakdown: {} };
   readonly cspViolations: string[] = [];
 
@@ -87,6 +101,8 @@ export class App {
   private saveTimer = 0;
   private announceTimer = 0;
   readonly tooltip: Tooltip;
+  private readonly reachView: GradientReach;
+  private readonly diagram: CellDiagram;
 
   constructor(private readonly vscode: VsCodeApi, mount: HTMLElement) {
     const port: Port = { postMessage: (m) => vscode.postMessage(m) };
@@ -113,17 +129,21 @@ export class App {
     const heatmaps = new Heatmaps(this);
     const trajectories = new TrajectoryChart(this);
     const gradients = new GradientChart(this);
+    const reach = new GradientReach(this);
+    const diagram = new CellDiagram(this);
     const readout = new Readout(this);
     const search = new UnitSearch(this);
     const sat = new SaturationChart(this);
     const dashboard = new Dashboard(this);
-    timeColumn.append(strip.el, heatmaps.el, trajectories.el, gradients.el);
-    side.append(readout.el, search.el, sat.el);
+    timeColumn.append(strip.el, heatmaps.el, trajectories.el, reach.el, gradients.el);
+    side.append(readout.el, diagram.el, search.el, sat.el);
     const empty = h('div', { class: 'empty', id: 'empty' }, 'Tracing…');
     this.inspectPage.append(empty, h('div', { class: 'columns' }, timeColumn, side));
     this.trainingPage.append(dashboard.el);
     this.root.append(header.el, toolbar.el, this.inspectPage, this.trainingPage, this.liveRegion, this.tooltip.el);
-    this.views.push(header, toolbar, strip, heatmaps, trajectories, gradients, readout, search, sat, dashboard);
+    this.views.push(header, toolbar, strip, heatmaps, trajectories, reach, gradients, readout, diagram, search, sat, dashboard);
+    this.reachView = reach;
+    this.diagram = diagram;
 
     onThemeChange(() => {
       this.theme = readTheme();
@@ -273,6 +293,32 @@ export class App {
 
   setSelection(selection: StepRange | null): void {
     this.setView({ selection }, 'selection');
+  }
+
+  setSaliency(on: boolean): void {
+    this.saliencyOn = on;
+    this.saliency = on && this.reach?.model.prediction ? saliencyLevels(this.reach.model.prediction.saliency, this.reach.at, this.T) : null;
+    this.update('reach');
+  }
+
+  /** Asks the host for the reach at the cursor, after the cursor rests for a moment (a held arrow key asks once). */
+  private askReach(force = false): void {
+    if (!this.trace || (!force && this.view.cursor === this.reachAsked)) return;
+    clearTimeout(this.reachTimer);
+    this.reachTimer = window.setTimeout(() => {
+      const at = this.view.cursor;
+      this.reachAsked = at;
+      void this.messenger.request<ReachView>({ type: 'reach', at, maxK: REACH_K, layer: this.view.layer }).then((r) => {
+        if (at !== this.view.cursor) return;
+        this.reach = r;
+        this.reachError = null;
+        this.setSaliency(this.saliencyOn);
+      }, (e: Error) => {
+        this.reach = null;
+        this.reachError = e.message;
+        this.update('reach');
+      });
+    }, 60);
   }
 
   request(msg: Extract<WebviewToHost, { type: 'compareWithRnn' | 'exportTrace' | 'exportLossCsv' | 'exportPng' }>): Promise<ExportResult | void> {
@@ -439,6 +485,13 @@ export class App {
 
   update(...changes: Change[]): void {
     const set = new Set(changes);
+    if (set.has('data') || set.has('compare') || set.has('layer')) {
+      this.reach = null;
+      this.saliency = null;
+      this.askReach(true);
+    } else if (set.has('cursor')) {
+      this.askReach();
+    }
     if (set.has('tab') || set.has('data') || set.has('status')) {
       const training = this.view.tab === 'training';
       this.inspectPage.hidden = training;
@@ -530,6 +583,14 @@ export class App {
       layers: tr?.layers.length ?? 0, hidden: this.H, cursorChar: this.chars[this.view.cursor] ?? null, canvases,
       search: this.search.slice(0, 10).map((m) => ({ unit: m.unit, sign: m.sign, score: m.score })),
       compare: this.compare?.label ?? null,
+      reach: this.reach ? {
+        at: this.reach.at, maxK: this.reach.model.summary?.maxK ?? null, horizon: this.reach.model.summary?.horizon ?? [],
+        compareHorizon: this.reach.compare?.summary?.horizon ?? null, headline: reachHeadline(this.reach, this.view.layer),
+        curves: this.reachView.curves.length, compareCurves: this.reachView.curves.filter((c) => c.model === 'compare').length,
+        saliency: this.saliency ? this.saliency.reduce((n, v) => n + (v >= 0 ? 1 : 0), 0) : 0,
+        note: [this.reach.model.predictionNote, this.reach.model.summaryNote, this.reach.compareNote].filter((x) => x).join(' ') || null,
+      } : null,
+      diagram: this.diagram.last ? { t: this.diagram.last.t, layer: this.diagram.last.layer, unit: this.diagram.last.unit, values: { ...this.diagram.last.values } } : null,
       training: this.history ? { runId: this.history.runId, reports: this.history.length, step: this.history.latest?.step ?? 0,
         samples: this.history.samples.length, finished: !!this.history.finished } : null,
       status: this.status, theme: themeKind(), timings: { paintMs: this.timings.paintMs, hoverMs: this.timings.hoverMs, breakdown: { ...this.timings.breakdown } }, cspViolations: [...this.cspViolations],

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { EngineClient } from '../engineClient';
 import { Messenger } from '../protocol/messenger';
+import type { ReachView } from '../protocol/reach';
 import type { TraceData } from '../protocol/trace';
 import { traceToJson } from '../protocol/traceJson';
 import {
@@ -12,6 +13,7 @@ import {
 import type { ModelSummary, WorkerNotification } from '../protocol/worker';
 import { inspectorHtml, makeNonce } from './html';
 import { OffsetMap } from './offsets';
+import { PanelReach } from './reach';
 import { runComparison, type ComparisonOutcome, type ComparisonUi } from './comparison';
 import { modelFacts, prepareTraceText } from './traceInput';
 import type { TrainingRecorder } from './training';
@@ -59,6 +61,7 @@ export class InspectorPanel implements vscode.Disposable {
   private compare: CompareData | null = null;
   /** The comparison model's file, set with `compare` (the gradient-reach view traces it too). */
   compareModel: Uint8Array | null = null;
+  private readonly reach: PanelReach;
   private compareRun: number | null = null;
   private status: PanelStatus | null = null;
   private loading: Promise<void> | null = null;
@@ -71,6 +74,7 @@ export class InspectorPanel implements vscode.Disposable {
   disposed = false;
 
   private constructor(private readonly services: PanelServices, readonly panel: vscode.WebviewPanel, public target: InspectorTarget) {
+    this.reach = new PanelReach(services.engine);
     const webview = panel.webview;
     webview.options = {
       enableScripts: true,
@@ -142,7 +146,7 @@ export class InspectorPanel implements vscode.Disposable {
       if (!input.text.length) throw new Error('there is no text to trace here');
       this.setStatus({ kind: 'busy', message: `Tracing ${input.text.length.toLocaleString('en-US')} characters with ${basename(t.model)}…` });
       const started = Date.now();
-      const trace = await engine.trace(this.modelBytes, input.text);
+      const trace = await engine.trace(this.modelBytes, input.text, this.reach.modelKey);
       this.services.output.appendLine(`[inspector] traced ${trace.tokens.length} characters of ${basename(t.document)} with ${basename(t.model)} in ${Date.now() - started} ms`);
       this.tracedVersion = doc.version;
       this.offsets = new OffsetMap(input.original, input.offset);
@@ -263,11 +267,18 @@ export class InspectorPanel implements vscode.Disposable {
     }
   }
 
-  private async onRequest(r: WebviewToHost): Promise<ExportResult | void> {
+  private async onRequest(r: WebviewToHost): Promise<ExportResult | ReachView | void> {
     switch (r.type) {
       case 'compareWithRnn':
         await this.compareWith();
         return;
+      case 'reach': {
+        const tr = this.trace;
+        if (!tr || !this.modelBytes) throw new Error('there is no trace yet');
+        const text = Array.from(tr.tokens, (id) => tr.vocab[id]!).join('');
+        const compare = this.compareModel && this.compare ? { bytes: this.compareModel, label: this.compare.label } : null;
+        return this.reach.at(r.at, r.maxK, r.layer, text, this.modelBytes, compare);
+      }
       case 'exportPng':
         return this.save(`${this.fileStem()}-${r.name}.png`, { 'PNG image': ['png'] }, r.png);
       case 'exportTrace': {

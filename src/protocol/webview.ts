@@ -169,6 +169,11 @@ export type WebviewToHost =
   | { type: 'retrace' }
   /** Run Colour Text by Unit with the current layer, unit and quantity. */
   | { type: 'colourEditor' }
+  /**
+   * Request: the gradient reach of the prediction at timestep `at` (K = maxK steps back; the per-step factor of
+   * `layer`), of the model and of the comparison model. Replies ReachView (src/protocol/reach.ts).
+   */
+  | { type: 'reach'; at: number; maxK: number; layer: number }
   /** Request: save a chart as PNG. Replies ExportResult. */
   | { type: 'exportPng'; name: string; png: Uint8Array }
   /** Request: save the trace as JSON, in the CLI's `trace` schema. Replies ExportResult. */
@@ -198,6 +203,17 @@ export interface InspectorSnapshot {
   /** Units ranked by the unit search, best first (at most 10). */
   readonly search: readonly { readonly unit: number; readonly sign: 1 | -1; readonly score: number }[];
   readonly compare: string | null;
+  /** The gradient reach card: the prediction's position, K, horizons (model, comparison), headline, curves drawn. */
+  readonly reach: {
+    readonly at: number; readonly maxK: number | null; readonly horizon: readonly (number | null)[];
+    readonly compareHorizon: readonly (number | null)[] | null; readonly headline: string;
+    readonly curves: number; readonly compareCurves: number;
+    /** Characters of the strip coloured by saliency (0: saliency mode off). */
+    readonly saliency: number;
+    readonly note: string | null;
+  } | null;
+  /** The cell diagram: the step, layer and unit (null: mean over units) it shows, and its numbers. */
+  readonly diagram: { readonly t: number; readonly layer: number; readonly unit: number | null; readonly values: Readonly<Record<string, number | string>> } | null;
   readonly training: { readonly runId: number; readonly reports: number; readonly step: number; readonly samples: number; readonly finished: boolean } | null;
   readonly status: PanelStatus | null;
   readonly theme: 'dark' | 'light' | 'high-contrast' | 'high-contrast-light';

@@ -94,6 +94,8 @@ const messenger = new Messenger<HostToWebview, WebviewToHost>({ postMessage: (m)
       case 'compareWithRnn':
         await compare();
         return undefined;
+      case 'reach':
+        throw new Error('this standalone page has no engine (open the inspector in VS Code)');
       case 'exportPng':
         exportsSeen.push(`${req.name}.png (${req.png.length} bytes)`);
         return { path: `/tmp/${req.name}.png` };

@@ -96,7 +96,7 @@ async function inspectScenario(browser: Browser, base: string, scenario: string,
   await page.mouse.move(strip.x + 12 + 8 * 22, strip.y + 12, { steps: 5 });
   await page.mouse.up();
   if (scenario === 'demo') {
-    await page.locator('#gradients button.btn-primary').click();
+    await page.locator('#reach button.btn-primary').click();
     for (let k = 0; k < 100 && (await snapshot(page)).compare === null; k++) await new Promise((r) => setTimeout(r, 100));
   }
   s = await snapshot(page);

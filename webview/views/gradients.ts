@@ -14,27 +14,24 @@ interface Curve {
 }
 
 /**
- * ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖ per timestep and layer on a log scale. "Compare with RNN" asks the host for a vanilla
- * RNN of the same size, seed and steps on the same text, and overlays its ‖∂L/∂h_t‖.
+ * ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖ of the MEAN loss over all the text's predictions, per timestep and layer, on a log scale,
+ * with the comparison model's ‖∂L/∂h_t‖ overlaid when there is one. At every t this sums the pull of every later
+ * prediction, dominated by the nearest, so it looks alike for an LSTM and an RNN: how far one prediction's gradient
+ * reaches is the Gradient reach card's (views/reach.ts), which also carries the comparison's headline.
  */
 export class GradientChart implements View {
   readonly el: HTMLElement;
   private readonly chart: TimeChart;
   private readonly legend = h('div', { class: 'chart-legend', role: 'list', 'aria-label': 'Curves' });
   private readonly summary = h('p', { class: 'chart-note' });
-  private readonly compareBtn: HTMLButtonElement;
   private curves: Curve[] = [];
 
   constructor(private readonly app: App) {
-    const c = card('gradients', 'Gradient magnitudes');
+    const c = card('gradients', 'Gradient magnitudes of the mean loss');
     this.el = c.el;
-    c.subtitle.textContent = 'log scale';
+    c.subtitle.textContent = 'L = mean cross-entropy of all the text\'s predictions · log scale';
     this.chart = new TimeChart(app, 'gradients-chart', true, '‖∂L/∂·‖', (t) => this.tip(t));
-    this.compareBtn = button('Compare with RNN', 'Train (or reopen) a vanilla RNN or a GRU of the same size, seed and steps, on the model\'s own training text, and overlay its gradients', () => {
-      this.compareBtn.disabled = true;
-      void app.request({ type: 'compareWithRnn' }).finally(() => { this.compareBtn.disabled = false; });
-    }, 'btn-primary');
-    c.actions.append(this.compareBtn, button('PNG', 'Save the gradient chart as PNG', () => void app.exportPng('gradients', 'Gradient magnitudes ‖∂L/∂h_t‖, ‖∂L/∂c_t‖ (log scale)', [this.chart.canvas])));
+    c.actions.append(button('PNG', 'Save the gradient chart as PNG', () => void app.exportPng('gradients', 'Gradient magnitudes ‖∂L/∂h_t‖, ‖∂L/∂c_t‖ of the mean loss (log scale)', [this.chart.canvas])));
     c.body.append(this.legend, this.chart.el, this.summary);
   }
 
@@ -66,29 +63,23 @@ export class GradientChart implements View {
     const cmp = app.compare;
     if (cmp && cmp.layers[0]?.gradH.length === app.T) {
       cmp.layers.forEach((l, k) => {
-        curves.push({ label: `RNN ‖∂L/∂h‖ layer ${k}`, values: l.gradH, colour: k === 0 ? s[4]! : withAlpha(s[4]!, 0.6), dashed: false });
+        curves.push({ label: `${cmp.label}: ‖∂L/∂h‖ layer ${k}`, values: l.gradH, colour: k === 0 ? s[4]! : withAlpha(s[4]!, 0.6), dashed: false });
       });
     }
     this.curves = curves;
     const w = app.window;
     const buckets = Math.max(50, (this.chart.canvas.clientWidth || 800) - PLOT_LEFT - PLOT_RIGHT);
-    const datasets = curves.map((cv) => lineDataset(cv.label, vectorSeries(cv.values, w, { buckets, positive: true }), cv.colour, cv.dashed, cv.label.startsWith('RNN') ? 1.6 : 1.3));
+    const datasets = curves.map((cv) => lineDataset(cv.label, vectorSeries(cv.values, w, { buckets, positive: true }), cv.colour, cv.dashed, 1.3));
     this.legend.replaceChildren(...curves.map((cv) => {
       const sw = h('span', { class: `swatch line${cv.dashed ? ' dashed' : ''}`, 'aria-hidden': 'true' });
       sw.style.borderColor = cv.colour;
       return h('span', { class: 'legend-item', role: 'listitem' }, sw, cv.label);
     }));
     const mean = (v: Float32Array): string => formatNumber(geometricMean(v), 2);
-    const lstm = tr.layers[0]!.gradH;
-    const parts = [`geometric mean ‖∂L/∂h‖ layer 0: ${cellName} ${mean(lstm)}`];
-    if (cmp && cmp.layers[0]) {
-      const ratio = geometricMean(lstm) / geometricMean(cmp.layers[0].gradH);
-      parts.push(`RNN ${mean(cmp.layers[0].gradH)} (${cmp.label}; ${ratio >= 1 ? `${formatNumber(ratio, 2)}× smaller` : `${formatNumber(1 / ratio, 2)}× larger`} than ${cellName})`);
-    } else if (tr.cell !== 'rnn_tanh') {
-      parts.push('Compare with RNN to overlay a vanilla RNN trained the same way');
-    }
+    const parts = [`geometric mean ‖∂L/∂h‖ layer 0: ${cellName} ${mean(tr.layers[0]!.gradH)}`];
+    if (cmp && cmp.layers[0]) parts.push(`${cmp.label} ${mean(cmp.layers[0].gradH)}`);
+    parts.push('each point sums the pull of every later prediction, so this chart cannot show how far one reaches: see Gradient reach');
     this.summary.textContent = parts.join(' · ');
-    this.compareBtn.hidden = tr.cell === 'rnn_tanh';
     this.chart.canvas.setAttribute('aria-label', `Gradient magnitudes on a log scale, timesteps ${w.start} to ${w.end - 1}: ${curves.map((c) => c.label).join('; ')}`);
     this.chart.show(datasets);
   }

@@ -61,7 +61,7 @@ export class TextStrip implements View {
   update(c: ReadonlySet<Change>): void {
     if (!this.app.trace) return;
     if (c.has('data') || c.has('theme') || c.has('size') || c.has('tab')) this.relayout();
-    const recolour = c.has('data') || c.has('theme') || c.has('layer') || c.has('quantity') || c.has('unit') || c.has('size') || c.has('tab');
+    const recolour = c.has('data') || c.has('theme') || c.has('layer') || c.has('quantity') || c.has('unit') || c.has('size') || c.has('tab') || c.has('reach');
     if (recolour) {
       this.legend.render(this.app.view.quantity);
       this.subtitle.textContent = this.title();
@@ -74,6 +74,7 @@ export class TextStrip implements View {
 
   private title(): string {
     const v = this.app.view;
+    if (this.app.saliency) return `coloured by saliency ‖∂L_T/∂e_t‖ of the prediction at t = ${this.app.reach?.at}: 4 decades, log scale (brightest: most depended on)`;
     return `coloured by ${v.quantity} (${QUANTITY_NAMES[v.quantity]}) of unit ${v.unit}, layer ${v.layer}`;
   }
 
@@ -122,7 +123,9 @@ export class TextStrip implements View {
     ctx.clearRect(0, 0, this.width, this.viewH);
     ctx.font = this.font();
     ctx.textBaseline = 'middle';
-    const { lut, inks } = app.rampOf(app.view.quantity);
+    // saliency mode: how much the prediction at the cursor depends on each character before it (log scale)
+    const sal = app.saliency;
+    const { lut, inks } = sal ? app.rampOf('f') : app.rampOf(app.view.quantity);
     const { lo, hi } = app.scaleOf(app.view.quantity);
     const H = app.H, unit = app.view.unit, n = lut.length / 4;
     const [r0, r1] = this.visibleRows();
@@ -130,7 +133,7 @@ export class TextStrip implements View {
       const y = this.rowY(r);
       for (let t = L.rowStart[r]!; t < L.rowStart[r + 1]!; t++) {
         const x = PAD + (t - L.rowStart[r]!) * this.cellW;
-        const k = lutIndex(values[t * H + unit]!, lo, hi, n);
+        const k = sal ? (sal[t]! >= 0 ? lutIndex(sal[t]!, 0, 1, n) : -1) : lutIndex(values[t * H + unit]!, lo, hi, n);
         if (k >= 0) {
           ctx.fillStyle = `rgb(${lut[k * 4]}, ${lut[k * 4 + 1]}, ${lut[k * 4 + 2]})`;
           ctx.fillRect(x, y, this.cellW + 0.6, this.lineH);

@@ -1,0 +1,142 @@
+import type { ReachData, ReachView } from '../../src/protocol/reach';
+
+/**
+ * The gradient reach card's data, shaped for drawing: curves of r(k) against k (each normalised by its value at
+ * k = 0), the headline that states the contrast, the saliency levels of the text strip. Pure.
+ * Dimension legend: K steps back, T characters.
+ */
+
+export type Point = { readonly x: number; readonly y: number };
+
+export interface ReachCurve {
+  readonly label: string;
+  /** Which model: the inspected one, or the comparison. */
+  readonly model: 'model' | 'compare';
+  /** 'prediction': the clicked character's; 'median' over the text, with its 10–90% band in `band`. */
+  readonly kind: 'prediction' | 'median';
+  readonly quantity: 'h' | 'c';
+  readonly layer: number;
+  readonly points: readonly Point[];
+  readonly band: { readonly lo: readonly Point[]; readonly hi: readonly Point[] } | null;
+}
+
+/** The human name of a cell type. */
+export function cellName(cell: string): string {
+  return cell === 'lstm' ? 'LSTM' : cell === 'gru' ? 'GRU' : cell === 'rnn_tanh' ? 'RNN' : cell;
+}
+
+/** 3.0e-3: two significant digits, as the README's tables. */
+export function sci(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  return x.toExponential(1);
+}
+
+/**
+ * Positive points of y[k] / y[0] for k = 0..K (a log axis cannot show zeros: a value of exactly 0 ends the
+ * curve; the prediction's own curve at k = 0 is 1 by construction).
+ */
+export function ratioPoints(y: Float64Array, K: number): Point[] {
+  const y0 = y[0]!;
+  const out: Point[] = [];
+  if (!(y0 > 0)) return out;
+  for (let k = 0; k <= Math.min(K, y.length - 1); k++) {
+    const r = y[k]! / y0;
+    if (!(r > 0)) break;
+    out.push({ x: k, y: r });
+  }
+  return out;
+}
+
+function positive(a: Float64Array, K: number): Point[] {
+  const out: Point[] = [];
+  for (let k = 0; k <= Math.min(K, a.length - 1); k++) if (a[k]! > 0) out.push({ x: k, y: a[k]! });
+  return out;
+}
+
+/** Every curve of a reach view: per model, per layer (all, or one), h (and the LSTM's c); prediction and median. */
+export function reachCurves(view: ReachView, K: number, layer: number | null = null): ReachCurve[] {
+  const out: ReachCurve[] = [];
+  const add = (which: 'model' | 'compare', d: ReachData | null): void => {
+    if (!d) return;
+    const name = cellName(d.cell);
+    const layers = (l: number): boolean => layer === null || l === layer;
+    d.summary?.layers.forEach((b, l) => {
+      if (!layers(l)) return;
+      for (const [q, band] of [['h', b.gradH], ['c', b.gradC]] as const) {
+        if (!band) continue;
+        out.push({ label: `${name} median ‖∂L/∂${q}‖, layer ${l}`, model: which, kind: 'median', quantity: q, layer: l,
+          points: positive(band.median, K), band: { lo: positive(band.q10, K), hi: positive(band.q90, K) } });
+      }
+    });
+    d.prediction?.layers.forEach((g, l) => {
+      if (!layers(l)) return;
+      for (const [q, y] of [['h', g.gradH], ['c', g.gradC]] as const) {
+        if (!y) continue;
+        out.push({ label: `${name} at t = ${d.prediction!.at} ‖∂L/∂${q}‖, layer ${l}`, model: which, kind: 'prediction', quantity: q, layer: l,
+          points: ratioPoints(y, K), band: null });
+      }
+    });
+  };
+  add('model', view.model);
+  add('compare', view.compare);
+  return out;
+}
+
+/** The horizon as text: "58 characters" or "> 100 characters". */
+export function horizonText(h: number | null, K: number): string {
+  return h === null ? `> ${K} characters` : `${h} character${h === 1 ? '' : 's'}`;
+}
+
+/**
+ * One sentence with the numbers: how much of the gradient is left k characters back (k = 50, or K when shorter),
+ * from the medians over the text, for the model and the comparison, e.g. "50 characters back the LSTM keeps
+ * 3.0e-3 of the gradient, the RNN 1.8e-7".
+ */
+export function reachHeadline(view: ReachView, layer = 0): string {
+  const m = view.model.summary;
+  if (!m) return view.model.summaryNote ?? '';
+  const c = view.compare?.summary ?? null;
+  const K = Math.min(m.maxK, c?.maxK ?? m.maxK);
+  const k = Math.min(50, K);
+  const l = Math.min(layer, m.layers.length - 1);
+  const mine = m.layers[l]!.gradH.median[k]!;
+  const name = cellName(view.model.cell);
+  const cell = m.layers[l]!.gradC ? `, its cell state ${sci(m.layers[l]!.gradC!.median[k]!)}` : '';
+  if (!c) {
+    return `${k} characters back the ${name} keeps ${sci(mine)} of the gradient${cell} (median over ${m.positions} predictions); ` +
+      `its memory horizon is ${horizonText(m.horizon[l]!, m.maxK)}.`;
+  }
+  const cl = Math.min(layer, c.layers.length - 1);
+  const other = c.layers[cl]!.gradH.median[k]!;
+  const ratio = other > 0 ? mine / other : Infinity;
+  const factor = ratio >= 1 ? `${sci(ratio)}× more` : `${sci(1 / ratio)}× less`;
+  return `${k} characters back the ${name} keeps ${sci(mine)} of the gradient${cell}, the ${cellName(view.compare!.cell)} ${sci(other)} ` +
+    `(${factor}; medians over ${m.positions} predictions). Horizons: ${horizonText(m.horizon[l]!, m.maxK)} against ${horizonText(c.horizon[cl]!, c.maxK)}.`;
+}
+
+/**
+ * Saliency levels for the text strip: for t = T − k (k = 0..K), log10 ‖∂L_T/∂e_t‖ mapped to [0, 1] over the
+ * `decades` below the largest; −1 where there is none (after T, before T − K, or below the range).
+ */
+export function saliencyLevels(saliency: Float64Array, at: number, T: number, decades = 4): Float32Array {
+  const out = new Float32Array(T).fill(-1);
+  let max = 0;
+  for (const s of saliency) if (s > max) max = s;
+  if (!(max > 0)) return out;
+  const top = Math.log10(max);
+  for (let k = 0; k < saliency.length && at - k >= 0; k++) {
+    const s = saliency[k]!;
+    if (!(s > 0)) continue;
+    const level = 1 + (Math.log10(s) - top) / decades;
+    if (level >= 0 && at - k < T) out[at - k] = level;
+  }
+  return out;
+}
+
+/** The per-step factor's points: factor[k] is how step T − k scales the gradient passing through it to T − k − 1. */
+export function factorPoints(factor: Float64Array, K: number): Point[] {
+  const out: Point[] = [];
+  for (let k = 0; k <= Math.min(K, factor.length - 1); k++) out.push({ x: k, y: factor[k]! });
+  return out;
+}

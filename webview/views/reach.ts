@@ -1,0 +1,189 @@
+import type { ReachView } from '../../src/protocol/reach';
+import type { App, Change, View } from '../app';
+import { cellName, factorPoints, horizonText, reachCurves, reachHeadline, sci, type Point, type ReachCurve } from '../data/reach';
+import { h } from '../dom';
+import { button, card } from './card';
+import { Chart, lineDataset, withAlpha, type LineChart } from './charts';
+import { logTickLabel } from '../data/series';
+
+/** Steps back shown. */
+export const REACH_K = 100;
+
+/**
+ * Gradient reach: for the prediction at the cursor, how much of its loss's gradient reaches each earlier step,
+ * ‖∂L_T/∂h_{T−k}‖ / ‖∂L_T/∂h_T‖ against k on a log scale — with the median over the text and its 10–90% band,
+ * the memory horizon, and a comparison model's curves in another colour. Under it, the factor each step back
+ * multiplies the gradient by, against the line at 1: why the curves fall as they do.
+ */
+export class GradientReach implements View {
+  readonly el: HTMLElement;
+  private readonly headline = h('p', { class: 'reach-headline', 'aria-live': 'polite' });
+  private readonly legend = h('div', { class: 'chart-legend', role: 'list', 'aria-label': 'Curves' });
+  private readonly canvas = h('canvas', { id: 'reach-chart', role: 'img' });
+  private readonly factorCanvas = h('canvas', { id: 'reach-factor-chart', role: 'img' });
+  private readonly explain = h('p', { class: 'chart-note' });
+  private readonly notes = h('p', { class: 'chart-note reach-notes' });
+  private readonly saliencyBtn: HTMLButtonElement;
+  private readonly compareBtn: HTMLButtonElement;
+  private chart: LineChart | null = null;
+  private factorChart: LineChart | null = null;
+  curves: ReachCurve[] = [];
+
+  constructor(private readonly app: App) {
+    const c = card('reach', 'Gradient reach');
+    this.el = c.el;
+    c.subtitle.textContent = 'the loss of one prediction, back through time';
+    this.saliencyBtn = button('Saliency', 'Colour the text before the cursor by how much the prediction at the cursor depends on each character', () => {
+      app.setSaliency(!app.saliencyOn);
+    });
+    this.saliencyBtn.setAttribute('aria-pressed', 'false');
+    this.compareBtn = button('Compare with RNN', 'Train (or reopen) a vanilla RNN or a GRU of the same size, seed and steps, on the model\'s own training text, and overlay its gradients', () => {
+      this.compareBtn.disabled = true;
+      void app.request({ type: 'compareWithRnn' }).finally(() => { this.compareBtn.disabled = false; });
+    }, 'btn-primary');
+    c.actions.append(this.compareBtn, this.saliencyBtn,
+      button('PNG', 'Save the gradient reach charts as PNG', () => void app.exportPng('gradient-reach', this.title(), [this.canvas, this.factorCanvas])));
+    c.body.append(this.headline, this.legend, h('div', { class: 'chart-wrap chart-h reach-h' }, this.canvas),
+      h('div', { class: 'chart-wrap chart-h factor-h' }, this.factorCanvas), this.explain, this.notes);
+  }
+
+  canvases(): readonly HTMLCanvasElement[] {
+    return [this.canvas, this.factorCanvas];
+  }
+
+  update(c: ReadonlySet<Change>): void {
+    const app = this.app;
+    if (!app.trace || app.view.tab !== 'inspect') return;
+    if (c.has('theme')) {
+      this.chart?.destroy();
+      this.factorChart?.destroy();
+      this.chart = this.factorChart = null;
+    }
+    if (c.has('reach') || c.has('theme') || c.has('tab') || c.has('unit') || !this.chart) this.render();
+    this.compareBtn.hidden = app.trace.cell === 'rnn_tanh';
+    this.saliencyBtn.setAttribute('aria-pressed', String(app.saliencyOn));
+    this.saliencyBtn.classList.toggle('on', app.saliencyOn);
+  }
+
+  private title(): string {
+    const r = this.app.reach;
+    return `Gradient reach of the prediction at t = ${r?.at ?? '?'}: ‖∂L_T/∂h_{T−k}‖ / ‖∂L_T/∂h_T‖ (log scale), and the per-step factor`;
+  }
+
+  private render(): void {
+    const app = this.app, r = app.reach;
+    if (!r) {
+      this.headline.textContent = app.reachError ? `The gradient reach is not available: ${app.reachError}` : 'Click a character: its prediction\'s gradient is traced back through time.';
+      return;
+    }
+    const layer = Math.min(app.view.layer, app.trace!.layers.length - 1);
+    this.headline.textContent = reachHeadline(r, layer);
+    this.curves = reachCurves(r, REACH_K, layer);
+    const s = app.theme.series;
+    const colourOf = (cv: ReachCurve): string => (cv.model === 'model' ? (cv.quantity === 'h' ? s[0]! : s[2]!) : (cv.quantity === 'h' ? s[4]! : s[5]!));
+    const datasets: LineChart['data']['datasets'] = [];
+    for (const cv of this.curves) {
+      const colour = colourOf(cv);
+      if (cv.band) {
+        datasets.push({ ...lineDataset(`${cv.label} 10%`, [...cv.band.lo], withAlpha(colour, 0), false, 0), fill: false });
+        datasets.push({ ...lineDataset(`${cv.label} 90%`, [...cv.band.hi], withAlpha(colour, 0), false, 0), fill: '-1', backgroundColor: withAlpha(colour, 0.13) });
+      }
+      datasets.push(lineDataset(cv.label, [...cv.points], cv.kind === 'median' ? colour : withAlpha(colour, 0.75),
+        cv.quantity === 'c', cv.kind === 'median' ? 2.4 : 1.3));
+    }
+    // the threshold of the horizon, and the product of the per-step factors (what the articles' argument predicts)
+    datasets.push(lineDataset('1e-3: the horizon\'s threshold', [{ x: 0, y: 1e-3 }, { x: REACH_K, y: 1e-3 }], withAlpha(app.theme.muted, 0.7), true, 1));
+    const f = r.model.factors;
+    if (f) {
+      const prod: Point[] = [];
+      for (let k = 0; k <= Math.min(REACH_K, f.product.length - 1); k++) if (f.product[k]! > 0) prod.push({ x: k, y: f.product[k]! });
+      datasets.push(lineDataset(productLabel(r), prod, withAlpha(s[1]!, 0.9), true, 1.4));
+    }
+    this.legend.replaceChildren(...this.legendItems(r, colourOf));
+    this.chart = this.draw(this.chart, this.canvas, datasets, true, 'r(k)');
+    this.canvas.setAttribute('aria-label', `${this.title()}. ${this.headline.textContent}`);
+    // the per-step factor
+    const fd: LineChart['data']['datasets'] = [];
+    if (f) {
+      fd.push(lineDataset(factorLabel(r), factorPoints(f.factor, REACH_K), s[1]!, false, 1.6));
+      const tr = app.trace!;
+      const gate = f.kind === 'sigma' ? null : tr.layers[f.layer]?.gates[f.kind];
+      const at = r.at;
+      if (gate && f.kind !== 'sigma') {
+        const pts: Point[] = [];
+        for (let k = 0; k <= Math.min(REACH_K, at); k++) pts.push({ x: k, y: gate[(at - k) * app.H + app.view.unit]! });
+        fd.push(lineDataset(`${f.kind} of unit ${app.view.unit}`, pts, withAlpha(s[3]!, 0.85), false, 1.2));
+      }
+      if (r.compare?.factors) fd.push(lineDataset(`${cellName(r.compare.cell)} ${factorLabel(r, true)}`, factorPoints(r.compare.factors.factor, REACH_K), s[4]!, false, 1.4));
+      fd.push(lineDataset('1: neither vanishing nor exploding', [{ x: 0, y: 1 }, { x: REACH_K, y: 1 }], withAlpha(app.theme.fg, 0.6), true, 1));
+    }
+    this.factorChart = this.draw(this.factorChart, this.factorCanvas, fd, false, 'factor');
+    this.factorCanvas.setAttribute('aria-label', f ? `${factorLabel(r)} over the ${REACH_K} steps before t = ${r.at}: from ${f.factor[0]!.toFixed(3)} at the prediction to ${f.factor[Math.min(REACH_K, f.factor.length - 1)]!.toFixed(3)}` : 'no factor');
+    this.explain.textContent = explanation(r.model.cell);
+    this.notes.textContent = [r.model.predictionNote, r.model.summaryNote, r.compareNote,
+      r.model.summary ? `Memory horizon (median below 1e-3): ${horizonText(r.model.summary.horizon[layer] ?? null, r.model.summary.maxK)}.` : null,
+      !r.compare && r.model.cell !== 'rnn_tanh' ? 'Compare with RNN overlays a vanilla RNN of the same size trained the same way, on the same text.' : null]
+      .filter((x) => x).join(' ');
+  }
+
+  private legendItems(r: ReachView, colourOf: (cv: ReachCurve) => string): HTMLElement[] {
+    const seen = new Map<string, ReachCurve>();
+    for (const cv of this.curves) seen.set(`${cv.model}:${cv.quantity}:${cv.kind}`, cv);
+    const items = [...seen.values()].map((cv) => {
+      const sw = h('span', { class: `swatch line${cv.quantity === 'c' ? ' dashed' : ''}`, 'aria-hidden': 'true' });
+      sw.style.borderColor = colourOf(cv);
+      const who = cellName(cv.model === 'model' ? r.model.cell : r.compare!.cell) + (cv.model === 'compare' && r.compareLabel ? ` (${r.compareLabel})` : '');
+      return h('span', { class: 'legend-item', role: 'listitem' }, sw, `${who}: ${cv.kind === 'median' ? 'median over the text, 10–90% band' : `t = ${r.at}`}, ${cv.quantity}`);
+    });
+    return items;
+  }
+
+  private draw(chart: LineChart | null, canvas: HTMLCanvasElement, datasets: LineChart['data']['datasets'], log: boolean, yTitle: string): LineChart {
+    if (chart) {
+      chart.data.datasets = datasets;
+      chart.update('none');
+      return chart;
+    }
+    const t = this.app.theme;
+    return new Chart<'line', Point[]>(canvas, {
+      type: 'line',
+      data: { datasets },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false, parsing: false, events: [],
+        elements: { point: { radius: 0 }, line: { borderWidth: 1.5, tension: 0 } },
+        plugins: { legend: { display: false }, tooltip: { enabled: false } },
+        scales: {
+          x: { type: 'linear', min: 0, max: REACH_K, grid: { color: withAlpha(t.grid, 0.18) }, ticks: { color: t.muted, maxTicksLimit: 11 },
+            title: { display: true, text: 'k: characters back from the prediction', color: t.muted, font: { size: 11 } } },
+          y: log
+            ? { type: 'logarithmic', min: 1e-16, max: 10, grid: { color: withAlpha(t.grid, 0.18) }, ticks: { color: t.muted, maxTicksLimit: 9, callback: (v) => logTickLabel(Number(v)) },
+              title: { display: true, text: yTitle, color: t.muted, font: { size: 11 } } }
+            : { type: 'linear', suggestedMin: 0, suggestedMax: 1.2, grid: { color: withAlpha(t.grid, 0.18) }, ticks: { color: t.muted, maxTicksLimit: 5 },
+              title: { display: true, text: yTitle, color: t.muted, font: { size: 11 } } },
+        },
+      },
+    });
+  }
+}
+
+function factorLabel(r: ReachView, compare = false): string {
+  const f = (compare ? r.compare?.factors : r.model.factors)!;
+  return f.kind === 'f' ? 'forget gate f (mean over units)' : f.kind === 'z' ? 'update gate z (mean over units)' : 'σ_max of diag(1 − h²)·W_hh';
+}
+
+function productLabel(r: ReachView): string {
+  const f = r.model.factors!;
+  return f.kind === 'sigma' ? '∏ σ_max: a bound on the RNN\'s gradient' : `∏ ${f.kind} over the steps (median over units)`;
+}
+
+/** The seeds' explanation in one sentence, per cell. */
+export function explanation(cell: string): string {
+  switch (cell) {
+    case 'lstm':
+      return 'Each step back multiplies the gradient by a factor: below 1 it vanishes, above 1 it explodes. The LSTM\'s cell state is multiplied only by its forget gate f, which the network holds near 1 where it needs to remember — so its gradient (c, dashed) follows ∏f and reaches far back.';
+    case 'gru':
+      return 'Each step back multiplies the gradient by a factor: below 1 it vanishes, above 1 it explodes. The GRU\'s state passes back through its update gate z (h = (1 − z)·n + z·h_prev), which it holds near 1 to remember.';
+    default:
+      return `Each step back multiplies the gradient by diag(1 − h²)·W_hh, whose largest singular value σ_max bounds the factor: below 1 at every step, ${sci(0.5 ** 50)} after 50 steps of 0.5 — the vanishing gradient the LSTM was invented to avoid.`;
+  }
+}
