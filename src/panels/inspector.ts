@@ -66,7 +66,8 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     recorder: (runId) => recorders.get(runId),
     record: (runId, title) => recorders.get(runId) ?? newRecorder(runId, title),
     train: (req) => deps.train(req),
-    viewChanged: (p) => { recent = p; colouring.refresh(p); },
+    // a panel the user works in becomes the recent one; a background panel saving its view state does not
+    viewChanged: (p) => { if (p.panel.active) recent = p; colouring.refresh(p); },
     traced: (p) => colouring.refresh(p, true),
     cursorMoved: (p, t) => highlight(p, t),
     colourEditor: (p) => void colourText(p),

@@ -57,7 +57,7 @@ describe('Gatescope Inspector in VS Code', function () {
 
   it('opens on a model and a document: the trace arrives and every canvas paints under the CSP', async () => {
     await inspector.open(model, doc);
-    const s = await until(inspector, (x) => x.steps > 0 && x.timings.paintMs !== null, 'the trace is shown and painted');
+    const s = await until(inspector, (x) => x.steps > 0 && x.timings.paintMs !== null && x.reach !== null, 'the trace is shown and painted, and its gradient reach');
     assert.equal(s.steps, [...text].length, 'one timestep per code point');
     assert.equal(s.cell, 'lstm');
     assert.equal(s.layers, 2);
