@@ -390,8 +390,9 @@ export interface StepFactors {
   readonly factor: Float64Array;
   /**
    * (K+1) product[k] = the product of the factors of steps T − k + 1..T, what the gradient reaching T − k has
-   * been multiplied by along this path (product[0] = 1): gated cells the median over units of each unit's
-   * product, the RNN the product of σ_max (an upper bound on ‖∂h_T/∂h_{T−k}‖₂).
+   * been multiplied by along this path (product[0] = 1): gated cells the largest over units of each unit's product
+   * (the unit that remembers longest: the gradient reaches far back through such units, however many forget), the
+   * RNN the product of σ_max (an upper bound on ‖∂h_T/∂h_{T−k}‖₂).
    */
   readonly product: Float64Array;
 }
@@ -442,7 +443,9 @@ export function stepFactors(net: Network, rec: ForwardRecord, layer: number, at:
   const perUnit = new Float64Array(H).fill(1);
   for (let k = 0; k <= K; k++) {
     const cur = (at - k) * H;
-    product[k] = quantile(Float64Array.from(perUnit).sort(), 0.5);
+    let best = 0;
+    for (let j = 0; j < H; j++) best = Math.max(best, perUnit[j]!);
+    product[k] = best;
     let sum = 0;
     for (let j = 0; j < H; j++) {
       const f = gate[cur + j]!;

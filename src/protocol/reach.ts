@@ -37,7 +37,7 @@ export interface StepFactorData {
   /** 'f' LSTM forget gate (mean over units), 'z' GRU update gate (mean), 'sigma' RNN ‖diag(1 − h²)·W_hh‖₂. */
   readonly kind: 'f' | 'z' | 'sigma';
   readonly factor: Float64Array;  // (K+1)
-  readonly product: Float64Array; // (K+1) the product over the steps T − k + 1..T (1 at k = 0)
+  readonly product: Float64Array; // (K+1) the product over the steps T − k + 1..T (1 at k = 0): gated cells the largest over units
 }
 
 /** One model's reach at one position of its kept trace. What cannot be computed says why instead. */

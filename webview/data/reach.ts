@@ -140,3 +140,17 @@ export function factorPoints(factor: Float64Array, K: number): Point[] {
   for (let k = 0; k <= Math.min(K, factor.length - 1); k++) out.push({ x: k, y: factor[k]! });
   return out;
 }
+
+/**
+ * What each step back actually did to this prediction's gradient: ‖∂L_T/∂h_{T−k−1}‖ / ‖∂L_T/∂h_{T−k}‖ for
+ * k = 0..K−1 (the point at x = k + 1). A bound such as the RNN's σ_max can sit above 1 while the gradient still
+ * shrinks at nearly every step: this is the factor the learner can check against the line at 1.
+ */
+export function actualFactorPoints(gradH: Float64Array, K: number): Point[] {
+  const out: Point[] = [];
+  for (let k = 0; k < Math.min(K, gradH.length - 1); k++) {
+    const a = gradH[k]!, b = gradH[k + 1]!;
+    if (a > 0 && b > 0) out.push({ x: k + 1, y: b / a });
+  }
+  return out;
+}

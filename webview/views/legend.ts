@@ -14,9 +14,10 @@ export class Legend {
     this.el.append(this.lo, this.bar, this.hi, this.label);
   }
 
-  render(q: Quantity): void {
-    const s = this.app.scaleOf(q);
-    const { lut } = this.app.rampOf(q);
+  /** The bar of a quantity's scale, or with `saliency` the strip's saliency scale (4 decades below the largest). */
+  render(q: Quantity, saliency = false): void {
+    const s = saliency ? { lo: 0, hi: 1, label: 'saliency: log10, 4 decades up to the largest' } : this.app.scaleOf(q);
+    const { lut } = this.app.rampOf(saliency ? 'f' : q);
     const w = 96, hgt = 10;
     const ctx = sizeCanvas(this.bar, w, hgt);
     const n = lut.length / 4;
@@ -28,9 +29,9 @@ export class Legend {
     ctx.strokeStyle = this.app.theme.border;
     ctx.strokeRect(0.5, 0.5, w - 1, hgt - 1);
     const fmt = (v: number): string => (Math.abs(v) >= 10 ? v.toFixed(0) : Number(v.toPrecision(2)).toString()).replace('-', '−');
-    this.lo.textContent = fmt(s.lo);
-    this.hi.textContent = fmt(s.hi);
-    this.label.textContent = s.label.startsWith('unbounded') ? s.label : `${q} ∈ ${s.label}`;
+    this.lo.textContent = saliency ? '10⁻⁴' : fmt(s.lo);
+    this.hi.textContent = saliency ? 'max' : fmt(s.hi);
+    this.label.textContent = saliency || s.label.startsWith('unbounded') ? s.label : `${q} ∈ ${s.label}`;
     this.el.setAttribute('aria-label', `colour scale of ${q}: ${s.label}`);
   }
 }

@@ -1,6 +1,6 @@
 import type { ReachView } from '../../src/protocol/reach';
 import type { App, Change, View } from '../app';
-import { cellName, factorPoints, horizonText, reachCurves, reachHeadline, sci, type Point, type ReachCurve } from '../data/reach';
+import { actualFactorPoints, cellName, factorPoints, horizonText, reachCurves, reachHeadline, sci, type Point, type ReachCurve } from '../data/reach';
 import { h } from '../dom';
 import { button, card } from './card';
 import { Chart, lineDataset, withAlpha, type LineChart } from './charts';
@@ -22,6 +22,7 @@ export class GradientReach implements View {
   private readonly canvas = h('canvas', { id: 'reach-chart', role: 'img' });
   private readonly factorCanvas = h('canvas', { id: 'reach-factor-chart', role: 'img' });
   private readonly explain = h('p', { class: 'chart-note' });
+  private readonly factorLegend = h('div', { class: 'chart-legend', role: 'list', 'aria-label': 'Per-step factors' });
   private readonly notes = h('p', { class: 'chart-note reach-notes' });
   private readonly saliencyBtn: HTMLButtonElement;
   private readonly compareBtn: HTMLButtonElement;
@@ -44,7 +45,7 @@ export class GradientReach implements View {
     c.actions.append(this.compareBtn, this.saliencyBtn,
       button('PNG', 'Save the gradient reach charts as PNG', () => void app.exportPng('gradient-reach', this.title(), [this.canvas, this.factorCanvas])));
     c.body.append(this.headline, this.legend, h('div', { class: 'chart-wrap chart-h reach-h' }, this.canvas),
-      h('div', { class: 'chart-wrap chart-h factor-h' }, this.factorCanvas), this.explain, this.notes);
+      this.factorLegend, h('div', { class: 'chart-wrap chart-h factor-h' }, this.factorCanvas), this.explain, this.notes);
   }
 
   canvases(): readonly HTMLCanvasElement[] {
@@ -105,18 +106,27 @@ export class GradientReach implements View {
     // the per-step factor
     const fd: LineChart['data']['datasets'] = [];
     if (f) {
-      fd.push(lineDataset(factorLabel(r), factorPoints(f.factor, REACH_K), s[1]!, false, 1.6));
+      const mine = r.model.prediction?.layers[Math.min(layer, r.model.prediction.layers.length - 1)]?.gradH;
+      if (mine) fd.push(lineDataset(`${cellName(r.model.cell)}: what each step did to this prediction's ‖∂L/∂h‖`, actualFactorPoints(mine, REACH_K), s[0]!, false, 1.4));
+      const theirs = r.compare?.prediction?.layers[0]?.gradH;
+      if (theirs) fd.push(lineDataset(`${cellName(r.compare!.cell)}: what each step did to this prediction's ‖∂L/∂h‖`, actualFactorPoints(theirs, REACH_K), s[4]!, false, 1.4));
+      fd.push(lineDataset(factorLabel(r), factorPoints(f.factor, REACH_K), s[1]!, f.kind === 'sigma', 1.4));
       const tr = app.trace!;
       const gate = f.kind === 'sigma' ? null : tr.layers[f.layer]?.gates[f.kind];
       const at = r.at;
       if (gate && f.kind !== 'sigma') {
         const pts: Point[] = [];
         for (let k = 0; k <= Math.min(REACH_K, at); k++) pts.push({ x: k, y: gate[(at - k) * app.H + app.view.unit]! });
-        fd.push(lineDataset(`${f.kind} of unit ${app.view.unit}`, pts, withAlpha(s[3]!, 0.85), false, 1.2));
+        fd.push(lineDataset(`${f.kind} of unit ${app.view.unit}`, pts, withAlpha(s[3]!, 0.85), false, 1.1));
       }
-      if (r.compare?.factors) fd.push(lineDataset(`${cellName(r.compare.cell)} ${factorLabel(r, true)}`, factorPoints(r.compare.factors.factor, REACH_K), s[4]!, false, 1.4));
+      if (r.compare?.factors) fd.push(lineDataset(`${cellName(r.compare.cell)} ${factorLabel(r, true)}`, factorPoints(r.compare.factors.factor, REACH_K), withAlpha(s[4]!, 0.6), true, 1.1));
       fd.push(lineDataset('1: neither vanishing nor exploding', [{ x: 0, y: 1 }, { x: REACH_K, y: 1 }], withAlpha(app.theme.fg, 0.6), true, 1));
     }
+    this.factorLegend.replaceChildren(...fd.slice(0, -1).map((d) => {
+      const sw = h('span', { class: `swatch line${(d.borderDash as number[] | undefined)?.length ? ' dashed' : ''}`, 'aria-hidden': 'true' });
+      sw.style.borderColor = String(d.borderColor);
+      return h('span', { class: 'legend-item', role: 'listitem' }, sw, String(d.label));
+    }));
     this.factorChart = this.draw(this.factorChart, this.factorCanvas, fd, false, 'factor');
     this.factorCanvas.setAttribute('aria-label', f ? `${factorLabel(r)} over the ${REACH_K} steps before t = ${r.at}: from ${f.factor[0]!.toFixed(3)} at the prediction to ${f.factor[Math.min(REACH_K, f.factor.length - 1)]!.toFixed(3)}` : 'no factor');
     this.explain.textContent = explanation(r.model.cell);
@@ -168,22 +178,22 @@ export class GradientReach implements View {
 
 function factorLabel(r: ReachView, compare = false): string {
   const f = (compare ? r.compare?.factors : r.model.factors)!;
-  return f.kind === 'f' ? 'forget gate f (mean over units)' : f.kind === 'z' ? 'update gate z (mean over units)' : 'σ_max of diag(1 − h²)·W_hh';
+  return f.kind === 'f' ? 'forget gate f (mean over units)' : f.kind === 'z' ? 'update gate z (mean over units)' : 'σ_max of diag(1 − h²)·W_hh (a bound)';
 }
 
 function productLabel(r: ReachView): string {
   const f = r.model.factors!;
-  return f.kind === 'sigma' ? '∏ σ_max: a bound on the RNN\'s gradient' : `∏ ${f.kind} over the steps (median over units)`;
+  return f.kind === 'sigma' ? '∏ σ_max: a bound on the RNN\'s gradient' : `∏ ${f.kind} of the unit that remembers longest`;
 }
 
 /** The seeds' explanation in one sentence, per cell. */
 export function explanation(cell: string): string {
   switch (cell) {
     case 'lstm':
-      return 'Each step back multiplies the gradient by a factor: below 1 it vanishes, above 1 it explodes. The LSTM\'s cell state is multiplied only by its forget gate f, which the network holds near 1 where it needs to remember — so its gradient (c, dashed) follows ∏f and reaches far back.';
+      return 'Each step back multiplies the gradient by a factor (the lines above: what each step actually did): below 1 it vanishes, above 1 it explodes. The LSTM\'s cell state is multiplied only by its forget gate f; the units that hold f near 1 carry the gradient far back (∏f of the longest-remembering unit, dotted orange, above), however many others forget.';
     case 'gru':
       return 'Each step back multiplies the gradient by a factor: below 1 it vanishes, above 1 it explodes. The GRU\'s state passes back through its update gate z (h = (1 − z)·n + z·h_prev), which it holds near 1 to remember.';
     default:
-      return `Each step back multiplies the gradient by diag(1 − h²)·W_hh, whose largest singular value σ_max bounds the factor: below 1 at every step, ${sci(0.5 ** 50)} after 50 steps of 0.5 — the vanishing gradient the LSTM was invented to avoid.`;
+      return `Each step back multiplies the gradient by the matrix diag(1 − h²)·W_hh. Its largest singular value σ_max only bounds what a step can do; the blue line shows what each step actually did — mostly below 1, and k factors of 0.5 make ${sci(0.5 ** 50)} after 50 steps: the vanishing gradient the LSTM was invented to avoid.`;
   }
 }

@@ -63,7 +63,7 @@ export class TextStrip implements View {
     if (c.has('data') || c.has('theme') || c.has('size') || c.has('tab')) this.relayout();
     const recolour = c.has('data') || c.has('theme') || c.has('layer') || c.has('quantity') || c.has('unit') || c.has('size') || c.has('tab') || c.has('reach');
     if (recolour) {
-      this.legend.render(this.app.view.quantity);
+      this.legend.render(this.app.view.quantity, this.app.saliency !== null);
       this.subtitle.textContent = this.title();
       this.scroller.setAttribute('aria-label', `${this.title()}. Arrow keys move the cursor, Shift+arrows select text for the unit search.`);
       this.paint();

@@ -1,0 +1,76 @@
+// Browser E2E scenario for the Gradient reach card (issue 10), dark theme, on the bundled example pair: as a person
+// would, inspect the LSTM on the held-out textwrap.py, "Compare with RNN" → "Load a model…" → the RNN trained the
+// same way, click a character, and look at the card. Pixel check: the reach chart draws the LSTM's curves and the
+// RNN's in two distinct colours (blue and red, VS Code's charts.blue and charts.red). Then saliency on the text.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from './lib/model.mjs';
+import { settingsFor } from './lib/inspect.mjs';
+
+export const settings = settingsFor('dark');
+
+export default async function ({ page, wb, screenshot, log, workspace }) {
+  const root = repoRoot();
+  const models = path.join(workspace, '.gatescope', 'models');
+  mkdirSync(models, { recursive: true });
+  copyFileSync(path.join(root, 'examples/models/stdlib-lstm.safetensors'), path.join(models, 'stdlib-lstm.safetensors'));
+  copyFileSync(path.join(root, 'examples/models/stdlib-rnn.safetensors'), path.join(workspace, 'stdlib-rnn.safetensors'));
+  copyFileSync(path.join(root, 'examples/python-stdlib/textwrap.py'), path.join(workspace, 'textwrap.py'));
+
+  await wb.openFile('textwrap.py');
+  await wb.runCommand('Gatescope: Inspect Model on File');
+  const pick = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'stdlib-lstm' });
+  await pick.first().waitFor({ timeout: 30_000 });
+  await pick.first().click();
+
+  const view = wb.webviewFrame();
+  const headline = view.locator('#reach .reach-headline');
+  await headline.filter({ hasText: 'characters back the LSTM keeps' }).waitFor({ timeout: 90_000 });
+  log(`headline: ${await headline.innerText()}`);
+
+  // Compare with RNN → Load a model… → the bundled RNN (code-server's file dialog is a quick input: type the path)
+  await view.locator('#reach button.btn-primary').click();
+  const load = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Load a model' });
+  await load.first().waitFor({ timeout: 30_000 });
+  await load.first().click();
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ timeout: 30_000 });
+  await input.fill(path.join(workspace, 'stdlib-rnn.safetensors'));
+  await page.waitForTimeout(400);
+  await input.press('Enter');
+  await headline.filter({ hasText: 'the RNN' }).waitFor({ timeout: 90_000 });
+
+  // move the editor's cursor into the text: the inspector, and its reach, follow it
+  const line = page.locator('.monaco-editor .view-lines .view-line').filter({ hasText: 'the maximum width of wrapped lines' }).first();
+  await line.click({ position: { x: 160, y: 6 } });
+  await view.locator('#reach .chart-legend').filter({ hasText: /t = [1-9]\d+/ }).first().waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1500);
+  const text = await headline.innerText();
+  const legend = await view.locator('#reach .chart-legend').first().innerText();
+  log(`headline after moving the cursor: ${text}`);
+  if (!/t = [1-9]\d+/.test(legend)) throw new Error(`the reach did not follow the editor's cursor: ${legend}`);
+  if (!/50 characters back the LSTM keeps \d\.\de-\d of the gradient, its cell state \d\.\de-\d, the RNN \d\.\de-\d+/.test(text)) throw new Error(`unexpected headline: ${text}`);
+  await view.locator('#reach').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(500);
+  await screenshot('01-reach-lstm-vs-rnn', view.locator('#reach'));
+
+  const ink = await view.locator('#reach-chart').evaluate((c) => {
+    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    let blue = 0, red = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+      if (a < 200) continue;
+      if (b > 180 && b - r > 90 && b - g > 30) blue++;
+      else if (r > 180 && r - b > 90 && r - g > 90) red++;
+    }
+    return { blue, red };
+  });
+  log(`reach chart pixels: blue (LSTM) ${ink.blue}, red (RNN) ${ink.red}`);
+  if (ink.blue < 150 || ink.red < 150) throw new Error(`expected two distinct curves, found blue ${ink.blue} and red ${ink.red} pixels`);
+
+  await view.locator('#reach button', { hasText: 'Saliency' }).click();
+  await page.waitForTimeout(800);
+  await view.locator('#text').scrollIntoViewIfNeeded();
+  await screenshot('02-saliency-on-the-text', view.locator('#text'));
+  await screenshot('03-inspector', wb.webviewElement());
+}
