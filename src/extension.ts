@@ -3,6 +3,7 @@ import { recentMessages, showError } from './notify';
 import { registerModelCommands, createPickModel } from './commands/models';
 import { Commands } from './commands/ids';
 import { registerSampleCommand } from './commands/sample';
+import { registerWalkthroughCommands } from './commands/walkthrough';
 import { registerTrainCommands } from './commands/train';
 import { EngineClient } from './engineClient';
 import { ModelStore } from './models/modelStore';
@@ -64,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     ...registerTrainCommands(training, store, pickModel),
     ...registerModelCommands(store, modelsView, pickModel, showModel),
     registerSampleCommand(engine, store, pickModel),
+    ...registerWalkthroughCommands(context.extensionUri, inspector),
     vscode.window.registerCustomEditorProvider(ModelEditorProvider.viewType, new ModelEditorProvider(store)),
     vscode.commands.registerCommand(Commands.testState, () => ({
       training: training.running, activeRunId: training.activeRunId, lastModel: training.lastModel?.toString() ?? null,

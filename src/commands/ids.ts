@@ -17,6 +17,12 @@ export const Commands = {
   refreshModels: 'gatescope.refreshModels',
   deleteModel: 'gatescope.deleteModel',
   revealModel: 'gatescope.revealModel',
+  /** The walkthrough's buttons (commands/walkthrough.ts): the bundled example, from the extension's files. */
+  walkthroughOpenExample: 'gatescope.walkthrough.openExample',
+  walkthroughShowCell: 'gatescope.walkthrough.showCell',
+  walkthroughStepThrough: 'gatescope.walkthrough.stepThrough',
+  walkthroughCompare: 'gatescope.walkthrough.compare',
+  walkthroughFindCell: 'gatescope.walkthrough.findCell',
   /** Internal: lets the user pick a model; resolves to its URI (used by the debugger). */
   pickModel: 'gatescope.pickModel',
   /** Internal, for tests: the state of the extension as tests need to see it. */
