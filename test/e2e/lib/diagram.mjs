@@ -1,0 +1,46 @@
+// Shared by cell-diagram-dark.mjs and cell-diagram-light.mjs: as a learner would, open the bundled example in the
+// inspector, step through textwrap.py with the debugger, and look at the cell diagram, which moves with each step.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from './model.mjs';
+
+export async function diagramScenario({ page, wb, screenshot, log, workspace }) {
+  const root = repoRoot();
+  const models = path.join(workspace, '.gatescope', 'models');
+  mkdirSync(models, { recursive: true });
+  copyFileSync(path.join(root, 'examples/models/stdlib-lstm.safetensors'), path.join(models, 'stdlib-lstm.safetensors'));
+  copyFileSync(path.join(root, 'examples/python-stdlib/textwrap.py'), path.join(workspace, 'textwrap.py'));
+
+  await wb.openFile('textwrap.py');
+  await wb.runCommand('Gatescope: Inspect Model on File');
+  const pick = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'stdlib-lstm' });
+  await pick.first().waitFor({ timeout: 30_000 });
+  await pick.first().click();
+  const view = wb.webviewFrame();
+  const diagram = view.locator('#cell-diagram svg.cell-diagram');
+  await diagram.waitFor({ timeout: 90_000 });
+
+  await wb.editorTab('textwrap.py').first().click();
+  await wb.runCommand('Gatescope: Step Through with LSTM');
+  const pick2 = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'stdlib-lstm' });
+  await pick2.first().waitFor({ timeout: 30_000 });
+  await pick2.first().click();
+  await page.locator('.debug-toolbar').waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(800);
+  for (let k = 0; k < 8; k++) {
+    await page.keyboard.press('F10');
+    await page.waitForTimeout(250);
+  }
+  await page.waitForTimeout(1500);
+  const label = await diagram.getAttribute('aria-label');
+  log(`diagram: ${label}`);
+  const step = Number(/step (\d+)/.exec(label ?? '')?.[1]);
+  if (!(step >= 4)) throw new Error(`the diagram did not follow the debugger's steps: ${label}`);
+  if (!/forget gate f -?\d\.\d{3} keeps c from/.test(label ?? '')) throw new Error(`the diagram's numbers are missing: ${label}`);
+  await diagram.scrollIntoViewIfNeeded();
+  await screenshot('01-cell-diagram-while-stepping', view.locator('#cell-diagram'));
+  await view.locator('#cell-diagram button', { hasText: 'Mean over units' }).click();
+  await page.waitForTimeout(500);
+  await screenshot('02-cell-diagram-mean-over-units', view.locator('#cell-diagram'));
+  await screenshot('03-workbench', undefined);
+}
