@@ -2,42 +2,32 @@
 // would, inspect the LSTM on the held-out textwrap.py, "Compare with RNN" → "Load a model…" → the RNN trained the
 // same way, click a character, and look at the card. Pixel check: the reach chart draws the LSTM's curves and the
 // RNN's in two distinct colours (blue and red, VS Code's charts.blue and charts.red). Then saliency on the text.
-import { copyFileSync, mkdirSync } from 'node:fs';
-import * as path from 'node:path';
-import { repoRoot } from './lib/model.mjs';
+import { inspectExample } from './lib/example.mjs';
 import { settingsFor } from './lib/inspect.mjs';
 
 export const settings = settingsFor('dark');
 
 export default async function ({ page, wb, screenshot, log, workspace }) {
-  const root = repoRoot();
-  const models = path.join(workspace, '.gatescope', 'models');
-  mkdirSync(models, { recursive: true });
-  copyFileSync(path.join(root, 'examples/models/stdlib-lstm.safetensors'), path.join(models, 'stdlib-lstm.safetensors'));
-  copyFileSync(path.join(root, 'examples/models/stdlib-rnn.safetensors'), path.join(workspace, 'stdlib-rnn.safetensors'));
-  copyFileSync(path.join(root, 'examples/python-stdlib/textwrap.py'), path.join(workspace, 'textwrap.py'));
-
-  await wb.openFile('textwrap.py');
-  await wb.runCommand('Gatescope: Inspect Model on File');
-  const pick = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'stdlib-lstm' });
-  await pick.first().waitFor({ timeout: 30_000 });
-  await pick.first().click();
-
-  const view = wb.webviewFrame();
+  const view = await inspectExample({ page, wb, workspace });
   const headline = view.locator('#reach .reach-headline');
   await headline.filter({ hasText: 'characters back the LSTM keeps' }).waitFor({ timeout: 90_000 });
   log(`headline: ${await headline.innerText()}`);
 
-  // Compare with RNN → Load a model… → the bundled RNN (code-server's file dialog is a quick input: type the path)
+  // Compare with RNN → Load a model… → the bundled RNN
   await view.locator('#reach button.btn-primary').click();
   const load = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Load a model' });
   await load.first().waitFor({ timeout: 30_000 });
   await load.first().click();
+  // code-server's file dialog is a quick input listing the folder: wait for the file's row (typing before the
+  // dialog has filled its own input loses the text), pick it, and accept
+  const file = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'stdlib-rnn.safetensors' });
+  await file.first().waitFor({ timeout: 30_000 });
+  await file.first().click();
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ timeout: 30_000 });
-  await input.fill(path.join(workspace, 'stdlib-rnn.safetensors'));
-  await page.waitForTimeout(400);
-  await input.press('Enter');
+  if (await input.isVisible()) {
+    await page.waitForFunction((want) => document.querySelector('.quick-input-widget input.input')?.value.endsWith(want), 'stdlib-rnn.safetensors', { timeout: 10_000 }).catch(() => {});
+    if (await input.isVisible()) await input.press('Enter');
+  }
   await headline.filter({ hasText: 'the RNN' }).waitFor({ timeout: 90_000 });
 
   // move the editor's cursor into the text: the inspector, and its reach, follow it

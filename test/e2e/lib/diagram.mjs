@@ -1,30 +1,15 @@
 // Shared by cell-diagram-dark.mjs and cell-diagram-light.mjs: as a learner would, open the bundled example in the
 // inspector, step through textwrap.py with the debugger, and look at the cell diagram, which moves with each step.
-import { copyFileSync, mkdirSync } from 'node:fs';
-import * as path from 'node:path';
-import { repoRoot } from './model.mjs';
+import { inspectExample, pickExampleModel } from './example.mjs';
 
 export async function diagramScenario({ page, wb, screenshot, log, workspace }) {
-  const root = repoRoot();
-  const models = path.join(workspace, '.gatescope', 'models');
-  mkdirSync(models, { recursive: true });
-  copyFileSync(path.join(root, 'examples/models/stdlib-lstm.safetensors'), path.join(models, 'stdlib-lstm.safetensors'));
-  copyFileSync(path.join(root, 'examples/python-stdlib/textwrap.py'), path.join(workspace, 'textwrap.py'));
-
-  await wb.openFile('textwrap.py');
-  await wb.runCommand('Gatescope: Inspect Model on File');
-  const pick = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'stdlib-lstm' });
-  await pick.first().waitFor({ timeout: 30_000 });
-  await pick.first().click();
-  const view = wb.webviewFrame();
+  const view = await inspectExample({ page, wb, workspace });
   const diagram = view.locator('#cell-diagram svg.cell-diagram');
   await diagram.waitFor({ timeout: 90_000 });
 
   await wb.editorTab('textwrap.py').first().click();
   await wb.runCommand('Gatescope: Step Through with LSTM');
-  const pick2 = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'stdlib-lstm' });
-  await pick2.first().waitFor({ timeout: 30_000 });
-  await pick2.first().click();
+  await pickExampleModel(page);
   await page.locator('.debug-toolbar').waitFor({ timeout: 30_000 });
   await page.waitForTimeout(800);
   for (let k = 0; k < 8; k++) {
