@@ -56,9 +56,9 @@ export class EngineClient {
     return this.request<TraceData>({ type: 'trace', model, text, ...(key !== undefined ? { key } : {}) });
   }
 
-  /** The gradient reach at `at` on the trace kept under `key`; null when it is no longer kept. */
-  reach(key: string, at: number, maxK: number, layer: number): Promise<ReachData | null> {
-    return this.request<ReachData | null>({ type: 'reach', key, at, maxK, layer });
+  /** The gradient reach at `at` on the trace kept under `key` (see WorkerRequest); null when it is no longer kept. */
+  reach(key: string, at: number, maxK: number, layer: number, saliencyFrom?: number): Promise<ReachData | null> {
+    return this.request<ReachData | null>({ type: 'reach', key, at, maxK, layer, ...(saliencyFrom !== undefined ? { saliencyFrom } : {}) });
   }
 
   sample(sampleId: number, model: Uint8Array, options: Extract<WorkerRequest, { type: 'sample' }>['options'], seed: number): Promise<string> {

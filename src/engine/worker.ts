@@ -186,8 +186,6 @@ function trace(model: Uint8Array, text: string, key?: string): TraceData {
   };
 }
 
-/** How far the saliency of a clicked prediction reaches back (the chart shows the first `maxK` steps). */
-const SALIENCY_STEPS = 1000;
 /** Predictions the reach summary is taken over. */
 const SUMMARY_POSITIONS = 40;
 
@@ -202,7 +200,9 @@ function reach(req: Extract<WorkerRequest, { type: 'reach' }>): ReachData | null
   if (req.at >= T - 1 || req.at < 0) {
     predictionNote = req.at === T - 1 ? 'The last character has no next character to predict: pick an earlier one.' : `Position ${req.at} is outside the text.`;
   } else {
-    const g = predictionGradients(net, tr, req.at, { maxK: Math.min(req.at, Math.max(req.maxK, SALIENCY_STEPS)) });
+    // the chart shows maxK steps; the saliency strip, back to the start of its window
+    const from = req.saliencyFrom === undefined ? req.at - req.maxK : Math.max(0, Math.min(req.at - req.maxK, req.saliencyFrom));
+    const g = predictionGradients(net, tr, req.at, { maxK: Math.max(0, req.at - from) });
     prediction = { at: g.at, maxK: g.maxK, loss: g.loss, target: g.target, layers: g.layers, saliency: g.saliency };
   }
   if (k.summary === null || k.summary.maxK !== req.maxK) {

@@ -277,7 +277,7 @@ export class InspectorPanel implements vscode.Disposable {
         if (!tr || !this.modelBytes) throw new Error('there is no trace yet');
         const text = Array.from(tr.tokens, (id) => tr.vocab[id]!).join('');
         const compare = this.compareModel && this.compare ? { bytes: this.compareModel, label: this.compare.label } : null;
-        return this.reach.at(r.at, r.maxK, r.layer, text, this.modelBytes, compare);
+        return this.reach.at(r, { text, model: this.modelBytes, vocab: tr.vocab, compare });
       }
       case 'exportPng':
         return this.save(`${this.fileStem()}-${r.name}.png`, { 'PNG image': ['png'] }, r.png);

@@ -1,17 +1,38 @@
 import type { EngineClient } from '../engineClient';
+import { vocabularyDifference } from '../models/provenance';
 import type { ReachData, ReachView } from '../protocol/reach';
+
+/** What a panel asks: the prediction at `at`, K = `maxK` steps back, the per-step factor of `layer`. */
+export interface ReachQuery {
+  readonly at: number;
+  readonly maxK: number;
+  readonly layer: number;
+  /** The saliency reaches back to this timestep (the text strip's window); undefined: `maxK` steps. */
+  readonly saliencyFrom?: number;
+}
+
+/** The panel's model and the text it traced (the model's vocabulary: `vocab`), and its comparison model if any. */
+export interface ReachSubject {
+  readonly text: string;
+  readonly model: Uint8Array;
+  readonly vocab: readonly string[];
+  readonly compare: { readonly bytes: Uint8Array; readonly label: string } | null;
+}
 
 /**
  * A panel's gradient reach, from the engine worker: the worker keeps the panel's traces (its model's and its
  * comparison model's) under keys of this panel, so a click costs a short backward; when the worker has dropped
- * one (idle, or other panels' traces), it is traced again first.
+ * one (idle, or other panels' traces), it is traced again first. The keys are the handles other requests on the
+ * same kept traces use (modelKey, compareKey).
  */
 export class PanelReach {
   private static panels = 0;
   private readonly id = ++PanelReach.panels;
-  /** The comparison model traced under the comparison key (traced again when the panel's comparison changes). */
+  /** The comparison model traced under compareKey, on `comparedText` (traced again when either changes). */
   private comparedModel: Uint8Array | null = null;
   private comparedText = '';
+  /** Why the comparison model cannot be compared (another vocabulary), for `comparedModel`. */
+  private compareRefused: string | null = null;
 
   constructor(private readonly engine: EngineClient) {}
 
@@ -20,38 +41,50 @@ export class PanelReach {
     return `inspector-${this.id}:model`;
   }
 
-  private get compareKey(): string {
+  /** The key the comparison model's trace of the same text is kept under. */
+  get compareKey(): string {
     return `inspector-${this.id}:compare`;
   }
 
   /**
-   * The reach at `at` of the model (kept under modelKey, `text` traced with `model`) and of the comparison
-   * model when there is one; a comparison that cannot be traced on this text says why instead.
+   * The reach of the model (kept under modelKey) and of the comparison model when there is one; a comparison that
+   * cannot be measured on this text (another vocabulary, characters it lacks) says why in one line instead.
    */
-  async at(at: number, maxK: number, layer: number, text: string, model: Uint8Array, compare: { bytes: Uint8Array; label: string } | null): Promise<ReachView> {
-    const own = await this.get(this.modelKey, model, text, at, maxK, layer);
+  async at(q: ReachQuery, s: ReachSubject): Promise<ReachView> {
+    const own = await this.get(this.modelKey, s.model, s.text, q);
     let other: ReachData | null = null, note: string | null = null;
-    if (compare) {
+    if (s.compare) {
       try {
-        if (compare.bytes !== this.comparedModel || text !== this.comparedText) {
-          await this.engine.trace(compare.bytes, text, this.compareKey);
-          this.comparedModel = compare.bytes;
-          this.comparedText = text;
+        if (s.compare.bytes !== this.comparedModel || s.text !== this.comparedText) {
+          this.comparedModel = null;
+          const other = await this.engine.describe(s.compare.bytes);
+          const differs = vocabularyDifference(s.vocab, other.vocab, `The comparison model (${s.compare.label})`);
+          if (differs === null) await this.engine.trace(s.compare.bytes, s.text, this.compareKey);
+          this.compareRefused = differs && `${differs}; its reach is not shown.`;
+          this.comparedModel = s.compare.bytes;
+          this.comparedText = s.text;
         }
-        other = await this.get(this.compareKey, compare.bytes, text, at, maxK, layer); // the worker clamps the layer
+        if (this.compareRefused === null) other = await this.get(this.compareKey, s.compare.bytes, s.text, q); // the worker clamps the layer
+        else note = this.compareRefused;
       } catch (e) {
-        note = `The comparison model cannot be traced on this text: ${(e as Error).message}`;
+        note = `The comparison model cannot be traced on this text: ${firstLine((e as Error).message)}`;
       }
     }
-    return { at, model: own, compare: other, compareLabel: compare?.label ?? null, compareNote: note };
+    return { at: q.at, model: own, compare: other, compareLabel: s.compare?.label ?? null, compareNote: note };
   }
 
-  private async get(key: string, bytes: Uint8Array, text: string, at: number, maxK: number, layer: number): Promise<ReachData> {
-    const first = await this.engine.reach(key, at, maxK, layer);
+  private async get(key: string, bytes: Uint8Array, text: string, q: ReachQuery): Promise<ReachData> {
+    const first = await this.engine.reach(key, q.at, q.maxK, q.layer, q.saliencyFrom);
     if (first !== null) return first;
     await this.engine.trace(bytes, text, key);
-    const again = await this.engine.reach(key, at, maxK, layer);
+    const again = await this.engine.reach(key, q.at, q.maxK, q.layer, q.saliencyFrom);
     if (again === null) throw new Error('the engine dropped the trace at once (too many inspectors open?)');
     return again;
   }
+}
+
+/** The first sentence of an engine message (the engine's advice to a CLI user does not fit a card's note). */
+function firstLine(message: string): string {
+  const end = message.search(/\.\s/);
+  return end < 0 ? message : message.slice(0, end + 1);
 }

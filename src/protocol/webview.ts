@@ -171,9 +171,10 @@ export type WebviewToHost =
   | { type: 'colourEditor' }
   /**
    * Request: the gradient reach of the prediction at timestep `at` (K = maxK steps back; the per-step factor of
-   * `layer`), of the model and of the comparison model. Replies ReachView (src/protocol/reach.ts).
+   * `layer`; with `saliencyFrom`, the saliency back to that timestep), of the model and of the comparison model.
+   * Replies ReachView (src/protocol/reach.ts).
    */
-  | { type: 'reach'; at: number; maxK: number; layer: number }
+  | { type: 'reach'; at: number; maxK: number; layer: number; saliencyFrom?: number }
   /** Request: save a chart as PNG. Replies ExportResult. */
   | { type: 'exportPng'; name: string; png: Uint8Array }
   /** Request: save the trace as JSON, in the CLI's `trace` schema. Replies ExportResult. */

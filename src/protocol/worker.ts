@@ -20,11 +20,12 @@ export type WorkerRequest =
    */
   | { type: 'trace'; model: Uint8Array; text: string; key?: string }
   /**
-   * The gradient reach of the prediction at `at` on the trace kept under `key`, up to `maxK` steps back (the
-   * saliency further), with the summary over many predictions and the per-step factor of `layer`. Replies
-   * ReachData, or null when the trace is no longer kept (trace again with the key).
+   * The gradient reach of the prediction at `at` on the trace kept under `key`, up to `maxK` steps back, with the
+   * summary over many predictions and the per-step factor of `layer`. With `saliencyFrom` (a timestep ≤ at), the
+   * prediction's gradients and saliency reach back to it (the start of the text strip's window), else `maxK`
+   * steps. Replies ReachData, or null when the trace is no longer kept (trace again with the key).
    */
-  | { type: 'reach'; key: string; at: number; maxK: number; layer: number }
+  | { type: 'reach'; key: string; at: number; maxK: number; layer: number; saliencyFrom?: number }
   /** Generate text; chunks stream as didSample notifications, the reply comes at the end. */
   | { type: 'sample'; sampleId: number; model: Uint8Array; options: SampleOptions; seed: number }
   /** Stop a sample stream. */

@@ -34,7 +34,10 @@ describe('engine worker through EngineClient', function () {
     const a = (await client.reach('p1:model', 500, 100, 0))!;
     assert.equal(a.cell, 'rnn_tanh');
     assert.equal(a.prediction!.at, 500);
-    assert.equal(a.prediction!.maxK, 500, 'the saliency reaches further back than the chart');
+    assert.equal(a.prediction!.maxK, 100, 'the chart\'s K steps back');
+    const salient = (await client.reach('p1:model', 500, 100, 0, 0))!;
+    assert.equal(salient.prediction!.maxK, 500, 'the saliency back to the start of the strip\'s window');
+    assert.equal(salient.prediction!.saliency.length, 501);
     assert.ok(a.prediction!.layers[0]!.gradH instanceof Float64Array);
     assert.ok(a.prediction!.layers[0]!.gradH[100]! < 1e-3 * a.prediction!.layers[0]!.gradH[0]!, 'a trained RNN forgets within 100 steps');
     assert.equal(a.summary!.positions, 40);
