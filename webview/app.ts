@@ -10,7 +10,7 @@ import {
 import { History } from './data/history';
 import { rankUnits, type UnitMatch } from './data/search';
 import { mostVariableUnits, saturation } from './data/stats';
-import { reachHeadline, saliencyLevels } from './data/reach';
+import { reachHeadline, saliencyCovers, saliencyFrom, saliencyLevels } from './data/reach';
 import { follow } from './data/zoom';
 import { h, inkOf } from './dom';
 import { onThemeChange, readTheme, themeKind, type Theme } from './theme';
@@ -297,6 +297,9 @@ export class App {
 
   setSaliency(on: boolean): void {
     this.saliencyOn = on;
+    // the saliency reaches back to the start of the strip's window: a reach asked without it (or for a window that
+    // started later) is asked again
+    if (on && this.reach && !saliencyCovers(this.reach, saliencyFrom(this.view.window, this.reach.at))) this.askReach(true);
     this.saliency = on && this.reach?.model.prediction ? saliencyLevels(this.reach.model.prediction.saliency, this.reach.at, this.T) : null;
     this.update('reach');
   }
@@ -308,7 +311,8 @@ export class App {
     this.reachTimer = window.setTimeout(() => {
       const at = this.view.cursor;
       this.reachAsked = at;
-      void this.messenger.request<ReachView>({ type: 'reach', at, maxK: REACH_K, layer: this.view.layer }).then((r) => {
+      const from = this.saliencyOn ? { saliencyFrom: saliencyFrom(this.view.window, at) } : {};
+      void this.messenger.request<ReachView>({ type: 'reach', at, maxK: REACH_K, layer: this.view.layer, ...from }).then((r) => {
         if (at !== this.view.cursor) return;
         this.reach = r;
         this.reachError = null;
@@ -491,6 +495,8 @@ export class App {
       this.askReach(true);
     } else if (set.has('cursor')) {
       this.askReach();
+    } else if (set.has('window') && this.saliencyOn && this.reach && !saliencyCovers(this.reach, saliencyFrom(this.view.window, this.reach.at))) {
+      this.askReach(true);
     }
     if (set.has('tab') || set.has('data') || set.has('status')) {
       const training = this.view.tab === 'training';

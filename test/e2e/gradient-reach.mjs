@@ -34,13 +34,32 @@ export default async function ({ page, wb, screenshot, log, workspace }) {
   const line = page.locator('.monaco-editor .view-lines .view-line').filter({ hasText: 'the maximum width of wrapped lines' }).first();
   await line.click({ position: { x: 160, y: 6 } });
   await view.locator('#reach .chart-legend').filter({ hasText: /t = [1-9]\d+/ }).first().waitFor({ timeout: 30_000 });
-  await page.waitForTimeout(1500);
+  const followed = await reachAt(view);
+  log(`the reach follows the editor's cursor to t = ${followed}`);
+
+  // click a character near the top of the text strip: the reach is of the prediction there
+  const strip = view.locator('#text .strip');
+  const box = await strip.boundingBox();
+  const cursorRow = await view.locator('.cursor-label').innerText();
+  await strip.click({ position: { x: Math.round(box.width * 0.3), y: 40 } });
+  const clicked = await waitForChange(view, cursorRow);
+  await view.locator('#reach .chart-legend').filter({ hasText: `t = ${clicked},` }).first().waitFor({ timeout: 30_000 });
+  if (clicked === followed) throw new Error(`clicking the strip did not move the prediction (t = ${clicked})`);
+  await page.waitForTimeout(800);
   const text = await headline.innerText();
-  const legend = await view.locator('#reach .chart-legend').first().innerText();
-  log(`headline after moving the cursor: ${text}`);
-  if (!/t = [1-9]\d+/.test(legend)) throw new Error(`the reach did not follow the editor's cursor: ${legend}`);
+  log(`clicked t = ${clicked}; headline: ${text}`);
   if (!/50 characters back the LSTM keeps \d\.\de-\d of the gradient, its cell state \d\.\de-\d, the RNN \d\.\de-\d+/.test(text)) throw new Error(`unexpected headline: ${text}`);
-  await view.locator('#reach').scrollIntoViewIfNeeded();
+  log(`reach chart: ${await view.locator('#reach-chart').getAttribute('aria-label')}`);
+  log(`factor chart: ${await view.locator('#reach-factor-chart').getAttribute('aria-label')}`);
+
+  // a window tall enough for the whole card, its top just under the inspector's sticky toolbar
+  await page.setViewportSize({ width: 1400, height: 1500 });
+  await page.waitForTimeout(800);
+  await view.locator('#reach').evaluate((card) => {
+    const bar = document.querySelector('.toolbar');
+    const below = bar ? bar.getBoundingClientRect().bottom : 0;
+    window.scrollBy(0, card.getBoundingClientRect().top - below - 6);
+  });
   await page.waitForTimeout(500);
   await screenshot('01-reach-lstm-vs-rnn', view.locator('#reach'));
 
@@ -59,8 +78,32 @@ export default async function ({ page, wb, screenshot, log, workspace }) {
   if (ink.blue < 150 || ink.red < 150) throw new Error(`expected two distinct curves, found blue ${ink.blue} and red ${ink.red} pixels`);
 
   await view.locator('#reach button', { hasText: 'Saliency' }).click();
-  await page.waitForTimeout(800);
+  const strip2 = view.locator('#text .strip');
+  for (let k = 0; k < 100 && !/Most depended on: t = \d+/.test(await strip2.getAttribute('aria-label')); k++) await page.waitForTimeout(100);
+  const said = await strip2.getAttribute('aria-label');
+  log(`text strip in saliency mode: ${said}`);
+  if (!/coloured by saliency .* Most depended on: t = \d+ ".*" \d\.\de-\d+/.test(said)) throw new Error(`the strip does not say its saliency: ${said}`);
+  await page.waitForTimeout(500);
   await view.locator('#text').scrollIntoViewIfNeeded();
   await screenshot('02-saliency-on-the-text', view.locator('#text'));
   await screenshot('03-inspector', wb.webviewElement());
+}
+
+/** The prediction the reach card shows, from its legend ("… t = 963, h"). */
+async function reachAt(view) {
+  const legend = await view.locator('#reach .chart-legend').first().innerText();
+  const m = /t = (\d+),/.exec(legend);
+  if (!m) throw new Error(`no prediction in the reach legend: ${legend}`);
+  return Number(m[1]);
+}
+
+/** The toolbar's cursor ("t = 1,234 · x") once it differs from `before`, as a number. */
+async function waitForChange(view, before) {
+  const label = view.locator('.cursor-label');
+  for (let k = 0; k < 100; k++) {
+    const now = await label.innerText();
+    if (now !== before) return Number(/t = ([\d,]+)/.exec(now)[1].replaceAll(',', ''));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`clicking the text strip did not move the cursor from ${before}`);
 }

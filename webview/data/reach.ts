@@ -1,4 +1,5 @@
 import type { ReachData, ReachView } from '../../src/protocol/reach';
+import type { StepRange } from '../../src/protocol/webview';
 
 /**
  * The gradient reach card's data, shaped for drawing: curves of r(k) against k (each normalised by its value at
@@ -134,6 +135,17 @@ export function saliencyLevels(saliency: Float64Array, at: number, T: number, de
   return out;
 }
 
+/** The first timestep the saliency of the prediction at `at` is wanted from: the start of the strip's window (none: 0). */
+export function saliencyFrom(window: StepRange | null, at: number): number {
+  return Math.max(0, Math.min(at, window?.start ?? 0));
+}
+
+/** Whether a reach's saliency already reaches back to timestep `from` (or there is no prediction to reach from). */
+export function saliencyCovers(view: ReachView, from: number): boolean {
+  const p = view.model.prediction;
+  return p === null || p.at - p.maxK <= from;
+}
+
 /** The per-step factor's points: factor[k] is how step T − k scales the gradient passing through it to T − k − 1. */
 export function factorPoints(factor: Float64Array, K: number): Point[] {
   const out: Point[] = [];
@@ -153,4 +165,63 @@ export function actualFactorPoints(gradH: Float64Array, K: number): Point[] {
     if (a > 0 && b > 0) out.push({ x: k + 1, y: b / a });
   }
   return out;
+}
+
+/**
+ * A log axis of whole decades holding every positive value of `series`, at least [least.min, least.max], at most
+ * [most.min, most.max] (beyond, points are clipped).
+ */
+export function logRange(series: readonly (readonly Point[])[], least: { min: number; max: number }, most: { min: number; max: number }): { readonly min: number; readonly max: number } {
+  let lo = least.min, hi = least.max;
+  for (const pts of series) for (const p of pts) if (p.y > 0 && Number.isFinite(p.y)) { lo = Math.min(lo, p.y); hi = Math.max(hi, p.y); }
+  const decade = (e: number): number => Number(`1e${e}`); // the double nearest 10^e (10 ** −4 is not)
+  const e = (x: number): number => Math.round(Math.log10(x));
+  return {
+    min: decade(Math.max(e(most.min), Math.floor(Math.log10(lo) + 1e-9))),
+    max: decade(Math.min(e(most.max), Math.ceil(Math.log10(hi) - 1e-9))),
+  };
+}
+
+/** The per-step factor chart's axis: at least 0.1..10 (1 in the middle: vanishing below, exploding above), at most 1e-4..1e4. */
+export function factorRange(series: readonly (readonly Point[])[]): { readonly min: number; readonly max: number } {
+  return logRange(series, { min: 0.1, max: 10 }, { min: 1e-4, max: 1e4 });
+}
+
+/** The reach chart's axis: at least 1e-6..10 (the horizon's 1e-3 in view), at most 1e-30..1e4. */
+export function reachRange(series: readonly (readonly Point[])[]): { readonly min: number; readonly max: number } {
+  return logRange(series, { min: 1e-6, max: 10 }, { min: 1e-30, max: 1e4 });
+}
+
+/** A log axis tick as a plain number (0.01, 0.5, 1, 2, 10) at 1, 2 and 5 times a power of ten, else none. */
+export function plainLogTick(v: number): string {
+  if (!(v > 0)) return '';
+  const e = Math.floor(Math.log10(v) + 1e-9);
+  const m = Math.round(v / 10 ** e);
+  if (![1, 2, 5].includes(m) || Math.abs(v / 10 ** e - m) > 1e-6) return '';
+  return e >= 0 ? String(m * 10 ** e) : (m * 10 ** e).toFixed(-e);
+}
+
+/**
+ * The per-step factor in words, for the chart's aria-label: its median over the K steps before T, at how many of
+ * them it is below 1, and the product K steps back, e.g. "forget gate f (mean over units) over the 100 steps
+ * before t = 963: median 0.71, below 1 at 101 of 101 steps; ∏ f of the unit that remembers longest 100 steps back: 3.2e-1".
+ */
+export function factorSentence(label: string, productLabel: string, at: number, factor: Float64Array, product: Float64Array, K: number): string {
+  const n = Math.min(K, factor.length - 1) + 1;
+  const sorted = Float64Array.from(factor.subarray(0, n)).sort();
+  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  let below = 0;
+  for (let k = 0; k < n; k++) if (factor[k]! < 1) below++;
+  return `${label} over the ${n - 1} steps before t = ${at}: median ${median.toFixed(2)}, below 1 at ${below} of ${n} steps; ` +
+    `${productLabel} ${n - 1} steps back: ${sci(product[n - 1]!)}`;
+}
+
+/**
+ * The characters the prediction at `at` depends on most, largest ‖∂L_T/∂e_t‖ first (saliency[k] is that of t = at − k),
+ * in words for the text strip's aria-label: "t = 962 'e' 4.1e-1, t = 950 'w' 3.0e-2".
+ */
+export function mostSalient(saliency: Float64Array, at: number, charAt: (t: number) => string, n = 3): string {
+  const ks = Array.from(saliency.keys()).filter((k) => saliency[k]! > 0 && at - k >= 0);
+  ks.sort((a, b) => saliency[b]! - saliency[a]! || a - b);
+  return ks.slice(0, n).map((k) => `t = ${at - k} ${JSON.stringify(charAt(at - k))} ${sci(saliency[k]!)}`).join(', ');
 }

@@ -1,6 +1,6 @@
 import type { ReachView } from '../../src/protocol/reach';
 import type { App, Change, View } from '../app';
-import { actualFactorPoints, cellName, factorPoints, horizonText, reachCurves, reachHeadline, sci, type Point, type ReachCurve } from '../data/reach';
+import { actualFactorPoints, cellName, factorPoints, factorRange, factorSentence, horizonText, reachRange, plainLogTick, reachCurves, reachHeadline, sci, type Point, type ReachCurve } from '../data/reach';
 import { h } from '../dom';
 import { button, card } from './card';
 import { Chart, lineDataset, withAlpha, type LineChart } from './charts';
@@ -93,15 +93,20 @@ export class GradientReach implements View {
         cv.quantity === 'c', cv.kind === 'median' ? 2.4 : 1.3));
     }
     // the threshold of the horizon, and the product of the per-step factors (what the articles' argument predicts)
-    datasets.push(lineDataset('1e-3: the horizon\'s threshold', [{ x: 0, y: 1e-3 }, { x: REACH_K, y: 1e-3 }], withAlpha(app.theme.muted, 0.7), true, 1));
+    const extra: HTMLElement[] = [];
+    const threshold = withAlpha(app.theme.muted, 0.7);
+    datasets.push(lineDataset('1e-3: the horizon\'s threshold', [{ x: 0, y: 1e-3 }, { x: REACH_K, y: 1e-3 }], threshold, true, 1));
     const f = r.model.factors;
     if (f) {
       const prod: Point[] = [];
       for (let k = 0; k <= Math.min(REACH_K, f.product.length - 1); k++) if (f.product[k]! > 0) prod.push({ x: k, y: f.product[k]! });
       datasets.push(lineDataset(productLabel(r), prod, withAlpha(s[1]!, 0.9), true, 1.4));
+      extra.push(legendItem(productLabel(r), withAlpha(s[1]!, 0.9), true));
     }
-    this.legend.replaceChildren(...this.legendItems(r, colourOf));
-    this.chart = this.draw(this.chart, this.canvas, datasets, true, 'r(k)');
+    extra.push(legendItem(`1e-3: below it, the gradient is gone (the horizon${r.model.summary ? `, ${horizonText(r.model.summary.horizon[layer] ?? null, r.model.summary.maxK)}` : ''})`, threshold, true));
+    this.legend.replaceChildren(...this.legendItems(r, colourOf), ...extra);
+    this.chart = this.draw(this.chart, this.canvas, datasets, 'reach', 'r(k)');
+    setRange(this.chart, reachRange(datasets.map((d) => d.data as Point[])));
     this.canvas.setAttribute('aria-label', `${this.title()}. ${this.headline.textContent}`);
     // the per-step factor
     const fd: LineChart['data']['datasets'] = [];
@@ -120,15 +125,12 @@ export class GradientReach implements View {
         fd.push(lineDataset(`${f.kind} of unit ${app.view.unit}`, pts, withAlpha(s[3]!, 0.85), false, 1.1));
       }
       if (r.compare?.factors) fd.push(lineDataset(`${cellName(r.compare.cell)} ${factorLabel(r, true)}`, factorPoints(r.compare.factors.factor, REACH_K), withAlpha(s[4]!, 0.6), true, 1.1));
-      fd.push(lineDataset('1: neither vanishing nor exploding', [{ x: 0, y: 1 }, { x: REACH_K, y: 1 }], withAlpha(app.theme.fg, 0.6), true, 1));
+      fd.push(lineDataset('1: neither vanishing nor exploding', [{ x: 0, y: 1 }, { x: REACH_K, y: 1 }], withAlpha(app.theme.fg, 0.8), true, 1.6));
     }
-    this.factorLegend.replaceChildren(...fd.slice(0, -1).map((d) => {
-      const sw = h('span', { class: `swatch line${(d.borderDash as number[] | undefined)?.length ? ' dashed' : ''}`, 'aria-hidden': 'true' });
-      sw.style.borderColor = String(d.borderColor);
-      return h('span', { class: 'legend-item', role: 'listitem' }, sw, String(d.label));
-    }));
-    this.factorChart = this.draw(this.factorChart, this.factorCanvas, fd, false, 'factor');
-    this.factorCanvas.setAttribute('aria-label', f ? `${factorLabel(r)} over the ${REACH_K} steps before t = ${r.at}: from ${f.factor[0]!.toFixed(3)} at the prediction to ${f.factor[Math.min(REACH_K, f.factor.length - 1)]!.toFixed(3)}` : 'no factor');
+    this.factorLegend.replaceChildren(...fd.map((d) => legendItem(String(d.label), String(d.borderColor), !!(d.borderDash as number[] | undefined)?.length)));
+    this.factorChart = this.draw(this.factorChart, this.factorCanvas, fd, 'factor', 'factor (log)');
+    setRange(this.factorChart, factorRange(fd.map((d) => d.data as Point[])));
+    this.factorCanvas.setAttribute('aria-label', f ? `Per-step factor. ${factorSentence(factorLabel(r), productLabel(r), r.at, f.factor, f.product, REACH_K)}` : 'no factor');
     this.explain.textContent = explanation(r.model.cell);
     this.notes.textContent = [r.model.predictionNote, r.model.summaryNote, r.compareNote,
       r.model.summary ? `Memory horizon (median below 1e-3): ${horizonText(r.model.summary.horizon[layer] ?? null, r.model.summary.maxK)}.` : null,
@@ -139,16 +141,13 @@ export class GradientReach implements View {
   private legendItems(r: ReachView, colourOf: (cv: ReachCurve) => string): HTMLElement[] {
     const seen = new Map<string, ReachCurve>();
     for (const cv of this.curves) seen.set(`${cv.model}:${cv.quantity}:${cv.kind}`, cv);
-    const items = [...seen.values()].map((cv) => {
-      const sw = h('span', { class: `swatch line${cv.quantity === 'c' ? ' dashed' : ''}`, 'aria-hidden': 'true' });
-      sw.style.borderColor = colourOf(cv);
+    return [...seen.values()].map((cv) => {
       const who = cellName(cv.model === 'model' ? r.model.cell : r.compare!.cell) + (cv.model === 'compare' && r.compareLabel ? ` (${r.compareLabel})` : '');
-      return h('span', { class: 'legend-item', role: 'listitem' }, sw, `${who}: ${cv.kind === 'median' ? 'median over the text, 10–90% band' : `t = ${r.at}`}, ${cv.quantity}`);
+      return legendItem(`${who}: ${cv.kind === 'median' ? 'median over the text, 10–90% band' : `t = ${r.at}`}, ${cv.quantity}`, colourOf(cv), cv.quantity === 'c');
     });
-    return items;
   }
 
-  private draw(chart: LineChart | null, canvas: HTMLCanvasElement, datasets: LineChart['data']['datasets'], log: boolean, yTitle: string): LineChart {
+  private draw(chart: LineChart | null, canvas: HTMLCanvasElement, datasets: LineChart['data']['datasets'], axis: 'reach' | 'factor', yTitle: string): LineChart {
     if (chart) {
       chart.data.datasets = datasets;
       chart.update('none');
@@ -165,15 +164,30 @@ export class GradientReach implements View {
         scales: {
           x: { type: 'linear', min: 0, max: REACH_K, grid: { color: withAlpha(t.grid, 0.18) }, ticks: { color: t.muted, maxTicksLimit: 11 },
             title: { display: true, text: 'k: characters back from the prediction', color: t.muted, font: { size: 11 } } },
-          y: log
+          y: axis === 'reach'
             ? { type: 'logarithmic', min: 1e-16, max: 10, grid: { color: withAlpha(t.grid, 0.18) }, ticks: { color: t.muted, maxTicksLimit: 9, callback: (v) => logTickLabel(Number(v)) },
               title: { display: true, text: yTitle, color: t.muted, font: { size: 11 } } }
-            : { type: 'linear', suggestedMin: 0, suggestedMax: 1.2, grid: { color: withAlpha(t.grid, 0.18) }, ticks: { color: t.muted, maxTicksLimit: 5 },
+            : { type: 'logarithmic', min: 0.1, max: 10, grid: { color: withAlpha(t.grid, 0.18) }, ticks: { color: t.muted, callback: (v) => plainLogTick(Number(v)) },
               title: { display: true, text: yTitle, color: t.muted, font: { size: 11 } } },
         },
       },
     });
   }
+}
+
+/** Sets a chart's y range (from data/reach.ts), redrawing only when it changed. */
+function setRange(chart: LineChart, range: { readonly min: number; readonly max: number }): void {
+  const y = chart.options.scales!['y']!;
+  if (y.min === range.min && y.max === range.max) return;
+  y.min = range.min;
+  y.max = range.max;
+  chart.update('none');
+}
+
+function legendItem(label: string, colour: string, dashed: boolean): HTMLElement {
+  const sw = h('span', { class: `swatch line${dashed ? ' dashed' : ''}`, 'aria-hidden': 'true' });
+  sw.style.borderColor = colour;
+  return h('span', { class: 'legend-item', role: 'listitem' }, sw, label);
 }
 
 function factorLabel(r: ReachView, compare = false): string {

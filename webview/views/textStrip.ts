@@ -2,6 +2,7 @@ import { displayChar } from '../../src/protocol/traceQuery';
 import { QUANTITY_NAMES } from '../../src/protocol/webview';
 import type { App, Change, View } from '../app';
 import { lutIndex } from '../data/colour';
+import { mostSalient } from '../data/reach';
 import { hitTest, layoutText, rowOf, type TextLayout } from '../data/textLayout';
 import { h, onWidthChange, sizeCanvas } from '../dom';
 import { button, card } from './card';
@@ -35,6 +36,8 @@ export class TextStrip implements View {
   private viewH = 0;
   private anchor: number | null = null;
   private dragged = false;
+  /** The prediction whose saliency the strip shows (null: saliency off), to reveal its characters once. */
+  private salientShown: number | null = null;
 
   constructor(private readonly app: App) {
     const c = card('text', 'Text');
@@ -65,10 +68,16 @@ export class TextStrip implements View {
     if (recolour) {
       this.legend.render(this.app.view.quantity, this.app.saliency !== null);
       this.subtitle.textContent = this.title();
-      this.scroller.setAttribute('aria-label', `${this.title()}. Arrow keys move the cursor, Shift+arrows select text for the unit search.`);
+      const p = this.app.saliency ? this.app.reach?.model.prediction : null;
+      const salient = p ? ` Most depended on: ${mostSalient(p.saliency, p.at, (t) => this.app.chars[t] ?? '')}.` : '';
+      this.scroller.setAttribute('aria-label', `${this.title()}.${salient} Arrow keys move the cursor, Shift+arrows select text for the unit search.`);
       this.paint();
     }
     if (c.has('cursor') && this.app.hover === null) this.reveal(this.app.view.cursor);
+    // saliency colours the characters before the prediction: when it comes on, show them (the cursor's row last)
+    const salientAt = this.app.saliency && this.app.reach ? this.app.reach.at : null;
+    if (salientAt !== null && this.salientShown === null) this.revealBefore(salientAt);
+    this.salientShown = salientAt;
     if (recolour || c.has('cursor') || c.has('selection') || c.has('window')) this.paintOverlay();
   }
 
@@ -194,6 +203,14 @@ export class TextStrip implements View {
     const top = this.scroller.scrollTop;
     if (y < top + PAD) this.scroller.scrollTop = y - PAD - this.lineH;
     else if (y + this.lineH > top + this.viewH - PAD) this.scroller.scrollTop = y + 2 * this.lineH - this.viewH + PAD;
+  }
+
+  /** Scrolls the rows before t's into view, t's row the last but one (or the text's start, when it is close). */
+  private revealBefore(t: number): void {
+    const L = this.layout;
+    if (!L || !this.app.T) return;
+    const y = PAD + rowOf(L, t) * this.lineH;
+    this.scroller.scrollTop = Math.max(0, y + 2 * this.lineH - this.viewH + PAD);
   }
 
   private tAt(e: MouseEvent): number | null {
