@@ -55,13 +55,15 @@ function positive(a: Float64Array, K: number): Point[] {
   return out;
 }
 
-/** Every curve of a reach view: per model, per layer (all, or one), h (and the LSTM's c); prediction and median. */
+/** Every curve of a reach view: per model, per layer (all, or one: a model's top one if it has fewer), h (and the LSTM's c); prediction and median. */
 export function reachCurves(view: ReachView, K: number, layer: number | null = null): ReachCurve[] {
   const out: ReachCurve[] = [];
   const add = (which: 'model' | 'compare', d: ReachData | null): void => {
     if (!d) return;
     const name = cellName(d.cell);
-    const layers = (l: number): boolean => layer === null || l === layer;
+    // a model with fewer layers (a 1-layer comparison of a 2-layer model) shows its top one
+    const n = d.summary?.layers.length ?? d.prediction?.layers.length ?? 0;
+    const layers = (l: number): boolean => layer === null || l === Math.min(layer, n - 1);
     d.summary?.layers.forEach((b, l) => {
       if (!layers(l)) return;
       for (const [q, band] of [['h', b.gradH], ['c', b.gradC]] as const) {

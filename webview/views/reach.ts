@@ -113,7 +113,8 @@ export class GradientReach implements View {
     if (f) {
       const mine = r.model.prediction?.layers[Math.min(layer, r.model.prediction.layers.length - 1)]?.gradH;
       if (mine) fd.push(lineDataset(`${cellName(r.model.cell)}: what each step did to this prediction's ‖∂L/∂h‖`, actualFactorPoints(mine, REACH_K), s[0]!, false, 1.4));
-      const theirs = r.compare?.prediction?.layers[0]?.gradH;
+      const cl = r.compare?.prediction?.layers;
+      const theirs = cl?.[Math.min(layer, cl.length - 1)]?.gradH;
       if (theirs) fd.push(lineDataset(`${cellName(r.compare!.cell)}: what each step did to this prediction's ‖∂L/∂h‖`, actualFactorPoints(theirs, REACH_K), s[4]!, false, 1.4));
       fd.push(lineDataset(factorLabel(r), factorPoints(f.factor, REACH_K), s[1]!, f.kind === 'sigma', 1.4));
       const tr = app.trace!;

@@ -47,6 +47,8 @@ describe('webview data: gradient reach', () => {
     assert.equal(pred.points[0]!.y, 1, 'normalised by k = 0 (gradH[0] was 0.5)');
     assert.ok(Math.abs(pred.points[10]!.y - 0.88 ** 10) < 1e-12);
     assert.ok(curves.find((c) => c.kind === 'median')!.band!.lo.length === 101);
+    assert.deepEqual(reachCurves(view, 100, 1).map((c) => `${c.model}:${c.layer}`), ['model:0', 'model:0', 'model:0', 'model:0', 'compare:0', 'compare:0'],
+      'layer 1 asked of one-layer models: their only layer');
   });
 
   it('ends a curve at the first zero (a log axis has none), and skips what is not positive', () => {
