@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Messenger } from './protocol/messenger';
 import type { ReachData } from './protocol/reach';
+import type { UnitsQuery, UnitsView } from './protocol/units';
 import type { TraceData } from './protocol/trace';
 import type { ModelSummary, TrainStarted, WorkerNotification, WorkerRequest } from './protocol/worker';
 
@@ -59,6 +60,11 @@ export class EngineClient {
   /** The gradient reach at `at` on the trace kept under `key` (see WorkerRequest); null when it is no longer kept. */
   reach(key: string, at: number, maxK: number, layer: number, saliencyFrom?: number): Promise<ReachData | null> {
     return this.request<ReachData | null>({ type: 'reach', key, at, maxK, layer, ...(saliencyFrom !== undefined ? { saliencyFrom } : {}) });
+  }
+
+  /** The units of the trace kept under `key` ranked against a feature; null when the worker no longer keeps it. */
+  units(key: string, query: UnitsQuery): Promise<UnitsView | null> {
+    return this.request<UnitsView | null>({ type: 'units', key, query });
   }
 
   sample(sampleId: number, model: Uint8Array, options: Extract<WorkerRequest, { type: 'sample' }>['options'], seed: number): Promise<string> {

@@ -2,10 +2,11 @@ import { Messenger, type Port } from '../src/protocol/messenger';
 import type { TraceData } from '../src/protocol/trace';
 import type { ReachView } from '../src/protocol/reach';
 import { robustMaxAbs, traceText } from '../src/protocol/traceQuery';
+import { searchRanges, viewQuantity, type UnitCorrelation, type UnitRef, type UnitsView } from '../src/protocol/units';
 import {
-  quantitiesOf, quantityRange, quantityValues,
+  DEFAULT_SEARCH, quantitiesOf, quantityRange, quantityValues,
   type CompareData, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
-  type PanelStatus, type PersistedState, type Quantity, type StepRange, type TraceView, type ViewState, type WebviewToHost,
+  type PanelStatus, type PersistedState, type Quantity, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
 } from '../src/protocol/webview';
 import { History } from './data/history';
 import { rankUnits, type UnitMatch } from './data/search';
@@ -37,7 +38,7 @@ export interface VsCodeApi {
 
 /** What changed, so that each view repaints only what it must. */
 export type Change = 'data' | 'theme' | 'layer' | 'quantity' | 'unit' | 'units' | 'window' | 'cursor' | 'selection'
-  | 'threshold' | 'states' | 'compare' | 'training' | 'status' | 'tab' | 'size' | 'reach';
+  | 'threshold' | 'states' | 'compare' | 'training' | 'status' | 'tab' | 'size' | 'reach' | 'search';
 
 export interface View {
   update(changes: ReadonlySet<Change>): void;
@@ -56,7 +57,7 @@ const INITIAL_WINDOW = 400;
 
 export const DEFAULT_VIEW: ViewState = {
   tab: 'inspect', layer: 0, quantity: 'h', unit: 0, units: [], window: null, cursor: 0, selection: null, threshold: 0.5,
-  showStates: false,
+  showStates: false, search: DEFAULT_SEARCH,
 };
 
 /**
@@ -78,6 +79,24 @@ export class App {
   chars: string[] = [];
   text = '';
   search: UnitMatch[] = [];
+  /**
+   * The feature search (modes feature, regex, ranges), answered by the engine worker on the trace it keeps:
+   * `searching` until the first answer for this trace; then the last answer (null: nothing to search yet, an empty
+   * regex or no ranges) or why the request failed.
+   */
+  featureSearch: { searching: boolean; result: UnitsView | null; error: string | null } = { searching: false, result: null, error: null };
+  /** (T) where the search's 0/1 feature is 1 (regex matches, ranges, strings, comments), for the strip; else null. */
+  get searchMask(): Float32Array | null {
+    const r = this.featureSearch.result;
+    return r?.binary && r.x && this.view.search.mode !== 'threshold' ? r.x : null;
+  }
+  /** The scatter the unit search drew (for the snapshot). */
+  scatterDrawn: (UnitRef & { points: number }) | null = null;
+  /** The result the user clicked (its scatter is shown while it is listed; the best one's otherwise). */
+  private picked: UnitRef | null = null;
+  /** One search in flight at a time; a change meanwhile asks once more when it is answered (the last one wins). */
+  private searchInFlight = false;
+  private searchAgain = false;
   /** The gradient reach at the cursor (asked of the host when the cursor, the layer or the comparison changes). */
   reach: ReachView | null = null;
   /** Saliency mode of the text strip: the characters before the cursor by how much its prediction depends on them. */
@@ -111,7 +130,7 @@ export class App {
       onNotification: (n) => this.onNotification(n),
     });
     const saved = vscode.getState() as PersistedState | undefined;
-    this.view = { ...DEFAULT_VIEW, ...(saved?.view ?? {}) };
+    this.view = { ...DEFAULT_VIEW, ...(saved?.view ?? {}), search: { ...DEFAULT_SEARCH, ...(saved?.view?.search ?? {}) } };
     this.target = saved?.target ?? null;
     this.theme = readTheme();
     document.addEventListener('securitypolicyviolation', (e) => this.cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
@@ -242,6 +261,8 @@ export class App {
   setView(patch: Partial<ViewState>, ...changes: Change[]): void {
     this.view = { ...this.view, ...patch };
     if ('selection' in patch || 'threshold' in patch || 'quantity' in patch || 'layer' in patch) this.runSearch();
+    // the ranges search counts the selection until it is added
+    if ('selection' in patch && this.view.search.mode === 'ranges') this.askUnits();
     this.persist();
     this.update(...changes);
   }
@@ -293,6 +314,69 @@ export class App {
 
   setSelection(selection: StepRange | null): void {
     this.setView({ selection }, 'selection');
+  }
+
+  /** Changes the unit search (mode, feature, regex, ranges, scope) and ranks the units again. */
+  setSearch(patch: Partial<SearchState>): void {
+    const search = { ...this.view.search, ...patch };
+    this.view = { ...this.view, search };
+    if (search.mode === 'threshold') this.runSearch();
+    else this.askUnits();
+    this.persist();
+    this.update('search');
+  }
+
+  /** Adds the selected range to the ranges searched (and clears the selection, for the next one). */
+  addSearchRange(): void {
+    const sel = this.view.selection;
+    if (!sel) return;
+    this.view = { ...this.view, selection: null, search: { ...this.view.search, ranges: searchRanges(this.view.search.ranges, sel, this.T) } };
+    this.runSearch();
+    this.askUnits();
+    this.persist();
+    this.update('selection', 'search');
+  }
+
+  /** A feature-search result clicked: the text coloured by that unit (tanh(c) shows as c), its trajectory plotted. */
+  pickSearchResult(u: UnitCorrelation): void {
+    this.picked = { layer: u.layer, unit: u.unit, quantity: u.quantity };
+    const units = this.view.units.includes(u.unit) ? this.view.units : [...this.view.units, u.unit].slice(-8);
+    this.setView({ layer: u.layer, quantity: viewQuantity(u.quantity), unit: u.unit, units }, 'layer', 'quantity', 'unit', 'units');
+    this.askUnits(); // for the picked unit's scatter
+    this.announce();
+  }
+
+  /** What the unit search card says instead of (or before) its results; null when it shows units. */
+  searchMessage(): string | null {
+    const f = this.featureSearch;
+    if (f.error) return `The search failed: ${f.error}`;
+    if (f.searching) return 'Searching…';
+    if (f.result) return f.result.message;
+    return this.view.search.mode === 'regex' ? 'Type a regular expression: units are ranked by how they follow its matches.'
+      : 'Select text (drag in the strip, Shift+arrows, or in the editor): units are ranked by how they follow it. Add keeps it; select more.';
+  }
+
+  /** Asks the host (the engine worker) to rank the units against the search's feature. */
+  private askUnits(): void {
+    const s = this.view.search;
+    if (!this.trace || s.mode === 'threshold') return;
+    if (this.searchInFlight) {
+      this.searchAgain = true;
+      return;
+    }
+    this.searchInFlight = true;
+    const traced = this.traceView;
+    const done = (result: UnitsView | null, error: string | null): void => {
+      this.searchInFlight = false;
+      if (this.traceView === traced) this.featureSearch = { searching: false, result, error };
+      if (this.searchAgain) {
+        this.searchAgain = false;
+        this.askUnits();
+      }
+      this.update('search');
+    };
+    void this.messenger.request<UnitsView | null>({ type: 'units', search: s, selection: this.view.selection, top: 30, pick: this.picked })
+      .then((r) => done(r, null), (e: Error) => done(null, e.message));
   }
 
   setSaliency(on: boolean): void {
@@ -431,6 +515,12 @@ export class App {
       case 'selectRange':
         this.setSelection(n.range.end > n.range.start ? n.range : null);
         break;
+      case 'searchUnits':
+        if (this.view.tab !== 'inspect') this.setView({ tab: 'inspect' }, 'tab');
+        this.picked = null;
+        this.setSearch(n.search);
+        document.getElementById('search')?.scrollIntoView({ block: 'nearest' });
+        break;
       case 'getState':
         break;
     }
@@ -445,6 +535,7 @@ export class App {
     this.traceView = tv;
     this.stats.clear();
     this.hover = null;
+    this.featureSearch = { searching: true, result: null, error: null };
     const trace = tv?.trace;
     if (!trace) {
       this.chars = [];
@@ -468,8 +559,15 @@ export class App {
     const inRange = (r: StepRange | null): StepRange | null => (r && r.end <= T && r.start < r.end ? r : null);
     // a fresh view of a long text starts zoomed on its beginning, where single characters can be told apart
     const window = fresh ? (T > INITIAL_WINDOW * 2 ? { start: 0, end: INITIAL_WINDOW } : null) : inRange(v.window);
-    this.view = { ...v, layer, quantity, unit, units, cursor: Math.min(v.cursor, T - 1), window, selection: inRange(v.selection) };
+    const search: SearchState = {
+      ...v.search,
+      layer: v.search.layer !== null && v.search.layer < trace.layers.length ? v.search.layer : null,
+      quantity: v.search.quantity === 'all' || (v.search.quantity === 'tanh(c)' ? quantitiesOf(trace.cell).includes('c') : quantitiesOf(trace.cell).includes(v.search.quantity)) ? v.search.quantity : 'all',
+      ranges: v.search.ranges.filter((r) => r.end <= T && r.start < r.end),
+    };
+    this.view = { ...v, layer, quantity, unit, units, cursor: Math.min(v.cursor, T - 1), window, selection: inRange(v.selection), search };
     this.runSearch();
+    this.askUnits();
   }
 
   private runSearch(): void {
@@ -588,6 +686,13 @@ export class App {
       target: this.target, view: this.view, model: this.model?.name ?? null, cell: tr?.cell ?? null, steps: this.T,
       layers: tr?.layers.length ?? 0, hidden: this.H, cursorChar: this.chars[this.view.cursor] ?? null, canvases,
       search: this.search.slice(0, 10).map((m) => ({ unit: m.unit, sign: m.sign, score: m.score })),
+      featureSearch: this.view.search.mode === 'threshold' ? null : {
+        feature: this.featureSearch.result?.feature ?? null,
+        units: (this.featureSearch.result?.units ?? []).slice(0, 10).map((u) => ({ ...u })),
+        matches: this.featureSearch.result?.matches ?? null,
+        message: this.searchMessage(),
+        scatter: this.scatterDrawn,
+      },
       compare: this.compare?.label ?? null,
       reach: this.reach ? {
         at: this.reach.at, maxK: this.reach.model.summary?.maxK ?? null, horizon: this.reach.model.summary?.horizon ?? [],

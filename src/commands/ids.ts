@@ -13,6 +13,7 @@ export const Commands = {
   inspectSelection: 'gatescope.inspectSelection',
   colourTextByUnit: 'gatescope.colourTextByUnit',
   clearUnitColours: 'gatescope.clearUnitColours',
+  findUnits: 'gatescope.findUnits',
   showModel: 'gatescope.showModel',
   refreshModels: 'gatescope.refreshModels',
   deleteModel: 'gatescope.deleteModel',

@@ -45,6 +45,10 @@ export function registerWalkthroughCommands(extensionUri: vscode.Uri, inspector:
         pickModel: async () => rnn,
       });
     }),
-    vscode.commands.registerCommand(Commands.walkthroughFindCell, async () => { await openExample(); }),
+    // the unit search set to the column: the cell that counts characters since the line break tops the list
+    vscode.commands.registerCommand(Commands.walkthroughFindCell, async () => {
+      const doc = await openExample();
+      inspector.searchUnits(lstm, doc.uri, { mode: 'feature', feature: 'column', quantity: 'all', layer: null });
+    }),
   ];
 }

@@ -1,4 +1,5 @@
 import { GatescopeError } from './errors';
+import { computeFeature, featureName, isBinary, type FeatureSpec } from './features';
 import type { FloatArray } from './types';
 
 /**
@@ -86,6 +87,15 @@ export class UnitStats {
     });
   }
 
+  /** (T) the values of one unit: its layer, index and quantity (tanh(c) squashed). */
+  series(layer: number, unit: number, quantity: UnitQuantity): Float32Array {
+    const col = this.columns.find((c) => c.layer === layer && c.quantity === quantity);
+    if (!col || unit < 0 || unit >= this.H) throw new Error(`series: no ${quantity} of unit ${unit} in layer ${layer}`);
+    const out = new Float32Array(this.T);
+    for (let t = 0; t < this.T; t++) out[t] = col.values[t * this.H + unit]!;
+    return out;
+  }
+
   /** Units ranked by |r| against the feature x (T). A feature that never changes is an error that says so. */
   rank(x: Float64Array, options: RankOptions = {}): Ranking {
     const { T, H } = this;
@@ -151,4 +161,41 @@ function moments(v: FloatArray, T: number, H: number): { sum: Float64Array; spre
   }
   for (let j = 0; j < H; j++) spread[j] = Math.sqrt(spread[j]!);
   return { sum, spread };
+}
+
+/** A feature search's outcome: the feature, and its ranking or why there is none. */
+export interface FeatureSearch {
+  /** featureName: `column`, `depth (python)`, `regex /…/`. */
+  readonly feature: string;
+  readonly binary: boolean;
+  /** (T) the feature; null when it cannot be computed (an invalid regex). */
+  readonly x: Float64Array | null;
+  /** A 0/1 feature: the positions where it is 1. */
+  readonly matches: number | null;
+  readonly ranking: Ranking | null;
+  /** The user's error as a sentence (an invalid regex, a feature that never changes); null with a ranking. */
+  readonly message: string | null;
+}
+
+/**
+ * Computes a feature of `chars` and ranks the units of `stats` against it, as the inspector asks on every keystroke:
+ * the user's mistakes (GatescopeError: an invalid regex, ranges outside the text, a constant feature) come back as
+ * the message, with the feature's values when they exist (a regex matching nothing is still shown matching nothing).
+ */
+export function searchFeature(stats: UnitStats, chars: readonly string[], spec: FeatureSpec, options: Omit<RankOptions, 'binary'> = {}): FeatureSearch {
+  const feature = featureName(spec);
+  const binary = isBinary(spec);
+  let x: Float64Array | null = null;
+  let matches: number | null = null;
+  try {
+    x = computeFeature(chars, spec);
+    if (binary) {
+      matches = 0;
+      for (let t = 0; t < x.length; t++) matches += x[t]!;
+    }
+    return { feature, binary, x, matches, ranking: stats.rank(x, { ...options, binary }), message: null };
+  } catch (e) {
+    if (!(e instanceof GatescopeError)) throw e;
+    return { feature, binary, x, matches, ranking: null, message: e.message.charAt(0).toUpperCase() + e.message.slice(1) };
+  }
 }

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Messenger } from '../protocol/messenger';
 import type { PredictionReach, ReachBand, ReachData, ReachSummaryData } from '../protocol/reach';
 import type { TraceData } from '../protocol/trace';
+import type { UnitsView } from '../protocol/units';
 import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { GatescopeError } from './errors';
 import type { Kernels } from './kernels';
@@ -16,6 +17,7 @@ import { sample } from './sample';
 import type { Network } from './network';
 import { gradientReach, predictionGradients, reachPositions, REACH_THRESHOLD, stepFactors } from './reach';
 import { releaseTraceResources, traceTokens, type Trace } from './trace';
+import { searchFeature, UnitStats } from './units';
 import { createKernels } from './wasm/wasmKernels';
 
 /**
@@ -58,6 +60,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return trace(req.model, req.text, req.key);
     case 'reach':
       return reach(req);
+    case 'units':
+      return units(req);
     case 'sample':
       return streamSample(req);
     case 'cancelSample': {
@@ -149,11 +153,17 @@ let traceKernels: Kernels | null = null;
 let traceIdle: ReturnType<typeof setTimeout> | null = null;
 const TRACE_IDLE_MS = 60_000;
 
-/** A trace kept for `reach` requests, with its reach summary once computed (the same for every click). */
+/**
+ * A trace kept for `reach` and `units` requests, with what they compute once per trace: the reach summary (the
+ * same for every click) and the units' moments (every search of a feature then costs one pass over the values).
+ */
 interface KeptTrace {
   readonly net: Network;
   readonly trace: Trace;
+  /** The traced text, one character per timestep. */
+  readonly chars: readonly string[];
   summary: { readonly maxK: number; readonly data: ReachSummaryData | null; readonly note: string | null } | null;
+  stats: UnitStats | null;
 }
 /** Kept traces by key, least recently used first: a panel's model and its comparison, for a few panels. */
 const keptTraces = new Map<string, KeptTrace>();
@@ -173,7 +183,7 @@ function trace(model: Uint8Array, text: string, key?: string): TraceData {
   const t = traceTokens(m.net, m.vocab.encode(text), { threads: nodeThreads });
   if (key !== undefined) {
     keptTraces.delete(key);
-    keptTraces.set(key, { net: m.net, trace: t, summary: null });
+    keptTraces.set(key, { net: m.net, trace: t, chars: Array.from(t.tokens, (id) => m.vocab.chars[id]!), summary: null, stats: null });
     while (keptTraces.size > MAX_KEPT_TRACES) keptTraces.delete(keptTraces.keys().next().value!);
   }
   // the reply's arrays are transferred to the host: a kept trace sends copies
@@ -189,11 +199,38 @@ function trace(model: Uint8Array, text: string, key?: string): TraceData {
 /** Predictions the reach summary is taken over. */
 const SUMMARY_POSITIONS = 40;
 
-function reach(req: Extract<WorkerRequest, { type: 'reach' }>): ReachData | null {
-  const k = keptTraces.get(req.key);
+/** The trace kept under `key`, now the most recently used; undefined when it was dropped. */
+function kept(key: string): KeptTrace | undefined {
+  const k = keptTraces.get(key);
+  if (k === undefined) return undefined;
+  keptTraces.delete(key);
+  keptTraces.set(key, k);
+  return k;
+}
+
+function units(req: Extract<WorkerRequest, { type: 'units' }>): UnitsView | null {
+  const k = kept(req.key);
   if (k === undefined) return null;
-  keptTraces.delete(req.key);
-  keptTraces.set(req.key, k);
+  const q = req.query;
+  const T = k.trace.tokens.length;
+  k.stats ??= new UnitStats(k.trace, T, k.net.cfg.hidden);
+  const layer = q.layer !== null && q.layer < k.net.cfg.layers ? q.layer : undefined;
+  const s = searchFeature(k.stats, k.chars, q.feature, {
+    ...(q.quantity === 'all' ? {} : { quantities: [q.quantity] }), ...(layer === undefined ? {} : { layer }), top: q.top,
+  });
+  const listed = s.ranking?.units ?? [];
+  const p = q.pick;
+  const shown = (p && listed.find((u) => u.layer === p.layer && u.unit === p.unit && u.quantity === p.quantity)) || listed[0];
+  return {
+    feature: s.feature, binary: s.binary, x: s.x && Float32Array.from(s.x), matches: s.matches, units: listed,
+    searched: s.ranking?.searched ?? 0, constant: s.ranking?.constant ?? 0, message: s.message,
+    scatter: shown ? { layer: shown.layer, unit: shown.unit, quantity: shown.quantity, values: k.stats.series(shown.layer, shown.unit, shown.quantity) } : null,
+  };
+}
+
+function reach(req: Extract<WorkerRequest, { type: 'reach' }>): ReachData | null {
+  const k = kept(req.key);
+  if (k === undefined) return null;
   const { net, trace: tr } = k;
   const T = tr.tokens.length;
   let prediction: PredictionReach | null = null, predictionNote: string | null = null;

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { EngineClient } from '../engineClient';
-import { INSPECTOR_VIEW_TYPE, type InspectorSnapshot, type InspectorTarget, type PersistedState } from '../protocol/webview';
+import { INSPECTOR_VIEW_TYPE, type InspectorSnapshot, type InspectorTarget, type PersistedState, type SearchState, type StepRange } from '../protocol/webview';
 import type { ComparisonOutcome, ComparisonUi } from './comparison';
 import { InspectorPanel, type PanelServices } from './inspectorPanel';
 import type { RunOutcome, TrainRequest } from '../training';
@@ -16,6 +16,7 @@ export const InspectorCommands = {
   inspectSelection: Commands.inspectSelection,
   colourTextByUnit: Commands.colourTextByUnit,
   clearUnitColours: Commands.clearUnitColours,
+  findUnits: Commands.findUnits,
 } as const;
 
 export interface InspectorDeps {
@@ -33,6 +34,11 @@ export interface InspectorApi {
   showTraining(runId: number, model: vscode.Uri | null): void;
   /** Moves the inspector cursor of every panel on `document` to the character at a UTF-16 offset (the debugger calls this). */
   setCursor(document: vscode.Uri, offset: number): void;
+  /**
+   * Sets the unit search of the inspector on (model, document) — the walkthrough preselects a feature; tests drive
+   * the search with it. False when there is no such panel.
+   */
+  searchUnits(model: vscode.Uri, document: vscode.Uri, search: Partial<SearchState>): boolean;
   /** Test-only: what the inspector on (model, document) shows — the most recently opened panel when omitted. */
   getState(model?: vscode.Uri, document?: vscode.Uri): Promise<InspectorSnapshot | null>;
   /** Test-only: "Compare with RNN" on the inspector of (model, document), `ui` answering its questions; null without such a panel. */
@@ -204,6 +210,32 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     return [...panels.values()].find((p) => p.target.document === doc) ?? recent;
   }
 
+  /**
+   * Find Units for Selection: the editor's selections (several with multiple cursors) become the ranges of the
+   * inspector's unit search on this document, ranked by r.
+   */
+  function findUnitsForSelection(): void {
+    const editor = vscode.window.activeTextEditor;
+    const doc = editor?.document;
+    const p = doc && [...panels.values()].find((x) => x.target.document === doc.uri.toString() && x.offsets);
+    if (!editor || !doc || !p?.offsets) {
+      void vscode.window.showInformationMessage('Find Units for Selection works on a text the inspector shows: open it first with Gatescope: Inspect Model on File.');
+      return;
+    }
+    const offsets = p.offsets;
+    const ranges = editor.selections.filter((s) => !s.isEmpty)
+      .map((s) => offsets.stepsIn(doc.offsetAt(s.start), doc.offsetAt(s.end)))
+      .filter((r): r is StepRange => r !== null);
+    if (!ranges.length) {
+      void vscode.window.showInformationMessage(editor.selections.some((s) => !s.isEmpty)
+        ? 'The selection is outside the part of the file the inspector traced.'
+        : 'Select the text whose units you want to find (several selections with Alt+click), then run Find Units for Selection.');
+      return;
+    }
+    p.reveal();
+    p.searchUnits({ mode: 'ranges', ranges });
+  }
+
   // a Uri argument is the model when it is a .safetensors file, else the document to inspect
   const inspectedModel = (a: unknown): vscode.Uri | undefined => {
     const u = modelArg(a);
@@ -233,6 +265,7 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     vscode.commands.registerCommand(InspectorCommands.inspectSelection, (arg?: unknown) => inspectCommand(arg, true)),
     vscode.commands.registerCommand(InspectorCommands.colourTextByUnit, () => colourText(panelForEditor())),
     vscode.commands.registerCommand(InspectorCommands.clearUnitColours, () => colouring.clear()),
+    vscode.commands.registerCommand(InspectorCommands.findUnits, () => findUnitsForSelection()),
     vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         const target = (state as PersistedState | undefined)?.target;
@@ -289,6 +322,13 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     },
     compare(model, document, ui) {
       return panels.get(InspectorPanel.keyOf({ model: model.toString(), document: document.toString(), runId: null }))?.compareWith(ui) ?? Promise.resolve(null);
+    },
+    searchUnits(model, document, search) {
+      const p = panels.get(InspectorPanel.keyOf({ model: model.toString(), document: document.toString(), runId: null }));
+      if (!p) return false;
+      p.reveal();
+      p.searchUnits(search);
+      return true;
     },
     compareModel(model, document) {
       return panels.get(InspectorPanel.keyOf({ model: model.toString(), document: document.toString(), runId: null }))?.compareModel ?? null;

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { EngineClient } from '../engineClient';
 import { Messenger } from '../protocol/messenger';
+import { langOfFile } from '../engine/features';
 import type { ReachView } from '../protocol/reach';
 import type { TraceData } from '../protocol/trace';
 import { traceToJson } from '../protocol/traceJson';
+import { featureSpecOf, type UnitsView } from '../protocol/units';
 import {
   INSPECTOR_VIEW_TYPE,
   type CompareData, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
-  type PanelStatus, type StepRange, type TraceView, type ViewState, type WebviewToHost,
+  type PanelStatus, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
 } from '../protocol/webview';
 import type { ModelSummary, WorkerNotification } from '../protocol/worker';
 import { inspectorHtml, makeNonce } from './html';
@@ -54,6 +56,8 @@ export class InspectorPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private readyWaiters: (() => void)[] = [];
+  /** A unit search asked for before the webview listened. */
+  private pendingSearch: Partial<SearchState> | null = null;
   private modelBytes: Uint8Array | null = null;
   private summary: ModelSummary | null = null;
   private facts: ModelFacts | null = null;
@@ -210,6 +214,12 @@ export class InspectorPanel implements vscode.Disposable {
     this.post({ type: 'selectRange', range });
   }
 
+  /** Sets the webview's unit search and shows its results (sent once the webview listens, if it does not yet). */
+  searchUnits(search: Partial<SearchState>): void {
+    if (this.ready && !this.disposed) this.messenger.notify({ type: 'searchUnits', search });
+    else this.pendingSearch = search;
+  }
+
   /** Test-only: what the webview shows. Waits for the webview (and a trace under way) first; a busy machine can take a while to load a new webview. */
   async getState(timeoutMs = 45_000): Promise<InspectorSnapshot> {
     const deadline = Date.now() + timeoutMs;
@@ -244,6 +254,8 @@ export class InspectorPanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.sendInit();
+        if (this.pendingSearch) this.messenger.notify({ type: 'searchUnits', search: this.pendingSearch });
+        this.pendingSearch = null;
         for (const w of this.readyWaiters.splice(0)) w();
         break;
       case 'didMoveCursor':
@@ -267,7 +279,7 @@ export class InspectorPanel implements vscode.Disposable {
     }
   }
 
-  private async onRequest(r: WebviewToHost): Promise<ExportResult | ReachView | void> {
+  private async onRequest(r: WebviewToHost): Promise<ExportResult | ReachView | UnitsView | null | void> {
     switch (r.type) {
       case 'compareWithRnn':
         await this.compareWith();
@@ -278,6 +290,16 @@ export class InspectorPanel implements vscode.Disposable {
         const text = Array.from(tr.tokens, (id) => tr.vocab[id]!).join('');
         const compare = this.compareModel && this.compare ? { bytes: this.compareModel, label: this.compare.label } : null;
         return this.reach.at(r, { text, model: this.modelBytes, vocab: tr.vocab, compare });
+      }
+      case 'units': {
+        const tr = this.trace;
+        if (!tr || !this.modelBytes) throw new Error('there is no trace yet');
+        const T = tr.tokens.length;
+        const lang = r.search.lang ?? langOfFile(this.target.document ? basename(this.target.document) : '');
+        const feature = featureSpecOf(r.search, lang, r.selection, T);
+        if (!feature) return null;
+        const text = Array.from(tr.tokens, (id) => tr.vocab[id]!).join('');
+        return this.reach.units({ feature, quantity: r.search.quantity, layer: r.search.layer, top: r.top, pick: r.pick }, { text, model: this.modelBytes });
       }
       case 'exportPng':
         return this.save(`${this.fileStem()}-${r.name}.png`, { 'PNG image': ['png'] }, r.png);

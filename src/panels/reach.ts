@@ -1,6 +1,7 @@
 import type { EngineClient } from '../engineClient';
 import { vocabularyDifference } from '../models/provenance';
 import type { ReachData, ReachView } from '../protocol/reach';
+import type { UnitsQuery, UnitsView } from '../protocol/units';
 
 /** What a panel asks: the prediction at `at`, K = `maxK` steps back, the per-step factor of `layer`. */
 export interface ReachQuery {
@@ -20,10 +21,10 @@ export interface ReachSubject {
 }
 
 /**
- * A panel's gradient reach, from the engine worker: the worker keeps the panel's traces (its model's and its
- * comparison model's) under keys of this panel, so a click costs a short backward; when the worker has dropped
- * one (idle, or other panels' traces), it is traced again first. The keys are the handles other requests on the
- * same kept traces use (modelKey, compareKey).
+ * A panel's requests on the traces the engine worker keeps for it — the gradient reach and the unit search: the
+ * worker keeps the panel's traces (its model's and its comparison model's) under keys of this panel, so a click
+ * costs a short backward and a search one pass over the values; when the worker has dropped one (idle, or other
+ * panels' traces), it is traced again first.
  */
 export class PanelReach {
   private static panels = 0;
@@ -73,11 +74,21 @@ export class PanelReach {
     return { at: q.at, model: own, compare: other, compareLabel: s.compare?.label ?? null, compareNote: note };
   }
 
-  private async get(key: string, bytes: Uint8Array, text: string, q: ReachQuery): Promise<ReachData> {
-    const first = await this.engine.reach(key, q.at, q.maxK, q.layer, q.saliencyFrom);
+  /** The units of the model's trace ranked against a feature of its text. */
+  units(q: UnitsQuery, s: Pick<ReachSubject, 'text' | 'model'>): Promise<UnitsView> {
+    return this.onKept(this.modelKey, s.model, s.text, () => this.engine.units(this.modelKey, q));
+  }
+
+  private get(key: string, bytes: Uint8Array, text: string, q: ReachQuery): Promise<ReachData> {
+    return this.onKept(key, bytes, text, () => this.engine.reach(key, q.at, q.maxK, q.layer, q.saliencyFrom));
+  }
+
+  /** Asks of the trace kept under `key`; when the worker no longer keeps it, traces `text` again first. */
+  private async onKept<R>(key: string, bytes: Uint8Array, text: string, ask: () => Promise<R | null>): Promise<R> {
+    const first = await ask();
     if (first !== null) return first;
     await this.engine.trace(bytes, text, key);
-    const again = await this.engine.reach(key, q.at, q.maxK, q.layer, q.saliencyFrom);
+    const again = await ask();
     if (again === null) throw new Error('the engine dropped the trace at once (too many inspectors open?)');
     return again;
   }

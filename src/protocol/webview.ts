@@ -1,4 +1,7 @@
+import type { BUILTIN_FEATURES, Lang } from '../engine/features';
 import type { CellType } from '../engine/types';
+import type { UnitQuantity } from '../engine/units';
+import type { UnitRef } from './units';
 import type { TraceData } from './trace';
 import type { TrainProgress } from './worker';
 
@@ -102,6 +105,33 @@ export interface PanelStatus {
 /** The quantity a view shows for a unit: the hidden state, the LSTM cell state, or a gate by name. */
 export type Quantity = 'h' | 'c' | 'i' | 'f' | 'g' | 'o' | 'r' | 'z' | 'n';
 
+/**
+ * How the unit search asks "which units respond here?": a built-in feature (column, bracket depth…), a regex
+ * (1 inside its matches), several ranges of the text (1 inside them), each ranked by Pearson r over the trace
+ * (src/engine/units.ts); or LSTMVis's threshold search on the selected range (webview/data/search.ts).
+ */
+export type SearchMode = 'feature' | 'regex' | 'ranges' | 'threshold';
+export const SEARCH_MODES: readonly SearchMode[] = ['feature', 'regex', 'ranges', 'threshold'];
+
+export interface SearchState {
+  readonly mode: SearchMode;
+  readonly feature: (typeof BUILTIN_FEATURES)[number];
+  /** The language whose strings and comments `depth`, `string` and `comment` know; null: from the file's name. */
+  readonly lang: Lang | null;
+  /** A JavaScript regular expression (flags g, m, u). */
+  readonly regex: string;
+  /** The ranges added to the search (the current selection counts too, until it is added). */
+  readonly ranges: readonly StepRange[];
+  /** Which quantities are searched ('all': every one the cell has, tanh(c) included). */
+  readonly quantity: UnitQuantity | 'all';
+  /** One layer (0-based), or null: every layer. */
+  readonly layer: number | null;
+}
+
+export const DEFAULT_SEARCH: SearchState = {
+  mode: 'feature', feature: 'column', lang: null, regex: '', ranges: [], quantity: 'all', layer: null,
+};
+
 /** Everything the user chose, persisted with the webview's setState and restored after a reload. */
 export interface ViewState {
   readonly tab: 'inspect' | 'training';
@@ -116,6 +146,8 @@ export interface ViewState {
   /** The text range of the unit search. */
   readonly selection: StepRange | null;
   readonly threshold: number;
+  /** The unit search's feature and scope. */
+  readonly search: SearchState;
   /** Also show heatmaps of c and h under the gates. */
   readonly showStates: boolean;
 }
@@ -151,6 +183,8 @@ export type HostToWebview =
   | { type: 'setCursor'; t: number }
   /** Select a range of timesteps for the unit search (the editor's selection). */
   | { type: 'selectRange'; range: StepRange }
+  /** Set the unit search (Find Units for Selection, the walkthrough) and show its results. */
+  | { type: 'searchUnits'; search: Partial<SearchState> }
   /** Test-only request: what the view shows. Replies InspectorSnapshot. */
   | { type: 'getState' };
 
@@ -175,6 +209,12 @@ export type WebviewToHost =
    * Replies ReachView (src/protocol/reach.ts).
    */
   | { type: 'reach'; at: number; maxK: number; layer: number; saliencyFrom?: number }
+  /**
+   * Request: the units ranked against the search's feature (the selection counts in the ranges mode), at most `top`;
+   * the scatter's values are of `pick` while it is listed, else of the best unit. Replies UnitsView
+   * (src/protocol/units.ts), or null when the search has nothing to search yet (an empty regex, no ranges).
+   */
+  | { type: 'units'; search: SearchState; selection: StepRange | null; top: number; pick: UnitRef | null }
   /** Request: save a chart as PNG. Replies ExportResult. */
   | { type: 'exportPng'; name: string; png: Uint8Array }
   /** Request: save the trace as JSON, in the CLI's `trace` schema. Replies ExportResult. */
@@ -203,6 +243,18 @@ export interface InspectorSnapshot {
   readonly canvases: readonly CanvasInk[];
   /** Units ranked by the unit search, best first (at most 10). */
   readonly search: readonly { readonly unit: number; readonly sign: 1 | -1; readonly score: number }[];
+  /**
+   * The feature search (modes feature, regex, ranges): the feature's name, its best units (at most 10), the
+   * positions where a 0/1 feature is 1, what the card says instead of results (an invalid regex, a constant
+   * feature), and the points of the scatter drawn.
+   */
+  readonly featureSearch: {
+    readonly feature: string | null;
+    readonly units: readonly { readonly layer: number; readonly unit: number; readonly quantity: UnitQuantity; readonly r: number; readonly meanIn?: number; readonly meanOut?: number }[];
+    readonly matches: number | null;
+    readonly message: string | null;
+    readonly scatter: { readonly layer: number; readonly unit: number; readonly quantity: UnitQuantity; readonly points: number } | null;
+  } | null;
   readonly compare: string | null;
   /** The gradient reach card: the prediction's position, K, horizons (model, comparison), headline, curves drawn. */
   readonly reach: {

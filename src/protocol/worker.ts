@@ -2,6 +2,7 @@ import type { ModelInfo } from '../engine/modelfile';
 import type { SampleOptions } from '../engine/sample';
 import type { ModelConfig } from '../engine/types';
 import type { TrainOptions } from '../engine/trainer';
+import type { UnitsQuery } from './units';
 
 /** Host → worker requests. Model files cross as their bytes (the host does all file I/O). */
 export type WorkerRequest =
@@ -26,6 +27,11 @@ export type WorkerRequest =
    * steps. Replies ReachData, or null when the trace is no longer kept (trace again with the key).
    */
   | { type: 'reach'; key: string; at: number; maxK: number; layer: number; saliencyFrom?: number }
+  /**
+   * Rank the units of the trace kept under `key` against a feature of its text (src/engine/units.ts searchFeature).
+   * Replies UnitsView (src/protocol/units.ts), or null when the trace is no longer kept (trace again with the key).
+   */
+  | { type: 'units'; key: string; query: UnitsQuery }
   /** Generate text; chunks stream as didSample notifications, the reply comes at the end. */
   | { type: 'sample'; sampleId: number; model: Uint8Array; options: SampleOptions; seed: number }
   /** Stop a sample stream. */

@@ -78,7 +78,7 @@ export class TextStrip implements View {
     const salientAt = this.app.saliency && this.app.reach ? this.app.reach.at : null;
     if (salientAt !== null && this.salientShown === null) this.revealBefore(salientAt);
     this.salientShown = salientAt;
-    if (recolour || c.has('cursor') || c.has('selection') || c.has('window')) this.paintOverlay();
+    if (recolour || c.has('cursor') || c.has('selection') || c.has('window') || c.has('search')) this.paintOverlay();
   }
 
   private title(): string {
@@ -170,6 +170,22 @@ export class TextStrip implements View {
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.width, this.viewH);
+    // the unit search's 0/1 feature (regex matches, ranges, strings, comments): underlined, run by run
+    const mask = app.searchMask;
+    if (mask) {
+      ctx.fillStyle = app.theme.accent;
+      const [r0, r1] = this.visibleRows();
+      const L = this.layout;
+      for (let r = r0; r <= r1; r++) {
+        const end = L.rowStart[r + 1]!;
+        for (let t = L.rowStart[r]!; t < end; t++) {
+          if (mask[t] !== 1) continue;
+          const a = t;
+          while (t + 1 < end && mask[t + 1] === 1) t++;
+          ctx.fillRect(PAD + (a - L.rowStart[r]!) * this.cellW, this.rowY(r) + this.lineH - 2, (t + 1 - a) * this.cellW, 2);
+        }
+      }
+    }
     const sel = app.view.selection;
     if (sel) {
       ctx.fillStyle = app.theme.selection;

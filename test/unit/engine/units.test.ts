@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { GatescopeError } from '../../../src/engine/errors';
 import { computeFeature, langOfFile, lexClasses, parseRanges, type FeatureSpec } from '../../../src/engine/features';
-import { UnitStats, type UnitRecord } from '../../../src/engine/units';
+import { searchFeature, UnitStats, type UnitRecord } from '../../../src/engine/units';
 
 const cps = (s: string): string[] => [...s];
 const f = (s: string, spec: FeatureSpec): number[] => Array.from(computeFeature(cps(s), spec));
@@ -126,4 +126,53 @@ describe('unit ranking by correlation', () => {
     userError(() => stats.rank(new Float64Array(T).fill(1), { binary: true }), /covers the whole text/);
     userError(() => stats.rank(new Float64Array(T).fill(4)), /the feature is 4 at every character of the text: r is undefined/);
   });
+
+  it('searchFeature: the inspector\'s search — the ranking, or the user\'s mistake as a sentence with what could be computed', () => {
+    const text = 'x = "a(b"\nif (y):\n    z = [1, 2]\n';
+    const chars = cps(text);
+    const x = computeFeature(chars, { kind: 'column' });
+    const T = x.length, H = 4;
+    const stats = new UnitStats(trace(T, H, x), T, H);
+    const col = searchFeature(stats, chars, { kind: 'column' }, { top: 3 });
+    assert.equal(col.feature, 'column');
+    assert.equal(col.binary, false);
+    assert.equal(col.matches, null);
+    assert.equal(col.message, null);
+    assert.deepEqual(Array.from(col.x!), Array.from(x));
+    assert.deepEqual(col.ranking!.units.map((u) => [u.layer, u.unit, u.quantity]).slice(0, 1), [[0, 2, 'c']]);
+    assert.equal(col.ranking!.units.length, 3);
+    assert.equal(col.ranking!.units[0]!.meanIn, undefined, 'a graded feature has no inside and outside');
+
+    const re = searchFeature(stats, chars, { kind: 'regex', source: '\\(' });
+    assert.equal(re.feature, 'regex /\\(/');
+    assert.equal(re.binary, true);
+    assert.equal(re.matches, 2, 'the two ( of the text');
+    assert.ok(re.ranking!.units.every((u) => u.meanIn !== undefined && u.meanOut !== undefined));
+
+    const bad = searchFeature(stats, chars, { kind: 'regex', source: '(a' });
+    assert.equal(bad.x, null);
+    assert.equal(bad.ranking, null);
+    assert.match(bad.message!, /^The regular expression is not valid: .*/);
+
+    const none = searchFeature(stats, chars, { kind: 'regex', source: 'QQQ' });
+    assert.equal(none.matches, 0);
+    assert.ok(none.x && none.x.every((v) => v === 0), 'a regex matching nothing: its feature is still there to show');
+    assert.match(none.message!, /^The feature is 0 at every character \(it matches nothing\): r is undefined/);
+    assert.match(searchFeature(stats, chars, { kind: 'regex', source: '[^]' }).message!, /covers the whole text/);
+    assert.match(searchFeature(stats, chars, { kind: 'ranges', ranges: [[3, T + 2]] }).message!, /^The range 3:\d+ is not inside the text, which has \d+ characters/);
+    assert.match(searchFeature(stats, cps('abc'.repeat(T).slice(0, T)), { kind: 'depth', lang: 'python' }).message!, /the feature is 0 at every character of the text/i);
+    // a bug is not a user's mistake: it still throws
+    assert.throws(() => searchFeature(stats, chars.slice(1), { kind: 'column' }), (e: unknown) => !(e instanceof GatescopeError));
+  });
+
+  it('series: one unit\'s values over the text, tanh(c) squashed', () => {
+    const x = computeFeature(cps('ab\ncd\n'), { kind: 'column' });
+    const T = x.length, H = 4;
+    const rec = trace(T, H, x);
+    const stats = new UnitStats(rec, T, H);
+    assert.deepEqual(Array.from(stats.series(0, 2, 'c')), Array.from({ length: T }, (_, t) => rec.layers[0]!.c![t * H + 2]!));
+    assert.deepEqual(Array.from(stats.series(1, 3, 'tanh(c)')), Array.from({ length: T }, (_, t) => Math.fround(Math.tanh(rec.layers[1]!.c![t * H + 3]!))));
+    assert.throws(() => stats.series(2, 0, 'h'), /no h of unit 0 in layer 2/);
+  });
 });
+

@@ -17,7 +17,7 @@ const ROOT = path.join(__dirname, '../../..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
 const read = (p: string): Uint8Array => new Uint8Array(readFileSync(path.join(ROOT, p)));
 
-describe('panels: the gradient reach of a panel, through the engine worker', function () {
+describe('panels: the gradient reach and the unit search of a panel, through the engine worker', function () {
   this.timeout(60_000);
   const lstm = read('examples/models/stdlib-lstm.safetensors');
   const rnn = read('examples/models/stdlib-rnn.safetensors');
@@ -87,4 +87,44 @@ describe('panels: the gradient reach of a panel, through the engine worker', fun
     assert.equal(at2.model.prediction!.maxK, 2, 'K larger than T: as far back as there is');
     assert.equal(at2.model.factors!.layer, 0, 'a layer the model lacks: its only one');
   });
+
+  it('ranks the units of the kept trace against a feature, with the scatter\'s unit, tracing again when the worker dropped it', async () => {
+    const panel = new PanelReach(engine);
+    const subject = { text, model: lstm };
+    const q = { feature: { kind: 'column' } as const, quantity: 'all' as const, layer: null, top: 30, pick: null };
+    const v = await panel.units(q, subject);
+    assert.equal(v.feature, 'column');
+    assert.equal(v.units.length, 30);
+    const best = v.units[0]!;
+    // the bundled LSTM's column counter (README "Finding interpretable cells": unit 114, raw c)
+    assert.ok(best.quantity === 'c' && best.r > 0.6, JSON.stringify(best));
+    assert.ok(v.x instanceof Float32Array && v.x.length === [...text].length);
+    assert.deepEqual({ ...v.scatter, values: undefined }, { layer: best.layer, unit: best.unit, quantity: best.quantity, values: undefined });
+    assert.equal(v.scatter!.values.length, v.x!.length);
+
+    // the scatter of the unit the user picked, while it is listed
+    const other = v.units[5]!;
+    const picked = await panel.units({ ...q, pick: { layer: other.layer, unit: other.unit, quantity: other.quantity } }, subject);
+    assert.deepEqual([picked.scatter!.unit, picked.scatter!.quantity], [other.unit, other.quantity]);
+    assert.deepEqual(Array.from(picked.units, (u) => u.r), Array.from(v.units, (u) => u.r), 'the same ranking');
+
+    // a regex as typed: matches counted, inside/outside means; an invalid one and one matching nothing say why
+    const re = await panel.units({ ...q, feature: { kind: 'regex', source: 'def ' }, quantity: 'tanh(c)' }, subject);
+    assert.equal(re.binary, true);
+    assert.equal(re.matches, 4 * (text.match(/def /g) ?? []).length);
+    assert.ok(re.units.every((u) => u.quantity === 'tanh(c)' && u.meanIn !== undefined));
+    const bad = await panel.units({ ...q, feature: { kind: 'regex', source: 'def (' } }, subject);
+    assert.deepEqual([bad.x, bad.units.length, bad.scatter], [null, 0, null]);
+    assert.match(bad.message!, /^The regular expression is not valid/);
+    const none = await panel.units({ ...q, feature: { kind: 'regex', source: 'zzzzq' } }, subject);
+    assert.equal(none.matches, 0);
+    assert.match(none.message!, /matches nothing\): r is undefined/);
+
+    // dropped by other panels' traces: traced again on the way
+    for (const key of ['a', 'b', 'c', 'd']) await engine.trace(rnn, 'print(1)\n', key);
+    assert.equal(await engine.units(panel.modelKey, q), null, 'dropped');
+    const again = await panel.units(q, subject);
+    assert.deepEqual(Array.from(again.units, (u) => u.r), Array.from(v.units, (u) => u.r));
+  });
 });
+
