@@ -692,6 +692,7 @@ export class App {
         matches: this.featureSearch.result?.matches ?? null,
         message: this.searchMessage(),
         scatter: this.scatterDrawn,
+        pending: this.searchInFlight,
       },
       compare: this.compare?.label ?? null,
       reach: this.reach ? {

@@ -15,6 +15,8 @@ export interface Theme {
   readonly accent: string;
   readonly cursor: string;
   readonly selection: string;
+  /** Outlines the unit search's matches in the text strip, as the editor outlines find matches. */
+  readonly match: string;
   readonly font: string;
   readonly mono: string;
   readonly monoSize: number;
@@ -63,6 +65,7 @@ export function readTheme(): Theme {
     accent: v('--vscode-focusBorder', dark ? '#0078d4' : '#005fb8'),
     cursor: v('--vscode-editorCursor-foreground', dark ? '#aeafad' : '#000000'),
     selection: v('--vscode-editor-selectionBackground', dark ? '#264f78' : '#add6ff'),
+    match: v('--vscode-editor-findMatchBorder', v('--vscode-charts-yellow', dark ? '#cca700' : '#bf8803')),
     font: v('--vscode-font-family', 'system-ui, sans-serif'),
     mono: v('--vscode-editor-font-family', 'monospace'),
     monoSize: parseFloat(v('--vscode-editor-font-size', '13')) || 13,

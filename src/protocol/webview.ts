@@ -254,6 +254,8 @@ export interface InspectorSnapshot {
     readonly matches: number | null;
     readonly message: string | null;
     readonly scatter: { readonly layer: number; readonly unit: number; readonly quantity: UnitQuantity; readonly points: number } | null;
+    /** A search is under way: what is shown is the previous one's answer. */
+    readonly pending: boolean;
   } | null;
   readonly compare: string | null;
   /** The gradient reach card: the prediction's position, K, horizons (model, comparison), headline, curves drawn. */

@@ -5,6 +5,7 @@ import type { GatescopeApi } from '../../src/extension';
 import { decodeModelFile, encodeModelFile } from '../../src/engine/modelfile';
 import type { ComparisonItem, ComparisonUi } from '../../src/panels/comparison';
 import type { InspectorSnapshot } from '../../src/protocol/webview';
+import { untilShown } from './helpers';
 import type { RunOutcome } from '../../src/training';
 
 /**
@@ -53,15 +54,8 @@ describe('Compare with RNN in VS Code', function () {
   const started: number[] = [];
 
   /** Polls the inspector until `ok` holds (its messages are asynchronous); fails with what it shows. */
-  async function until(m: vscode.Uri, ok: (s: InspectorSnapshot) => boolean, what: string): Promise<InspectorSnapshot> {
-    let s: InspectorSnapshot | null = null;
-    for (let k = 0; k < 100; k++) {
-      s = await api.inspector.getState(m, notes.uri);
-      if (s && ok(s)) return s;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail(`${what}; the inspector shows ${JSON.stringify(s && { steps: s.steps, status: s.status, compare: s.compare, tab: s.view.tab })}`);
-  }
+  const until = (m: vscode.Uri, ok: (s: InspectorSnapshot) => boolean, what: string): Promise<InspectorSnapshot> => untilShown(api.inspector, { model: m, document: notes.uri }, ok, what,
+    (s) => ({ steps: s.steps, status: s.status, compare: s.compare, tab: s.view.tab }), 100);
 
   before(async () => {
     api = await vscode.extensions.getExtension<GatescopeApi>(ID)!.activate();

@@ -4,6 +4,7 @@ import type { EngineClient } from '../../src/engineClient';
 import { DEFAULT_TRAIN_OPTIONS } from '../../src/engine/trainer';
 import type { InspectorApi } from '../../src/panels/inspector';
 import type { InspectorSnapshot } from '../../src/protocol/webview';
+import { untilShown } from './helpers';
 
 /**
  * The Inspector inside a real VS Code: the panel opens on a model and a document, the trace crosses to the
@@ -17,18 +18,10 @@ import type { InspectorSnapshot } from '../../src/protocol/webview';
 const ID = 'gatescope.gatescope';
 const UNIT = 'ab é.x🙂 ';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls the inspector's state until `ok` holds (messages to the webview are asynchronous). */
-async function until(inspector: InspectorApi, ok: (s: InspectorSnapshot) => boolean, what: string): Promise<InspectorSnapshot> {
-  let s: InspectorSnapshot | null = null;
-  for (let k = 0; k < 50; k++) {
-    s = await inspector.getState();
-    if (s && ok(s)) return s;
-    await sleep(100);
-  }
-  assert.fail(`${what}; the inspector shows ${JSON.stringify(s && { view: s.view, steps: s.steps, status: s.status })}`);
-}
+const until = (inspector: InspectorApi, ok: (s: InspectorSnapshot) => boolean, what: string): Promise<InspectorSnapshot> =>
+  untilShown(inspector, {}, ok, what, (s) => ({ view: s.view, steps: s.steps, status: s.status }), 50);
 
 describe('Gatescope Inspector in VS Code', function () {
   this.timeout(120_000);

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { GatescopeApi } from '../../src/extension';
 import type { ComparisonUi } from '../../src/panels/comparison';
 import type { InspectorSnapshot } from '../../src/protocol/webview';
+import { untilShown } from './helpers';
 
 /**
  * The Gradient reach card inside a real VS Code, on the bundled example the VSIX ships: the LSTM inspected on the
@@ -19,15 +20,8 @@ describe('Gradient reach in VS Code', function () {
   let lstm: vscode.Uri, rnn: vscode.Uri;
   let doc: vscode.TextDocument;
 
-  async function until(ok: (s: InspectorSnapshot) => boolean, what: string): Promise<InspectorSnapshot> {
-    let s: InspectorSnapshot | null = null;
-    for (let k = 0; k < 200; k++) {
-      s = await api.inspector.getState(lstm, doc.uri);
-      if (s && ok(s)) return s;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail(`${what}; the inspector shows ${JSON.stringify(s && { steps: s.steps, status: s.status, reach: s.reach, cursor: s.view.cursor })}`);
-  }
+  const until = (ok: (s: InspectorSnapshot) => boolean, what: string): Promise<InspectorSnapshot> => untilShown(api.inspector, { model: lstm, document: doc.uri }, ok, what,
+    (s) => ({ steps: s.steps, status: s.status, reach: s.reach, cursor: s.view.cursor }));
 
   before(async () => {
     const ext = vscode.extensions.getExtension<GatescopeApi>(ID)!;

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { GatescopeApi } from '../../src/extension';
 import type { InspectorSnapshot } from '../../src/protocol/webview';
+import { untilShown } from './helpers';
 
 /**
  * Every button of the "See inside an LSTM" walkthrough runs, on the example the extension ships (no folder
@@ -15,15 +16,8 @@ describe('Walkthrough buttons in VS Code', function () {
   let api: GatescopeApi;
   let lstm: vscode.Uri, text: vscode.Uri;
 
-  async function until(ok: (s: InspectorSnapshot) => boolean, what: string): Promise<InspectorSnapshot> {
-    let s: InspectorSnapshot | null = null;
-    for (let k = 0; k < 200; k++) {
-      s = await api.inspector.getState(lstm, text);
-      if (s && ok(s)) return s;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail(`${what}; the inspector shows ${JSON.stringify(s && { steps: s.steps, status: s.status, cursor: s.view.cursor, diagram: s.diagram, compare: s.compare })}`);
-  }
+  const until = (ok: (s: InspectorSnapshot) => boolean, what: string): Promise<InspectorSnapshot> => untilShown(api.inspector, { model: lstm, document: text }, ok, what,
+    (s) => ({ steps: s.steps, status: s.status, cursor: s.view.cursor, diagram: s.diagram, compare: s.compare, search: s.view.search, featureSearch: s.featureSearch }));
 
   before(async () => {
     const ext = vscode.extensions.getExtension<GatescopeApi>(ID)!;
@@ -80,8 +74,11 @@ describe('Walkthrough buttons in VS Code', function () {
     assert.match(s.compare!, /rnn_tanh/);
   });
 
-  it('opens the unit search on the example', async () => {
+  it('opens the unit search on the example, set to the column: the counting cell tops the list', async () => {
     await vscode.commands.executeCommand('gatescope.walkthrough.findCell');
-    await until((x) => x.steps > 0, 'the inspector is open');
+    const s = await until((x) => x.view.search.mode === 'feature' && x.featureSearch?.feature === 'column' && x.featureSearch.units.length > 0, 'the column\'s units are ranked');
+    const best = s.featureSearch!.units[0]!;
+    assert.equal(best.quantity, 'c');
+    assert.ok(best.r > 0.6, JSON.stringify(best));
   });
 });

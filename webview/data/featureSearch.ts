@@ -14,18 +14,28 @@ export interface ScatterPoints {
   readonly means: readonly { readonly x: number; readonly y: number }[];
 }
 
-/** The scatter of a unit's value against the feature, at most `max` points (evenly strided over the text). */
+/**
+ * The scatter of a unit's value against the feature, at most `max` points, evenly strided over the text; a 0/1
+ * feature's two sides strided apart (half the points each at most), so that a rare match is not thinned away.
+ */
 export function scatterPoints(x: Float32Array, y: Float32Array, binary: boolean, max = 4000): ScatterPoints {
   const T = x.length;
-  const stride = Math.max(1, Math.ceil(T / max));
-  const n = Math.ceil(T / stride);
-  const px = new Float32Array(n), py = new Float32Array(n);
+  let ones = 0;
+  if (binary) for (let t = 0; t < T; t++) ones += x[t] === 1 ? 1 : 0;
+  // per side of a 0/1 feature (index 1: where it is 1), or for the whole text (index 0)
+  const strides = binary
+    ? [Math.max(1, Math.ceil((T - ones) / (max / 2))), Math.max(1, Math.ceil(ones / (max / 2)))]
+    : [Math.max(1, Math.ceil(T / max))];
+  const seen = [0, 0];
+  const px: number[] = [], py: number[] = [];
   let xLo = Infinity, xHi = -Infinity, yLo = Infinity, yHi = -Infinity;
-  for (let k = 0, t = 0; t < T; t += stride, k++) {
+  for (let t = 0; t < T; t++) {
+    const side = binary && x[t] === 1 ? 1 : 0;
+    if (seen[side]!++ % strides[side]! !== 0) continue;
     // a fixed hash of t, not Math.random: the same trace draws the same picture
     const jitter = binary ? (((t * 2654435761) >>> 0) / 4294967296 - 0.5) * 0.6 : 0;
-    px[k] = x[t]! + jitter;
-    py[k] = y[t]!;
+    px.push(x[t]! + jitter);
+    py.push(y[t]!);
     xLo = Math.min(xLo, x[t]!); xHi = Math.max(xHi, x[t]!);
     yLo = Math.min(yLo, y[t]!); yHi = Math.max(yHi, y[t]!);
   }
@@ -42,5 +52,5 @@ export function scatterPoints(x: Float32Array, y: Float32Array, binary: boolean,
   if (binary) { xLo = -0.5; xHi = 1.5; }
   if (!(yHi > yLo)) { yLo -= 0.5; yHi += 0.5; }
   if (!(xHi > xLo)) { xLo -= 0.5; xHi += 0.5; }
-  return { x: px, y: py, xLo, xHi, yLo, yHi, means };
+  return { x: Float32Array.from(px), y: Float32Array.from(py), xLo, xHi, yLo, yHi, means };
 }

@@ -170,10 +170,12 @@ export class TextStrip implements View {
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.width, this.viewH);
-    // the unit search's 0/1 feature (regex matches, ranges, strings, comments): underlined, run by run
+    // the unit search's 0/1 feature (regex matches, ranges, strings, comments): outlined run by run, as the
+    // editor outlines find matches
     const mask = app.searchMask;
     if (mask) {
-      ctx.fillStyle = app.theme.accent;
+      ctx.strokeStyle = app.theme.match;
+      ctx.lineWidth = 1.5;
       const [r0, r1] = this.visibleRows();
       const L = this.layout;
       for (let r = r0; r <= r1; r++) {
@@ -182,7 +184,7 @@ export class TextStrip implements View {
           if (mask[t] !== 1) continue;
           const a = t;
           while (t + 1 < end && mask[t + 1] === 1) t++;
-          ctx.fillRect(PAD + (a - L.rowStart[r]!) * this.cellW, this.rowY(r) + this.lineH - 2, (t + 1 - a) * this.cellW, 2);
+          ctx.strokeRect(PAD + (a - L.rowStart[r]!) * this.cellW + 0.75, this.rowY(r) + 1.75, (t + 1 - a) * this.cellW - 1.5, this.lineH - 3.5);
         }
       }
     }

@@ -250,8 +250,9 @@ export class UnitSearch implements View {
     ctx.strokeStyle = th.fg;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
-    p.means.forEach((m, k) => (k ? ctx.lineTo(sx(m.x), sy(m.y)) : ctx.moveTo(sx(m.x), sy(m.y))));
-    if (binary) for (const m of p.means) { ctx.moveTo(sx(m.x) - 14, sy(m.y)); ctx.lineTo(sx(m.x) + 14, sy(m.y)); }
+    // a graded feature: the curve of the means; a 0/1 feature: the two means as bars across their columns
+    if (binary) for (const m of p.means) { ctx.moveTo(sx(m.x) - 0.35 * (sx(1) - sx(0)), sy(m.y)); ctx.lineTo(sx(m.x) + 0.35 * (sx(1) - sx(0)), sy(m.y)); }
+    else p.means.forEach((m, k) => (k ? ctx.lineTo(sx(m.x), sy(m.y)) : ctx.moveTo(sx(m.x), sy(m.y))));
     ctx.stroke();
     ctx.fillStyle = th.muted;
     ctx.font = `10px ${th.font}`;
@@ -267,7 +268,7 @@ export class UnitSearch implements View {
     ctx.textAlign = 'center';
     ctx.fillText(res.feature ?? '', left + W / 2, top + Hh + 14);
     const desc = `${u.quantity} of unit ${u.unit}, layer ${u.layer}, against ${res.feature}: r = ${u.r.toFixed(2)}`;
-    this.scatterCaption.textContent = `${desc}. Dots: characters (${formatCount(p.x.length)}); line: the mean at each value.`;
+    this.scatterCaption.textContent = `${desc}. Dots: characters (${formatCount(p.x.length)}${p.x.length < app.T ? ` of ${formatCount(app.T)}` : ''}); ${binary ? 'bars: the mean outside and inside' : 'line: the mean at each value'}.`;
     this.scatter.setAttribute('aria-label', `Scatter of ${desc}, ${p.x.length} characters`);
     app.scatterDrawn = { layer: u.layer, unit: u.unit, quantity: u.quantity, points: p.x.length };
   }
@@ -315,5 +316,6 @@ export class UnitSearch implements View {
 }
 
 function fmt(v: number): string {
+  if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
 }

@@ -52,12 +52,19 @@ describe('unit search: the scatter', () => {
     const x = Float32Array.from({ length: T }, (_, t) => (t % 3 === 0 ? 1 : 0));
     const y = Float32Array.from({ length: T }, (_, t) => (t % 3 === 0 ? 0.8 : -0.2));
     const p = scatterPoints(x, y, true, 1000);
-    assert.equal(p.x.length, 1000);
+    const inside = Array.from(p.x).filter((v) => v > 0.5).length;
+    assert.ok(p.x.length <= 1000 && inside <= 500 && p.x.length - inside <= 500, `${inside} inside, ${p.x.length - inside} outside`);
+    assert.ok(inside > 450 && p.x.length - inside > 450, 'each side strided to about half the points');
     assert.deepEqual([p.xLo, p.xHi], [-0.5, 1.5]);
     assert.ok(Array.from(p.x).every((v) => Math.abs(v - Math.round(v)) <= 0.3 + 1e-6), 'jitter within ±0.3');
     assert.ok(new Set(Array.from(p.x)).size > 100, 'the jitter spreads the columns');
     assert.deepEqual(Array.from(scatterPoints(x, y, true, 1000).x), Array.from(p.x), 'deterministic');
     assert.deepEqual(p.means.map((m) => [m.x, Math.round(m.y * 1e6) / 1e6]), [[0, -0.2], [1, 0.8]]);
+    // a rare match keeps every one of its points
+    const rare = Float32Array.from({ length: T }, (_, t) => (t % 1000 === 7 ? 1 : 0));
+    const q = scatterPoints(rare, y, true, 1000);
+    assert.equal(Array.from(q.x).filter((v) => v > 0.5).length, 10);
+    assert.ok(q.x.length <= 510);
     const flat = scatterPoints(Float32Array.from([3, 3]), Float32Array.from([1, 1]), false);
     assert.ok(flat.xHi > flat.xLo && flat.yHi > flat.yLo);
   });
