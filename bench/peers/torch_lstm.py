@@ -124,6 +124,7 @@ def measure(call, chars_per_call, seconds, warm_calls):
 
 
 REACH_CHARS, REACH_POSITIONS, REACH_K = 10_000, 40, 100
+UNITS_CHARS, UNITS_REGEX = 10_000, r"\w+\?:"
 
 
 def reach_positions(T, count, K):
@@ -296,8 +297,71 @@ def main():
     log(f"[torch] reach {REACH_POSITIONS} × {REACH_K}: {[round(t, 3) for t in reach_times]} s; "
         f"median r(50) layer 0 {float(med[50]):.2e}")
 
+    # ---- unit search: Pearson r of every layer, unit and quantity (c, tanh(c), h, i, f, g, o) against a regex ----
+    # The internals of UNITS_CHARS characters from manual cells (untimed), one [T, N] matrix as a PyTorch user
+    # would hold them; timed: the feature from the regex, then r as one vectorised pass in float64 (as Gatescope
+    # sums), the top 10 by |r| — first with every unit's moments, then again with them kept (each keystroke).
+    import re
+    with torch.no_grad():
+        x_ids = ids[:UNITS_CHARS]
+        T = x_ids.numel()
+        inp = model.emb(x_ids.view(T, 1))[:, 0, :]
+        cols = []
+        for l in range(L):
+            Wih, Whh = getattr(model.lstm, f"weight_ih_l{l}"), getattr(model.lstm, f"weight_hh_l{l}")
+            b = getattr(model.lstm, f"bias_ih_l{l}") + getattr(model.lstm, f"bias_hh_l{l}")
+            pre = inp @ Wih.t() + b
+            h, c = torch.zeros(H), torch.zeros(H)
+            q = {k: torch.empty(T, H) for k in ("c", "h", "i", "f", "g", "o")}
+            for t in range(T):
+                ai, af, ag, ao = (pre[t] + Whh @ h).chunk(4)
+                i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
+                c = f * c + i * g
+                h = o * torch.tanh(c)
+                for k, v in (("c", c), ("h", h), ("i", i), ("f", f), ("g", g), ("o", o)):
+                    q[k][t] = v
+            cols += [q["c"], torch.tanh(q["c"]), q["h"], q["i"], q["f"], q["g"], q["o"]]
+            inp = q["h"]
+        values = torch.cat(cols, dim=1).contiguous()  # [T, L·7·H] float32
+    with open(data_path, encoding="utf-8") as fh:
+        text = fh.read()
+    chars = text[:UNITS_CHARS]  # Python's str indexing is by code point, as the tokens are
+
+    def feature():
+        x = np.zeros(T)
+        for m in re.finditer(UNITS_REGEX, chars, re.M):
+            x[m.start():m.end()] = 1
+        return torch.from_numpy(x)
+
+    def rank(x, moments):
+        xc = x - x.mean()
+        v, s, spread = moments
+        r = (v.t() @ x - x.mean() * s) / (spread * xc.norm())
+        return torch.topk(r.abs(), 10)
+
+    def moments():
+        v = values.double()
+        s = v.sum(0)
+        return v, s, (v - s / T).norm(dim=0)
+
+    first_times, again_times = [], []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        kept = moments()
+        rank(feature(), kept)
+        first_times.append(time.perf_counter() - t0)
+        for _ in range(5):
+            t0 = time.perf_counter()
+            top = rank(feature(), kept)
+            again_times.append(time.perf_counter() - t0)
+    units_first, units_again = sorted(first_times)[1], sorted(again_times)[7]
+    log(f"[torch] unit search {UNITS_CHARS} chars × {values.shape[1]} columns: first {units_first * 1000:.1f} ms, "
+        f"again {units_again * 1000:.1f} ms; best |r| {float(top.values[0]):.2f}")
+
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     emit({**base,
+          "unitsFirstSeconds": round(units_first, 5),
+          "unitsAgainSeconds": round(units_again, 5),
           "reachSeconds": round(reach_seconds, 4),
           "trainCharsPerSec": round(train_rate, 1),
           "fwd64CharsPerSec": round(fwd64_rate, 1),

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { GatescopeError } from '../engine/errors';
-import { BENCH_CONFIGS, REACH, type BenchConfig, type BenchResult } from './benchRun';
+import { BENCH_CONFIGS, REACH, UNITS, type BenchConfig, type BenchResult } from './benchRun';
 
 export interface BenchCliOptions { seconds: number; configs: string; peers: string; json?: string; data?: string; openblasCoretype?: string }
 
@@ -108,6 +108,13 @@ export function formatTable(results: (BenchResult & { label: string })[], corety
       .map((x) => `${x.label} ${x.reachSeconds!.toFixed(2)} s (Gatescope ${(x.reachSeconds! / r.reachSeconds!).toFixed(2)}× as fast)`);
     notes.push(`Gradient reach (${REACH.positions} predictions × ${REACH.maxK} steps back over ${REACH.chars.toLocaleString('en-US')} characters, forward included), ` +
       `config ${r.config}: Gatescope ${r.reachSeconds!.toFixed(2)} s${peers.length ? `; ${peers.join('; ')}` : ''}`);
+  }
+  for (const r of results.filter((x) => x.peer === 'gatescope' && x.unitsFirstSeconds && x.unitsAgainSeconds)) {
+    const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`;
+    const peers = results.filter((x) => x.peer !== 'gatescope' && x.config === r.config && x.unitsFirstSeconds && x.unitsAgainSeconds)
+      .map((x) => `${x.label} ${ms(x.unitsFirstSeconds!)} / ${ms(x.unitsAgainSeconds!)} (Gatescope ${(x.unitsFirstSeconds! / r.unitsFirstSeconds!).toFixed(2)}× / ${(x.unitsAgainSeconds! / r.unitsAgainSeconds!).toFixed(2)}× as fast)`);
+    notes.push(`Unit search (Pearson r of every layer, unit and quantity against the regex /${UNITS.regex}/ over ${UNITS.chars.toLocaleString('en-US')} characters), ` +
+      `config ${r.config}, first search of a trace (moments included) / each search after it: Gatescope ${ms(r.unitsFirstSeconds!)} / ${ms(r.unitsAgainSeconds!)}${peers.length ? `; ${peers.join('; ')}` : ''}`);
   }
   return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }

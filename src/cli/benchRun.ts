@@ -5,6 +5,7 @@ import { Stepper } from '../engine/stepper';
 import { gradientReach, reachPositions } from '../engine/reach';
 import { traceTokens, withForwardRecord } from '../engine/trace';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
+import { searchFeature, UnitStats } from '../engine/units';
 import { Unroll } from '../engine/unroll';
 import { WasmKernels } from '../engine/wasm/wasmKernels';
 import { readTextFile } from './files';
@@ -33,6 +34,13 @@ export interface BenchResult {
    * REACH.chars characters, the forward included (median of 3 after one untimed); Gatescope and PyTorch.
    */
   reachSeconds?: number | null;
+  /**
+   * The unit search on UNITS.chars characters: seconds for the first search of a trace (every unit's moments, then
+   * the regex UNITS.regex ranked) and for each search after it (the regex again, as on every keystroke); Gatescope
+   * and PyTorch.
+   */
+  unitsFirstSeconds?: number | null;
+  unitsAgainSeconds?: number | null;
   fwd64CharsPerSec: number | null;
   fwd1CharsPerSec: number | null;
   rssMB: number;
@@ -42,6 +50,9 @@ export interface BenchResult {
 
 /** The reach workload: `gatescope reach --positions 40 --max-k 100` on 10,000 characters. */
 export const REACH = { chars: 10_000, positions: 40, maxK: 100 } as const;
+
+/** The unit search workload: Pearson r of every layer, unit and quantity against a regex over 10,000 characters. */
+export const UNITS = { chars: 10_000, regex: '\\w+\\?:' } as const;
 
 /** Repeats fn until `seconds` have passed; returns calls per second (after `warmup` untimed calls). */
 function rate(seconds: number, warmup: number, fn: () => void): number {
@@ -109,9 +120,28 @@ export async function benchRun(config: BenchConfig, seconds: number, dataPath: s
     if (r >= 1) reachTimes.push((performance.now() - t0) / 1000);
   }
   const reachSeconds = reachTimes.sort((a, b) => a - b)[1]!;
+  // the unit search as the engine worker runs it on a kept trace: the first search computes every unit's moments
+  const chars = Array.from(traced.subarray(0, UNITS.chars), (id) => run.vocab.chars[id]!);
+  const { unitsFirstSeconds, unitsAgainSeconds } = withForwardRecord(net, traced.subarray(0, UNITS.chars), { threads: nodeThreads }, (rec) => {
+    const first: number[] = [], again: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      let t1 = performance.now();
+      const stats = new UnitStats(rec, UNITS.chars, net.cfg.hidden);
+      const s = searchFeature(stats, chars, { kind: 'regex', source: UNITS.regex });
+      if (!s.ranking) throw new Error(`bench: the unit search's regex ranked nothing: ${s.message}`);
+      first.push((performance.now() - t1) / 1000);
+      for (let k = 0; k < 5; k++) {
+        t1 = performance.now();
+        searchFeature(stats, chars, { kind: 'regex', source: UNITS.regex });
+        again.push((performance.now() - t1) / 1000);
+      }
+    }
+    return { unitsFirstSeconds: first.sort((a, b) => a - b)[1]!, unitsAgainSeconds: again.sort((a, b) => a - b)[7]! };
+  });
   return {
     peer: 'gatescope', version, config, threads: 1,
     trainCharsPerSec: steps * trainer.charsPerStep, train2CharsPerSec: steps2 * trainer.charsPerStep, trace10kSeconds, trace10kAgainSeconds, reachSeconds,
+    unitsFirstSeconds, unitsAgainSeconds,
     fwd64CharsPerSec: calls64 * 64, fwd1CharsPerSec: calls1,
     rssMB: process.resourceUsage().maxRSS / 1024,
     notes: net.kernels instanceof WasmKernels ? `WebAssembly ${net.kernels.variant} kernels` : 'TypeScript kernels',
