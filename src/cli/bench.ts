@@ -109,6 +109,10 @@ export function formatTable(results: (BenchResult & { label: string })[], corety
     notes.push(`Gradient reach (${REACH.positions} predictions × ${REACH.maxK} steps back over ${REACH.chars.toLocaleString('en-US')} characters, forward included), ` +
       `config ${r.config}: Gatescope ${r.reachSeconds!.toFixed(2)} s${peers.length ? `; ${peers.join('; ')}` : ''}`);
   }
+  for (const r of results.filter((x) => x.peer === 'gatescope' && x.hostDelayMs)) {
+    const d = r.hostDelayMs!;
+    notes.push(`Host event-loop delay while the engine worker trains config ${r.config} (validation every 50 steps, a checkpoint every 20: ten times as often as the default): p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms`);
+  }
   for (const r of results.filter((x) => x.peer === 'gatescope' && x.unitsFirstSeconds && x.unitsAgainSeconds)) {
     const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`;
     const peers = results.filter((x) => x.peer !== 'gatescope' && x.config === r.config && x.unitsFirstSeconds && x.unitsAgainSeconds)

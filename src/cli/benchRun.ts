@@ -1,3 +1,6 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as path from 'node:path';
+import { EngineClient } from '../engineClient';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { ParallelSteps } from '../engine/parallel/parallelSteps';
 import { prepareRun } from '../engine/run';
@@ -41,6 +44,12 @@ export interface BenchResult {
    */
   unitsFirstSeconds?: number | null;
   unitsAgainSeconds?: number | null;
+  /**
+   * The extension host's event-loop delay (p50, p99 in ms) while the engine worker trains, as the extension runs it:
+   * this process stands for the host thread, the same worker bundle trains, progress and checkpoints arrive as
+   * messages. Gatescope only.
+   */
+  hostDelayMs?: { readonly p50: number; readonly p99: number; readonly max: number } | null;
   fwd64CharsPerSec: number | null;
   fwd1CharsPerSec: number | null;
   rssMB: number;
@@ -53,6 +62,25 @@ export const REACH = { chars: 10_000, positions: 40, maxK: 100 } as const;
 
 /** The unit search workload: Pearson r of every layer, unit and quantity against a regex over 10,000 characters. */
 export const UNITS = { chars: 10_000, regex: '\\w+\\?:' } as const;
+
+/** The event-loop delay of this thread while the engine worker (dist/worker.js, beside this bundle) trains. */
+async function hostDelay(text: string, config: BenchConfig, seconds: number): Promise<BenchResult['hostDelayMs']> {
+  const engine = new EngineClient(path.join(__dirname, 'worker.js'));
+  try {
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    await engine.train({
+      runId: 1, text, source: 'bench', resume: null, evalEvery: 50, checkpointEvery: 20, totalSteps: 1e9,
+      options: { ...DEFAULT_TRAIN_OPTIONS, ...BENCH_CONFIGS[config], embed: 64, seq: 64, batch: 32, lr: 2e-3, clip: 5, steps: 1e9 },
+    });
+    h.enable();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    h.disable();
+    await engine.cancel(1);
+    return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+  } finally {
+    engine.dispose();
+  }
+}
 
 /** Repeats fn until `seconds` have passed; returns calls per second (after `warmup` untimed calls). */
 function rate(seconds: number, warmup: number, fn: () => void): number {
@@ -138,8 +166,9 @@ export async function benchRun(config: BenchConfig, seconds: number, dataPath: s
     }
     return { unitsFirstSeconds: first.sort((a, b) => a - b)[1]!, unitsAgainSeconds: again.sort((a, b) => a - b)[7]! };
   });
+  const hostDelayMs = await hostDelay(text, config, seconds);
   return {
-    peer: 'gatescope', version, config, threads: 1,
+    peer: 'gatescope', version, config, threads: 1, hostDelayMs,
     trainCharsPerSec: steps * trainer.charsPerStep, train2CharsPerSec: steps2 * trainer.charsPerStep, trace10kSeconds, trace10kAgainSeconds, reachSeconds,
     unitsFirstSeconds, unitsAgainSeconds,
     fwd64CharsPerSec: calls64 * 64, fwd1CharsPerSec: calls1,
