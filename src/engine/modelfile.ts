@@ -1,4 +1,5 @@
 import { GatescopeError } from './errors';
+import { parseUntrustedJson } from './json';
 import { layerInputSize } from './layout';
 import type { Kernels } from './kernels';
 import { Network } from './network';
@@ -18,6 +19,13 @@ import { Vocabulary } from './vocab';
  * user loads the weights with {k: v for k, v in load_file(p).items() if not k.startswith('optim.')}.
  */
 export const TRAIN_PREFIX = 'optim.';
+
+/**
+ * The largest vocabulary a model file may have: 65,536 characters, more than any character-level corpus uses (the
+ * whole of Python's standard library has under 300). Memory grows with it: a trace keeps every position's
+ * distribution over the vocabulary (T × V floats).
+ */
+export const MAX_VOCAB = 65_536;
 
 /** Facts about a model shown in the UI; all optional, stored as JSON in `gatescope.info`. */
 export interface ModelInfo {
@@ -114,8 +122,10 @@ export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor 
   if (vocabJson === undefined) bad('the metadata has no "vocab" key (a JSON array of single characters, index = token id)');
   let chars: unknown;
   try {
-    chars = JSON.parse(vocabJson!);
-  } catch {
+    chars = parseUntrustedJson(vocabJson!, { maxDepth: 1, maxArrayLength: MAX_VOCAB, maxKeys: MAX_VOCAB, maxStringLength: 16 },
+      (reason) => bad(`metadata "vocab" ${reason}; it is a JSON array of at most ${MAX_VOCAB.toLocaleString('en-US')} single characters`));
+  } catch (e) {
+    if (e instanceof GatescopeError) throw e;
     bad('metadata "vocab" is not valid JSON');
   }
   if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string')) bad('metadata "vocab" must be a JSON array of strings');
@@ -199,9 +209,14 @@ function readTraining(file: SafetensorsFile, net: Network, Float: FloatArrayCons
   if (carryH.length % (L * H) !== 0) bad(`optim.carry_h has ${carryH.length} values, not a multiple of L·H = ${L * H}`);
   const carryC = read('optim.carry_c', carryH.length);
   const o = scalars.options as TrainOptions | undefined;
-  if (!o || typeof o !== 'object' || !Number.isInteger(scalars.step) || !Number.isInteger(scalars.position) ||
-    !Array.isArray(scalars.rng) || !Number.isInteger(scalars.adamStep)) {
-    bad('metadata "gatescope.train" is malformed');
+  const nonNegative = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) bad('metadata "gatescope.train" has no "options" object (the training settings)');
+  for (const k of ['step', 'position', 'adamStep'] as const) {
+    if (!nonNegative(scalars[k])) bad(`metadata "gatescope.train" field "${k}" is ${JSON.stringify(scalars[k]) ?? 'missing'}, not a non-negative integer`);
+  }
+  const rng = scalars.rng as unknown;
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || rng.every((w) => w === 0)) {
+    bad('metadata "gatescope.train" field "rng" must be the random generator\'s state: four 32-bit unsigned integers, not all zero');
   }
   return { ...scalars, m: m!, v: v!, carryH, carryC: net.cfg.cell === 'lstm' ? carryC : null };
 }
@@ -239,7 +254,9 @@ function checkInfo(o: Record<string, unknown>, bad: (m: string) => never): Model
 function parseJson<T>(s: string | undefined, key: string, bad: (m: string) => never): T | null {
   if (s === undefined) return null;
   try {
-    const v = JSON.parse(s) as unknown;
+    // gatescope.info and gatescope.train are objects of fields, a few levels deep (sources[k].range)
+    const v = parseUntrustedJson(s, { maxDepth: 4, maxArrayLength: 1_000_000, maxKeys: 4_000_000, maxStringLength: 1 << 20 },
+      (reason) => bad(`metadata "${key}" ${reason}`));
     if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(`metadata "${key}" is not a JSON object`);
     return v as T;
   } catch (e) {

@@ -5,6 +5,7 @@
  * checked before it is used to index the file.
  */
 import { GatescopeError } from './errors';
+import { parseUntrustedJson } from './json';
 
 /** Every dtype the safetensors specification defines. */
 export type SafetensorsDType =
@@ -158,8 +159,12 @@ export function parseSafetensors(bytes: Uint8Array, options?: ParseSafetensorsOp
   }
   let header: unknown;
   try {
-    header = JSON.parse(headerText);
-  } catch {
+    // a header is an object of tensor entries ({dtype, shape: [...], data_offsets: [begin, end]}) and a metadata
+    // object of strings: three levels; PyTorch tensors have at most 64 dimensions
+    header = parseUntrustedJson(headerText, { maxDepth: 3, maxArrayLength: 64, maxKeys: 1_000_000, maxStringLength: maxHeaderBytes },
+      (reason) => fail(`The safetensors header ${reason}, which no safetensors file has; the file is corrupt or not a safetensors file.`));
+  } catch (e) {
+    if (e instanceof GatescopeError) throw e;
     fail('The safetensors header is not valid JSON; the file is corrupt, truncated or not a safetensors file.');
   }
   if (!isPlainObject(header)) {

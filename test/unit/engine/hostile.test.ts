@@ -1,0 +1,117 @@
+import * as assert from 'node:assert/strict';
+import { GatescopeError } from '../../../src/engine/errors';
+import { parseUntrustedJson, type JsonLimits } from '../../../src/engine/json';
+import { decodeModelFile, encodeModelFile, MAX_VOCAB } from '../../../src/engine/modelfile';
+import { prepareRun } from '../../../src/engine/run';
+import { parseSafetensors, serializeSafetensors } from '../../../src/engine/safetensors';
+import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
+
+/**
+ * Hostile model files (issue 14): the cases a fuzzing probe found, each a regression test. Every one is refused with
+ * the project's own error (GatescopeError, code bad-model-file) that says what is wrong — never a RangeError, a
+ * TypeError or a hang.
+ */
+class Refused extends Error {}
+const refuse = (reason: string): never => { throw new Refused(reason); };
+const LIMITS: JsonLimits = { maxDepth: 3, maxArrayLength: 64, maxKeys: 100, maxStringLength: 200 };
+const reason = (text: string, limits = LIMITS): string => {
+  try {
+    parseUntrustedJson(text, limits, refuse);
+  } catch (e) {
+    if (e instanceof Refused) return e.message;
+    throw e;
+  }
+  return 'accepted';
+};
+
+/** The safetensors file of a header given as text, with `data` zero bytes after it. */
+function rawFile(header: string, data = 0): Uint8Array {
+  const json = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + json.length + data);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  return out;
+}
+
+function badModel(fn: () => unknown, pattern: RegExp): void {
+  let caught: unknown;
+  try { fn(); } catch (e) { caught = e; }
+  assert.ok(caught instanceof GatescopeError && caught.code === 'bad-model-file', `expected the project's own error, got ${String(caught)}`);
+  assert.match(caught.message, pattern);
+}
+
+describe('untrusted JSON: refused by its shape before any recursion', () => {
+  it('depth, array length, keys, string length and duplicate keys; valid JSON within the limits is parsed as JSON.parse does', () => {
+    assert.deepEqual(parseUntrustedJson('{"a": [1, "x,]}", {"c": 2}], "b": null}', LIMITS, refuse), { a: [1, 'x,]}', { c: 2 }], b: null });
+    assert.equal(reason('[[[[1]]]]'), 'nests deeper than 3 levels');
+    assert.equal(reason(`[${'0,'.repeat(64)}0]`), 'holds an array of more than 64 elements');
+    assert.equal(reason(`[${'0,'.repeat(63)}0]`), 'accepted', '64 elements is the limit, not over it');
+    assert.equal(reason('{"a": 1, "b": {"a": 2}}'), 'accepted', 'the same key in two objects');
+    assert.equal(reason('{"a": 1, "\\u0061": 2}'), 'has the key "a" twice in one object', 'escapes are decoded before comparing');
+    assert.equal(reason(JSON.stringify(Object.fromEntries(Array.from({ length: 101 }, (_, k) => [`k${k}`, k])))), 'has more than 100 keys');
+    assert.equal(reason(JSON.stringify('x'.repeat(199))), 'holds a string of 201 characters (at most 200)');
+    assert.equal(reason('["a\\\\", "b\\""]'), 'accepted', 'escaped backslashes and quotes end strings where JSON says');
+    assert.throws(() => parseUntrustedJson('{"a": }', LIMITS, refuse), SyntaxError, 'not JSON: left to JSON.parse');
+  });
+
+  it('100,000 levels of nesting and a million-element array: refused in linear time, no RangeError', () => {
+    const t0 = performance.now();
+    assert.equal(reason('['.repeat(100_000) + ']'.repeat(100_000)), 'nests deeper than 3 levels');
+    assert.equal(reason(`[${'1,'.repeat(1_000_000)}1]`, { ...LIMITS, maxArrayLength: 64 }), 'holds an array of more than 64 elements');
+    // not a timed assertion: a bound a hundred times what this takes anywhere, only to catch a quadratic relapse
+    assert.ok(performance.now() - t0 < 20_000);
+  });
+});
+
+describe('hostile model files (issue 14 items 1-4, 12)', () => {
+  const run = prepareRun('abc abd é🙂 '.repeat(20), { ...DEFAULT_TRAIN_OPTIONS, hidden: 5, embed: 3, layers: 1, seq: 8, batch: 2, valFrac: 0 });
+  run.trainer.trainStep();
+  const good = encodeModelFile(run.net, run.vocab, { source: 'x.txt', loss: 1.5 }, run.trainer.snapshot());
+  const file = parseSafetensors(good);
+  /** The valid file with its metadata changed. */
+  const withMeta = (patch: Record<string, string>): Uint8Array => serializeSafetensors(
+    [...file.tensors].map(([name, t]) => ({ name, shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) })), { ...file.metadata, ...patch });
+
+  it('a shape or data_offsets nested 5,000 deep (a 10 KB file)', () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    badModel(() => decodeModelFile(rawFile(`{"w": {"dtype": "F32", "shape": ${deep}, "data_offsets": [0, 0]}}`)), /header nests deeper than 3 levels/);
+    badModel(() => decodeModelFile(rawFile(`{"w": {"dtype": "F32", "shape": [1], "data_offsets": ${deep}}}`)), /header nests deeper than 3 levels/);
+  });
+
+  it('a shape of 60,000 dimensions (a 0.5 MB file)', () => {
+    badModel(() => decodeModelFile(rawFile(`{"w": {"dtype": "F32", "shape": [${Array(60_000).fill(1).join(',')}], "data_offsets": [0, 4]}}`, 4)),
+      /holds an array of more than 64 elements/);
+  });
+
+  it('a tensor named twice in the header (JSON.parse would keep the last)', () => {
+    badModel(() => parseSafetensors(rawFile('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', 4)),
+      /has the key "w" twice in one object/);
+  });
+
+  it('gatescope.info and gatescope.train nested 5,000 deep', () => {
+    const deep = `{"a": ${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    badModel(() => decodeModelFile(withMeta({ 'gatescope.info': deep })), /metadata "gatescope\.info" nests deeper than 4 levels/);
+    badModel(() => decodeModelFile(withMeta({ 'gatescope.train': deep })), /metadata "gatescope\.train" nests deeper than 4 levels/);
+  });
+
+  it('info fields of the wrong type: "loss": "x", a string valLoss', () => {
+    badModel(() => decodeModelFile(withMeta({ 'gatescope.info': '{"loss": "x"}' })), /field "loss" must be a number/);
+    badModel(() => decodeModelFile(withMeta({ 'gatescope.info': '{"valLoss": "0.5"}' })), /field "valLoss" must be a number/);
+    assert.equal(decodeModelFile(withMeta({ 'gatescope.info': '{"loss": null}' })).info.loss, undefined, 'null: not measured');
+  });
+
+  it('a malformed random-generator state or position in the resume data', () => {
+    const train = JSON.parse(file.metadata['gatescope.train']!) as Record<string, unknown>;
+    for (const rng of [[1, 2, 3], [0, 0, 0, 0], [1, 2, 3, -4], [1, 2, 3, 2 ** 32], 'abcd', null]) {
+      badModel(() => decodeModelFile(withMeta({ 'gatescope.train': JSON.stringify({ ...train, rng }) })), /field "rng" must be the random generator's state: four 32-bit unsigned integers/);
+    }
+    badModel(() => decodeModelFile(withMeta({ 'gatescope.train': JSON.stringify({ ...train, position: -1_000_000 }) })), /field "position" is -1000000, not a non-negative integer/);
+    badModel(() => decodeModelFile(withMeta({ 'gatescope.train': JSON.stringify({ ...train, options: [] }) })), /no "options" object/);
+    assert.ok(decodeModelFile(good).training, 'the valid file still resumes');
+  });
+
+  it(`a vocabulary of more than ${MAX_VOCAB.toLocaleString('en-US')} characters`, () => {
+    const chars = Array.from({ length: MAX_VOCAB + 1 }, (_, k) => String.fromCodePoint(0x4e00 + k));
+    badModel(() => decodeModelFile(withMeta({ vocab: JSON.stringify(chars) })), /metadata "vocab" holds an array of more than 65536 elements; it is a JSON array of at most 65,536 single characters/);
+  });
+});
