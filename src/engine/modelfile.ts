@@ -6,7 +6,7 @@ import { Network } from './network';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type TensorToWrite } from './safetensors';
 import type { TrainingState, TrainOptions } from './trainer';
 import { CELL_TYPES, gateCount, isCellType, type FloatArrayConstructor, type ModelConfig } from './types';
-import { Vocabulary } from './vocab';
+import { MAX_VOCAB, Vocabulary } from './vocab';
 
 /**
  * The model file: safetensors whose tensors are the state_dict of PyTorch's word_language_model RNNModel
@@ -20,12 +20,7 @@ import { Vocabulary } from './vocab';
  */
 export const TRAIN_PREFIX = 'optim.';
 
-/**
- * The largest vocabulary a model file may have: 65,536 characters, more than any character-level corpus uses (the
- * whole of Python's standard library has under 300). Memory grows with it: a trace keeps every position's
- * distribution over the vocabulary (T × V floats).
- */
-export const MAX_VOCAB = 65_536;
+export { MAX_VOCAB };
 
 /** Facts about a model shown in the UI; all optional, stored as JSON in `gatescope.info`. */
 export interface ModelInfo {

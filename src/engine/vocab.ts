@@ -5,6 +5,13 @@ import { codePointLength } from './text';
 export type TokenArray = Uint8Array | Uint16Array | Int32Array;
 
 /**
+ * The largest vocabulary: 65,536 characters, more than any character-level corpus uses (the whole of Python's
+ * standard library has under 300). Memory grows with it: a trace keeps every position's distribution over the
+ * vocabulary (T × V floats).
+ */
+export const MAX_VOCAB = 65_536;
+
+/**
  * A vocabulary of Unicode code points (not UTF-16 units): an emoji outside the BMP is one token, and
  * decode(encode(text)) === text for every text whose characters are in the vocabulary.
  * Token id = index in `chars`; the order is the sorted order of code points when built from text.
@@ -14,9 +21,16 @@ export class Vocabulary {
 
   constructor(readonly chars: readonly string[]) {
     if (chars.length === 0) throw new GatescopeError('the vocabulary is empty');
+    if (chars.length > MAX_VOCAB) {
+      throw new GatescopeError(`the vocabulary has ${chars.length.toLocaleString('en-US')} characters, more than the ${MAX_VOCAB.toLocaleString('en-US')} a model may have`, 'bad-model-file');
+    }
     chars.forEach((ch, id) => {
       if (typeof ch !== 'string' || [...ch].length !== 1) {
         throw new GatescopeError(`vocabulary entry ${id} is ${JSON.stringify(ch)}, not a single character (one code point)`, 'bad-model-file');
+      }
+      // a lone surrogate is no character: no UTF-8 text holds one
+      if (/^[\ud800-\udfff]$/.test(ch)) {
+        throw new GatescopeError(`vocabulary entry ${id} is the lone surrogate ${JSON.stringify(ch)}, not a character`, 'bad-model-file');
       }
       if (this.index.has(ch)) {
         throw new GatescopeError(`vocabulary entry ${id} ${JSON.stringify(ch)} appears twice`, 'bad-model-file');
@@ -29,6 +43,10 @@ export class Vocabulary {
   static fromText(text: string): Vocabulary {
     const set = new Set<number>();
     for (const ch of text) set.add(ch.codePointAt(0)!);
+    if (set.size > MAX_VOCAB) {
+      throw new GatescopeError(`the text has ${set.size.toLocaleString('en-US')} different characters, more than the ${MAX_VOCAB.toLocaleString('en-US')} a model may have: ` +
+        'train on text in fewer scripts, or on a part of it', 'invalid-input');
+    }
     return new Vocabulary([...set].sort((a, b) => a - b).map((cp) => String.fromCodePoint(cp)));
   }
 
