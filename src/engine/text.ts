@@ -1,5 +1,18 @@
 import { GatescopeError } from './errors';
 
+/** The longest string JavaScript holds (V8: 2^29 − 24 UTF-16 units): no text may be longer. */
+export const MAX_TEXT_LENGTH = 2 ** 29 - 24;
+
+/** Refuses a text of `length` UTF-16 units (joined from pieces, say) that no JavaScript string can hold. */
+export function checkTextLength(length: number, source: string): void {
+  if (length > MAX_TEXT_LENGTH) throw tooLong(source);
+}
+
+function tooLong(source: string): GatescopeError {
+  return new GatescopeError(`${source} holds more text than one JavaScript string can (${MAX_TEXT_LENGTH.toLocaleString('en-US')} ` +
+    'UTF-16 units, about 512 MB of ASCII): train on a part of it', 'invalid-input');
+}
+
 /**
  * Turns file bytes into text for training or tracing, refusing what is not text: an empty file, NUL bytes
  * (binary), or bytes that are not valid UTF-8. A leading byte-order mark is dropped. `source` names the
@@ -18,6 +31,8 @@ export function decodeText(bytes: Uint8Array, source: string): string {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     const at = firstInvalidUtf8(bytes);
+    // valid UTF-8 that does not decode is too long for a string (a UTF-8 byte is at most one UTF-16 unit)
+    if (at === bytes.length) throw tooLong(source);
     throw new GatescopeError(`${source} is not valid UTF-8 (first bad byte at offset ${at}); convert it to UTF-8 first`, 'not-text');
   }
   if (text.length === 0) throw new GatescopeError(`${source} is empty: there is nothing to learn from`, 'not-text');
@@ -38,13 +53,24 @@ export function codePointLength(text: string): number {
   return n;
 }
 
-function firstInvalidUtf8(b: Uint8Array): number {
+/**
+ * The offset of the first byte that starts no well-formed UTF-8 sequence (b.length when all are well formed), as
+ * Unicode's Table 3-7 defines them: the second byte's range is narrower after E0 (no overlong forms), ED (no
+ * surrogates), F0 (no overlong forms) and F4 (nothing beyond U+10FFFF).
+ */
+export function firstInvalidUtf8(b: Uint8Array): number {
   let i = 0;
   while (i < b.length) {
     const x = b[i]!;
     const n = x < 0x80 ? 0 : x >= 0xc2 && x <= 0xdf ? 1 : x >= 0xe0 && x <= 0xef ? 2 : x >= 0xf0 && x <= 0xf4 ? 3 : -1;
     if (n < 0) return i;
-    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    if (n > 0) {
+      const lo = x === 0xe0 ? 0xa0 : x === 0xf0 ? 0x90 : 0x80;
+      const hi = x === 0xed ? 0x9f : x === 0xf4 ? 0x8f : 0xbf;
+      const y = b[i + 1];
+      if (y === undefined || y < lo || y > hi) return i;
+    }
+    for (let k = 2; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
     i += n + 1;
   }
   return i;

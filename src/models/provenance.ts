@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ComparisonOf, ModelInfo, TextJoin, TrainingSource } from '../engine/modelfile';
+import { checkTextLength } from '../engine/text';
 import type { CellType } from '../engine/types';
 
 /**
@@ -35,6 +36,8 @@ export async function sha256HexYielding(data: string | Uint8Array, slice = 1 << 
 
 /** Joins the pieces of a training text as `join` says (see TextJoin). */
 export function joinPieces(pieces: readonly string[], join: TextJoin): string {
+  // at most a newline after each piece: refuse before building a string longer than any can be
+  checkTextLength(pieces.reduce((n, p) => n + p.length + 1, 0), `the text joined from ${pieces.length} pieces`);
   switch (join) {
     case 'newline-between':
       return pieces.join('\n');

@@ -4,7 +4,9 @@ import { parseUntrustedJson, type JsonLimits } from '../../../src/engine/json';
 import { decodeModelFile, encodeModelFile, MAX_VOCAB } from '../../../src/engine/modelfile';
 import { prepareRun } from '../../../src/engine/run';
 import { parseSafetensors, serializeSafetensors } from '../../../src/engine/safetensors';
+import { checkTextLength, decodeText, firstInvalidUtf8, MAX_TEXT_LENGTH } from '../../../src/engine/text';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
+import { joinPieces } from '../../../src/models/provenance';
 
 /**
  * Hostile model files (issue 14): the cases a fuzzing probe found, each a regression test. Every one is refused with
@@ -120,5 +122,42 @@ describe('hostile model files (issue 14 items 1-4, 12)', () => {
   it('a lone surrogate as a vocabulary entry', () => {
     const chars = JSON.parse(file.metadata['vocab']!) as string[];
     badModel(() => decodeModelFile(withMeta({ vocab: JSON.stringify([...chars.slice(0, -1), '\ud800']) })), /vocabulary entry \d+ is the lone surrogate "\\ud800", not a character/);
+  });
+});
+
+describe('texts the probe broke (issue 14 items 6, 7)', () => {
+  it('reports the first bad byte of invalid UTF-8 where it is: a surrogate, an overlong form, beyond U+10FFFF', () => {
+    const at = (bytes: number[]): number => firstInvalidUtf8(Uint8Array.from(bytes));
+    assert.equal(at([0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0xed, 0xa0, 0x80]), 6, 'ED A0 80 would be the surrogate U+D800');
+    assert.equal(at([0x61, 0x62, 0xe0, 0x80, 0x80, 0x63, 0x64]), 2, 'E0 80 80: an overlong NUL');
+    assert.equal(at([0xf0, 0x80, 0x80, 0x80]), 0, 'F0 80: overlong');
+    assert.equal(at([0x41, 0xf4, 0x90, 0x80, 0x80]), 1, 'F4 90: beyond U+10FFFF');
+    assert.equal(at([0xed, 0x9f, 0xbf, 0xf4, 0x8f, 0xbf, 0xbf]), 7, 'U+D7FF and U+10FFFF are fine');
+    assert.throws(() => decodeText(Uint8Array.from([0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0xed, 0xa0, 0x80]), 'x.txt'), /x\.txt is not valid UTF-8 \(first bad byte at offset 6\)/);
+    assert.throws(() => decodeText(Uint8Array.from([0x61, 0x62, 0xe0, 0x80, 0x80, 0x63, 0x64]), 'y.txt'), /first bad byte at offset 2\)/);
+  });
+
+  it('agrees with the platform\'s strict decoder on 20,000 random byte strings: well formed up to the offset, and only there', () => {
+    let seed = 12345;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    // bytes drawn mostly from UTF-8's interesting ranges: ASCII, continuations, every lead byte
+    const pick = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff];
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const decodes = (b: Uint8Array): boolean => { try { strict.decode(b); return true; } catch { return false; } };
+    for (let k = 0; k < 20_000; k++) {
+      const b = Uint8Array.from({ length: 1 + (next() % 8) }, () => pick[next() % pick.length]!);
+      const at = firstInvalidUtf8(b);
+      assert.equal(at === b.length, decodes(b), `${Array.from(b, (x) => x.toString(16))}: offset ${at}`);
+      assert.ok(decodes(b.subarray(0, at)), `${Array.from(b, (x) => x.toString(16))}: the bytes before ${at} are well formed`);
+    }
+  });
+
+  it('a text longer than a JavaScript string can be: refused by size with the reason, also when joined from pieces', () => {
+    assert.throws(() => checkTextLength(MAX_TEXT_LENGTH + 1, 'big.txt'),
+      (e: unknown) => e instanceof GatescopeError && /big\.txt holds more text than one JavaScript string can \(536,870,888 UTF-16 units/.test(e.message));
+    checkTextLength(MAX_TEXT_LENGTH, 'just.txt');
+    // two 270 MB files (only their lengths are read before the refusal)
+    const pieces = [{ length: 270e6 }, { length: 270e6 }] as unknown as string[];
+    assert.throws(() => joinPieces(pieces, 'newline-if-missing'), /the text joined from 2 pieces holds more text than one JavaScript string can/);
   });
 });
