@@ -1,4 +1,5 @@
 import { readModelFile } from './files';
+import { printable } from './terminal';
 
 export function runInfo(file: string, o: { json?: boolean }): void {
   const m = readModelFile(file);
@@ -27,5 +28,6 @@ export function runInfo(file: string, o: { json?: boolean }): void {
   if (of) lines.push(`  a comparison model for the model with SHA-256 ${of.modelHash}, trained on ${of.likeForLike ? 'its training text' : 'another text'} (SHA-256 ${of.textHash})`);
   if (m.info.loss !== undefined) lines.push(`  loss ${m.info.loss.toFixed(4)}${m.info.valLoss !== undefined ? `, validation ${m.info.valLoss.toFixed(4)}` : ''} (nats per character)`);
   for (const w of m.warnings) lines.push(`  warning: ${w}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  // metadata and tensor names come from the file: shown, never acted on by the terminal
+  process.stdout.write(lines.map(printable).join('\n') + '\n');
 }

@@ -10,6 +10,7 @@ import { runTrace } from './trace';
 import { runTrain } from './train';
 import { runUnits } from './units';
 import { runInfo } from './info';
+import { printable } from './terminal';
 
 /**
  * `gatescope` — the command line on the same engine as the extension.
@@ -152,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 1;
     }
     if (e instanceof GatescopeError) {
-      process.stderr.write(`gatescope: ${e.message}\n`);
+      process.stderr.write(`gatescope: ${printable(e.message)}\n`);
       return 1;
     }
     process.stderr.write(`gatescope: internal error: ${(e as Error).stack ?? String(e)}\n`);

@@ -1,9 +1,8 @@
 import * as path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { gradientReach, reachPositions, REACH_THRESHOLD, type Band, type ReachSummary } from '../engine/reach';
 import { withForwardRecord } from '../engine/trace';
-import { readModelFile, readTextFile, writeFileAtomic } from './files';
+import { prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
 
 export interface ReachCliOptions { model: string; input: string; positions: number; maxK: number; json?: string }
 
@@ -12,6 +11,7 @@ export interface ReachCliOptions { model: string; input: string; positions: numb
  * over the text: one forward over the text, then a backward of K + 1 steps from each prediction.
  */
 export function runReach(o: ReachCliOptions): void {
+  if (o.json) prepareOutput(o.json, [o.model, o.input], '--json');
   const m = readModelFile(o.model);
   const tokens = m.vocab.encode(readTextFile(o.input));
   const positions = reachPositions(tokens.length, o.positions, o.maxK);
@@ -23,7 +23,6 @@ export function runReach(o: ReachCliOptions): void {
   });
   const totalMs = performance.now() - started;
   if (o.json) {
-    mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
     writeFileAtomic(o.json, new TextEncoder().encode(reachToJson(r)));
   } else {
     process.stdout.write(reachTable(r, path.basename(o.model), path.basename(o.input)));

@@ -1,22 +1,20 @@
-import * as path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import type { Network } from '../engine/network';
 import { predictionGradients } from '../engine/reach';
 import { traceTokens, type Trace } from '../engine/trace';
 import type { Vocabulary } from '../engine/vocab';
 import { traceToJson as sharedTraceToJson, type PredictionJson } from '../protocol/traceJson';
-import { readModelFile, readTextFile, writeFileAtomic } from './files';
+import { prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
 
 export interface TraceCliOptions { model: string; input: string; json: string; paramGrads?: boolean; lossAt?: number }
 
 export function runTrace(o: TraceCliOptions): void {
+  prepareOutput(o.json, [o.model, o.input], '--json');
   const m = readModelFile(o.model);
   const text = readTextFile(o.input);
   const tokens = m.vocab.encode(text);
   const full = traceTokens(m.net, tokens, { paramGrads: !!o.paramGrads, lossAt: o.lossAt, threads: nodeThreads });
   const trace: Trace & { prediction?: PredictionJson } = o.lossAt === undefined ? full : withPredictionGradients(m.net, full, o.lossAt);
-  mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
   writeFileAtomic(o.json, new TextEncoder().encode(traceToJson(trace, m.vocab, m.net.cfg.cell, m.net.cfg.hidden)));
   const at = o.lossAt === undefined ? '' : `; gradients of the prediction at ${o.lossAt} (loss ${trace.prediction!.loss.toFixed(4)} nats)`;
   process.stderr.write(`traced ${tokens.length} characters: loss ${trace.loss.toFixed(4)} nats/char${at}; wrote ${o.json}\n`);

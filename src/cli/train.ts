@@ -1,14 +1,14 @@
 import { SingleBar } from 'cli-progress';
 import * as path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { GatescopeError } from '../engine/errors';
 import { encodeModelFile, type ModelFile } from '../engine/modelfile';
-import { prepareRun, type PreparedRun } from '../engine/run';
-import { DEFAULT_TRAIN_OPTIONS, type StepReport, type TrainOptions } from '../engine/trainer';
+import { estimateRun, prepareRun, type PreparedRun } from '../engine/run';
+import { Vocabulary } from '../engine/vocab';
+import { DEFAULT_TRAIN_OPTIONS, MAX_STEPS, type StepReport, type TrainOptions } from '../engine/trainer';
 import { attachWorkers } from '../engine/parallel/attach';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { joinPieces, resumeProvenance, sha256Hex, type Provenance } from '../models/provenance';
-import { readModelFile, readTextFile, writeFileAtomic } from './files';
+import { lockOutput, prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
 
 export interface TrainCliOptions {
   out: string;
@@ -24,6 +24,7 @@ const SLICE_MS = 100;
 
 export async function runTrain(files: string[], o: TrainCliOptions): Promise<number> {
   if (o.steps !== undefined && o.epochs !== undefined) throw new GatescopeError('give --steps or --epochs, not both');
+  prepareOutput(o.out, files, '--out');
   const text = joinTexts(files.map((f) => readTextFile(f)));
   const resume: ModelFile | undefined = o.resume ? readModelFile(o.resume) : undefined;
   let provenance = sourcesOf(files, o.out, text);
@@ -39,10 +40,19 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     lr: o.lr, clip: o.clip, clipMode: o.clipMode, valFrac: o.valFrac, seed: o.seed,
     steps: o.steps ?? DEFAULT_TRAIN_OPTIONS.steps,
   };
+  // before anything is allocated: a model that will take minutes a step (or gigabytes) says so first
+  const shape = resume ? resume.net.cfg : { ...options, vocabSize: Vocabulary.fromText(text).size };
+  const estimate = estimateRun(shape, options.seq, options.batch).warning;
+  if (estimate) warn(estimate);
   const run = prepareRun(text, options, resume);
   const { trainer, net, vocab } = run;
   let total = o.steps ?? DEFAULT_TRAIN_OPTIONS.steps;
-  if (o.epochs !== undefined) total = Math.max(1, Math.round(o.epochs * trainer.plan.stepsPerEpoch)) + (resume ? trainer.step : 0);
+  if (o.epochs !== undefined) {
+    total = Math.max(1, Math.round(o.epochs * trainer.plan.stepsPerEpoch)) + (resume ? trainer.step : 0);
+    if (total > MAX_STEPS) {
+      throw new GatescopeError(`--epochs ${o.epochs} is ${total.toExponential(1)} steps on this text, more than the ${MAX_STEPS.toExponential(0)} a run may take; give fewer epochs`);
+    }
+  }
   for (const w of resume?.warnings ?? []) warn(w);
   for (const w of run.warnings) warn(w);
   const c = net.cfg;
@@ -55,61 +65,66 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
   if (parallel?.warning) warn(parallel.warning);
   log(`${c.cell} ${c.layers}×${c.hidden}, embed ${c.embed}, vocab ${vocab.size}, ${net.params.length.toLocaleString('en-US')} parameters${parallel?.detach ? `, ${o.workers} workers` : ''}; ` +
     `${run.tokens.length.toLocaleString('en-US')} characters (${trainer.plan.valLength.toLocaleString('en-US')} held out), seq ${trainer.plan.seq} × batch ${trainer.plan.batch}`);
-  mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
-
-  let interrupted = false;
-  const onSigint = (): void => { interrupted = true; };
-  process.on('SIGINT', onSigint);
-  const bar = o.quiet ? null : new SingleBar({
-    format: 'step {value}/{total} |{bar}| loss {loss} | val {val} | {speed} chars/s | ETA {eta_formatted}',
-    barsize: 24, etaBuffer: 50, fps: 5, noTTYOutput: true, notTTYSchedule: 5000, hideCursor: true, stream: process.stderr,
-  });
-  let valLoss = NaN;
-  let last: StepReport | null = null;
-  let chars = 0;
-  const started = performance.now();
-  bar?.start(total, trainer.step, { loss: '—', val: '—', speed: '—' });
-  const save = (): void => {
-    writeFileAtomic(o.out, encodeModelFile(net, vocab, {
-      ...provenance, source: files.map((f) => path.basename(f)).join(', '), steps: trainer.step, loss: last?.loss, valLoss: Number.isNaN(valLoss) ? undefined : valLoss,
-      trainedChars: (resume?.info.trainedChars ?? 0) + chars, created: new Date().toISOString(),
-    }, trainer.snapshot()));
-  };
+  const unlock = lockOutput(o.out);
+  // one writer per model file: a second run training into it is refused with the first one's pid
   try {
-    while (trainer.step < total && !interrupted) {
-      const sliceEnd = performance.now() + SLICE_MS;
-      while (trainer.step < total && performance.now() < sliceEnd) {
-        last = trainer.trainStep();
-        chars += last.chars;
-        if (trainer.step % o.evalEvery === 0 || trainer.step === total) valLoss = trainer.validate();
-        if (o.saveEvery > 0 && trainer.step % o.saveEvery === 0 && trainer.step < total) save();
+
+    let interrupted = false;
+    const onSigint = (): void => { interrupted = true; };
+    process.on('SIGINT', onSigint);
+    const bar = o.quiet ? null : new SingleBar({
+      format: 'step {value}/{total} |{bar}| loss {loss} | val {val} | {speed} chars/s | ETA {eta_formatted}',
+      barsize: 24, etaBuffer: 50, fps: 5, noTTYOutput: true, notTTYSchedule: 5000, hideCursor: true, stream: process.stderr,
+    });
+    let valLoss = NaN;
+    let last: StepReport | null = null;
+    let chars = 0;
+    const started = performance.now();
+    bar?.start(total, trainer.step, { loss: '—', val: '—', speed: '—' });
+    const save = (): void => {
+      writeFileAtomic(o.out, encodeModelFile(net, vocab, {
+        ...provenance, source: files.map((f) => path.basename(f)).join(', '), steps: trainer.step, loss: last?.loss, valLoss: Number.isNaN(valLoss) ? undefined : valLoss,
+        trainedChars: (resume?.info.trainedChars ?? 0) + chars, created: new Date().toISOString(),
+      }, trainer.snapshot()));
+    };
+    try {
+      while (trainer.step < total && !interrupted) {
+        const sliceEnd = performance.now() + SLICE_MS;
+        while (trainer.step < total && performance.now() < sliceEnd) {
+          last = trainer.trainStep();
+          chars += last.chars;
+          if (trainer.step % o.evalEvery === 0 || trainer.step === total) valLoss = trainer.validate();
+          if (o.saveEvery > 0 && trainer.step % o.saveEvery === 0 && trainer.step < total) save();
+        }
+        const seconds = (performance.now() - started) / 1000;
+        bar?.update(trainer.step, { loss: last!.loss.toFixed(3), val: Number.isNaN(valLoss) ? '—' : valLoss.toFixed(3), speed: Math.round(chars / seconds).toLocaleString('en-US') });
+        await new Promise((r) => setImmediate(r));
       }
-      const seconds = (performance.now() - started) / 1000;
-      bar?.update(trainer.step, { loss: last!.loss.toFixed(3), val: Number.isNaN(valLoss) ? '—' : valLoss.toFixed(3), speed: Math.round(chars / seconds).toLocaleString('en-US') });
-      await new Promise((r) => setImmediate(r));
+    } catch (e) {
+      bar?.stop();
+      if (e instanceof GatescopeError && e.code === 'non-finite' && trainer.step > 0) {
+        save(); // the parameters are still the last good ones
+        log(`saved the last good model (step ${trainer.step}) to ${o.out}`);
+      }
+      throw e;
+    } finally {
+      process.off('SIGINT', onSigint);
+      parallel?.detach?.();
     }
-  } catch (e) {
     bar?.stop();
-    if (e instanceof GatescopeError && e.code === 'non-finite' && trainer.step > 0) {
-      save(); // the parameters are still the last good ones
-      log(`saved the last good model (step ${trainer.step}) to ${o.out}`);
+    save();
+    const seconds = (performance.now() - started) / 1000;
+    const summary = `step ${trainer.step}: loss ${last?.loss.toFixed(4) ?? '—'}, validation ${Number.isNaN(valLoss) ? '—' : valLoss.toFixed(4)}; ` +
+      `${Math.round(chars / seconds).toLocaleString('en-US')} chars/s over ${seconds.toFixed(1)} s`;
+    if (interrupted) {
+      log(`interrupted at ${summary}\ncheckpoint saved to ${o.out}; continue with --resume ${o.out}`);
+      return 130;
     }
-    throw e;
+    log(`${summary}\nmodel saved to ${o.out}`);
+    return 0;
   } finally {
-    process.off('SIGINT', onSigint);
-    parallel?.detach?.();
+    unlock();
   }
-  bar?.stop();
-  save();
-  const seconds = (performance.now() - started) / 1000;
-  const summary = `step ${trainer.step}: loss ${last?.loss.toFixed(4) ?? '—'}, validation ${Number.isNaN(valLoss) ? '—' : valLoss.toFixed(4)}; ` +
-    `${Math.round(chars / seconds).toLocaleString('en-US')} chars/s over ${seconds.toFixed(1)} s`;
-  if (interrupted) {
-    log(`interrupted at ${summary}\ncheckpoint saved to ${o.out}; continue with --resume ${o.out}`);
-    return 130;
-  }
-  log(`${summary}\nmodel saved to ${o.out}`);
-  return 0;
 }
 
 function warn(s: string): void {

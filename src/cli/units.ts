@@ -1,11 +1,10 @@
 import * as path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { GatescopeError } from '../engine/errors';
 import { BUILTIN_FEATURES, computeFeature, featureName, isBinary, LANGS, langOfFile, parseRanges, type FeatureSpec, type Lang } from '../engine/features';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { withForwardRecord } from '../engine/trace';
 import { UnitStats, type Ranking, type UnitQuantity } from '../engine/units';
-import { readModelFile, readTextFile, writeFileAtomic } from './files';
+import { prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
 
 export interface UnitsCliOptions {
   model: string; input: string; feature?: string; regex?: string; ranges?: string; lang?: string;
@@ -20,6 +19,7 @@ export function runUnits(o: UnitsCliOptions): void {
   if (given !== 1) throw new GatescopeError('give exactly one of --feature, --regex or --ranges');
   const lang = o.lang ?? langOfFile(o.input);
   if (!(LANGS as readonly string[]).includes(lang)) throw new GatescopeError(`--lang must be one of ${LANGS.join(', ')}, not ${JSON.stringify(lang)}`);
+  if (o.json) prepareOutput(o.json, [o.model, o.input], '--json');
   const m = readModelFile(o.model);
   const text = readTextFile(o.input);
   const tokens = m.vocab.encode(text);
@@ -45,7 +45,6 @@ export function runUnits(o: UnitsCliOptions): void {
   const ranking = withForwardRecord(m.net, tokens, { threads: nodeThreads },
     (rec) => new UnitStats(rec, tokens.length, H).rank(x, { quantities, layer: o.layer, top: o.top, binary: isBinary(spec) }));
   if (o.json) {
-    mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
     writeFileAtomic(o.json, new TextEncoder().encode(unitsToJson(spec, ranking, tokens.length)));
     process.stderr.write(`ranked ${ranking.searched} units against ${featureName(spec)}; wrote ${o.json}\n`);
     return;

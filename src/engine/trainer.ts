@@ -30,6 +30,9 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
 /** The shortest truncated-BPTT length the trainer shrinks to before it calls a text too short. */
 export const MIN_SEQ = 8;
 
+/** The most optimisation steps a run may take (--steps, or --epochs turned into steps). */
+export const MAX_STEPS = 1e9;
+
 export function validateTrainOptions(o: TrainOptions): void {
   const int = (name: string, v: number, lo: number, hi: number): void => {
     if (!Number.isInteger(v) || v < lo || v > hi) {
@@ -38,7 +41,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   };
   int('seq', o.seq, 1, 100_000);
   int('batch', o.batch, 1, 100_000);
-  int('steps', o.steps, 0, 1e9);
+  int('steps', o.steps, 0, MAX_STEPS);
   int('seed', o.seed, 0, 0xffffffff);
   if (!Number.isFinite(o.lr) || o.lr <= 0) throw new GatescopeError(`the learning rate must be a positive number, not ${o.lr}`);
   if (!Number.isFinite(o.clip) || o.clip < 0) throw new GatescopeError(`clip must be 0 (off) or a positive number, not ${o.clip}`);

@@ -3,7 +3,7 @@ import { GatescopeError } from '../../../src/engine/errors';
 import { parseUntrustedJson, type JsonLimits } from '../../../src/engine/json';
 import { decodeModelFile, encodeModelFile, MAX_VOCAB } from '../../../src/engine/modelfile';
 import { prepareRun } from '../../../src/engine/run';
-import { parseSafetensors, serializeSafetensors } from '../../../src/engine/safetensors';
+import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../../../src/engine/safetensors';
 import { checkTextLength, decodeText, firstInvalidUtf8, MAX_TEXT_LENGTH } from '../../../src/engine/text';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
 import { joinPieces } from '../../../src/models/provenance';
@@ -72,7 +72,7 @@ describe('hostile model files (issue 14 items 1-4, 12)', () => {
   const file = parseSafetensors(good);
   /** The valid file with its metadata changed. */
   const withMeta = (patch: Record<string, string>): Uint8Array => serializeSafetensors(
-    [...file.tensors].map(([name, t]) => ({ name, shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) })), { ...file.metadata, ...patch });
+    [...file.tensors].map(([name, t]) => ({ name, shape: t.shape, data: tensorToFloat32(name, t) })), { ...file.metadata, ...patch });
 
   it('a shape or data_offsets nested 5,000 deep (a 10 KB file)', () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000);
