@@ -43,13 +43,13 @@ describe('gatescope CLI: hostile input (issue 14)', function () {
     const evil = file('evil.safetensors', serializeSafetensors(tensors, { ...f.metadata, 'gatescope.info': JSON.stringify({ ...info, source: 'a\u001b]0;pwned\u0007b\rc' }) }));
     const r = run('info', evil);
     assert.equal(r.status, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /[\u001b\u0007\r\u202e]/);
+    for (const c of ['\u001b', '\u0007', '\r', '\u202e']) assert.ok(!r.stdout.includes(c), `${JSON.stringify(c)} reached the terminal`);
     assert.match(r.stdout, /trained on a\\x1b]0;pwned\\x07b\\rc/);
     assert.match(r.stdout, /warning: ignored tensor x\\x1b\[31mred\\nforged line\\u202e, which the model does not use/);
     assert.ok(!r.stdout.split('\n').some((l) => l.startsWith('forged line')), 'no line forged');
     const json = run('info', evil, '--json');
     assert.equal(JSON.parse(json.stdout).source, 'a\u001b]0;pwned\u0007b\rc', 'JSON keeps the value, escaped by JSON');
-    assert.doesNotMatch(json.stdout, /\u001b/);
+    assert.ok(!json.stdout.includes('\u001b'));
   });
 
   it('refuses to write over an input: --out onto the training text, --json onto the model or the text (also through a link)', () => {
