@@ -17,7 +17,23 @@
  * Values are numbers, booleans, one-character strings, vectors (a layer's h, c, gates; probs) and layers.
  * Arithmetic and comparisons work elementwise on vectors (a comparison gives 0/1 per unit), so
  * `sum(abs(c) > 2)` counts saturated units; && || ! need scalars.
+ *
+ * Expressions come from users (and from launch configurations and shared workspaces), so the language is
+ * closed: a name is looked up only in Maps and switches, never by indexing a plain object, where `constructor`
+ * or `__proto__` would reach JavaScript's built-ins; and the parser refuses an expression longer than
+ * MAX_EXPRESSION_LENGTH or nested deeper than MAX_NESTING before its recursion could overflow the stack.
  */
+
+/** Longest expression accepted, in UTF-16 code units: a condition is a line, not a program. */
+export const MAX_EXPRESSION_LENGTH = 1000;
+/**
+ * Deepest nesting accepted; each bracket, call, unary sign, index and '.' is one level. Far above what a person
+ * writes (`layer(2).o[5] > 0.9` and `max(abs(c - h)) > 1` are 2) and far below the stack: the parser uses about
+ * 10 frames per level.
+ */
+export const MAX_NESTING = 64;
+
+const thousands = (n: number): string => n.toLocaleString('en-US');
 
 /** A problem in an expression: `start`/`end` are UTF-16 offsets into the expression text. */
 export class ExprError extends Error {
@@ -48,9 +64,16 @@ interface Token {
   readonly end: number;
 }
 
+/** The escapes a string literal may use after a backslash. */
+const ESCAPES: ReadonlyMap<string, string> = new Map([['n', '\n'], ['t', '\t'], ['r', '\r'], ['\\', '\\'], ["'", "'"], ['"', '"'], ['0', '\0']]);
+
 const OPERATORS = ['&&', '||', '==', '!=', '<=', '>=', '<', '>', '+', '-', '*', '/', '%', '!', '(', ')', '[', ']', ',', '.'];
 
 export function tokenize(src: string): Token[] {
+  if (src.length > MAX_EXPRESSION_LENGTH) {
+    throw new ExprError(`the expression is longer than ${thousands(MAX_EXPRESSION_LENGTH)} characters (it has ${thousands(src.length)}): `
+      + 'shorten it, e.g. any(c > 1) instead of c[0] > 1 || c[1] > 1 || …', MAX_EXPRESSION_LENGTH, src.length);
+  }
   const out: Token[] = [];
   let i = 0;
   while (i < src.length) {
@@ -85,9 +108,9 @@ export function tokenize(src: string): Token[] {
         }
         if (c === '\\') {
           const e = src[i + 1];
-          const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0' };
-          if (e !== undefined && simple[e] !== undefined) {
-            s += simple[e];
+          const simple = e === undefined ? undefined : ESCAPES.get(e);
+          if (simple !== undefined) {
+            s += simple;
             i += 2;
             continue;
           }
@@ -147,6 +170,18 @@ export function parseExpression(src: string): Expr {
     return next();
   };
 
+  // Every cycle in the parser's recursion passes through nest(), so the stack it uses is bounded by
+  // MAX_NESTING whatever the input. The evaluator recurses along the tree, whose depth is at most the nesting
+  // plus the binary operators on one path, and those are bounded by MAX_EXPRESSION_LENGTH (at most 500; a sum
+  // of 500 terms, the deepest case, needs under 250 KB of stack, a quarter of Node's default).
+  let depth = 0;
+  const nest = (t: Token): void => {
+    if (++depth > MAX_NESTING) {
+      throw new ExprError(`the expression nests deeper than ${MAX_NESTING} levels (each bracket, call, unary sign, index and '.' is one): `
+        + 'remove redundant parentheses and signs', t.start, t.end);
+    }
+  };
+
   const binary = (level: number): Expr => {
     if (level === BINARY_LEVELS.length) return unary();
     let left = binary(level + 1);
@@ -160,15 +195,22 @@ export function parseExpression(src: string): Expr {
   const unary = (): Expr => {
     const t = peek();
     if (isOp(t, '-', '+', '!')) {
-      next();
+      nest(next());
       const arg = unary();
+      depth--;
       return { type: 'unary', op: t.text, arg, start: t.start, end: arg.end };
     }
     return postfix();
   };
   const postfix = (): Expr => {
     let e = primary();
+    // Each step deepens the tree the evaluator walks by one, so a long chain (h[0][0]… or layer(1).o.o…) nests.
+    let steps = 0;
     for (;;) {
+      if (isOp(peek(), '[') || isOp(peek(), '.')) {
+        nest(peek());
+        steps++;
+      }
       if (isOp(peek(), '[')) {
         next();
         if (isOp(peek(), ']')) throw new ExprError('expected an index between [ and ]', peek().start);
@@ -182,6 +224,7 @@ export function parseExpression(src: string): Expr {
         next();
         e = { type: 'member', object: e, name: name.text, nameStart: name.start, start: e.start, end: name.end };
       } else {
+        depth -= steps;
         return e;
       }
     }
@@ -196,6 +239,7 @@ export function parseExpression(src: string): Expr {
       case 'name': {
         if (!isOp(peek(), '(')) return { type: 'name', name: t.text, start: t.start, end: t.end };
         next();
+        nest(t);
         const args: Expr[] = [];
         if (!isOp(peek(), ')')) {
           for (;;) {
@@ -205,12 +249,15 @@ export function parseExpression(src: string): Expr {
           }
         }
         const close = expect(')', `to close the call of ${t.text}(`);
+        depth--;
         return { type: 'call', callee: t.text, args, start: t.start, end: close.end };
       }
       case 'op':
         if (t.text === '(') {
+          nest(t);
           const inner = binary(0);
           expect(')', 'to close (');
+          depth--;
           return inner;
         }
         throw new ExprError(`expected a number, a name or '(', found ${describeToken(t)}`, t.start, t.end);
@@ -239,6 +286,8 @@ export type Value = number | boolean | string | Vector | LayerRef;
  * What the expression can see: the state at the current timestep. Layers are 0-based here, 1-based in the
  * language (`layer(1)` is the first, as in the UI). Lookups return undefined for a name that does not exist;
  * they throw (any Error) for a name that exists but has no value now (e.g. gradients of a long text).
+ * Names are whatever the user typed (`constructor`, `__proto__`): answer with a switch or a Map, not by
+ * indexing a plain object. The evaluator ignores an answer that is not a Value, but a getter would still run.
  */
 export interface ExprScope {
   readonly layerCount: number;
@@ -273,7 +322,24 @@ export const FUNCTIONS: Readonly<Record<string, string>> = {
   layer: 'layer(k): layer k (from 1), e.g. layer(2).o[5]',
 };
 
+/** FUNCTIONS for lookups by a user's name: own entries only, so `constructor` is not a function. */
+const FUNCTION_HELP: ReadonlyMap<string, string> = new Map(Object.entries(FUNCTIONS));
+
 const isVector = (v: Value): v is Vector => typeof v === 'object' && !(v instanceof LayerRef);
+
+/** Whether a scope's answer is a value of the language, not a built-in reached through a plain object. */
+function isValue(v: unknown): v is Value {
+  switch (typeof v) {
+    case 'number':
+    case 'boolean':
+    case 'string':
+      return true;
+    case 'object':
+      return v instanceof LayerRef || (v !== null && typeof (v as { length?: unknown }).length === 'number');
+    default:
+      return false;
+  }
+}
 
 export function describeType(v: Value): string {
   if (typeof v === 'number') return 'a number';
@@ -327,19 +393,23 @@ export function evaluate(e: Expr, scope: ExprScope): Value {
     }
     return k - 1;
   };
-  const lookup = (node: Expr, get: () => Value | undefined, name: string, inLayer: number | null): Value => {
-    let v: Value | undefined;
-    try {
-      v = get();
-    } catch (err) {
-      return fail(node, (err as Error).message);
+  /** The scopes' first answer that is a Value, else the language's "unknown name" error. */
+  const lookup = (node: Expr, gets: readonly (() => Value | undefined)[], name: string, inLayer: number | null): Value => {
+    for (const get of gets) {
+      let v: unknown;
+      try {
+        v = get();
+      } catch (err) {
+        return fail(node, (err as Error).message);
+      }
+      if (isValue(v)) return v;
     }
-    if (v !== undefined) return v;
-    if (FUNCTIONS[name]) return fail(node, `${name} is a function: call it, e.g. ${FUNCTIONS[name]!.split(':')[0]}`);
+    const help = FUNCTION_HELP.get(name);
+    if (help !== undefined) return fail(node, `${name} is a function: call it, e.g. ${help.split(':')[0]}`);
     const known = scope.names();
     const near = known.find((n) => n.toLowerCase() === name.toLowerCase());
     const where = inLayer === null ? '' : ` in layer ${inLayer + 1}`;
-    return fail(node, `unknown name '${name}'${where}${near ? ` (did you mean '${near}'?)` : ''}; names: ${known.join(', ')}; functions: ${Object.keys(FUNCTIONS).join(', ')}`);
+    return fail(node, `unknown name '${name}'${where}${near ? ` (did you mean '${near}'?)` : ''}; names: ${known.join(', ')}; functions: ${[...FUNCTION_HELP.keys()].join(', ')}`);
   };
 
   const ev = (node: Expr): Value => {
@@ -350,16 +420,14 @@ export function evaluate(e: Expr, scope: ExprScope): Value {
         return node.value;
       case 'name': {
         if (node.name === 'true' || node.name === 'false') return node.name === 'true';
-        const g = scope.globalValue(node.name);
-        if (g !== undefined) return g;
-        return lookup(node, () => scope.layerValue(scope.defaultLayer, node.name), node.name, null);
+        return lookup(node, [() => scope.globalValue(node.name), () => scope.layerValue(scope.defaultLayer, node.name)], node.name, null);
       }
       case 'member': {
         const obj = ev(node.object);
         if (!(obj instanceof LayerRef)) return fail(node.object, `'.${node.name}' needs a layer, e.g. layer(1).${node.name}, but this is ${describeType(obj)}`);
         const span = { start: node.nameStart, end: node.end };
         try {
-          return lookup(node, () => scope.layerValue(obj.index, node.name), node.name, obj.index);
+          return lookup(node, [() => scope.layerValue(obj.index, node.name)], node.name, obj.index);
         } catch (err) {
           if (err instanceof ExprError) throw new ExprError(err.reason, span.start, span.end);
           throw err;
@@ -504,9 +572,9 @@ export function evaluate(e: Expr, scope: ExprScope): Value {
         return new LayerRef(layerIndex(node.args[0]!, ev(node.args[0]!)));
       }
       default: {
-        const near = Object.keys(FUNCTIONS).find((f) => f.toLowerCase() === name.toLowerCase());
+        const near = [...FUNCTION_HELP.keys()].find((f) => f.toLowerCase() === name.toLowerCase());
         return fail({ start: node.start, end: node.start + name.length },
-          `unknown function ${name}(…)${near ? ` (did you mean ${near}?)` : ''}; functions: ${Object.keys(FUNCTIONS).join(', ')}`);
+          `unknown function ${name}(…)${near ? ` (did you mean ${near}?)` : ''}; functions: ${[...FUNCTION_HELP.keys()].join(', ')}`);
       }
     }
   };
@@ -539,13 +607,14 @@ export function formatNumber(x: number): string {
   return String(Number(f.toPrecision(9)));
 }
 
+const QUOTED: ReadonlyMap<string, string> = new Map([['\n', '\\n'], ['\t', '\\t'], ['\r', '\\r'], ['\\', '\\\\'], ["'", "\\'"], ['\0', '\\0']]);
+
 /** A character as an expression literal: 'e', '\n', '\''. */
 export function quoteChar(ch: string): string {
-  const esc: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '\\': '\\\\', "'": "\\'", '\0': '\\0' };
   let s = '';
   for (const c of ch) {
     const cp = c.codePointAt(0)!;
-    s += esc[c] ?? (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ? `\\u{${cp.toString(16)}}` : c);
+    s += QUOTED.get(c) ?? (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ? `\\u{${cp.toString(16)}}` : c);
   }
   return `'${s}'`;
 }

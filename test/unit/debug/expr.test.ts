@@ -6,20 +6,39 @@ import {
 import { Rng } from '../../../src/engine/rng';
 
 /** Two LSTM layers of 4 units with hand-picked values, and a prediction over 'a', 'b', 'e'. */
+const LAYERS: readonly Readonly<Record<string, Value>>[] = [
+  { h: [0.1, -0.2, 0.3, -0.4], c: [1, -2, 3, -4], i: [0.5, 0.5, 0.5, 0.5], f: [0.9, 0.05, 0.2, 0.99], g: [0, 0, 0, 0], o: [0.1, 0.2, 0.3, 0.95], gradH: 1.5, gradC: 0.5 },
+  { h: [0.7, 0.1, -0.9, 0], c: [0.5, 2.5, -3.5, 0], i: [0, 0, 0, 0], f: [0.01, 0.02, 0.03, 0.04], g: [0, 0, 0, 0], o: [0.2, 0.4, 0.6, 0.91], gradH: 0.25, gradC: 2 },
+];
+const GLOBALS: Readonly<Record<string, Value>> = { t: 42, ch: 'x', next: 'e', top1: 'e', loss: 4.5, entropy: 0.6, probs: [0.2, 0.03, 0.77] };
+const PROBS: Readonly<Record<string, number>> = { a: 0.2, b: 0.03, e: 0.77 };
+const NAMES = ['t', 'ch', 'next', 'top1', 'loss', 'entropy', 'probs', 'h', 'c', 'i', 'f', 'g', 'o', 'gradH', 'gradC'];
+
+/** The state behind Maps, as ExprScope asks: a user's name finds only what is there. */
 function fakeScope(defaultLayer = 1): ExprScope {
-  const layers = [
-    { h: [0.1, -0.2, 0.3, -0.4], c: [1, -2, 3, -4], i: [0.5, 0.5, 0.5, 0.5], f: [0.9, 0.05, 0.2, 0.99], g: [0, 0, 0, 0], o: [0.1, 0.2, 0.3, 0.95], gradH: 1.5, gradC: 0.5 },
-    { h: [0.7, 0.1, -0.9, 0], c: [0.5, 2.5, -3.5, 0], i: [0, 0, 0, 0], f: [0.01, 0.02, 0.03, 0.04], g: [0, 0, 0, 0], o: [0.2, 0.4, 0.6, 0.91], gradH: 0.25, gradC: 2 },
-  ];
-  const probs: Record<string, number> = { a: 0.2, b: 0.03, e: 0.77 };
+  const layers = LAYERS.map((l) => new Map(Object.entries(l)));
+  const globals = new Map(Object.entries(GLOBALS));
+  const probs = new Map(Object.entries(PROBS));
   return {
     layerCount: 2,
     defaultLayer,
-    layerValue: (l, name) => (layers[l] as Record<string, Value | undefined>)[name],
-    globalValue: (name) => ({ t: 42, ch: 'x', next: 'e', top1: 'e', loss: 4.5, entropy: 0.6, probs: [0.2, 0.03, 0.77] } as Record<string, Value>)[name],
-    probOf: (ch) => probs[ch],
-    logitOf: (ch) => (probs[ch] === undefined ? undefined : Math.log(probs[ch]!)),
-    names: () => ['t', 'ch', 'next', 'top1', 'loss', 'entropy', 'probs', 'h', 'c', 'i', 'f', 'g', 'o', 'gradH', 'gradC'],
+    layerValue: (l, name) => layers[l]!.get(name),
+    globalValue: (name) => globals.get(name),
+    probOf: (ch) => probs.get(ch),
+    logitOf: (ch) => {
+      const p = probs.get(ch);
+      return p === undefined ? undefined : Math.log(p);
+    },
+    names: () => NAMES,
+  };
+}
+
+/** The same state indexed as plain objects, as a careless host would: `constructor` finds Object. */
+function plainObjectScope(): ExprScope {
+  return {
+    ...fakeScope(),
+    layerValue: (l, name) => (LAYERS[l] as Record<string, Value | undefined>)[name],
+    globalValue: (name) => (GLOBALS as Record<string, Value | undefined>)[name],
   };
 }
 
@@ -163,6 +182,82 @@ describe('debugger expressions: parsing and evaluation', () => {
   it('tokenizes numbers, names, strings and two-character operators', () => {
     assert.deepEqual(tokenize("layer(2).o[5]>=0.9&&p('e')!=1e-3").map((t) => t.text),
       ['layer', '(', '2', ')', '.', 'o', '[', '5', ']', '>=', '0.9', '&&', 'p', '(', 'e', ')', '!=', '1e-3', '']);
+  });
+});
+
+describe('debugger expressions: hostile input', () => {
+  const BUILTINS = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__'];
+  const FUNCTION_LIST = 'abs, min, max, mean, sum, norm, argmax, argmin, any, all, len, sqrt, exp, log, tanh, sigmoid, p, logit, layer';
+  const TOO_DEEP = "the expression nests deeper than 64 levels (each bracket, call, unary sign, index and '.' is one): remove redundant parentheses and signs";
+  const tooLong = (n: string): string => `the expression is longer than 1,000 characters (it has ${n}): shorten it, e.g. any(c > 1) instead of c[0] > 1 || c[1] > 1 || …`;
+
+  it("names from Object.prototype are unknown names, on their own and in a layer, whatever the scope indexes", () => {
+    for (const [label, scope] of [['Maps', fakeScope()], ['plain objects', plainObjectScope()]] as const) {
+      for (const name of BUILTINS) {
+        assert.deepEqual(errorOf(`${name} > 0`, scope), {
+          reason: `unknown name '${name}'; names: ${NAMES.join(', ')}; functions: ${FUNCTION_LIST}`, column: 1, end: name.length + 1,
+        }, `${name} (${label})`);
+        assert.deepEqual(errorOf(`layer(1).${name} > 0`, scope), {
+          reason: `unknown name '${name}' in layer 1; names: ${NAMES.join(', ')}; functions: ${FUNCTION_LIST}`, column: 10, end: name.length + 10,
+        }, `layer(1).${name} (${label})`);
+      }
+    }
+  });
+
+  it('names from Object.prototype are unknown functions', () => {
+    for (const name of BUILTINS) {
+      assert.deepEqual(errorOf(`${name}(1) > 0`), { reason: `unknown function ${name}(…); functions: ${FUNCTION_LIST}`, column: 1, end: name.length + 1 }, name);
+      assert.deepEqual(errorOf(`${name}(c, 'e')`), { reason: `unknown function ${name}(…); functions: ${FUNCTION_LIST}`, column: 1, end: name.length + 1 }, name);
+    }
+  });
+
+  it('member access to a built-in name on a vector or a missing layer is the usual error', () => {
+    assert.deepEqual(errorOf('c.constructor > 0'), { reason: "'.constructor' needs a layer, e.g. layer(1).constructor, but this is a vector of 4", column: 1, end: 2 });
+    assert.deepEqual(errorOf('layer(0).__proto__ > 0'), { reason: 'layers are numbered from 1 to 2, not 0', column: 7, end: 8 });
+    assert.deepEqual(errorOf('layer(2).constructor(1)'), { reason: "unexpected '(' after a complete expression", column: 21, end: 22 });
+  });
+
+  it('refuses an expression longer than 1,000 characters before parsing it, never with RangeError', () => {
+    assert.deepEqual(errorOf(`${'1+'.repeat(49_999)}11`), { reason: tooLong('100,000'), column: 1001, end: 100_001 });
+    assert.equal(errorOf(`${'('.repeat(10_000)}1${')'.repeat(10_000)}`).reason, tooLong('20,001'));
+    assert.equal(errorOf(`${'-'.repeat(10_000)}1`).reason, tooLong('10,001'));
+    // The longest accepted expression is also the deepest tree the evaluator can be given: 500 terms of one sum.
+    assert.equal(run(`${'1+'.repeat(499)}1 `), 500);
+    assert.equal(cond(`${'c[0]<9&&'.repeat(110)}c[0]<9 `.slice(0, 1000)), true);
+  });
+
+  it('refuses nesting deeper than 64 levels on every recursive path, at the level that goes too deep', () => {
+    const cases: readonly (readonly [string, number])[] = [
+      [`${'('.repeat(65)}1${')'.repeat(65)}`, 65],               // parentheses
+      [`${'('.repeat(499)}1${')'.repeat(499)}`, 65],
+      [`${'-'.repeat(65)}1`, 65],                                // unary signs
+      [`${'-'.repeat(999)}1`, 65],
+      [`${'!+-'.repeat(22)}1`, 65],
+      [`${'abs('.repeat(65)}1${')'.repeat(65)}`, 257],           // call arguments
+      [`max(1, ${'max(1, '.repeat(64)}2${')'.repeat(65)}`, 449],
+      [`${'g['.repeat(65)}0${']'.repeat(65)}`, 130],             // index expressions
+      [`h${'[0]'.repeat(65)}`, 194],                             // index chains
+      [`layer(1)${'.o'.repeat(65)}`, 137],                      // member chains
+      [`${'-(abs('.repeat(22)}1${'))'.repeat(22)}`, 128],        // mixed: sign, paren, call
+    ];
+    for (const [src, column] of cases) {
+      const e = errorOf(src);
+      assert.equal(e.reason, TOO_DEEP, src.slice(0, 40));
+      assert.equal(e.column, column, src.slice(0, 40));
+    }
+    assert.throws(() => parseLogMessage(`x {${'-'.repeat(65)}1}`), (e: ExprError) => e instanceof ExprError && e.reason === TOO_DEEP && e.start === 67);
+  });
+
+  it('evaluates nesting up to the limit: 30 parentheses as a person might, 64 of each kind', () => {
+    assert.equal(run(`${'('.repeat(30)}c[1] + 1${')'.repeat(30)}`), 3.5);
+    assert.equal(cond(`${'('.repeat(30)}max(abs(layer(1).c - c)) > 3${')'.repeat(30)}`), true);  // |-4 - 0|
+    assert.equal(run(`${'('.repeat(64)}1${')'.repeat(64)}`), 1);
+    assert.equal(run(`${'-'.repeat(64)}2`), 2);
+    assert.equal(run(`${'-'.repeat(63)}2`), -2);
+    assert.equal(run(`${'abs('.repeat(64)}1 - 3${')'.repeat(64)}`), 2);
+    assert.equal(run(`${'g['.repeat(64)}0${']'.repeat(64)}`), 0);
+    assert.doesNotThrow(() => parseExpression(`layer(1)${'.o'.repeat(64)}`));
+    assert.doesNotThrow(() => parseExpression(`h${'[0]'.repeat(64)}`));
   });
 });
 
