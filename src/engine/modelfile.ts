@@ -4,7 +4,7 @@ import { layerInputSize } from './layout';
 import type { Kernels } from './kernels';
 import { Network } from './network';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type TensorToWrite } from './safetensors';
-import type { TrainingState, TrainOptions } from './trainer';
+import { validateTrainOptions, type TrainingState, type TrainOptions } from './trainer';
 import { CELL_TYPES, gateCount, isCellType, type FloatArrayConstructor, type ModelConfig } from './types';
 import { MAX_VOCAB, Vocabulary } from './vocab';
 
@@ -206,6 +206,13 @@ function readTraining(file: SafetensorsFile, net: Network, Float: FloatArrayCons
   const o = scalars.options as TrainOptions | undefined;
   const nonNegative = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
   if (!o || typeof o !== 'object' || Array.isArray(o)) bad('metadata "gatescope.train" has no "options" object (the training settings)');
+  // settings a resume could not train with are the file's fault, found when it is read, not at the first step
+  try {
+    validateTrainOptions(o!);
+  } catch (e) {
+    if (!(e instanceof GatescopeError)) throw e;
+    bad(`metadata "gatescope.train" options: ${e.message}`);
+  }
   for (const k of ['step', 'position', 'adamStep'] as const) {
     if (!nonNegative(scalars[k])) bad(`metadata "gatescope.train" field "${k}" is ${JSON.stringify(scalars[k]) ?? 'missing'}, not a non-negative integer`);
   }
