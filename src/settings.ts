@@ -31,7 +31,8 @@ export const SETTINGS = {
   'training.checkpointEvery': { type: 'integer', default: 200, minimum: 0, description: 'Save a checkpoint every N steps (0 = only at the end).' },
   'modelsDir': { type: 'string', default: '.gatescope/models', description: 'Where models are saved, relative to the first workspace folder (or absolute). Without a folder, the extension\'s global storage is used.' },
   'workspace.include': { type: 'array', items: { type: 'string' }, default: ['**/*.{txt,md,rst,ts,tsx,js,jsx,py,rs,go,java,c,h,cpp,hpp,cs,rb,php,swift,kt,scala,sh,lua,hs,ml,tex,html,css,json,yaml,yml,toml}'], description: 'Files used by "Train LSTM on Workspace" (glob patterns); files.exclude, search.exclude and git-ignored files are left out.' },
-  'workspace.maxBytes': { type: 'integer', default: 20_000_000, minimum: 1000, description: 'Most bytes of text "Train LSTM on Workspace" reads.' },
+  // at most 500 MB: the joined text must fit in one JavaScript string (2^29 − 24 units)
+  'workspace.maxBytes': { type: 'integer', default: 20_000_000, minimum: 1000, maximum: 500_000_000, description: 'Most bytes of text "Train LSTM on Workspace" reads (at most 500 MB: the text must fit in one JavaScript string).' },
   'inspector.maxCharacters': { type: 'integer', default: 10_000, minimum: 100, maximum: 200_000, description: 'Most characters the Inspector traces at once; longer texts are traced from the start (select a range and run Inspect Model on Selection to look elsewhere).' },
   'inspector.sampleEvery': { type: 'integer', default: 200, minimum: 1, description: 'The live training dashboard samples text from the model at checkpoints, at most once every N steps.' },
   'maxFileBytes': { type: 'integer', default: 50_000_000, minimum: 1000, description: 'Files larger than this are offered in part (the first N MB) before training.' },

@@ -1,3 +1,4 @@
+import { MAX_TRACE_CHARS, MAX_TRACE_PROBS, maxTraceLength } from './limits';
 import { GatescopeError } from './errors';
 import type { Kernels } from './kernels';
 import type { Network } from './network';
@@ -29,8 +30,7 @@ export interface Trace {
   readonly paramGrads: ReadonlyMap<string, Float32Array> | null;
 }
 
-/** Longest text traced in one piece; memory grows ~(4G + 6)·H·L·4 bytes per character. */
-export const MAX_TRACE_CHARS = 200_000;
+export { MAX_TRACE_CHARS, MAX_TRACE_PROBS, maxTraceLength };
 
 /**
  * Runs a text from a zero state with the full trace, then backward for the gradient norms; ∂loss/∂θ (and the
@@ -115,6 +115,12 @@ function unrolled<R>(net: Network, tokens: Int32Array, options: TraceOptions, bo
   if (T === 0) throw new GatescopeError('there is no text to trace', 'not-text');
   if (T > MAX_TRACE_CHARS) {
     throw new GatescopeError(`the text has ${T} characters; trace at most ${MAX_TRACE_CHARS} at a time (select a part of it)`, 'invalid-input');
+  }
+  const V = net.cfg.vocabSize;
+  if (T * V > MAX_TRACE_PROBS) {
+    throw new GatescopeError(`a trace keeps the next-character distribution at every position: ${T.toLocaleString('en-US')} characters × ` +
+      `${V.toLocaleString('en-US')} in the vocabulary is ${((T * V * 4) / 2 ** 20).toFixed(0)} MB, more than the ${MAX_TRACE_PROBS * 4 / 2 ** 20} MB a trace may hold; ` +
+      `trace at most ${maxTraceLength(V).toLocaleString('en-US')} characters with this model (a part of the text)`, 'invalid-input');
   }
   const H = net.cfg.hidden;
   const u = unrollFor(net, T);

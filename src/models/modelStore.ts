@@ -52,6 +52,25 @@ export class ModelStore implements vscode.Disposable {
     this.watcher.onDidDelete(fire);
     this.watcher.onDidChange(fire);
     this.changed.fire();
+    void this.removeStaleTemporaries(folder);
+  }
+
+  /**
+   * Temporary files of saves that never finished (the window or a CLI run killed mid-write: `.<model>.….tmp` beside
+   * the model) are removed when the folder is first watched; only those untouched for an hour, so that a save under
+   * way in another window or process is left alone.
+   */
+  private async removeStaleTemporaries(folder: vscode.Uri): Promise<void> {
+    let names: [string, vscode.FileType][];
+    try { names = await vscode.workspace.fs.readDirectory(folder); } catch { return; }
+    for (const [name, type] of names) {
+      if (type !== vscode.FileType.File || !STALE_TMP.test(name)) continue;
+      const u = vscode.Uri.joinPath(folder, name);
+      const st = await statOrNull(u);
+      if (st && Date.now() - st.mtime > STALE_TMP_AGE_MS) {
+        try { await vscode.workspace.fs.delete(u); } catch { /* removed meanwhile */ }
+      }
+    }
   }
 
   /** Models in the folder and opened ones, newest first. */
@@ -154,6 +173,10 @@ export class ModelStore implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
   }
 }
+
+/** A temporary file of an atomic save of a model (ModelStore.write, the CLI's writeFileAtomic). */
+const STALE_TMP = /^\..+\.safetensors\.[0-9a-z.]+\.tmp$/;
+const STALE_TMP_AGE_MS = 60 * 60 * 1000;
 
 async function statOrNull(uri: vscode.Uri): Promise<vscode.FileStat | null> {
   try {

@@ -8,7 +8,7 @@ import type { TraceData } from '../protocol/trace';
 import { traceToJson } from '../protocol/traceJson';
 import { featureSpecOf, type UnitsView } from '../protocol/units';
 import {
-  INSPECTOR_VIEW_TYPE,
+  checkWebviewToHost, INSPECTOR_VIEW_TYPE,
   type CompareData, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
   type PanelStatus, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
 } from '../protocol/webview';
@@ -88,6 +88,8 @@ export class InspectorPanel implements vscode.Disposable {
     this.messenger = new Messenger<HostToWebview, WebviewToHost>({ postMessage: (m) => void webview.postMessage(m) }, {
       onNotification: (n) => this.onNotification(n),
       onRequest: (r) => this.onRequest(r),
+      check: checkWebviewToHost,
+      onRefused: (m) => services.output.appendLine(`[inspector] ignored a message from the webview that does not follow the protocol (type ${JSON.stringify((m as { type?: unknown } | null)?.type ?? null)?.slice(0, 60)})`),
     });
     this.disposables.push(
       webview.onDidReceiveMessage((m) => void this.messenger.receive(m)),

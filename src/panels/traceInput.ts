@@ -1,3 +1,4 @@
+import { maxTraceLength } from '../engine/limits';
 import type { ModelFacts } from '../protocol/webview';
 import type { ModelSummary } from '../protocol/worker';
 import type { TrainOptions } from '../engine/trainer';
@@ -29,10 +30,15 @@ export function prepareTraceText(doc: string, range: { start: number; end: numbe
   const first = countCodePoints(doc, 0, start);
   const total = first + countCodePoints(doc, start, doc.length);
   let chars = [...doc.slice(start, end)];
-  if (chars.length > maxChars) {
-    notices.push(`Traced the first ${maxChars.toLocaleString('en-US')} of ${chars.length.toLocaleString('en-US')} characters ` +
-      '(gatescope.inspector.maxCharacters); select a range and run "Inspect Model on Selection" to look elsewhere.');
-    chars = chars.slice(0, maxChars);
+  // a trace holds the next-character distribution at every position: a large vocabulary shortens it
+  const byVocab = maxTraceLength(vocab.length);
+  const limit = Math.min(maxChars, byVocab);
+  if (chars.length > limit) {
+    notices.push(`Traced the first ${limit.toLocaleString('en-US')} of ${chars.length.toLocaleString('en-US')} characters ` +
+      (byVocab < maxChars ? `(with a vocabulary of ${vocab.length.toLocaleString('en-US')} characters, a trace of more would hold over 256 MB of probabilities)`
+        : '(gatescope.inspector.maxCharacters)') +
+      '; select a range and run "Inspect Model on Selection" to look elsewhere.');
+    chars = chars.slice(0, limit);
   }
   const original = chars.join('');
   const known = new Set(vocab);

@@ -45,6 +45,14 @@ export class Messenger<Out extends { type: string }, In extends { type: string }
       /** Answers a request from the other side (return value or thrown error become the reply). */
       onRequest?(req: In): Promise<unknown> | unknown;
       onNotification?(note: In): void;
+      /**
+       * Checks a received message's body against the protocol: the message, or null to refuse it (a request is
+       * answered with an error, a notification dropped) — for a boundary whose other side is not trusted as the
+       * worker is (a webview).
+       */
+      check?(body: unknown): In | null;
+      /** Told of each refused body (for the log). */
+      onRefused?(body: unknown): void;
     } = {},
   ) {}
 
@@ -63,6 +71,7 @@ export class Messenger<Out extends { type: string }, In extends { type: string }
 
   /** Feed every message received from the port here. */
   async receive(message: unknown): Promise<void> {
+    if (typeof message !== 'object' || message === null) return;
     const env = message as Envelope;
     if (env.inReplyTo !== undefined) {
       const p = this.pending.get(env.inReplyTo);
@@ -72,16 +81,24 @@ export class Messenger<Out extends { type: string }, In extends { type: string }
       else p.resolve(env.result);
       return;
     }
+    const check = this.handlers.check;
+    const body = check ? check(env.body) : env.body as In;
+    if (body === null) this.handlers.onRefused?.(env.body);
     if (env.id !== undefined) {
+      if (!Number.isSafeInteger(env.id)) return;
+      if (body === null) {
+        this.port.postMessage({ inReplyTo: env.id, error: { message: 'the request does not follow the protocol', user: false } } satisfies Envelope);
+        return;
+      }
       try {
-        const result = await this.handlers.onRequest?.(env.body as In);
+        const result = await this.handlers.onRequest?.(body);
         this.port.postMessage({ inReplyTo: env.id, result } satisfies Envelope, transfersOf(result));
       } catch (e) {
         this.port.postMessage({ inReplyTo: env.id, error: toWireError(e) } satisfies Envelope);
       }
       return;
     }
-    this.handlers.onNotification?.(env.body as In);
+    if (body !== null) this.handlers.onNotification?.(body);
   }
 
   /** Fails every request still waiting (the other side is gone). */

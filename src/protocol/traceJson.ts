@@ -1,3 +1,5 @@
+import { GatescopeError } from '../engine/errors';
+
 /**
  * The trace as JSON, the schema of `gatescope trace --json` and of the inspector's "Export trace as JSON":
  * cell, vocab, text, tokens, loss, probs [T][V], layers with [T][H] arrays per gate and state and [T] gradient
@@ -29,7 +31,43 @@ export interface PredictionJson {
   readonly saliency: Float32Array; // (T) ‖∂L_T/∂e_t‖, zero after T
 }
 
+/**
+ * Numbers a JSON trace may hold: written with 9 significant digits, a number and its comma take at most 16
+ * characters ("-1.23456789e-38,"), so 32 million stay below the ~537 million a JavaScript string can hold (beyond it
+ * the export failed with "Invalid string length"). A 10,000-character trace of a 2 × 256 LSTM with a 100-character
+ * vocabulary holds 31.8 million; with a vocabulary of 65,536, 488 characters fit.
+ */
+export const MAX_JSON_NUMBERS = 32_000_000;
+
+/** How many numbers the JSON of a trace holds: the distributions, every layer's gates and states, the norms. */
+export function jsonNumbers(trace: TraceJsonInput): number {
+  let n = trace.probs.length + trace.tokens.length;
+  for (const l of trace.layers) {
+    for (const a of Object.values(l.gates)) n += a.length;
+    n += (l.c?.length ?? 0) + l.h.length + l.gradH.length + (l.gradC?.length ?? 0);
+  }
+  for (const g of trace.paramGrads?.values() ?? []) n += g.length;
+  return n;
+}
+
+/** Refuses, before anything is traced, a JSON trace of T characters holding `perChar` numbers each that no string can hold. */
+export function checkJsonSize(T: number, perChar: number, V: number): void {
+  const numbers = T * perChar;
+  if (numbers > MAX_JSON_NUMBERS) {
+    throw new GatescopeError(`the trace as JSON would hold ${(numbers / 1e6).toFixed(1)} million numbers (${T.toLocaleString('en-US')} characters × ` +
+      `${Math.round(perChar).toLocaleString('en-US')} each: the next-character distribution over ${V.toLocaleString('en-US')} characters and every gate and state), ` +
+      `more than one JSON text can hold (${MAX_JSON_NUMBERS / 1e6} million); trace at most ${Math.floor(MAX_JSON_NUMBERS / perChar).toLocaleString('en-US')} characters`, 'invalid-input');
+  }
+}
+
+/** The numbers per character of a trace's JSON: the distribution, each layer's gates (none for a tanh RNN), c, h and norms, the token. */
+export function jsonNumbersPerChar(V: number, layers: number, H: number, gates: number, hasC: boolean): number {
+  return V + 1 + layers * ((gates + (hasC ? 1 : 0) + 1) * H + (hasC ? 2 : 1));
+}
+
 export function traceToJson(trace: TraceJsonInput, vocab: readonly string[], cell: string, H: number): string {
+  const T = trace.tokens.length;
+  checkJsonSize(T, jsonNumbers(trace) / Math.max(1, T), vocab.length);
   const f = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(9)) : x);
   const rows = (a: Float32Array, n: number): number[][] => {
     const out: number[][] = [];

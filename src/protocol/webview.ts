@@ -318,3 +318,58 @@ export function quantityValues(layer: TraceData['layers'][number], q: Quantity):
   if (q === 'c') return layer.c;
   return layer.gates[q] ?? null;
 }
+
+// ---- checking what the webview sends -------------------------------------------------------------------------
+// The webview runs the extension's own script, but its messages still cross a process boundary: the host acts on a
+// message only after checking every field it reads (types, ranges, sizes), as it would a file.
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown, lo = 0, hi = 2 ** 31): v is number => Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
+const isRange = (v: unknown): v is StepRange => isObj(v) && isInt(v['start']) && isInt(v['end']) && (v['start'] as number) <= (v['end'] as number);
+const oneOf = <T extends string>(v: unknown, xs: readonly T[]): v is T => typeof v === 'string' && (xs as readonly string[]).includes(v);
+const QUANTITIES: readonly Quantity[] = ['h', 'c', 'i', 'f', 'g', 'o', 'r', 'z', 'n'];
+const UNIT_QUANTITIES: readonly UnitQuantity[] = ['c', 'tanh(c)', 'h', 'i', 'f', 'g', 'o', 'r', 'z', 'n'];
+const FEATURES: readonly SearchState['feature'][] = ['column', 'line-length', 'indent', 'depth', 'string', 'comment'];
+const LANG_NAMES: readonly Lang[] = ['python', 'c', 'js', 'shell', 'plain'];
+
+function isUnitRef(v: unknown): v is UnitRef {
+  return isObj(v) && isInt(v['layer'], 0, 4096) && isInt(v['unit']) && oneOf(v['quantity'], UNIT_QUANTITIES);
+}
+
+export function isSearchState(v: unknown): v is SearchState {
+  return isObj(v) && oneOf(v['mode'], SEARCH_MODES) && oneOf(v['feature'], FEATURES) && (v['lang'] === null || oneOf(v['lang'], LANG_NAMES)) &&
+    typeof v['regex'] === 'string' && v['regex'].length <= 10_000 && Array.isArray(v['ranges']) && v['ranges'].length <= 10_000 && v['ranges'].every(isRange) &&
+    (v['quantity'] === 'all' || oneOf(v['quantity'], UNIT_QUANTITIES)) && (v['layer'] === null || isInt(v['layer'], 0, 4096));
+}
+
+export function isViewState(v: unknown): v is ViewState {
+  return isObj(v) && oneOf(v['tab'], ['inspect', 'training'] as const) && isInt(v['layer'], 0, 4096) && oneOf(v['quantity'], QUANTITIES) &&
+    isInt(v['unit']) && Array.isArray(v['units']) && v['units'].length <= 64 && v['units'].every((u) => isInt(u)) &&
+    (v['window'] === null || isRange(v['window'])) && isInt(v['cursor']) && (v['selection'] === null || isRange(v['selection'])) &&
+    typeof v['threshold'] === 'number' && v['threshold'] >= 0 && v['threshold'] <= 1 && typeof v['showStates'] === 'boolean' && isSearchState(v['search']);
+}
+
+/** The message when every field the host reads is what the protocol says; null otherwise (the host ignores it). */
+export function checkWebviewToHost(m: unknown): WebviewToHost | null {
+  if (!isObj(m) || typeof m['type'] !== 'string') return null;
+  switch (m['type']) {
+    case 'ready': case 'compareWithRnn': case 'cancelCompare': case 'retrace': case 'colourEditor': case 'exportTrace': case 'exportLossCsv':
+      return m as WebviewToHost;
+    case 'didMoveCursor':
+      return isInt(m['t']) ? m as WebviewToHost : null;
+    case 'didChangeView':
+      return isViewState(m['view']) ? m as WebviewToHost : null;
+    case 'reach':
+      return isInt(m['at']) && isInt(m['maxK'], 1, 100_000) && isInt(m['layer'], 0, 4096) && (m['saliencyFrom'] === undefined || isInt(m['saliencyFrom']))
+        ? m as WebviewToHost : null;
+    case 'units':
+      return isSearchState(m['search']) && (m['selection'] === null || isRange(m['selection'])) && isInt(m['top'], 1, 1000) && (m['pick'] === null || isUnitRef(m['pick']))
+        ? m as WebviewToHost : null;
+    case 'exportPng':
+      // a chart's name (a file name's part) and a PNG of at most 64 MB, starting with PNG's signature
+      return typeof m['name'] === 'string' && /^[a-z0-9-]{1,40}$/.test(m['name']) && m['png'] instanceof Uint8Array && m['png'].length <= 64 * 2 ** 20 &&
+        [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((b, k) => (m['png'] as Uint8Array)[k] === b) ? m as WebviewToHost : null;
+    default:
+      return null;
+  }
+}

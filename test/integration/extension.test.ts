@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { utimesSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { GatescopeApi } from '../../src/extension';
@@ -186,6 +187,24 @@ describe('Gatescope in VS Code', function () {
         assert.ok(!names.some((n) => n.endsWith('.tmp')), `temporary files left: ${names}`);
       } finally {
         await settings({ modelsDir: undefined });
+      }
+    });
+    it('temporary files of saves killed mid-write: removed when the models folder is watched, unless recent', async () => {
+      const dir = 'stale-models';
+      const old = file(`${dir}/.m.safetensors.123.deadbeef.tmp`), recent = file(`${dir}/.m.safetensors.lw4x2.tmp`), model = file(`${dir}/keep.safetensors.tmp`);
+      for (const u of [old, recent, model]) await vscode.workspace.fs.writeFile(u, new Uint8Array([1, 2, 3]));
+      const hoursAgo = (Date.now() - 2 * 3600_000) / 1000;
+      utimesSync(old.fsPath, hoursAgo, hoursAgo);
+      utimesSync(model.fsPath, hoursAgo, hoursAgo);
+      await settings({ modelsDir: dir });
+      try {
+        const exists = async (u: vscode.Uri): Promise<boolean> => vscode.workspace.fs.stat(u).then(() => true, () => false);
+        await waitUntil(async () => !(await exists(old)));
+        assert.ok(await exists(recent), 'a save under way (recent) is left alone');
+        assert.ok(await exists(model), 'not a temporary file of a model save');
+      } finally {
+        await settings({ modelsDir: undefined });
+        await vscode.workspace.fs.delete(file(dir), { recursive: true });
       }
     });
     it('a corrupt model file', async () => {

@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import { History } from '../../../webview/data/history';
 import type { TraceData } from '../../../src/protocol/trace';
 import { displayChar, probabilityOfActual, topPredictions, traceText, unitReadout } from '../../../src/protocol/traceQuery';
-import { quantitiesOf, quantityRange, quantityValues } from '../../../src/protocol/webview';
+import { Messenger } from '../../../src/protocol/messenger';
+import { checkWebviewToHost, quantitiesOf, quantityRange, quantityValues, type WebviewToHost } from '../../../src/protocol/webview';
 import type { TrainProgress } from '../../../src/protocol/worker';
 
 /** A tiny LSTM trace: T 3, V 3, H 2, one layer; values encode (t, unit) so that reads can be checked. */
@@ -57,5 +58,50 @@ describe('webview data: training history', () => {
     assert.equal(h.points('loss').length, 100);
     assert.equal(h.points('valLoss').length, 50);
     assert.equal(h.latest?.step, 1000);
+  });
+});
+
+describe('protocol: what the host accepts from the inspector webview (issue 14 item 14)', () => {
+  const search = { mode: 'regex', feature: 'column', lang: null, regex: 'def ', ranges: [{ start: 1, end: 4 }], quantity: 'all', layer: null };
+  const view = { tab: 'inspect', layer: 0, quantity: 'c', unit: 3, units: [3, 5], window: null, cursor: 10, selection: { start: 2, end: 9 }, threshold: 0.5, showStates: false, search };
+  const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]);
+
+  it('every message of the protocol, as the webview sends it', () => {
+    for (const m of [{ type: 'ready' }, { type: 'didMoveCursor', t: 5 }, { type: 'didChangeView', view }, { type: 'compareWithRnn' }, { type: 'cancelCompare' },
+      { type: 'retrace' }, { type: 'colourEditor' }, { type: 'reach', at: 700, maxK: 100, layer: 0 }, { type: 'reach', at: 700, maxK: 100, layer: 1, saliencyFrom: 250 },
+      { type: 'units', search, selection: null, top: 30, pick: { layer: 0, unit: 114, quantity: 'tanh(c)' } }, { type: 'exportPng', name: 'gradient-reach', png },
+      { type: 'exportTrace' }, { type: 'exportLossCsv' }]) {
+      assert.equal(checkWebviewToHost(m), m, JSON.stringify(m));
+    }
+  });
+
+  it('refuses a message whose fields are not what the protocol says', () => {
+    for (const m of [null, 'ready', [], { type: 'nope' }, { type: 5 }, { type: 'didMoveCursor' }, { type: 'didMoveCursor', t: -1 }, { type: 'didMoveCursor', t: 1.5 },
+      { type: 'didMoveCursor', t: '3' }, { type: 'didChangeView', view: { ...view, quantity: 'x' } }, { type: 'didChangeView', view: { ...view, units: Array(100).fill(1) } },
+      { type: 'didChangeView', view: { ...view, search: { ...search, regex: 'x'.repeat(20_000) } } }, { type: 'didChangeView', view: { ...view, window: { start: 9, end: 2 } } },
+      { type: 'didChangeView', view: { ...view, threshold: 2 } }, { type: 'reach', at: 7, maxK: 0, layer: 0 }, { type: 'reach', at: 7, maxK: 100, layer: 0, saliencyFrom: 'x' },
+      { type: 'units', search: { ...search, mode: 'eval' }, selection: null, top: 30, pick: null }, { type: 'units', search, selection: null, top: 1e9, pick: null },
+      { type: 'units', search, selection: null, top: 30, pick: { layer: 0, unit: 1, quantity: 'constructor' } },
+      { type: 'exportPng', name: '../../.bashrc', png }, { type: 'exportPng', name: 'text', png: Uint8Array.from([1, 2, 3]) }, { type: 'exportPng', name: 'text', png: [0x89, 0x50] },
+      { type: 'exportPng', name: 'text' }]) {
+      assert.equal(checkWebviewToHost(m), null, JSON.stringify(m)?.slice(0, 120));
+    }
+  });
+
+  it('the messenger answers a request that does not follow the protocol with an error and drops such a notification', async () => {
+    const sent: unknown[] = [];
+    const seen: unknown[] = [];
+    const refused: unknown[] = [];
+    const m = new Messenger<{ type: 'x' }, WebviewToHost>({ postMessage: (x) => sent.push(x) }, {
+      onRequest: (r) => { seen.push(r); return 1; }, onNotification: (n) => seen.push(n), check: checkWebviewToHost, onRefused: (b) => refused.push(b),
+    });
+    await m.receive({ id: 1, body: { type: 'reach', at: 'x' } });
+    await m.receive({ body: { type: 'didMoveCursor', t: -5 } });
+    await m.receive('not an envelope');
+    await m.receive({ id: 2, body: { type: 'didMoveCursor', t: 5 } });
+    assert.deepEqual(seen, [{ type: 'didMoveCursor', t: 5 }]);
+    assert.equal(refused.length, 2);
+    assert.deepEqual(sent[0], { inReplyTo: 1, error: { message: 'the request does not follow the protocol', user: false } });
+    assert.deepEqual(sent[1], { inReplyTo: 2, result: 1 });
   });
 });
