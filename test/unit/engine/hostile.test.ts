@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { GatescopeError } from '../../../src/engine/errors';
 import { parseUntrustedJson, type JsonLimits } from '../../../src/engine/json';
 import { decodeModelFile, encodeModelFile, MAX_VOCAB } from '../../../src/engine/modelfile';
@@ -174,5 +176,22 @@ describe('the size of a JSON trace, known before tracing (issue 14 item 5)', () 
     }
     assert.throws(() => checkJsonSize(1000, 65_536 + 50, 65_536), (e: unknown) => e instanceof GatescopeError && /trace at most 487 characters/.test(e.message));
     checkJsonSize(488, 65_536, 65_536);
+  });
+});
+
+describe('the regression corpus of hostile model files (test/fixtures/hostile, generate.ts)', () => {
+  const dir = path.join(__dirname, '../../fixtures/hostile');
+  const expected = JSON.parse(readFileSync(path.join(dir, 'expected.json'), 'utf8')) as Record<string, string>;
+
+  it('holds every file generate.ts writes, and each is refused with its message', () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
+    assert.deepEqual(files, Object.keys(expected).sort());
+    assert.ok(files.length >= 13);
+    for (const f of files) {
+      let caught: unknown;
+      try { decodeModelFile(new Uint8Array(readFileSync(path.join(dir, f)))); } catch (e) { caught = e; }
+      assert.ok(caught instanceof GatescopeError && caught.code === 'bad-model-file', `${f}: ${String(caught)}`);
+      assert.ok(caught.message.startsWith(expected[f]!), `${f}: ${caught.message}`);
+    }
   });
 });
