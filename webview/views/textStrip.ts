@@ -1,5 +1,5 @@
 import { displayChar } from '../../src/protocol/traceQuery';
-import { QUANTITY_NAMES } from '../../src/protocol/webview';
+import { QUANTITY_NAMES, type StepRange } from '../../src/protocol/webview';
 import type { App, Change, View } from '../app';
 import { lutIndex } from '../data/colour';
 import { mostSalient } from '../data/reach';
@@ -176,30 +176,13 @@ export class TextStrip implements View {
     if (mask) {
       ctx.strokeStyle = app.theme.match;
       ctx.lineWidth = 1.5;
-      const [r0, r1] = this.visibleRows();
-      const L = this.layout;
-      for (let r = r0; r <= r1; r++) {
-        const end = L.rowStart[r + 1]!;
-        for (let t = L.rowStart[r]!; t < end; t++) {
-          if (mask[t] !== 1) continue;
-          const a = t;
-          while (t + 1 < end && mask[t + 1] === 1) t++;
-          ctx.strokeRect(PAD + (a - L.rowStart[r]!) * this.cellW + 0.75, this.rowY(r) + 1.75, (t + 1 - a) * this.cellW - 1.5, this.lineH - 3.5);
-        }
-      }
+      this.eachVisiblePart(runsOf(mask, this.visibleSteps()), (x, y, w) => ctx.strokeRect(x + 0.75, y + 1.75, w - 1.5, this.lineH - 3.5));
     }
     const sel = app.view.selection;
     if (sel) {
       ctx.fillStyle = app.theme.selection;
       ctx.globalAlpha = 0.9;
-      const [r0, r1] = this.visibleRows();
-      const L = this.layout;
-      for (let r = r0; r <= r1; r++) {
-        const a = Math.max(sel.start, L.rowStart[r]!), b = Math.min(sel.end, L.rowStart[r + 1]!);
-        if (b <= a) continue;
-        const x = PAD + (a - L.rowStart[r]!) * this.cellW;
-        ctx.fillRect(x, this.rowY(r) + this.lineH - 3, (b - a) * this.cellW, 3);
-      }
+      this.eachVisiblePart([sel], (x, y, w) => ctx.fillRect(x, y + this.lineH - 3, w, 3));
       ctx.globalAlpha = 1;
     }
     const box = (t: number, colour: string, width: number): void => {
@@ -211,6 +194,25 @@ export class TextStrip implements View {
     };
     box(app.view.cursor, app.theme.cursor, 2);
     if (app.hover !== null && app.hover !== app.view.cursor) box(app.hover, app.theme.accent, 1.5);
+  }
+
+  /** The timesteps of the rows in view, [start, end). */
+  private visibleSteps(): StepRange {
+    const [r0, r1] = this.visibleRows();
+    return { start: this.layout!.rowStart[r0]!, end: this.layout!.rowStart[r1 + 1]! };
+  }
+
+  /** Calls draw(x, y, width) for each part, one per row in view, of each range of timesteps. */
+  private eachVisiblePart(ranges: readonly StepRange[], draw: (x: number, y: number, width: number) => void): void {
+    const L = this.layout!;
+    const [r0, r1] = this.visibleRows();
+    for (let r = r0; r <= r1; r++) {
+      const rowStart = L.rowStart[r]!, rowEnd = L.rowStart[r + 1]!;
+      for (const { start, end } of ranges) {
+        const a = Math.max(start, rowStart), b = Math.min(end, rowEnd);
+        if (b > a) draw(PAD + (a - rowStart) * this.cellW, this.rowY(r), (b - a) * this.cellW);
+      }
+    }
   }
 
   /** Scrolls the strip so that timestep t is in view. */
@@ -283,4 +285,16 @@ export class TextStrip implements View {
     this.app.moveCursor(Math.min(L.rowStart[nr]! + col, L.rowStart[nr + 1]! - 1));
     e.preventDefault();
   }
+}
+
+/** The runs of 1s of a 0/1 mask within [within.start, within.end). */
+function runsOf(mask: Float32Array, within: StepRange): StepRange[] {
+  const runs: StepRange[] = [];
+  for (let t = within.start; t < within.end; t++) {
+    if (mask[t] !== 1) continue;
+    const start = t;
+    while (t + 1 < within.end && mask[t + 1] === 1) t++;
+    runs.push({ start, end: t + 1 });
+  }
+  return runs;
 }

@@ -1,28 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { decodeModelFile } from '../../../src/engine/modelfile';
+import { cliHarness, CLI, expectUserError } from './run';
 
 /** Runs the built CLI (npm test builds it first) as a user would. */
-const CLI = path.join(__dirname, '../../../dist/cli.js');
-const dir = mkdtempSync(path.join(tmpdir(), 'gatescope-cli-'));
-const file = (name: string, content: string | Uint8Array): string => {
-  const p = path.join(dir, name);
-  writeFileSync(p, content);
-  return p;
-};
-const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const { dir, file, run } = cliHarness('gatescope-cli-');
 const corpus = 'It was the best of times, it was the worst of times. 🙂\n'.repeat(40);
 const small = ['--hidden', '16', '--embed', '8', '--seq', '16', '--batch', '4', '--quiet'];
-
-const expectUserError = (r: ReturnType<typeof run>, re: RegExp): void => {
-  assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, re);
-  assert.doesNotMatch(r.stderr, /internal error| {4}at /, 'no stack trace for a user error');
-};
 
 describe('gatescope CLI', function () {
   this.timeout(60_000);

@@ -1,7 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../../../src/engine/safetensors';
 import { encodeModelFile } from '../../../src/engine/modelfile';
@@ -9,25 +7,15 @@ import { Network } from '../../../src/engine/network';
 import { Rng } from '../../../src/engine/rng';
 import { estimateRun } from '../../../src/engine/run';
 import { Vocabulary } from '../../../src/engine/vocab';
+import { cliHarness, CLI, expectUserError } from './run';
 
 /**
  * The CLI against the bad inputs of issue 14 (a probe's findings), as a user meets them: every one a user error
  * (exit 1, one line, no stack trace) that leaves every input as it was.
  */
-const CLI = path.join(__dirname, '../../../dist/cli.js');
-const dir = mkdtempSync(path.join(tmpdir(), 'gatescope-hostile-'));
-const file = (name: string, content: string | Uint8Array): string => {
-  const p = path.join(dir, name);
-  writeFileSync(p, content);
-  return p;
-};
-const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const { dir, file, run } = cliHarness('gatescope-hostile-');
 const small = ['--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2', '--quiet'];
-const userError = (r: ReturnType<typeof run>, re: RegExp): void => {
-  assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, re);
-  assert.doesNotMatch(r.stderr, /internal error| {4}at /, 'no stack trace for a user error');
-};
+const userError = expectUserError;
 
 describe('gatescope CLI: hostile input (issue 14)', function () {
   this.timeout(60_000);

@@ -11,6 +11,7 @@ import { traceTokens } from '../../../src/engine/trace';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
 import { checkJsonSize, jsonNumbers, jsonNumbersPerChar } from '../../../src/protocol/traceJson';
 import { joinPieces } from '../../../src/models/provenance';
+import { rawSafetensors } from '../../fixtures/hostile/raw';
 
 /**
  * Hostile model files (issue 14): the cases a fuzzing probe found, each a regression test. Every one is refused with
@@ -30,14 +31,7 @@ const reason = (text: string, limits = LIMITS): string => {
   return 'accepted';
 };
 
-/** The safetensors file of a header given as text, with `data` zero bytes after it. */
-function rawFile(header: string, data = 0): Uint8Array {
-  const json = new TextEncoder().encode(header);
-  const out = new Uint8Array(8 + json.length + data);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  return out;
-}
+const rawFile = rawSafetensors;
 
 function badModel(fn: () => unknown, pattern: RegExp): void {
   let caught: unknown;
