@@ -3,6 +3,7 @@ import { showError, showInfo, showWarning } from './notify';
 import { ContextKeys } from './commands/ids';
 import type { EngineClient, WorkerCrashedError } from './engineClient';
 import type { ComparisonOf, ModelInfo, TextJoin, TrainingSource } from './engine/modelfile';
+import { estimateRun } from './engine/limits';
 import type { TrainOptions } from './engine/trainer';
 import type { ModelStore } from './models/modelStore';
 import { provenanceOf, resumeProvenance, type Provenance } from './models/provenance';
@@ -118,6 +119,13 @@ export class TrainingController implements vscode.Disposable {
       await this.stop();
     }
     const o = req.options;
+    if (!req.resume) {
+      // before anything is allocated: a model whose step takes minutes (or that needs gigabytes) asks first; the
+      // vocabulary is left out of the estimate (counting it would read the whole text on this thread)
+      const warning = estimateRun({ ...o, vocabSize: 0 }, o.seq, o.batch).warning;
+      const go = 'Train Anyway';
+      if (warning && await vscode.window.showWarningMessage(`Gatescope: ${warning}.`, { modal: true }, go) !== go) return null;
+    }
     const target = req.comparison?.target ?? req.resume?.uri ?? await this.store.freshUri(req.source, o.cell, o.layers, o.hidden);
     const runId = this.engine.newRunId();
     let finish!: (o: RunOutcome) => void;

@@ -5,7 +5,7 @@ import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../../.
 import { encodeModelFile } from '../../../src/engine/modelfile';
 import { Network } from '../../../src/engine/network';
 import { Rng } from '../../../src/engine/rng';
-import { estimateRun } from '../../../src/engine/run';
+import { estimateRun } from '../../../src/engine/limits';
 import { Vocabulary } from '../../../src/engine/vocab';
 import { cliHarness, CLI, expectUserError } from './run';
 
