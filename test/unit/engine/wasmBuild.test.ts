@@ -16,11 +16,11 @@ describe('WebAssembly kernel build', () => {
   });
 
   it('the relaxed-SIMD variant passes the kernel tests', function () {
-    if (bestVariant() === 'relaxed-simd') this.skip(); // this host runs it by default: wasm-kernels.test.ts tested it
+    if (bestVariant() === 'relaxed-simd') this.skip(); // this host runs it by default: wasmKernels.test.ts tested it
     this.timeout(120_000);
     // Node 20 validates relaxed SIMD only behind a V8 flag; the engine never relies on it, this test does
     const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', path.join(ROOT, 'node_modules/mocha/bin/mocha.js'),
-      '--no-config', '--require', 'tsx/cjs', '--extension', 'ts', '--reporter', 'dot', path.join(__dirname, 'wasm-kernels.test.ts')],
+      '--no-config', '--require', 'tsx/cjs', '--extension', 'ts', '--reporter', 'dot', path.join(__dirname, 'wasmKernels.test.ts')],
     { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GATESCOPE_WASM_VARIANT: 'relaxed-simd' } });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /passing/);
