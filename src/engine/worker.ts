@@ -299,6 +299,6 @@ function describe(model: Uint8Array): ModelSummary {
   const m = decodeModelFile(model);
   return {
     config: m.net.cfg, parameters: m.net.params.length, vocab: m.vocab.chars, info: m.info,
-    resumableFrom: m.training?.step ?? null, warnings: m.warnings,
+    resumableFrom: m.training?.step ?? null, trainOptions: m.training?.options ?? null, warnings: m.warnings,
   };
 }

@@ -110,7 +110,7 @@ export async function runComparison(host: ComparisonHost, ui: ComparisonUi = vsc
   }
 
   const items: ComparisonItem[] = cells.map((cell) => {
-    const o = rnnComparisonOptions(host.modelBytes, summary, DEFAULT_TRAIN_OPTIONS, cell);
+    const o = rnnComparisonOptions(summary, DEFAULT_TRAIN_OPTIONS, cell);
     const size = `${CELL_NAMES[cell]} ${o.layers}×${o.hidden}, ${o.steps.toLocaleString('en-US')} steps, seed ${o.seed}`;
     if (kept.has(cell)) {
       return { label: `$(history) Compare with ${cell === 'gru' ? 'GRU' : 'RNN'}`, description: `${size}: kept from before, opens at once`,
@@ -193,7 +193,7 @@ async function trainComparison(host: ComparisonHost, ui: ComparisonUi, cell: Cel
   const vocab = host.summary.vocab;
   // the comparison shares the model's vocabulary: a picked text's other characters become the stand-in the trace uses
   const input = prepareTraceText(got.text, null, vocab, Number.MAX_SAFE_INTEGER);
-  const options: TrainOptions = rnnComparisonOptions(host.modelBytes, host.summary, DEFAULT_TRAIN_OPTIONS, cell);
+  const options: TrainOptions = rnnComparisonOptions(host.summary, DEFAULT_TRAIN_OPTIONS, cell);
   const target = comparisonUri(host.model, cell);
   const title = `${CELL_NAMES[cell]} comparison of ${baseName(host.model.toString())} on ${got.what}`;
   host.setStatus({ kind: 'busy', message: `Training a ${CELL_NAMES[cell]} ${options.layers}×${options.hidden} on ${got.what} for comparison (the Training tab shows it)…`, action: 'cancelCompare' });

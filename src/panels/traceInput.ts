@@ -85,34 +85,12 @@ export function modelFacts(name: string, s: ModelSummary): ModelFacts {
 }
 
 /**
- * The metadata of a safetensors file (its JSON header's __metadata__), read without decoding tensors:
- * 8 bytes little-endian header length, then the JSON header.
- */
-export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
-  if (bytes.length < 8) return {};
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (n <= 0 || 8 + n > bytes.length) return {};
-  try {
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as { __metadata__?: Record<string, string> };
-    return header.__metadata__ ?? {};
-  } catch {
-    return {};
-  }
-}
-
-/**
  * The training options of the network the gradient chart compares with (a vanilla RNN unless `cell` says
- * otherwise): the model's own options (from its training state, when it has one) with another cell; the same
+ * otherwise): the model's own options (from its training state, when it has one, as the worker read it) with another cell; the same
  * size, seed, data and step count.
  */
-export function rnnComparisonOptions(model: Uint8Array, summary: ModelSummary, defaults: TrainOptions, cell: CellType = 'rnn_tanh'): TrainOptions {
-  let saved: Partial<TrainOptions> = {};
-  try {
-    const train = safetensorsMetadata(model)['gatescope.train'];
-    if (train) saved = (JSON.parse(train) as { options?: Partial<TrainOptions> }).options ?? {};
-  } catch {
-    saved = {};
-  }
+export function rnnComparisonOptions(summary: ModelSummary, defaults: TrainOptions, cell: CellType = 'rnn_tanh'): TrainOptions {
+  const saved: Partial<TrainOptions> = summary.trainOptions ?? {};
   const c = summary.config;
   const steps = summary.info.steps ?? summary.resumableFrom ?? saved.steps ?? defaults.steps;
   return { ...defaults, ...saved, cell, layers: c.layers, hidden: c.hidden, embed: c.embed, steps: Math.max(1, steps) };

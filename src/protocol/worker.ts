@@ -83,6 +83,8 @@ export interface ModelSummary {
   readonly vocab: readonly string[];
   readonly info: ModelInfo;
   readonly resumableFrom: number | null;
+  /** The settings it was trained with (from its training state, checked when the worker read the file); null without one. */
+  readonly trainOptions: TrainOptions | null;
   readonly warnings: readonly string[];
 }
 

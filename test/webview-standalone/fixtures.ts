@@ -112,7 +112,7 @@ export async function buildScenario(name: string, log: (s: string) => void = () 
     rec.finished = { reason: 'done', message: null };
     let compare: CompareData | null = null;
     if (spec.compare) {
-      const options = rnnComparisonOptions(model.bytes, summary, DEFAULT_TRAIN_OPTIONS);
+      const options = rnnComparisonOptions(summary, DEFAULT_TRAIN_OPTIONS);
       const rnn = await train(engine, `${spec.name}-rnn-compare`, text, options, spec, log);
       const rt = await engine.trace(rnn.bytes, input.text);
       compare = { label: `vanilla RNN ${options.layers}×${options.hidden}, ${options.steps} steps, seed ${options.seed}`, loss: rt.loss,

@@ -12,7 +12,7 @@ import { binIndex, binScheme } from '../../../src/panels/colourBins';
 import { hoverMarkdown } from '../../../src/panels/hoverText';
 import { inspectorCsp, inspectorHtml, makeNonce } from '../../../src/panels/html';
 import { OffsetMap } from '../../../src/panels/offsets';
-import { modelFacts, prepareTraceText, rnnComparisonOptions, safetensorsMetadata } from '../../../src/panels/traceInput';
+import { modelFacts, prepareTraceText, rnnComparisonOptions } from '../../../src/panels/traceInput';
 import { TrainingRecorder } from '../../../src/panels/training';
 import type { TraceData } from '../../../src/protocol/trace';
 import { traceToJson } from '../../../src/protocol/traceJson';
@@ -90,23 +90,19 @@ describe('panels: the model header and the RNN comparison', () => {
   const trainer = new Trainer(net, vocab.encodeCompact(text), options);
   for (let k = 0; k < 3; k++) trainer.trainStep();
   const bytes = encodeModelFile(net, vocab, { source: 'cat.txt', steps: 3, loss: 2.5 }, trainer.snapshot());
-  const summary: ModelSummary = { config: net.cfg, parameters: net.params.length, vocab: vocab.chars, info: { source: 'cat.txt', steps: 3, loss: 2.5 }, resumableFrom: 3, warnings: [] };
-
-  it('reads the metadata without decoding tensors', () => {
-    const meta = safetensorsMetadata(bytes);
-    assert.equal(meta['cell'], 'lstm');
-    assert.deepEqual(safetensorsMetadata(new Uint8Array(4)), {});
-  });
+  // as the worker describes the file
+  const m = decodeModelFile(bytes);
+  const summary: ModelSummary = { config: net.cfg, parameters: net.params.length, vocab: vocab.chars, info: m.info, resumableFrom: 3, trainOptions: m.training!.options, warnings: [] };
 
   it('trains the comparison RNN with the model’s size, seed, data options and steps', () => {
-    const o = rnnComparisonOptions(bytes, summary, DEFAULT_TRAIN_OPTIONS);
+    const o = rnnComparisonOptions(summary, DEFAULT_TRAIN_OPTIONS);
     assert.deepEqual({ cell: o.cell, layers: o.layers, hidden: o.hidden, embed: o.embed, seed: o.seed, seq: o.seq, batch: o.batch, lr: o.lr, steps: o.steps },
       { cell: 'rnn_tanh', layers: 2, hidden: 8, embed: 4, seed: 42, seq: 16, batch: 2, lr: 0.01, steps: 3 });
-    const bare = rnnComparisonOptions(encodeModelFile(net, vocab, {}, null), { ...summary, info: {}, resumableFrom: null }, DEFAULT_TRAIN_OPTIONS);
+    const bare = rnnComparisonOptions({ ...summary, info: {}, resumableFrom: null, trainOptions: null }, DEFAULT_TRAIN_OPTIONS);
     assert.equal(bare.seed, DEFAULT_TRAIN_OPTIONS.seed, 'without a training state: the defaults');
     assert.equal(bare.steps, DEFAULT_TRAIN_OPTIONS.steps);
     assert.equal(bare.hidden, 8);
-    const gru = rnnComparisonOptions(bytes, summary, DEFAULT_TRAIN_OPTIONS, 'gru');
+    const gru = rnnComparisonOptions(summary, DEFAULT_TRAIN_OPTIONS, 'gru');
     assert.deepEqual({ cell: gru.cell, hidden: gru.hidden, seed: gru.seed, steps: gru.steps }, { cell: 'gru', hidden: 8, seed: 42, steps: 3 }, 'the GRU comparison: the same but the cell');
   });
 
