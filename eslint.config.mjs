@@ -61,6 +61,19 @@ export default tseslint.config(
     },
   },
   {
+    // the boundaries' shared language: pure like the engine, and of the engine it names only the dependency-free
+    // modules (types.ts, errors.ts), so the webview's bundle and type-check never pull the engine in
+    files: ['src/protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'The protocol is shared with the webview and the worker: no vscode.' }, ...nodeBuiltins.map((name) => ({ name, message: 'The protocol must not import Node built-ins.' }))],
+        patterns: [{ group: ['../*', '!../engine', '../engine/*', '!../engine/types', '!../engine/errors'], message: 'The protocol imports only itself and src/engine/types.ts, src/engine/errors.ts.' }],
+      }],
+      'no-restricted-globals': ['error', { name: 'window', message: 'No DOM in the protocol.' }, { name: 'document', message: 'No DOM in the protocol.' },
+        { name: 'process', message: 'No Node globals in the protocol.' }, { name: 'Buffer', message: 'No Node globals in the protocol.' }],
+    },
+  },
+  {
     // browser code: it may import the shared protocol (and engine types through it), chart.js and itself only
     files: ['webview/**/*.ts'],
     rules: {

@@ -1,4 +1,6 @@
 import { GatescopeError } from './errors';
+import { BUILTIN_FEATURES, LANGS, type FeatureKind, type FeatureSpec, type Lang } from './types';
+export { BUILTIN_FEATURES, LANGS, type FeatureKind, type FeatureSpec, type Lang };
 
 /**
  * Per-character features of a text, to find the units that track them (Karpathy, Johnson & Fei-Fei 2015: cells
@@ -7,31 +9,6 @@ import { GatescopeError } from './errors';
  *
  * Dimension legend: T characters.
  */
-
-/** Languages whose strings and comments the lexer knows; `plain` has neither (every bracket counts). */
-export type Lang = 'python' | 'c' | 'js' | 'shell' | 'plain';
-export const LANGS: readonly Lang[] = ['python', 'c', 'js', 'shell', 'plain'];
-
-export type FeatureSpec =
-  /** characters since the last newline before t (0 for a line's first character) */
-  | { readonly kind: 'column' }
-  /** length of the line t is on, without its line break (\n or \r\n) */
-  | { readonly kind: 'line-length' }
-  /** leading spaces and tabs of the line t is on (each counts 1) */
-  | { readonly kind: 'indent' }
-  /** unclosed (, [, { after reading t, outside strings and comments; never below 0 */
-  | { readonly kind: 'depth'; readonly lang: Lang }
-  /** 1 inside a string literal (its quotes included), 0 elsewhere */
-  | { readonly kind: 'string'; readonly lang: Lang }
-  /** 1 inside a comment (its markers included), 0 elsewhere */
-  | { readonly kind: 'comment'; readonly lang: Lang }
-  /** 1 inside matches of a JavaScript regular expression (flags g, m, u), 0 elsewhere */
-  | { readonly kind: 'regex'; readonly source: string }
-  /** 1 inside half-open ranges [start, end) of positions */
-  | { readonly kind: 'ranges'; readonly ranges: readonly (readonly [number, number])[] };
-
-export type FeatureKind = FeatureSpec['kind'];
-export const BUILTIN_FEATURES = ['column', 'line-length', 'indent', 'depth', 'string', 'comment'] as const;
 
 /** Whether a feature takes only the values 0 and 1 (then the mean of a unit inside and outside is reported). */
 export function isBinary(spec: FeatureSpec): boolean {

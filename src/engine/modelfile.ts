@@ -7,6 +7,8 @@ import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat6
 import { validateTrainOptions, type TrainingState, type TrainOptions } from './trainer';
 import { CELL_TYPES, gateCount, isCellType, type FloatArrayConstructor, type ModelConfig } from './types';
 import { MAX_VOCAB, Vocabulary } from './vocab';
+import { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type TrainingSource } from './types';
+export { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type TrainingSource };
 
 /**
  * The model file: safetensors whose tensors are the state_dict of PyTorch's word_language_model RNNModel
@@ -21,48 +23,6 @@ import { MAX_VOCAB, Vocabulary } from './vocab';
 export const TRAIN_PREFIX = 'optim.';
 
 export { MAX_VOCAB };
-
-/** Facts about a model shown in the UI; all optional, stored as JSON in `gatescope.info`. */
-export interface ModelInfo {
-  source?: string;
-  steps?: number;
-  loss?: number;
-  valLoss?: number;
-  trainedChars?: number;
-  created?: string;
-  /** Where the training text came from, in order (files, or ranges of a file); `join` rebuilds the text from them. */
-  sources?: TrainingSource[];
-  join?: TextJoin;
-  /** SHA-256 (hex) of the UTF-8 training text, exactly as trained on. */
-  textHash?: string;
-  /** Set on a comparison model: what it was trained to be compared with. */
-  comparisonOf?: ComparisonOf;
-}
-
-/** One piece of the training text: a file (URI or path), a UTF-16 range of it (a selection), or its first `bytes`. */
-export interface TrainingSource {
-  uri: string;
-  range?: { start: number; end: number };
-  bytes?: number;
-}
-
-/**
- * How the pieces were joined into one text: `newline-between` puts "\n" between two pieces (selections),
- * `newline-if-missing` only where the earlier piece does not end with one (CLI files), `newline-after-each` ends
- * every piece with one (workspace files).
- */
-export const TEXT_JOINS = ['newline-between', 'newline-if-missing', 'newline-after-each'] as const;
-export type TextJoin = (typeof TEXT_JOINS)[number];
-
-/** A comparison model's origin: the model it is compared with and the text it was trained on. */
-export interface ComparisonOf {
-  /** SHA-256 (hex) of the compared model's file. */
-  modelHash: string;
-  /** SHA-256 (hex) of the text the comparison trained on. */
-  textHash: string;
-  /** Whether that text is the compared model's own training text. */
-  likeForLike: boolean;
-}
 
 export interface ModelFile {
   readonly net: Network;

@@ -1,8 +1,7 @@
 import { JsKernels, type Kernels } from './kernels';
-import type { FloatArray, FloatArrayConstructor } from './types';
+import type { ClipMode, FloatArray, FloatArrayConstructor } from './types';
 
-/** Gradient clipping, as PyTorch's torch.nn.utils.clip_grad_norm_ (global) or clip_grad_value_ (element-wise). */
-export type ClipMode = 'norm' | 'value';
+export type { ClipMode };
 
 export interface ClipReport {
   /** Global L2 norm of the gradient before clipping (what clip_grad_norm_ returns). */

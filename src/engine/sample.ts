@@ -3,14 +3,9 @@ import type { Network } from './network';
 import type { Rng } from './rng';
 import { softmaxInto, Stepper } from './stepper';
 import type { Vocabulary } from './vocab';
+import type { SampleOptions } from './types';
+export type { SampleOptions };
 
-export interface SampleOptions {
-  readonly prime: string;       // text fed first (it conditions the sample; it is not repeated in the output)
-  readonly length: number;      // characters to generate
-  readonly temperature: number; // > 0; 1 samples the model's distribution, lower is more conservative
-  readonly topK: number;        // 0 = all characters
-  readonly greedy: boolean;     // always the most likely character (ignores temperature and topK)
-}
 
 export const DEFAULT_SAMPLE_OPTIONS: SampleOptions = { prime: '', length: 500, temperature: 1, topK: 0, greedy: false };
 

@@ -1,27 +1,13 @@
 import { GatescopeError } from './errors';
 import type { Network } from './network';
-import { Adam, ADAM_DEFAULTS, clipGradients, type ClipMode } from './optim';
+import { Adam, ADAM_DEFAULTS, clipGradients } from './optim';
 import { Rng } from './rng';
-import type { CellType, FloatArray } from './types';
+import type { FloatArray, TrainOptions } from './types';
 import { Unroll } from './unroll';
 import type { TokenArray } from './vocab';
+export type { TrainOptions };
 
-/** Every hyperparameter of a training run. Sizes of the model live here too so a run can be resumed. */
-export interface TrainOptions {
-  readonly cell: CellType;
-  readonly layers: number;
-  readonly hidden: number;
-  readonly embed: number;
-  readonly seq: number;      // T, truncated-BPTT length
-  readonly batch: number;    // B, lanes over the text
-  readonly lr: number;
-  readonly clip: number;     // 0 disables clipping
-  readonly clipMode: ClipMode;
-  readonly steps: number;    // total optimisation steps of the run
-  readonly valFrac: number;  // fraction of the text (its end) held out for validation
-  readonly seed: number;
-}
-
+/** The defaults of every hyperparameter (settings.ts and the CLI start from them). */
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   cell: 'lstm', layers: 1, hidden: 128, embed: 64, seq: 64, batch: 32,
   lr: 2e-3, clip: 5, clipMode: 'norm', steps: 1000, valFrac: 0.05, seed: 1,

@@ -36,3 +36,114 @@ export interface ModelConfig {
 /** Engine buffers are float32 in production and float64 in gradient checks; kernels accept both. */
 export type FloatArray = Float32Array | Float64Array;
 export type FloatArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+// ---- what crosses the engine's boundaries (worker, host, webview, CLI) ----------------------------------------
+// Kept here, in a module that imports nothing, so that src/protocol can name them without pulling in the engine.
+
+/** How gradients are clipped, as PyTorch's torch.nn.utils.clip_grad_norm_ (global) or clip_grad_value_ (element-wise). */
+export type ClipMode = 'norm' | 'value';
+
+/** Every hyperparameter of a training run. Sizes of the model live here too so a run can be resumed. */
+export interface TrainOptions {
+  readonly cell: CellType;
+  readonly layers: number;
+  readonly hidden: number;
+  readonly embed: number;
+  readonly seq: number;      // T, truncated-BPTT length
+  readonly batch: number;    // B, lanes over the text
+  readonly lr: number;
+  readonly clip: number;     // 0 disables clipping
+  readonly clipMode: ClipMode;
+  readonly steps: number;    // total optimisation steps of the run
+  readonly valFrac: number;  // fraction of the text (its end) held out for validation
+  readonly seed: number;
+}
+
+export interface SampleOptions {
+  readonly prime: string;       // text fed first (it conditions the sample; it is not repeated in the output)
+  readonly length: number;      // characters to generate
+  readonly temperature: number; // > 0; 1 samples the model's distribution, lower is more conservative
+  readonly topK: number;        // 0 = all characters
+  readonly greedy: boolean;     // always the most likely character (ignores temperature and topK)
+}
+
+/** Facts about a model shown in the UI; all optional, stored as JSON in `gatescope.info`. */
+export interface ModelInfo {
+  source?: string;
+  steps?: number;
+  loss?: number;
+  valLoss?: number;
+  trainedChars?: number;
+  created?: string;
+  /** Where the training text came from, in order (files, or ranges of a file); `join` rebuilds the text from them. */
+  sources?: TrainingSource[];
+  join?: TextJoin;
+  /** SHA-256 (hex) of the UTF-8 training text, exactly as trained on. */
+  textHash?: string;
+  /** Set on a comparison model: what it was trained to be compared with. */
+  comparisonOf?: ComparisonOf;
+}
+
+/** One piece of the training text: a file (URI or path), a UTF-16 range of it (a selection), or its first `bytes`. */
+export interface TrainingSource {
+  uri: string;
+  range?: { start: number; end: number };
+  bytes?: number;
+}
+
+/**
+ * How the pieces were joined into one text: `newline-between` puts "\n" between two pieces (selections),
+ * `newline-if-missing` only where the earlier piece does not end with one (CLI files), `newline-after-each` ends
+ * every piece with one (workspace files).
+ */
+export const TEXT_JOINS = ['newline-between', 'newline-if-missing', 'newline-after-each'] as const;
+export type TextJoin = (typeof TEXT_JOINS)[number];
+
+/** A comparison model's origin: the model it is compared with and the text it was trained on. */
+export interface ComparisonOf {
+  /** SHA-256 (hex) of the compared model's file. */
+  modelHash: string;
+  /** SHA-256 (hex) of the text the comparison trained on. */
+  textHash: string;
+  /** Whether that text is the compared model's own training text. */
+  likeForLike: boolean;
+}
+
+/** Languages whose strings and comments the lexer knows; `plain` has neither (every bracket counts). */
+export type Lang = 'python' | 'c' | 'js' | 'shell' | 'plain';
+export const LANGS: readonly Lang[] = ['python', 'c', 'js', 'shell', 'plain'];
+
+export type FeatureSpec =
+  /** characters since the last newline before t (0 for a line's first character) */
+  | { readonly kind: 'column' }
+  /** length of the line t is on, without its line break (\n or \r\n) */
+  | { readonly kind: 'line-length' }
+  /** leading spaces and tabs of the line t is on (each counts 1) */
+  | { readonly kind: 'indent' }
+  /** unclosed (, [, { after reading t, outside strings and comments; never below 0 */
+  | { readonly kind: 'depth'; readonly lang: Lang }
+  /** 1 inside a string literal (its quotes included), 0 elsewhere */
+  | { readonly kind: 'string'; readonly lang: Lang }
+  /** 1 inside a comment (its markers included), 0 elsewhere */
+  | { readonly kind: 'comment'; readonly lang: Lang }
+  /** 1 inside matches of a JavaScript regular expression (flags g, m, u), 0 elsewhere */
+  | { readonly kind: 'regex'; readonly source: string }
+  /** 1 inside half-open ranges [start, end) of positions */
+  | { readonly kind: 'ranges'; readonly ranges: readonly (readonly [number, number])[] };
+
+export type FeatureKind = FeatureSpec['kind'];
+export const BUILTIN_FEATURES = ['column', 'line-length', 'indent', 'depth', 'string', 'comment'] as const;
+
+/** What a unit's value is: the LSTM cell state raw or squashed, the hidden state, or a gate by name. */
+export type UnitQuantity = 'c' | 'tanh(c)' | 'h' | 'i' | 'f' | 'g' | 'o' | 'r' | 'z' | 'n';
+
+export interface UnitCorrelation {
+  readonly layer: number;
+  readonly unit: number;
+  readonly quantity: UnitQuantity;
+  /** Pearson's r between the unit's value and the feature over the text. */
+  readonly r: number;
+  /** 0/1 features: the unit's mean where the feature is 1, and where it is 0. */
+  readonly meanIn?: number;
+  readonly meanOut?: number;
+}

@@ -1,6 +1,8 @@
 import { GatescopeError } from './errors';
 import { computeFeature, featureName, isBinary, type FeatureSpec } from './features';
 import type { FloatArray } from './types';
+import type { UnitCorrelation, UnitQuantity } from './types';
+export type { UnitCorrelation, UnitQuantity };
 
 /**
  * Which units track a per-character feature: Pearson's r between a unit's value and the feature over the traced
@@ -13,9 +15,6 @@ import type { FloatArray } from './types';
  * Dimension legend: T characters, H hidden units, L layers.
  */
 
-/** What a unit's value is: the LSTM cell state raw or squashed, the hidden state, or a gate by name. */
-export type UnitQuantity = 'c' | 'tanh(c)' | 'h' | 'i' | 'f' | 'g' | 'o' | 'r' | 'z' | 'n';
-
 /** A trace's layers, as the engine, the worker and the host hold them. */
 export interface UnitRecord {
   readonly layers: readonly {
@@ -25,16 +24,6 @@ export interface UnitRecord {
   }[];
 }
 
-export interface UnitCorrelation {
-  readonly layer: number;
-  readonly unit: number;
-  readonly quantity: UnitQuantity;
-  /** Pearson's r between the unit's value and the feature over the text. */
-  readonly r: number;
-  /** 0/1 features: the unit's mean where the feature is 1, and where it is 0. */
-  readonly meanIn?: number;
-  readonly meanOut?: number;
-}
 
 export interface RankOptions {
   /** Quantities to search (default: all the cell has). */

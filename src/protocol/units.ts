@@ -1,6 +1,4 @@
-import type { FeatureSpec, Lang } from '../engine/features';
-import type { CellType } from '../engine/types';
-import type { UnitCorrelation, UnitQuantity } from '../engine/units';
+import type { CellType, FeatureSpec, Lang, UnitCorrelation, UnitQuantity } from '../engine/types';
 import type { SearchState, StepRange } from './webview';
 
 /**
@@ -10,7 +8,7 @@ import type { SearchState, StepRange } from './webview';
  * Dimension legend: T characters.
  */
 
-export { BUILTIN_FEATURES, LANGS } from '../engine/features';
+export { BUILTIN_FEATURES, LANGS } from '../engine/types';
 export type { Lang, UnitCorrelation, UnitQuantity };
 
 /** A unit of a trace: its layer (0-based), index and quantity. */

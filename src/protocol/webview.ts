@@ -1,6 +1,4 @@
-import type { BUILTIN_FEATURES, Lang } from '../engine/features';
-import type { CellType } from '../engine/types';
-import type { UnitQuantity } from '../engine/units';
+import type { BUILTIN_FEATURES, CellType, Lang, UnitQuantity } from '../engine/types';
 import type { UnitRef } from './units';
 import type { TraceData } from './trace';
 import type { TrainProgress } from './worker';

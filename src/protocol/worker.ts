@@ -1,7 +1,4 @@
-import type { ModelInfo } from '../engine/modelfile';
-import type { SampleOptions } from '../engine/sample';
-import type { ModelConfig } from '../engine/types';
-import type { TrainOptions } from '../engine/trainer';
+import type { ModelConfig, ModelInfo, SampleOptions, TrainOptions } from '../engine/types';
 import type { UnitsQuery } from './units';
 
 /** Host → worker requests. Model files cross as their bytes (the host does all file I/O). */
