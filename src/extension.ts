@@ -1,15 +1,15 @@
 import * as vscode from 'vscode';
-import { recentMessages, showError } from './notify';
+import { recentMessages, showError } from './host/notify';
 import { registerModelCommands, createPickModel } from './commands/models';
 import { Commands } from './commands/ids';
 import { registerSampleCommand } from './commands/sample';
 import { registerWalkthroughCommands } from './commands/walkthrough';
 import { registerTrainCommands } from './commands/train';
-import { EngineClient } from './engineClient';
+import { EngineClient } from './host/engineClient';
 import { ModelStore } from './models/modelStore';
 import { ModelsView } from './models/modelsView';
 import { ModelEditorProvider } from './models/modelEditor';
-import { TrainingController } from './training';
+import { TrainingController } from './host/training';
 import { baseName } from './commands/input';
 import { registerDebugger } from './debug/activation';
 import { DID_STEP_EVENT, type DidStepBody } from './debug/events';

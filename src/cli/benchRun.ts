@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as path from 'node:path';
-import { EngineClient } from '../engineClient';
+import { EngineClient } from '../host/engineClient';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { ParallelSteps } from '../engine/parallel/parallelSteps';
 import { prepareRun } from '../engine/run';

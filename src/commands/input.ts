@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { GatescopeError } from '../engine/errors';
 import type { TrainingSource } from '../engine/modelfile';
 import { decodeText, utf8Boundary } from '../engine/text';
-import { config } from '../config';
+import { config } from '../host/config';
 
 /** The short name of a resource for messages and model names. */
 export function baseName(uri: vscode.Uri): string {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { showError } from '../notify';
+import { showError } from '../host/notify';
 import { describeModel, type ModelEntry, type ModelStore } from '../models/modelStore';
 import type { ModelsView } from '../models/modelsView';
 import { Commands } from './ids';

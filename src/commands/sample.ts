@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { EngineClient } from '../engineClient';
+import type { EngineClient } from '../host/engineClient';
 import { DEFAULT_SAMPLE_OPTIONS } from '../engine/sample';
 import type { ModelStore } from '../models/modelStore';
 import { Commands } from './ids';

@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
-import { showError, showInfo } from '../notify';
-import { config } from '../config';
+import { showError, showInfo } from '../host/notify';
+import { config } from '../host/config';
 import { isGatescopeError } from '../engine/errors';
 import type { ModelStore } from '../models/modelStore';
 import { RemoteError } from '../protocol/messenger';
-import type { RunOutcome, TrainingController } from '../training';
+import type { RunOutcome, TrainingController } from '../host/training';
 import { Commands } from './ids';
 import { baseName, readTrainingText } from './input';
 import { collectWorkspaceText } from './workspaceFiles';

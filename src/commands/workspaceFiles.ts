@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { GatescopeError } from '../engine/errors';
 import { decodeText } from '../engine/text';
-import { config } from '../config';
+import { config } from '../host/config';
 import { joinPieces } from '../models/provenance';
 
 export interface WorkspaceText {

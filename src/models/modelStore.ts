@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { EngineClient } from '../engineClient';
+import type { EngineClient } from '../host/engineClient';
 import type { ModelSummary } from '../protocol/worker';
-import { config } from '../config';
+import { config } from '../host/config';
 import { comparedModel, comparisonName } from './provenance';
 
 /** A model file and what the engine says about it (null while unread or when the file is not usable). */

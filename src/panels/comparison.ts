@@ -3,13 +3,13 @@ import { readSourceText } from '../commands/input';
 import type { TextJoin, TrainingSource } from '../engine/modelfile';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../engine/trainer';
 import type { CellType } from '../engine/types';
-import type { EngineClient } from '../engineClient';
+import type { EngineClient } from '../host/engineClient';
 import {
   comparisonName, keptComparisonMismatch, resolveTrainingText, sha256HexYielding, vocabularyDifference, type TextResolution,
 } from '../models/provenance';
 import type { CompareData, PanelStatus } from '../protocol/webview';
 import type { ModelSummary } from '../protocol/worker';
-import type { RunOutcome, TrainRequest } from '../training';
+import type { RunOutcome, TrainRequest } from '../host/training';
 import { prepareTraceText, rnnComparisonOptions } from './traceInput';
 
 /**

@@ -1,12 +1,12 @@
 import * as vscode from 'vscode';
-import type { EngineClient } from '../engineClient';
+import type { EngineClient } from '../host/engineClient';
 import { INSPECTOR_VIEW_TYPE, type InspectorSnapshot, type InspectorTarget, type PersistedState, type SearchState, type StepRange } from '../protocol/webview';
 import type { ComparisonOutcome, ComparisonUi } from './comparison';
 import { InspectorPanel, type PanelServices } from './inspectorPanel';
-import type { RunOutcome, TrainRequest } from '../training';
+import type { RunOutcome, TrainRequest } from '../host/training';
 import { TrainingRecorder } from './training';
 import { UnitColouring } from './unitColours';
-import { config } from '../config';
+import { config } from '../host/config';
 import { Commands } from '../commands/ids';
 import { modelArg } from '../commands/models';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { EngineClient } from '../engineClient';
+import type { EngineClient } from '../host/engineClient';
 import { Messenger } from '../protocol/messenger';
 import { langOfFile } from '../engine/features';
 import type { ReachView } from '../protocol/reach';
@@ -19,7 +19,7 @@ import { PanelReach } from './reach';
 import { runComparison, type ComparisonOutcome, type ComparisonUi } from './comparison';
 import { modelFacts, prepareTraceText } from './traceInput';
 import type { TrainingRecorder } from './training';
-import type { RunOutcome, TrainRequest } from '../training';
+import type { RunOutcome, TrainRequest } from '../host/training';
 
 /** What a panel needs from the inspector that owns it. */
 export interface PanelServices {

@@ -1,4 +1,4 @@
-import type { EngineClient } from '../engineClient';
+import type { EngineClient } from '../host/engineClient';
 import { vocabularyDifference } from '../models/provenance';
 import type { ReachData, ReachView } from '../protocol/reach';
 import type { UnitsQuery, UnitsView } from '../protocol/units';

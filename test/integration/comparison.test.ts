@@ -6,7 +6,7 @@ import { decodeModelFile, encodeModelFile } from '../../src/engine/modelfile';
 import type { ComparisonItem, ComparisonUi } from '../../src/panels/comparison';
 import type { InspectorSnapshot } from '../../src/protocol/webview';
 import { untilShown } from './helpers';
-import type { RunOutcome } from '../../src/training';
+import type { RunOutcome } from '../../src/host/training';
 
 /**
  * "Compare with RNN" inside a real VS Code: a tiny LSTM trained on sample.txt records its sources and text hash;

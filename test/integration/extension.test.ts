@@ -4,7 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { GatescopeApi } from '../../src/extension';
 import { decodeModelFile } from '../../src/engine/modelfile';
-import type { RunOutcome } from '../../src/training';
+import type { RunOutcome } from '../../src/host/training';
 
 /** Tests that need a real VS Code: activation, commands, the worker behind them, the Models view, messages. */
 const ID = 'gatescope.gatescope';

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { EngineClient } from '../../src/engineClient';
+import type { EngineClient } from '../../src/host/engineClient';
 import { DEFAULT_TRAIN_OPTIONS } from '../../src/engine/trainer';
 import type { InspectorApi } from '../../src/panels/inspector';
 import type { InspectorSnapshot } from '../../src/protocol/webview';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../../src/engine/trainer';
-import { EngineClient } from '../../src/engineClient';
+import { EngineClient } from '../../src/host/engineClient';
 import { modelFacts, prepareTraceText, rnnComparisonOptions } from '../../src/panels/traceInput';
 import { TrainingRecorder } from '../../src/panels/training';
 import type { CompareData, HostToWebview, TrainingSample } from '../../src/protocol/webview';

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { EngineClient, type WorkerCrashedError } from '../../../src/engineClient';
+import { EngineClient, type WorkerCrashedError } from '../../../src/host/engineClient';
 import { decodeModelFile } from '../../../src/engine/modelfile';
 import { type RemoteError } from '../../../src/protocol/messenger';
 import type { WorkerNotification } from '../../../src/protocol/worker';

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Commands } from '../../../src/commands/ids';
-import { manifestProperties } from '../../../src/settings';
+import { manifestProperties } from '../../../src/host/settings';
 
 /** Static checks of package.json against the code (the in-host suite checks the registered commands). */
 const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8'));
@@ -27,7 +27,7 @@ describe('manifest', () => {
     }
   });
 
-  it('configuration is generated from src/settings.ts', () => {
+  it('configuration is generated from src/host/settings.ts', () => {
     assert.deepEqual(pkg.contributes.configuration.properties, JSON.parse(JSON.stringify(manifestProperties())));
   });
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { EngineClient } from '../../../src/engineClient';
+import { EngineClient } from '../../../src/host/engineClient';
 import { decodeModelFile, encodeModelFile } from '../../../src/engine/modelfile';
 import { Network } from '../../../src/engine/network';
 import { Rng } from '../../../src/engine/rng';

@@ -1,5 +1,5 @@
-import { DEFAULT_TRAIN_OPTIONS } from './engine/trainer';
-import { CELL_TYPES } from './engine/types';
+import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
+import { CELL_TYPES } from '../engine/types';
 
 /**
  * Every `gatescope.*` setting, typed once. The manifest's `contributes.configuration` is generated from

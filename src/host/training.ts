@@ -1,14 +1,14 @@
 import * as vscode from 'vscode';
 import { showError, showInfo, showWarning } from './notify';
-import { ContextKeys } from './commands/ids';
+import { ContextKeys } from '../commands/ids';
 import type { EngineClient, WorkerCrashedError } from './engineClient';
-import type { ComparisonOf, ModelInfo, TextJoin, TrainingSource } from './engine/modelfile';
-import { estimateRun } from './engine/limits';
-import type { TrainOptions } from './engine/trainer';
-import type { ModelStore } from './models/modelStore';
-import { provenanceOf, resumeProvenance, type Provenance } from './models/provenance';
-import { RemoteError } from './protocol/messenger';
-import type { TrainProgress, WorkerNotification } from './protocol/worker';
+import type { ComparisonOf, ModelInfo, TextJoin, TrainingSource } from '../engine/modelfile';
+import { estimateRun } from '../engine/limits';
+import type { TrainOptions } from '../engine/trainer';
+import type { ModelStore } from '../models/modelStore';
+import { provenanceOf, resumeProvenance, type Provenance } from '../models/provenance';
+import { RemoteError } from '../protocol/messenger';
+import type { TrainProgress, WorkerNotification } from '../protocol/worker';
 import { config } from './config';
 
 export interface TrainRequest {

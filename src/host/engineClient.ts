@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { Messenger } from './protocol/messenger';
-import type { ReachData } from './protocol/reach';
-import type { UnitsQuery, UnitsView } from './protocol/units';
-import type { TraceData } from './protocol/trace';
-import type { ModelSummary, TrainStarted, WorkerNotification, WorkerRequest } from './protocol/worker';
+import { Messenger } from '../protocol/messenger';
+import type { ReachData } from '../protocol/reach';
+import type { UnitsQuery, UnitsView } from '../protocol/units';
+import type { TraceData } from '../protocol/trace';
+import type { ModelSummary, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 
 /** The worker died (a crash, an out-of-memory kill, or terminate()); the next request starts a fresh one. */
 export class WorkerCrashedError extends Error {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { TrainOptions } from './engine/trainer';
+import type { TrainOptions } from '../engine/trainer';
 import { SETTINGS, type Setting, type SettingKey } from './settings';
 
 /** Reads a `gatescope.*` setting declared in settings.ts, falling back to its default and clamped to its bounds. */
