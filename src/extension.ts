@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { recentMessages, showError } from './host/notify';
 import { registerModelCommands, createPickModel } from './commands/models';
-import { Commands } from './commands/ids';
+import { Commands } from './host/ids';
 import { registerSampleCommand } from './commands/sample';
 import { registerWalkthroughCommands } from './commands/walkthrough';
 import { registerTrainCommands } from './commands/train';
@@ -10,7 +10,7 @@ import { ModelStore } from './models/modelStore';
 import { ModelsView } from './models/modelsView';
 import { ModelEditorProvider } from './models/modelEditor';
 import { TrainingController } from './host/training';
-import { baseName } from './commands/input';
+import { baseName } from './host/input';
 import { registerDebugger } from './debug/activation';
 import { DID_STEP_EVENT, type DidStepBody } from './debug/events';
 import { registerInspector, type InspectorApi } from './panels/inspector';
@@ -50,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     inspect: (m) => void showModel(m),
     watch: (runId, m) => inspector.showTraining(runId, m),
     sample: (m) => void vscode.commands.executeCommand(Commands.sample, m),
-    stepThrough: (m) => void vscode.commands.executeCommand('gatescope.stepThrough', undefined, m),
+    stepThrough: (m) => void vscode.commands.executeCommand(Commands.stepThrough, undefined, m),
   });
 
   registerDebugger(context, { pickModel: () => pickModel(), output });

@@ -1,21 +1,10 @@
 import * as vscode from 'vscode';
 import { showError } from '../host/notify';
-import { describeModel, type ModelEntry, type ModelStore } from '../models/modelStore';
+import { describeModel, type ModelStore } from '../models/modelStore';
 import type { ModelsView } from '../models/modelsView';
-import { Commands } from './ids';
-import { baseName } from './input';
+import { Commands } from '../host/ids';
+import { baseName, modelArg } from '../host/input';
 import type { PickModel } from './train';
-
-/** A model URI from a command argument: a Uri, a Models-view entry (`uri`), a tree item (`resourceUri`), or nothing. */
-export function modelArg(arg: unknown): vscode.Uri | undefined {
-  if (arg instanceof vscode.Uri) return arg;
-  if (arg && typeof arg === 'object') {
-    const { uri, resourceUri } = arg as Partial<ModelEntry> & { resourceUri?: unknown };
-    if (uri instanceof vscode.Uri) return uri;
-    if (resourceUri instanceof vscode.Uri) return resourceUri;
-  }
-  return undefined;
-}
 
 export function createPickModel(store: ModelStore, lastModel: () => vscode.Uri | null): PickModel {
   return async (arg?: unknown) => {

@@ -2,9 +2,10 @@ import * as vscode from 'vscode';
 import type { EngineClient } from '../host/engineClient';
 import { DEFAULT_SAMPLE_OPTIONS } from '../engine/sample';
 import type { ModelStore } from '../models/modelStore';
-import { Commands } from './ids';
-import { baseName } from './input';
-import { showUserError, type PickModel } from './train';
+import { Commands } from '../host/ids';
+import { baseName } from '../host/input';
+import { showUserError } from '../host/notify';
+import type { PickModel } from './train';
 
 let nextSampleId = 1;
 

@@ -1,22 +1,11 @@
 import * as vscode from 'vscode';
-import { showError, showInfo } from '../host/notify';
+import { showError, showInfo, showUserError } from '../host/notify';
 import { config } from '../host/config';
-import { isGatescopeError } from '../engine/errors';
 import type { ModelStore } from '../models/modelStore';
-import { RemoteError } from '../protocol/messenger';
 import type { RunOutcome, TrainingController } from '../host/training';
-import { Commands } from './ids';
-import { baseName, readTrainingText } from './input';
+import { Commands } from '../host/ids';
+import { baseName, readTrainingText } from '../host/input';
 import { collectWorkspaceText } from './workspaceFiles';
-
-/** Shows a user error (the engine's, here or from the worker) as it is; rethrows anything else. */
-export function showUserError(e: unknown): undefined {
-  if (isGatescopeError(e) || (e instanceof RemoteError && e.wire.user)) {
-    void showError((e as Error).message);
-    return undefined;
-  }
-  throw e;
-}
 
 /** The model a command acts on: its argument (from a menu), or one the user picks. */
 export type PickModel = (arg?: unknown) => Promise<vscode.Uri | undefined>;

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { InspectorApi } from '../panels/inspector';
-import { Commands } from './ids';
+import { Commands } from '../host/ids';
 
 /**
  * The buttons of the "See inside an LSTM" walkthrough. Each one works without a folder open: the example — Python's

@@ -1,6 +1,6 @@
 import type { DidStepBody } from './events';
 import { quoteChar } from './expr';
-import { Commands } from '../commands/ids';
+import { Commands } from '../host/ids';
 
 /**
  * The parts of the VS Code wiring that need no VS Code: launch configurations from an editor's state, and the
@@ -9,7 +9,7 @@ import { Commands } from '../commands/ids';
 
 export const DEBUG_TYPE = 'gatescope';
 
-/** Command ids the debugger contributes (all ids live in commands/ids.ts). */
+/** Command ids the debugger contributes (all ids live in host/ids.ts). */
 export const DebugCommands = {
   stepThrough: Commands.stepThrough,
 } as const;

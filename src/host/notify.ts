@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { isGatescopeError } from '../engine/errors';
+import { RemoteError } from '../protocol/messenger';
 
 /**
  * User-facing messages go through here: one place that words them ("Gatescope: …") and remembers the
@@ -28,4 +30,13 @@ export function showWarning(message: string, ...actions: string[]): Thenable<str
 export function showInfo(message: string, ...actions: string[]): Thenable<string | undefined> {
   remember('info', message);
   return vscode.window.showInformationMessage(message, ...actions);
+}
+
+/** Shows a user error (the engine's, here or from the worker) as it is; rethrows anything else. */
+export function showUserError(e: unknown): undefined {
+  if (isGatescopeError(e) || (e instanceof RemoteError && e.wire.user)) {
+    void showError((e as Error).message);
+    return undefined;
+  }
+  throw e;
 }

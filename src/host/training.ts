@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { showError, showInfo, showWarning } from './notify';
-import { ContextKeys } from '../commands/ids';
+import { Commands, ContextKeys } from './ids';
 import type { EngineClient, WorkerCrashedError } from './engineClient';
 import type { ComparisonOf, ModelInfo, TextJoin, TrainingSource } from '../engine/modelfile';
 import { estimateRun } from '../engine/limits';
@@ -294,7 +294,7 @@ export class TrainingController implements vscode.Disposable {
       const p = run.progress;
       this.status.text = p ? `$(sync~spin) LSTM ${p.step}/${p.totalSteps} · loss ${fmt(p.loss)}` : '$(sync~spin) LSTM starting…';
       this.status.tooltip = p ? `Gatescope is training on ${run.source}\n${formatProgress(p)}\nClick for the live dashboard` : `Gatescope is training on ${run.source}`;
-      this.status.command = { command: 'gatescope.watchTraining', title: 'Show Training Dashboard' };
+      this.status.command = { command: Commands.watchTraining, title: 'Show Training Dashboard' };
       this.status.show();
       return;
     }
@@ -302,7 +302,7 @@ export class TrainingController implements vscode.Disposable {
       const name = this.lastModel.path.split('/').pop()!.replace(/\.safetensors$/, '');
       this.status.text = `$(circuit-board) ${name}${last ? ` · loss ${fmt(last.loss)} · ${Math.round(last.charsPerSec).toLocaleString('en-US')} chars/s` : ''}`;
       this.status.tooltip = 'Gatescope: the last trained model. Click to inspect it.';
-      this.status.command = { command: 'gatescope.showModel', title: 'Show Model', arguments: [this.lastModel] };
+      this.status.command = { command: Commands.showModel, title: 'Show Model', arguments: [this.lastModel] };
       this.status.show();
     } else {
       this.status.hide();

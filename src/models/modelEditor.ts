@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ModelStore } from './modelStore';
 import { describeModel } from './modelStore';
+import { Commands } from '../host/ids';
 
 /**
  * Opening a .safetensors file shows what the model is and what to do with it (Inspect, Sample, Step Through,
@@ -22,7 +23,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     const nonce = makeNonce();
     panel.webview.html = render(doc.uri, entry.summary ? describeModel(entry.summary) : null, entry, nonce, panel.webview.cspSource);
     panel.webview.onDidReceiveMessage((m: { type: 'run'; command: string }) => {
-      const allowed = ['gatescope.inspect', 'gatescope.sample', 'gatescope.resumeTraining', 'gatescope.stepThrough'];
+      const allowed: string[] = [Commands.inspect, Commands.sample, Commands.resumeTraining, Commands.stepThrough];
       if (m?.type === 'run' && allowed.includes(m.command)) {
         void this.store.addOpened(doc.uri).then(() => vscode.commands.executeCommand(m.command, doc.uri));
       }
@@ -53,7 +54,7 @@ function render(uri: vscode.Uri, line: string | null, entry: Awaited<ReturnType<
     ...(s.info.source ? [['trained on', s.info.source]] : []),
     ['resumable', s.resumableFrom !== null ? `yes, from step ${s.resumableFrom}` : 'no (weights only)'],
   ] : [];
-  const buttons = s ? [['gatescope.inspect', 'Inspect'], ['gatescope.sample', 'Sample'], ['gatescope.stepThrough', 'Step Through'], ['gatescope.resumeTraining', 'Resume Training']] : [];
+  const buttons = s ? [[Commands.inspect, 'Inspect'], [Commands.sample, 'Sample'], [Commands.stepThrough, 'Step Through'], [Commands.resumeTraining, 'Resume Training']] : [];
   return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1.0"><title>${name}</title>

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { describeModel, type ModelEntry, type ModelStore } from './modelStore';
 import { comparedModel } from './provenance';
+import { Commands } from '../host/ids';
 
 /** The "Models" tree in the Gatescope view container: each model with its cell, size, steps and loss. */
 export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.Disposable {
@@ -52,7 +53,7 @@ export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.D
       if (comparison) md.appendMarkdown(`| compares with | ${escapeMd(comparison.model.split('/').pop()!)}${s.info.comparisonOf?.likeForLike ? ', on its training text' : ''} |\n`);
       md.appendMarkdown(`| resumable | ${s.resumableFrom !== null ? `yes, from step ${s.resumableFrom}` : 'no (weights only)'} |\n`);
       item.tooltip = md;
-      item.command = { command: 'gatescope.showModel', title: 'Show Model', arguments: [e.uri] };
+      item.command = { command: Commands.showModel, title: 'Show Model', arguments: [e.uri] };
     } else {
       item.description = 'cannot be read';
       item.iconPath = new vscode.ThemeIcon('warning');

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { readSourceText } from '../commands/input';
+import { readSourceText } from '../host/input';
 import type { TextJoin, TrainingSource } from '../engine/modelfile';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../engine/trainer';
 import type { CellType } from '../engine/types';

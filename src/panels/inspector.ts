@@ -7,10 +7,10 @@ import type { RunOutcome, TrainRequest } from '../host/training';
 import { TrainingRecorder } from './training';
 import { UnitColouring } from './unitColours';
 import { config } from '../host/config';
-import { Commands } from '../commands/ids';
-import { modelArg } from '../commands/models';
+import { Commands, ContextKeys } from '../host/ids';
+import { modelArg } from '../host/input';
 
-/** The inspector's command ids (all ids live in commands/ids.ts). */
+/** The inspector's command ids (all ids live in host/ids.ts). */
 export const InspectorCommands = {
   inspect: Commands.inspect,
   inspectSelection: Commands.inspectSelection,
@@ -87,7 +87,7 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
   };
 
   const setOpenContext = (): void => {
-    void vscode.commands.executeCommand('setContext', 'gatescope.inspectorOpen', [...panels.values()].some((p) => p.target.document));
+    void vscode.commands.executeCommand('setContext', ContextKeys.inspectorOpen, [...panels.values()].some((p) => p.target.document));
   };
   const track = (p: InspectorPanel): InspectorPanel => {
     panels.set(p.key, p);
@@ -249,7 +249,7 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     const docUri = docArg(arg);
     const editor = vscode.window.activeTextEditor;
     const doc = docUri ? await vscode.workspace.openTextDocument(docUri) : editor && !editor.document.uri.path.endsWith('.safetensors') ? editor.document : undefined;
-    model ??= await vscode.commands.executeCommand<vscode.Uri | undefined>('gatescope.pickModel');
+    model ??= await vscode.commands.executeCommand<vscode.Uri | undefined>(Commands.pickModel);
     if (!model) return;
     const range = selection && editor && doc === editor.document && !editor.selection.isEmpty ? editor.selection : undefined;
     if (selection && !range) {

@@ -4,6 +4,7 @@ import { quantityValues } from '../protocol/webview';
 import { binIndex, binScheme } from './colourBins';
 import { hoverMarkdown } from './hoverText';
 import type { InspectorPanel } from './inspectorPanel';
+import { ContextKeys } from '../host/ids';
 
 /** Lines beyond the visible ones that are coloured too, so that scrolling a little shows colours at once. */
 const MARGIN_LINES = 40;
@@ -33,7 +34,7 @@ export class UnitColouring implements vscode.Disposable {
   activate(p: InspectorPanel): void {
     for (const other of [...this.active]) if (other !== p && other.target.document === p.target.document) this.active.delete(other);
     this.active.add(p);
-    void vscode.commands.executeCommand('setContext', 'gatescope.unitColoursShown', true);
+    void vscode.commands.executeCommand('setContext', ContextKeys.unitColoursShown, true);
     this.paint(p);
   }
 
@@ -56,7 +57,7 @@ export class UnitColouring implements vscode.Disposable {
   clear(): void {
     for (const p of this.active) this.clearDocument(p.target.document);
     this.active.clear();
-    void vscode.commands.executeCommand('setContext', 'gatescope.unitColoursShown', false);
+    void vscode.commands.executeCommand('setContext', ContextKeys.unitColoursShown, false);
   }
 
   dispose(): void {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Commands } from '../../../src/commands/ids';
+import { Commands } from '../../../src/host/ids';
 import { manifestProperties } from '../../../src/host/settings';
 
 /** Static checks of package.json against the code (the in-host suite checks the registered commands). */
@@ -10,7 +10,7 @@ const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'
 describe('manifest', () => {
   const contributed: string[] = pkg.contributes.commands.map((c: { command: string }) => c.command);
 
-  it('contributes every command id of src/commands/ids.ts', () => {
+  it('contributes every command id of src/host/ids.ts', () => {
     for (const id of Object.values(Commands)) assert.ok(contributed.includes(id), `${id} is not in contributes.commands`);
   });
 

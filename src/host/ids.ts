@@ -33,4 +33,6 @@ export const Commands = {
 /** Context keys used in `when` clauses. */
 export const ContextKeys = {
   training: 'gatescope.training',
+  inspectorOpen: 'gatescope.inspectorOpen',
+  unitColoursShown: 'gatescope.unitColoursShown',
 } as const;

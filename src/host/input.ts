@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import { GatescopeError } from '../engine/errors';
 import type { TrainingSource } from '../engine/modelfile';
 import { decodeText, utf8Boundary } from '../engine/text';
-import { config } from '../host/config';
+import { config } from './config';
+import type { ModelEntry } from '../models/modelStore';
 
 /** The short name of a resource for messages and model names. */
 export function baseName(uri: vscode.Uri): string {
@@ -60,4 +61,15 @@ export async function readSourceText(uri: string, bytes: number | undefined): Pr
   const u = vscode.Uri.parse(uri);
   const data = await vscode.workspace.fs.readFile(u);
   return decodeText(bytes !== undefined ? data.subarray(0, bytes) : data, baseName(u));
+}
+
+/** A model URI from a command argument: a Uri, a Models-view entry (`uri`), a tree item (`resourceUri`), or nothing. */
+export function modelArg(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (arg && typeof arg === 'object') {
+    const { uri, resourceUri } = arg as Partial<ModelEntry> & { resourceUri?: unknown };
+    if (uri instanceof vscode.Uri) return uri;
+    if (resourceUri instanceof vscode.Uri) return resourceUri;
+  }
+  return undefined;
 }
