@@ -68,14 +68,16 @@ async function hostDelay(text: string, config: BenchConfig, seconds: number): Pr
   const engine = new EngineClient(path.join(__dirname, 'worker.js'));
   try {
     const h = monitorEventLoopDelay({ resolution: 10 });
-    await engine.train({
+    const run = engine.train({
       runId: 1, text, source: 'bench', resume: null, evalEvery: 50, checkpointEvery: 20, totalSteps: 1e9,
       options: { ...DEFAULT_TRAIN_OPTIONS, ...BENCH_CONFIGS[config], embed: 64, seq: 64, batch: 32, lr: 2e-3, clip: 5, steps: 1e9 },
     });
+    await run.started;
     h.enable();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     h.disable();
-    await engine.cancel(1);
+    await run.cancel();
+    await run.finished;
     return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
   } finally {
     engine.dispose();

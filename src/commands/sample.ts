@@ -25,24 +25,22 @@ export function registerSampleCommand(engine: EngineClient, store: ModelStore, p
     const sampleId = nextSampleId++;
     const bytes = await store.read(model);
     let pending = Promise.resolve();
-    const sub = engine.onNotification((n) => {
-      if (n.type !== 'didSample' || n.sampleId !== sampleId) return;
+    // the text streams into the editor as it is sampled, edit after edit
+    const append = (chunk: string): void => {
       pending = pending.then(async () => {
-        await editor.edit((e) => e.insert(doc.positionAt(doc.getText().length), n.text), { undoStopBefore: false, undoStopAfter: false });
+        await editor.edit((e) => e.insert(doc.positionAt(doc.getText().length), chunk), { undoStopBefore: false, undoStopAfter: false });
       });
-    });
+    };
     try {
       return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sampling from ${baseName(model)} (temperature ${temperature})`, cancellable: true },
         async (_p, token) => {
           token.onCancellationRequested(() => { void engine.cancelSample(sampleId); });
-          const text = await engine.sample(sampleId, bytes, { ...DEFAULT_SAMPLE_OPTIONS, prime, length, temperature }, opts?.seed ?? Date.now() % 2 ** 32);
+          const text = await engine.sample(sampleId, bytes, { ...DEFAULT_SAMPLE_OPTIONS, prime, length, temperature }, opts?.seed ?? Date.now() % 2 ** 32, append);
           await pending;
           return prime + text;
         });
     } catch (e) {
       return showUserError(e);
-    } finally {
-      sub.dispose();
     }
   });
 }

@@ -3,7 +3,7 @@ import { Messenger } from '../protocol/messenger';
 import type { ReachData } from '../protocol/reach';
 import type { UnitsQuery, UnitsView } from '../protocol/units';
 import type { TraceData } from '../protocol/trace';
-import type { ModelSummary, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
+import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 
 /** The worker died (a crash, an out-of-memory kill, or terminate()); the next request starts a fresh one. */
 export class WorkerCrashedError extends Error {
@@ -13,26 +13,101 @@ export class WorkerCrashedError extends Error {
   }
 }
 
-type Listener = (n: WorkerNotification) => void;
+interface Disposable { dispose(): void }
+
+/** A checkpoint of a run: the model file's bytes (the host writes them), at `step`; `final` at the end. */
+export interface Checkpoint {
+  readonly step: number;
+  readonly bytes: Uint8Array;
+  readonly final: boolean;
+}
+
+/** How a run ended: done, cancelled, or stopped by an error (the worker's, or its crash: `user` false). */
+export interface RunEnd {
+  readonly reason: 'done' | 'cancelled' | 'error';
+  readonly error?: { readonly message: string; readonly user: boolean };
+  /** The last progress report, when the worker sent one with the end. */
+  readonly progress: TrainProgress | null;
+}
 
 /**
- * The extension host's handle on the engine worker (dist/worker.js). Starts the worker on first use,
- * forwards notifications to listeners, and turns a dead worker into rejected requests plus an `onCrash`
- * call, so that no caller waits forever. Imports nothing from vscode (unit-tested in plain Node).
+ * One training run in the worker, as every caller sees it: `started` (the worker's summary, or why it could not
+ * start), progress reports, checkpoints, `finished` (exactly once, also when the worker crashes), and cancel.
+ */
+export class TrainingRun {
+  private readonly progressListeners = new Set<(p: TrainProgress) => void>();
+  private readonly checkpointListeners = new Set<(c: Checkpoint) => void>();
+  private settle!: (e: RunEnd) => void;
+  private ended = false;
+  /** Resolves once, when the run ends; a run that could not start ends with its error. */
+  readonly finished: Promise<RunEnd> = new Promise((r) => { this.settle = r; });
+  /** The worker's summary once the run has started; rejects when it cannot start (the text, the options). */
+  readonly started: Promise<TrainStarted>;
+
+  constructor(readonly runId: number, start: Promise<TrainStarted>, private readonly cancelRun: () => Promise<void>) {
+    this.started = start;
+    start.catch((e: unknown) => this.end({ reason: 'error', error: { message: (e as Error).message, user: true }, progress: null }));
+  }
+
+  onProgress(l: (p: TrainProgress) => void): Disposable {
+    this.progressListeners.add(l);
+    return { dispose: () => this.progressListeners.delete(l) };
+  }
+
+  onCheckpoint(l: (c: Checkpoint) => void): Disposable {
+    this.checkpointListeners.add(l);
+    return { dispose: () => this.checkpointListeners.delete(l) };
+  }
+
+  /** Asks the worker to stop between two steps; it sends a final checkpoint, then `finished` resolves. */
+  cancel(): Promise<void> {
+    return this.ended ? Promise.resolve() : this.cancelRun();
+  }
+
+  /** The client routes this run's notifications here. */
+  deliver(n: WorkerNotification): void {
+    switch (n.type) {
+      case 'didProgress': for (const l of this.progressListeners) l(n.progress); break;
+      case 'didCheckpoint': for (const l of this.checkpointListeners) l({ step: n.step, bytes: n.bytes, final: n.final }); break;
+      case 'didFinish': this.end({ reason: n.reason, ...(n.error ? { error: n.error } : {}), progress: n.progress }); break;
+      default: break;
+    }
+  }
+
+  /** Ends the run once (its finish, a failed start, or the worker's crash). */
+  end(e: RunEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.progressListeners.clear();
+    this.checkpointListeners.clear();
+    this.settle(e);
+  }
+}
+
+/**
+ * The extension host's handle on the engine worker (dist/worker.js). Starts the worker on first use, routes each
+ * run's notifications to its TrainingRun and each sample's text to its caller, and turns a dead worker into rejected
+ * requests, ended runs and an `onCrash` call, so that no caller waits forever. Imports nothing from vscode
+ * (unit-tested in plain Node).
  */
 export class EngineClient {
   private worker: Worker | null = null;
   private messenger: Messenger<WorkerRequest, WorkerNotification> | null = null;
-  private readonly listeners = new Set<Listener>();
+  /** Runs not yet ended, by id: their notifications go to their handles. */
+  private readonly runs = new Map<number, TrainingRun>();
+  private readonly runListeners = new Set<(run: TrainingRun) => void>();
+  /** Samples streaming to a caller, by id. */
+  private readonly sampleListeners = new Map<number, (chunk: string) => void>();
   private readonly crashListeners = new Set<(e: WorkerCrashedError) => void>();
   private nextRunId = 1;
   private disposed = false;
 
   constructor(private readonly workerPath: string) {}
 
-  onNotification(l: Listener): { dispose(): void } {
-    this.listeners.add(l);
-    return { dispose: () => this.listeners.delete(l) };
+  /** Every run started through this client, as it starts (the inspector records them all for its dashboards). */
+  onRun(l: (run: TrainingRun) => void): Disposable {
+    this.runListeners.add(l);
+    return { dispose: () => this.runListeners.delete(l) };
   }
 
   onCrash(l: (e: WorkerCrashedError) => void): { dispose(): void } {
@@ -44,8 +119,13 @@ export class EngineClient {
     return this.nextRunId++;
   }
 
-  train(req: Omit<Extract<WorkerRequest, { type: 'train' }>, 'type'>): Promise<TrainStarted> {
-    return this.request<TrainStarted>({ type: 'train', ...req });
+  /** Starts a training run; subscribe to the handle before awaiting `started` (or after: reports come later). */
+  train(req: Omit<Extract<WorkerRequest, { type: 'train' }>, 'type'>): TrainingRun {
+    const run = new TrainingRun(req.runId, this.request<TrainStarted>({ type: 'train', ...req }), () => this.cancel(req.runId));
+    this.runs.set(req.runId, run);
+    void run.finished.then(() => { if (this.runs.get(req.runId) === run) this.runs.delete(req.runId); });
+    for (const l of this.runListeners) l(run);
+    return run;
   }
 
   cancel(runId: number): Promise<void> {
@@ -67,8 +147,15 @@ export class EngineClient {
     return this.request<UnitsView | null>({ type: 'units', key, query });
   }
 
-  sample(sampleId: number, model: Uint8Array, options: Extract<WorkerRequest, { type: 'sample' }>['options'], seed: number): Promise<string> {
-    return this.request<string>({ type: 'sample', sampleId, model, options, seed });
+  /** Generates text; `onText` gets it in chunks as it streams (the reply is all of it). */
+  async sample(sampleId: number, model: Uint8Array, options: Extract<WorkerRequest, { type: 'sample' }>['options'], seed: number,
+    onText?: (chunk: string) => void): Promise<string> {
+    if (onText) this.sampleListeners.set(sampleId, onText);
+    try {
+      return await this.request<string>({ type: 'sample', sampleId, model, options, seed });
+    } finally {
+      this.sampleListeners.delete(sampleId);
+    }
   }
 
   cancelSample(sampleId: number): Promise<void> {
@@ -97,7 +184,8 @@ export class EngineClient {
   dispose(): void {
     this.disposed = true;
     void this.terminate();
-    this.listeners.clear();
+    this.runListeners.clear();
+    this.sampleListeners.clear();
     this.crashListeners.clear();
   }
 
@@ -111,7 +199,10 @@ export class EngineClient {
     if (this.messenger) return this.messenger;
     const worker = new Worker(this.workerPath, { resourceLimits: { maxOldGenerationSizeMb: 8192 } });
     const messenger = new Messenger<WorkerRequest, WorkerNotification>(worker, {
-      onNotification: (n) => { for (const l of this.listeners) l(n); },
+      onNotification: (n) => {
+        if (n.type === 'didSample') this.sampleListeners.get(n.sampleId)?.(n.text);
+        else this.runs.get(n.runId)?.deliver(n);
+      },
     });
     worker.on('message', (m) => { void messenger.receive(m); });
     let reason = 'it exited';
@@ -122,6 +213,8 @@ export class EngineClient {
       this.messenger = null;
       const err = new WorkerCrashedError(code === 1 && reason === 'it exited' ? 'exit code 1' : reason);
       messenger.rejectAll(err);
+      for (const run of [...this.runs.values()]) run.end({ reason: 'error', error: { message: err.message, user: false }, progress: null });
+      this.runs.clear();
       if (!this.disposed) for (const l of this.crashListeners) l(err);
     });
     this.worker = worker;

@@ -1,14 +1,14 @@
 import * as vscode from 'vscode';
 import { showError, showInfo, showWarning } from './notify';
 import { Commands, ContextKeys } from './ids';
-import type { EngineClient, WorkerCrashedError } from './engineClient';
+import type { Checkpoint, EngineClient, RunEnd, WorkerCrashedError } from './engineClient';
 import type { ComparisonOf, ModelInfo, TextJoin, TrainingSource } from '../engine/modelfile';
 import { estimateRun } from '../engine/limits';
 import type { TrainOptions } from '../engine/trainer';
 import type { ModelStore } from '../models/modelStore';
 import { provenanceOf, resumeProvenance, type Provenance } from '../models/provenance';
 import { RemoteError } from '../protocol/messenger';
-import type { TrainProgress, WorkerNotification } from '../protocol/worker';
+import type { TrainProgress } from '../protocol/worker';
 import { config } from './config';
 
 export interface TrainRequest {
@@ -95,7 +95,6 @@ export class TrainingController implements vscode.Disposable {
     this.status = vscode.window.createStatusBarItem('gatescope.status', vscode.StatusBarAlignment.Left, 50);
     this.status.name = 'Gatescope';
     this.disposables.push(this.status, this.progressed, this.started,
-      engine.onNotification((n) => this.onNotification(n)),
       engine.onCrash((e) => this.onCrash(e)));
   }
 
@@ -152,10 +151,14 @@ export class TrainingController implements vscode.Disposable {
         }
       }
       const info: ModelInfo = { ...provenance, ...(req.comparison ? { comparisonOf: req.comparison.of } : {}) };
-      const s = await this.engine.train({
+      const handle = this.engine.train({
         runId, text: req.text, source: req.source, options: o, resume: req.resume?.bytes ?? null, info, vocab: req.comparison?.vocab,
         evalEvery: config.evalEvery(), checkpointEvery: req.comparison ? 0 : config.checkpointEvery(), totalSteps, workers: config.workers(),
       });
+      handle.onProgress((p) => this.progressOf(run, p));
+      handle.onCheckpoint((c) => this.checkpointOf(run, c));
+      const s = await handle.started;
+      void handle.finished.then((end) => this.finishOf(run, end));
       const c = s.config;
       this.log(`training ${c.cell} ${c.layers}×${c.hidden} (embed ${c.embed}, vocab ${c.vocabSize}, ${s.parameters.toLocaleString('en-US')} parameters) ` +
         `on ${req.source}: ${s.characters.toLocaleString('en-US')} characters, ${s.heldOut.toLocaleString('en-US')} held out; seq ${s.seq} × batch ${s.batch}; ` +
@@ -176,7 +179,7 @@ export class TrainingController implements vscode.Disposable {
     void vscode.window.withProgress({
       location: vscode.ProgressLocation.Notification, title: `Training on ${req.source}`, cancellable: true,
     }, async (progress, token) => {
-      token.onCancellationRequested(() => { void this.engine.cancel(runId); });
+      token.onCancellationRequested(() => { void this.engine.cancel(runId); }); // the run's own cancel, by id
       let reported = 0;
       reportProgress = (p): void => {
         const pct = (100 * p.step) / Math.max(1, p.totalSteps);
@@ -207,38 +210,36 @@ export class TrainingController implements vscode.Disposable {
   private readonly ended = new vscode.EventEmitter<number>();
   private readonly onDidEnd = this.ended.event;
 
-  private onNotification(n: WorkerNotification): void {
-    const run = this.active;
-    if (!run || !('runId' in n) || n.runId !== run.runId) return;
-    switch (n.type) {
-      case 'didProgress':
-        run.progress = n.progress;
-        run.reportProgress(n.progress);
-        this.progressed.fire({ runId: run.runId, progress: n.progress, model: run.target });
-        this.updateStatus();
-        return;
-      case 'didCheckpoint':
-        if (run.comparison) {
-          if (n.final) run.finalBytes = n.bytes;
-          return;
-        }
-        run.writes = run.writes.then(() => this.store.write(run.target, n.bytes)).then(() => {
-          run.wroteAny = true;
-          if (n.final) this.log(`saved ${run.target.fsPath || run.target.toString()} (step ${n.step})`);
-        }, (e: unknown) => {
-          this.log(`could not save the checkpoint of step ${n.step}: ${(e as Error).message}`);
-          void showError(`could not save the model to ${run.target.fsPath || run.target.toString()}: ${(e as Error).message}. ` +
-            'Check that the folder is writable and the disk has space, or change gatescope.modelsDir.');
-        });
-        return;
-      case 'didFinish':
-        if (run.comparison && n.reason === 'done' && run.finalBytes) this.writeComparison(run, run.finalBytes);
-        void run.writes.then(() => this.end(run, {
-          reason: n.reason, model: run.wroteAny ? run.target : null, progress: n.progress ?? run.progress,
-          error: n.error?.message, bytes: n.reason === 'done' ? run.finalBytes ?? undefined : undefined,
-        }, n.error));
-        return;
+  private progressOf(run: ActiveRun, p: TrainProgress): void {
+    run.progress = p;
+    run.reportProgress(p);
+    this.progressed.fire({ runId: run.runId, progress: p, model: run.target });
+    this.updateStatus();
+  }
+
+  /** Writes a checkpoint atomically, in order after the ones before (a comparison keeps only its final one, to decide later). */
+  private checkpointOf(run: ActiveRun, c: Checkpoint): void {
+    if (run.comparison) {
+      if (c.final) run.finalBytes = c.bytes;
+      return;
     }
+    run.writes = run.writes.then(() => this.store.write(run.target, c.bytes)).then(() => {
+      run.wroteAny = true;
+      if (c.final) this.log(`saved ${run.target.fsPath || run.target.toString()} (step ${c.step})`);
+    }, (e: unknown) => {
+      this.log(`could not save the checkpoint of step ${c.step}: ${(e as Error).message}`);
+      void showError(`could not save the model to ${run.target.fsPath || run.target.toString()}: ${(e as Error).message}. ` +
+        'Check that the folder is writable and the disk has space, or change gatescope.modelsDir.');
+    });
+  }
+
+  /** The run ended (done, cancelled, an error, or the worker's crash): after its writes, say how. */
+  private finishOf(run: ActiveRun, end: RunEnd): void {
+    if (run.comparison && end.reason === 'done' && run.finalBytes) this.writeComparison(run, run.finalBytes);
+    void run.writes.then(() => this.end(run, {
+      reason: end.reason, model: run.wroteAny ? run.target : null, progress: end.progress ?? run.progress,
+      error: end.error?.message, bytes: end.reason === 'done' ? run.finalBytes ?? undefined : undefined,
+    }, end.error));
   }
 
   /** Keeps a completed comparison beside its model; a folder that cannot be written only costs the next comparison its head start. */
@@ -251,11 +252,10 @@ export class TrainingController implements vscode.Disposable {
     });
   }
 
+  /** A crash ends the active run through its handle (finishOf); without one, it is only said. */
   private onCrash(e: WorkerCrashedError): void {
     this.log(e.message);
-    const run = this.active;
-    if (run) void run.writes.then(() => this.end(run, { reason: 'error', model: run.wroteAny ? run.target : null, progress: run.progress, error: e.message }, { message: e.message, user: false }));
-    else void showError(e.message);
+    if (!this.active) void showError(e.message);
   }
 
   private end(run: ActiveRun, outcome: RunOutcome, error?: { message: string; user: boolean }): void {

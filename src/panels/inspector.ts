@@ -176,20 +176,20 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
   }
 
   // every run is recorded from its first report, so that a dashboard opened later shows its whole history
-  const engineSub = engine.onNotification((n) => {
-    if (n.type === 'didSample') return;
-    let rec = recorders.get(n.runId);
-    if (n.type === 'didProgress') {
-      rec ??= newRecorder(n.runId);
-      rec.add(n.progress);
-    } else if (n.type === 'didCheckpoint') {
-      if (rec) void sampleCheckpoint(n.runId, n.step, n.bytes, n.final);
-      return;
-    } else if (n.type === 'didFinish' && rec) {
-      if (n.progress) rec.add(n.progress);
-      rec.finished = { reason: n.reason, message: n.error?.message ?? null };
-    }
-    if (rec) for (const p of panels.values()) p.training(n, rec);
+  const engineSub = engine.onRun((run) => {
+    run.onProgress((progress) => {
+      const rec = recorders.get(run.runId) ?? newRecorder(run.runId);
+      rec.add(progress);
+      for (const p of panels.values()) p.trainingProgressed(rec, progress);
+    });
+    run.onCheckpoint((c) => { if (recorders.has(run.runId)) void sampleCheckpoint(run.runId, c.step, c.bytes, c.final); });
+    void run.finished.then((end) => {
+      const rec = recorders.get(run.runId);
+      if (!rec) return;
+      if (end.progress) rec.add(end.progress);
+      rec.finished = { reason: end.reason, message: end.error?.message ?? null };
+      for (const p of panels.values()) p.trainingFinished(rec);
+    });
   });
 
   async function colourText(p: InspectorPanel | null): Promise<void> {

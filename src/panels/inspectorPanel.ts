@@ -12,7 +12,7 @@ import {
   type CompareData, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
   type PanelStatus, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
 } from '../protocol/webview';
-import type { ModelSummary, WorkerNotification } from '../protocol/worker';
+import type { ModelSummary, TrainProgress } from '../protocol/worker';
 import { inspectorHtml, makeNonce } from './html';
 import { OffsetMap } from './offsets';
 import { PanelReach } from './reach';
@@ -195,13 +195,16 @@ export class InspectorPanel implements vscode.Disposable {
   }
 
   /** Forwards a training notification of the attached run. */
-  training(n: WorkerNotification, rec: TrainingRecorder): void {
+  /** A progress report of the run this panel shows (its dashboard). */
+  trainingProgressed(rec: TrainingRecorder, progress: TrainProgress): void {
+    if (this.target.runId === rec.runId) this.post({ type: 'didProgress', runId: rec.runId, progress });
+  }
+
+  /** The run this panel shows ended (`rec.finished` says how). */
+  trainingFinished(rec: TrainingRecorder): void {
     if (this.target.runId !== rec.runId) return;
-    if (n.type === 'didProgress') this.post({ type: 'didProgress', runId: rec.runId, progress: n.progress });
-    if (n.type === 'didFinish') {
-      this.post({ type: 'didFinishTraining', runId: rec.runId, end: rec.finished!, model: rec.model });
-      if (rec.model && !this.target.model) this.target = { ...this.target, model: rec.model };
-    }
+    this.post({ type: 'didFinishTraining', runId: rec.runId, end: rec.finished!, model: rec.model });
+    if (rec.model && !this.target.model) this.target = { ...this.target, model: rec.model };
   }
 
   sampled(runId: number, step: number, text: string): void {

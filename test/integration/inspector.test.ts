@@ -99,13 +99,11 @@ describe('Gatescope Inspector in VS Code', function () {
   it('shows a training run live: progress reports, a sample at the final checkpoint, the end', async () => {
     const runId = engine.newRunId();
     const text = 'the quick brown fox jumps over the lazy dog. '.repeat(30);
-    const done = new Promise<void>((resolve) => {
-      const sub = engine.onNotification((n) => { if (n.type === 'didFinish' && n.runId === runId) { sub.dispose(); resolve(); } });
-    });
     inspector.showTraining(runId, null);
-    await engine.train({ runId, text, source: 'fox', options: { ...DEFAULT_TRAIN_OPTIONS, hidden: 16, embed: 8, seq: 16, batch: 4, steps: 60 },
+    const run = engine.train({ runId, text, source: 'fox', options: { ...DEFAULT_TRAIN_OPTIONS, hidden: 16, embed: 8, seq: 16, batch: 4, steps: 60 },
       resume: null, evalEvery: 20, checkpointEvery: 0, totalSteps: 60 });
-    await done;
+    await run.started;
+    assert.equal((await run.finished).reason, 'done');
     const s = await until(inspector, (x) => !!x.training?.finished && x.training.samples > 0, 'the dashboard shows the finished run and a sample');
     assert.equal(s.view.tab, 'training');
     assert.equal(s.training!.step, 60);

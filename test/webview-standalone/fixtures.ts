@@ -66,26 +66,18 @@ async function train(engine: EngineClient, key: string, text: string, options: T
   const samples: TrainingSample[] = [];
   const pending: Promise<void>[] = [];
   let final: Uint8Array | null = null;
-  const finished = new Promise<void>((resolve, reject) => {
-    const sub = engine.onNotification((n) => {
-      if (n.type === 'didProgress' && n.runId === runId) progress.push(n.progress);
-      if (n.type === 'didCheckpoint' && n.runId === runId) {
-        if (n.final) final = n.bytes;
-        const step = n.step;
-        pending.push(engine.sample(engine.newRunId(), n.bytes, { prime: '', length: 180, temperature: 0.8, topK: 0, greedy: false }, step)
-          .then((s) => { samples.push({ step, text: s }); }));
-      }
-      if (n.type === 'didFinish' && n.runId === runId) {
-        sub.dispose();
-        if (n.progress) progress.push(n.progress);
-        if (n.reason === 'error') reject(new Error(n.error?.message));
-        else resolve();
-      }
-    });
-  });
-  await engine.train({ runId, text, source: path.basename(spec.name), options, resume: null, evalEvery: spec.evalEvery,
+  const run = engine.train({ runId, text, source: path.basename(spec.name), options, resume: null, evalEvery: spec.evalEvery,
     checkpointEvery: spec.checkpointEvery, totalSteps: options.steps });
-  await finished;
+  run.onProgress((p) => progress.push(p));
+  run.onCheckpoint((c) => {
+    if (c.final) final = c.bytes;
+    pending.push(engine.sample(engine.newRunId(), c.bytes, { prime: '', length: 180, temperature: 0.8, topK: 0, greedy: false }, c.step)
+      .then((s) => { samples.push({ step: c.step, text: s }); }));
+  });
+  await run.started;
+  const end = await run.finished;
+  if (end.progress) progress.push(end.progress);
+  if (end.reason === 'error') throw new Error(end.error?.message);
   await Promise.all(pending);
   samples.sort((a, b) => a.step - b.step);
   mkdirSync(CACHE, { recursive: true });

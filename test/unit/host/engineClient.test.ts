@@ -4,19 +4,12 @@ import * as path from 'node:path';
 import { EngineClient, type WorkerCrashedError } from '../../../src/host/engineClient';
 import { decodeModelFile } from '../../../src/engine/modelfile';
 import { type RemoteError } from '../../../src/protocol/messenger';
-import type { WorkerNotification } from '../../../src/protocol/worker';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
 
 /** The host's client against the real worker bundle (npm test builds dist/ first). */
 const WORKER = path.join(__dirname, '../../../dist/worker.js');
 const TEXT = 'the quick brown fox jumps over the lazy dog 🙂\n'.repeat(40);
 const options = { ...DEFAULT_TRAIN_OPTIONS, hidden: 16, embed: 8, seq: 16, batch: 4, steps: 40 };
-
-function waitFor(client: EngineClient, pred: (n: WorkerNotification) => boolean): Promise<WorkerNotification> {
-  return new Promise((resolve) => {
-    const sub = client.onNotification((n) => { if (pred(n)) { sub.dispose(); resolve(n); } });
-  });
-}
 
 describe('engine worker through EngineClient', function () {
   this.timeout(30_000);
@@ -61,16 +54,20 @@ describe('engine worker through EngineClient', function () {
     assert.equal(await client.reach('p1:model', 500, 100, 0), null, 'the least recently used trace was dropped');
   });
 
-  it('trains to the end and sends a final checkpoint that loads', async () => {
+  it('trains to the end through a run handle: progress, a final checkpoint that loads, the end', async () => {
     const runId = client.newRunId();
-    const finished = waitFor(client, (n) => n.type === 'didFinish' && n.runId === runId);
+    const seen: number[] = [];
+    client.onRun((r) => seen.push(r.runId));
+    const run = client.train({ runId, text: TEXT, source: 'fox.txt', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 40 });
+    assert.deepEqual(seen, [runId], 'every run is announced as it starts');
     const checkpoints: Uint8Array[] = [];
-    client.onNotification((n) => { if (n.type === 'didCheckpoint' && n.final) checkpoints.push(n.bytes); });
-    const started = await client.train({ runId, text: TEXT, source: 'fox.txt', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 40 });
+    run.onCheckpoint((c) => { if (c.final) checkpoints.push(c.bytes); });
+    const started = await run.started;
     assert.equal(started.startStep, 0);
     assert.equal(started.config.hidden, 16);
-    const fin = await finished;
-    assert.equal(fin.type === 'didFinish' && fin.reason, 'done');
+    const end = await run.finished;
+    assert.equal(end.reason, 'done');
+    assert.equal(end.progress?.step, 40);
     assert.equal(checkpoints.length, 1);
     const m = decodeModelFile(checkpoints[0]!);
     assert.equal(m.training?.step, 40);
@@ -82,48 +79,56 @@ describe('engine worker through EngineClient', function () {
     assert.equal(trace.layers[0]!.gates['f']!.length, 9 * 16);
     const summary = await client.describe(checkpoints[0]!);
     assert.equal(summary.resumableFrom, 40);
+    assert.equal(summary.trainOptions?.hidden, 16);
   });
 
   it('trains on two workers (same seed → same model) and stops their helper threads at the end', async () => {
     const models: Uint8Array[] = [];
     for (let k = 0; k < 2; k++) {
-      const runId = client.newRunId();
-      const finished = waitFor(client, (n) => n.type === 'didFinish' && n.runId === runId);
-      const sub = client.onNotification((n) => { if (n.type === 'didCheckpoint' && n.final && n.runId === runId) models.push(n.bytes); });
-      const started = await client.train({ runId, text: TEXT, source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 40, workers: 2 });
-      assert.deepEqual(started.warnings, []);
-      await finished;
-      sub.dispose();
+      const run = client.train({ runId: client.newRunId(), text: TEXT, source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 40, workers: 2 });
+      run.onCheckpoint((c) => { if (c.final) models.push(c.bytes); });
+      assert.deepEqual((await run.started).warnings, []);
+      await run.finished;
     }
     assert.equal(decodeModelFile(models[0]!).training?.step, 40);
     assert.deepEqual(decodeModelFile(models[0]!).net.params, decodeModelFile(models[1]!).net.params);
   });
 
-  it('cancels within a second and still sends a loadable checkpoint', async () => {
-    const runId = client.newRunId();
-    const finished = waitFor(client, (n) => n.type === 'didFinish' && n.runId === runId);
+  it('cancels between two slices: nothing more runs once the worker has the request, and a loadable checkpoint is sent', async () => {
+    const run = client.train({ runId: client.newRunId(), text: TEXT.repeat(10), source: 'x', options: { ...options, hidden: 64 }, resume: null, evalEvery: 1000, checkpointEvery: 0, totalSteps: 1_000_000 });
     let final: Uint8Array | null = null;
-    let progressed = 0;
-    client.onNotification((n) => {
-      if (n.type === 'didCheckpoint' && n.final) final = n.bytes;
-      if (n.type === 'didProgress' && n.progress.step > 0 && n.progress.charsPerSec > 0) progressed++;
+    let progressed = 0, afterCancel = 0, cancelled = false;
+    run.onCheckpoint((c) => { if (c.final) final = c.bytes; });
+    run.onProgress((p) => {
+      if (cancelled) afterCancel++;
+      if (p.step > 0 && p.charsPerSec > 0) progressed++;
     });
-    await client.train({ runId, text: TEXT.repeat(10), source: 'x', options: { ...options, hidden: 64 }, resume: null, evalEvery: 1000, checkpointEvery: 0, totalSteps: 1_000_000 });
-    await new Promise((r) => setTimeout(r, 500));
-    const t0 = Date.now();
-    await client.cancel(runId);
-    const fin = await finished;
-    assert.ok(Date.now() - t0 < 1000, `cancel took ${Date.now() - t0} ms`);
-    assert.equal(fin.type === 'didFinish' && fin.reason, 'cancelled');
-    assert.ok(progressed >= 1, 'progress streamed while training');
+    await run.started;
+    while (progressed < 1) await new Promise((r) => setTimeout(r, 50));
+    await run.cancel();
+    cancelled = true; // the worker set its flag when it answered; its loop checks it before the next slice
+    const end = await run.finished;
+    assert.equal(end.reason, 'cancelled');
+    assert.equal(afterCancel, 0, 'no slice ran after the cancel was answered');
     assert.ok(final !== null);
     assert.ok(decodeModelFile(final!).training!.step > 0);
   });
 
-  it('reports user errors as such', async () => {
-    await assert.rejects(client.train({ runId: 9, text: 'abc', source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 5 }),
-      (e: RemoteError) => e.wire.user && /too short/.test(e.message));
+  it('reports user errors as such: a run that cannot start rejects `started` and ends with the error', async () => {
+    const run = client.train({ runId: 9, text: 'abc', source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 5 });
+    await assert.rejects(run.started, (e: RemoteError) => e.wire.user && /too short/.test(e.message));
+    const end = await run.finished;
+    assert.equal(end.reason, 'error');
+    assert.match(end.error!.message, /too short/);
     await assert.rejects(client.describe(new Uint8Array([1, 2, 3])), (e: RemoteError) => e.wire.user);
+  });
+
+  it('streams a sample\'s text to its caller in chunks', async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(__dirname, '../../../examples/models/stdlib-rnn.safetensors')));
+    const chunks: string[] = [];
+    const text = await client.sample(1, bytes, { prime: 'def ', length: 300, temperature: 1, topK: 0, greedy: false }, 7, (c) => chunks.push(c));
+    assert.equal(text.length > 0, true);
+    assert.equal(chunks.join(''), text);
   });
 
   it('survives a crashed worker: pending requests fail, onCrash fires, the next request works', async () => {
@@ -132,9 +137,17 @@ describe('engine worker through EngineClient', function () {
     const err = await crashed;
     assert.match(err.message, /stopped unexpectedly.*crash requested by a test/);
     assert.equal(client.running, false);
-    const trainRun = client.newRunId();
-    const done = waitFor(client, (n) => n.type === 'didFinish' && n.runId === trainRun);
-    await client.train({ runId: trainRun, text: TEXT, source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 3 });
-    await done;
+    const run = client.train({ runId: client.newRunId(), text: TEXT, source: 'x', options, resume: null, evalEvery: 10, checkpointEvery: 0, totalSteps: 3 });
+    assert.equal((await run.finished).reason, 'done');
+  });
+
+  it('ends a running run with the crash, so that nobody waits for its end', async () => {
+    const run = client.train({ runId: client.newRunId(), text: TEXT.repeat(10), source: 'x', options, resume: null, evalEvery: 1000, checkpointEvery: 0, totalSteps: 1_000_000 });
+    await run.started;
+    await client.crashForTest();
+    const end = await run.finished;
+    assert.equal(end.reason, 'error');
+    assert.equal(end.error?.user, false);
+    assert.match(end.error!.message, /stopped unexpectedly/);
   });
 });
