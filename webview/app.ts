@@ -5,8 +5,8 @@ import { robustMaxAbs, traceText } from '../src/protocol/traceQuery';
 import { searchRanges, viewQuantity, type UnitCorrelation, type UnitRef, type UnitsView } from '../src/protocol/units';
 import {
   DEFAULT_SEARCH, quantitiesOf, quantityRange, quantityValues,
-  type CompareData, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
-  type PanelStatus, type PersistedState, type Quantity, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
+  type CompareData, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
+  type PanelStatus, type PersistedState, type Quantity, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewReplies, type WebviewToHost,
 } from '../src/protocol/webview';
 import { History } from './data/history';
 import { rankUnits, type UnitMatch } from './data/search';
@@ -110,7 +110,7 @@ export class App {
   readonly timings: { paintMs: number | null; hoverMs: number | null; breakdown: Record<string, number> } = { paintMs: null, hoverMs: null, breakdown: {} };
   readonly cspViolations: string[] = [];
 
-  private readonly messenger: Messenger<WebviewToHost, HostToWebview>;
+  private readonly messenger: Messenger<WebviewToHost, HostToWebview, WebviewReplies>;
   private readonly stats = new Map<number, LayerStats>();
   private readonly views: View[] = [];
   private readonly liveRegion: HTMLElement;
@@ -125,7 +125,7 @@ export class App {
 
   constructor(private readonly vscode: VsCodeApi, mount: HTMLElement) {
     const port: Port = { postMessage: (m) => vscode.postMessage(m) };
-    this.messenger = new Messenger<WebviewToHost, HostToWebview>(port, {
+    this.messenger = new Messenger<WebviewToHost, HostToWebview, WebviewReplies>(port, {
       onRequest: (req) => this.onRequest(req),
       onNotification: (n) => this.onNotification(n),
     });
@@ -375,7 +375,7 @@ export class App {
       }
       this.update('search');
     };
-    void this.messenger.request<UnitsView | null>({ type: 'units', search: s, selection: this.view.selection, top: 30, pick: this.picked })
+    void this.messenger.request({ type: 'units', search: s, selection: this.view.selection, top: 30, pick: this.picked })
       .then((r) => done(r, null), (e: Error) => done(null, e.message));
   }
 
@@ -396,7 +396,7 @@ export class App {
       const at = this.view.cursor;
       this.reachAsked = at;
       const from = this.saliencyOn ? { saliencyFrom: saliencyFrom(this.view.window, at) } : {};
-      void this.messenger.request<ReachView>({ type: 'reach', at, maxK: REACH_K, layer: this.view.layer, ...from }).then((r) => {
+      void this.messenger.request({ type: 'reach', at, maxK: REACH_K, layer: this.view.layer, ...from }).then((r) => {
         if (at !== this.view.cursor) return;
         this.reach = r;
         this.reachError = null;
@@ -409,8 +409,9 @@ export class App {
     }, 60);
   }
 
-  request(msg: Extract<WebviewToHost, { type: 'compareWithRnn' | 'exportTrace' | 'exportLossCsv' | 'exportPng' }>): Promise<ExportResult | void> {
-    return this.messenger.request<ExportResult | void>(msg, msg.type === 'exportPng' ? [msg.png.buffer as ArrayBuffer] : []);
+  request<K extends 'compareWithRnn' | 'exportTrace' | 'exportLossCsv' | 'exportPng'>(msg: Extract<WebviewToHost, { type: K }>): Promise<WebviewReplies[K]> {
+    const png = (msg as WebviewToHost).type === 'exportPng' ? [(msg as Extract<WebviewToHost, { type: 'exportPng' }>).png.buffer as ArrayBuffer] : [];
+    return this.messenger.request(msg, png);
   }
 
   notify(msg: Extract<WebviewToHost, { type: 'cancelCompare' | 'retrace' | 'colourEditor' }>): void {

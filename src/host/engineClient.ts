@@ -3,7 +3,7 @@ import { Messenger } from '../protocol/messenger';
 import type { ReachData } from '../protocol/reach';
 import type { UnitsQuery, UnitsView } from '../protocol/units';
 import type { TraceData } from '../protocol/trace';
-import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
+import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerReplies, WorkerRequest } from '../protocol/worker';
 
 /** The worker died (a crash, an out-of-memory kill, or terminate()); the next request starts a fresh one. */
 export class WorkerCrashedError extends Error {
@@ -92,7 +92,7 @@ export class TrainingRun {
  */
 export class EngineClient {
   private worker: Worker | null = null;
-  private messenger: Messenger<WorkerRequest, WorkerNotification> | null = null;
+  private messenger: Messenger<WorkerRequest, WorkerNotification, WorkerReplies> | null = null;
   /** Runs not yet ended, by id: their notifications go to their handles. */
   private readonly runs = new Map<number, TrainingRun>();
   private readonly runListeners = new Set<(run: TrainingRun) => void>();
@@ -121,7 +121,7 @@ export class EngineClient {
 
   /** Starts a training run; subscribe to the handle before awaiting `started` (or after: reports come later). */
   train(req: Omit<Extract<WorkerRequest, { type: 'train' }>, 'type'>): TrainingRun {
-    const run = new TrainingRun(req.runId, this.request<TrainStarted>({ type: 'train', ...req }), () => this.cancel(req.runId));
+    const run = new TrainingRun(req.runId, this.request({ type: 'train', ...req }), () => this.cancel(req.runId));
     this.runs.set(req.runId, run);
     void run.finished.then(() => { if (this.runs.get(req.runId) === run) this.runs.delete(req.runId); });
     for (const l of this.runListeners) l(run);
@@ -129,22 +129,22 @@ export class EngineClient {
   }
 
   cancel(runId: number): Promise<void> {
-    return this.worker ? this.request<void>({ type: 'cancel', runId }) : Promise.resolve();
+    return this.worker ? this.request({ type: 'cancel', runId }) : Promise.resolve();
   }
 
   /** With `key`, the worker keeps the trace for `reach` (see WorkerRequest). */
   trace(model: Uint8Array, text: string, key?: string): Promise<TraceData> {
-    return this.request<TraceData>({ type: 'trace', model, text, ...(key !== undefined ? { key } : {}) });
+    return this.request({ type: 'trace', model, text, ...(key !== undefined ? { key } : {}) });
   }
 
   /** The gradient reach at `at` on the trace kept under `key` (see WorkerRequest); null when it is no longer kept. */
   reach(key: string, at: number, maxK: number, layer: number, saliencyFrom?: number): Promise<ReachData | null> {
-    return this.request<ReachData | null>({ type: 'reach', key, at, maxK, layer, ...(saliencyFrom !== undefined ? { saliencyFrom } : {}) });
+    return this.request({ type: 'reach', key, at, maxK, layer, ...(saliencyFrom !== undefined ? { saliencyFrom } : {}) });
   }
 
   /** The units of the trace kept under `key` ranked against a feature; null when the worker no longer keeps it. */
   units(key: string, query: UnitsQuery): Promise<UnitsView | null> {
-    return this.request<UnitsView | null>({ type: 'units', key, query });
+    return this.request({ type: 'units', key, query });
   }
 
   /** Generates text; `onText` gets it in chunks as it streams (the reply is all of it). */
@@ -152,23 +152,23 @@ export class EngineClient {
     onText?: (chunk: string) => void): Promise<string> {
     if (onText) this.sampleListeners.set(sampleId, onText);
     try {
-      return await this.request<string>({ type: 'sample', sampleId, model, options, seed });
+      return await this.request({ type: 'sample', sampleId, model, options, seed });
     } finally {
       this.sampleListeners.delete(sampleId);
     }
   }
 
   cancelSample(sampleId: number): Promise<void> {
-    return this.worker ? this.request<void>({ type: 'cancelSample', sampleId }) : Promise.resolve();
+    return this.worker ? this.request({ type: 'cancelSample', sampleId }) : Promise.resolve();
   }
 
   describe(model: Uint8Array): Promise<ModelSummary> {
-    return this.request<ModelSummary>({ type: 'describe', model });
+    return this.request({ type: 'describe', model });
   }
 
   /** Test hook: make the worker throw outside any request, as a bug would. */
   crashForTest(): Promise<void> {
-    return this.request<void>({ type: 'crash' });
+    return this.request({ type: 'crash' });
   }
 
   get running(): boolean {
@@ -190,15 +190,15 @@ export class EngineClient {
   }
 
   /** Model bytes are copied, not transferred: the host keeps its copy. */
-  private request<R>(req: WorkerRequest): Promise<R> {
+  private request<K extends WorkerRequest['type']>(req: Extract<WorkerRequest, { type: K }>): Promise<WorkerReplies[K]> {
     if (this.disposed) return Promise.reject(new Error('the engine client is disposed'));
-    return this.ensure().request<R>(req);
+    return this.ensure().request(req);
   }
 
-  private ensure(): Messenger<WorkerRequest, WorkerNotification> {
+  private ensure(): Messenger<WorkerRequest, WorkerNotification, WorkerReplies> {
     if (this.messenger) return this.messenger;
     const worker = new Worker(this.workerPath, { resourceLimits: { maxOldGenerationSizeMb: 8192 } });
-    const messenger = new Messenger<WorkerRequest, WorkerNotification>(worker, {
+    const messenger = new Messenger<WorkerRequest, WorkerNotification, WorkerReplies>(worker, {
       onNotification: (n) => {
         if (n.type === 'didSample') this.sampleListeners.get(n.sampleId)?.(n.text);
         else this.runs.get(n.runId)?.deliver(n);

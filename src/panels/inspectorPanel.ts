@@ -8,7 +8,7 @@ import type { TraceData } from '../protocol/trace';
 import { traceToJson } from '../protocol/traceJson';
 import { featureSpecOf, type UnitsView } from '../protocol/units';
 import {
-  checkWebviewToHost, INSPECTOR_VIEW_TYPE,
+  checkWebviewToHost, INSPECTOR_VIEW_TYPE, type HostReplies,
   type CompareData, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
   type PanelStatus, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
 } from '../protocol/webview';
@@ -52,7 +52,7 @@ const basename = (uri: string): string => decodeURIComponent(uri.replace(/[?#].*
  * webview shows, so that a webview re-created after being hidden gets the full state again after `ready`.
  */
 export class InspectorPanel implements vscode.Disposable {
-  private readonly messenger: Messenger<HostToWebview, WebviewToHost>;
+  private readonly messenger: Messenger<HostToWebview, WebviewToHost, HostReplies>;
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private readyWaiters: (() => void)[] = [];
@@ -85,7 +85,7 @@ export class InspectorPanel implements vscode.Disposable {
       localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')],
     };
     panel.iconPath = vscode.Uri.joinPath(services.extensionUri, 'media', 'gatescope.svg');
-    this.messenger = new Messenger<HostToWebview, WebviewToHost>({ postMessage: (m) => void webview.postMessage(m) }, {
+    this.messenger = new Messenger<HostToWebview, WebviewToHost, HostReplies>({ postMessage: (m) => void webview.postMessage(m) }, {
       onNotification: (n) => this.onNotification(n),
       onRequest: (r) => this.onRequest(r),
       check: checkWebviewToHost,
@@ -232,7 +232,7 @@ export class InspectorPanel implements vscode.Disposable {
     if (!this.ready) await Promise.race([new Promise<void>((r) => this.readyWaiters.push(r)), sleep(timeoutMs)]);
     if (this.loading) await Promise.race([this.loading, sleep(Math.max(0, deadline - Date.now()))]);
     return Promise.race([
-      this.messenger.request<InspectorSnapshot>({ type: 'getState' }),
+      this.messenger.request({ type: 'getState' }),
       sleep(Math.max(1000, deadline - Date.now())).then(() => { throw new Error('the inspector webview did not answer getState'); }),
     ]);
   }

@@ -34,8 +34,11 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-/** `Out`: the messages this side sends (requests and notifications); `In`: the ones it receives. */
-export class Messenger<Out extends { type: string }, In extends { type: string }> {
+/**
+ * `Out`: the messages this side sends (requests and notifications); `In`: the ones it receives; `Replies`: what the
+ * other side answers each request type with, so that `request({ type: 'trace', … })` has its reply's type.
+ */
+export class Messenger<Out extends { type: string }, In extends { type: string }, Replies = Record<never, never>> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
@@ -57,9 +60,9 @@ export class Messenger<Out extends { type: string }, In extends { type: string }
   ) {}
 
   /** Sends a request and resolves with the other side's reply. */
-  request<R>(req: Out, transfer: readonly ArrayBuffer[] = []): Promise<R> {
+  request<K extends Out['type'] & keyof Replies>(req: Extract<Out, { type: K }>, transfer: readonly ArrayBuffer[] = []): Promise<Replies[K]> {
     const id = this.nextId++;
-    return new Promise<R>((resolve, reject) => {
+    return new Promise<Replies[K]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.port.postMessage({ id, body: req } satisfies Envelope, transfer);
     });

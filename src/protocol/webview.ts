@@ -1,5 +1,6 @@
 import type { BUILTIN_FEATURES, CellType, Lang, UnitQuantity } from '../engine/types';
-import type { UnitRef } from './units';
+import type { ReachView } from './reach';
+import type { UnitRef, UnitsView } from './units';
 import type { TraceData } from './trace';
 import type { TrainProgress } from './worker';
 
@@ -219,6 +220,21 @@ export type WebviewToHost =
   | { type: 'exportTrace' }
   /** Request: save the attached run's loss history as CSV. Replies ExportResult. */
   | { type: 'exportLossCsv' };
+
+/** What the host answers each webview request with. */
+export interface WebviewReplies {
+  compareWithRnn: void;
+  reach: ReachView;
+  units: UnitsView | null;
+  exportPng: ExportResult;
+  exportTrace: ExportResult;
+  exportLossCsv: ExportResult;
+}
+
+/** What the webview answers each host request with. */
+export interface HostReplies {
+  getState: InspectorSnapshot;
+}
 
 export interface ExportResult {
   /** Where it was saved; null when the user cancelled. */

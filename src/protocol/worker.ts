@@ -1,5 +1,7 @@
 import type { ModelConfig, ModelInfo, SampleOptions, TrainOptions } from '../engine/types';
-import type { UnitsQuery } from './units';
+import type { ReachData } from './reach';
+import type { TraceData } from './trace';
+import type { UnitsQuery, UnitsView } from './units';
 
 /** Host → worker requests. Model files cross as their bytes (the host does all file I/O). */
 export type WorkerRequest =
@@ -37,6 +39,19 @@ export type WorkerRequest =
   | { type: 'describe'; model: Uint8Array }
   /** Test hook: crash the worker the way a bug would. */
   | { type: 'crash' };
+
+/** What the worker answers each request with. */
+export interface WorkerReplies {
+  train: TrainStarted;
+  cancel: void;
+  trace: TraceData;
+  reach: ReachData | null;
+  units: UnitsView | null;
+  sample: string;
+  cancelSample: void;
+  describe: ModelSummary;
+  crash: void;
+}
 
 /** Worker → host notifications. */
 export type WorkerNotification =

@@ -1,5 +1,5 @@
 import { Messenger } from '../../src/protocol/messenger';
-import type { CompareData, HostToWebview, InspectorSnapshot, WebviewToHost } from '../../src/protocol/webview';
+import type { CompareData, HostReplies, HostToWebview, InspectorSnapshot, WebviewToHost } from '../../src/protocol/webview';
 import type { Scenario } from './fixtures';
 import { decodeWire } from './wire';
 
@@ -83,7 +83,7 @@ const exportsSeen: string[] = [];
 let scenario: Scenario | null = null;
 const loaded = fetch(`/data/${scenarioName}.bin`).then((r) => r.arrayBuffer()).then((b) => { scenario = decodeWire(b) as Scenario; });
 
-const messenger = new Messenger<HostToWebview, WebviewToHost>({ postMessage: (m) => window.postMessage(m, '*') }, {
+const messenger = new Messenger<HostToWebview, WebviewToHost, HostReplies>({ postMessage: (m) => window.postMessage(m, '*') }, {
   onNotification: (n) => {
     received.push(n);
     if (n.type === 'ready') void loaded.then(() => sendInit());
@@ -170,7 +170,7 @@ window['acquireVsCodeApi'] = () => ({
 });
 
 window['__host'] = {
-  getState: (): Promise<InspectorSnapshot> => messenger.request<InspectorSnapshot>({ type: 'getState' }),
+  getState: (): Promise<InspectorSnapshot> => messenger.request({ type: 'getState' }),
   setTheme,
   setCursor: (t: number) => messenger.notify({ type: 'setCursor', t }),
   selectRange: (start: number, end: number) => messenger.notify({ type: 'selectRange', range: { start, end } }),
