@@ -147,3 +147,24 @@ export interface UnitCorrelation {
   readonly meanIn?: number;
   readonly meanOut?: number;
 }
+
+/** One layer of a trace; every (T, H) array is row-major: value of unit j at time t at t·H + j. */
+export interface TraceLayer {
+  /** Post-activation gates by name: LSTM i, f, g, o; GRU r, z, n. Empty for the plain RNN. */
+  readonly gates: Readonly<Record<string, Float32Array>>; // each (T, H)
+  readonly c: Float32Array | null; // (T, H) LSTM cell state
+  readonly h: Float32Array;        // (T, H)
+  readonly gradH: Float32Array;    // (T) ‖∂loss/∂h_t‖₂
+  readonly gradC: Float32Array | null; // (T) ‖∂loss/∂c_t‖₂, LSTM
+}
+
+/** Everything the inspector, the debugger and `gatescope trace` show about one text. */
+export interface Trace {
+  readonly tokens: Int32Array;  // (T)
+  /** Mean cross-entropy of the T − 1 next-character predictions (the last position has no target). */
+  readonly loss: number;
+  readonly probs: Float32Array; // (T, V) next-character distribution at every position
+  readonly layers: readonly TraceLayer[];
+  /** ∂loss/∂θ per tensor in the model file's layout, when asked for. */
+  readonly paramGrads: ReadonlyMap<string, Float32Array> | null;
+}
