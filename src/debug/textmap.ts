@@ -1,3 +1,5 @@
+import { isPairAt } from '../engine/text';
+
 /**
  * Where each character of the stepped text sits in the document. Tokens are code points (an emoji is one
  * timestep), while editors count UTF-16 units: token t starts at UTF-16 offset offsets[t] of the text, and
@@ -40,7 +42,7 @@ export class TextMap {
     let n = 0;
     for (let i = 0; i < text.length;) {
       const c = text.charCodeAt(i);
-      const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+      const pair = isPairAt(text, i);
       if (this.lineFirstToken[line] === -1) this.lineFirstToken[line] = n;
       offsets[n] = i;
       lines[n] = line;

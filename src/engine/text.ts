@@ -39,18 +39,42 @@ export function decodeText(bytes: Uint8Array, source: string): string {
   return text;
 }
 
-/** Counts code points (characters as the vocabulary sees them), not UTF-16 units. */
-export function codePointLength(text: string): number {
+// ---- text coordinates: code points (the model's characters, timesteps) and UTF-16 units (editors, strings) ----
+// The one place that knows a surrogate pair; the inspector's offsets, the debugger's text map and the trace input
+// build on these.
+
+/** Whether a surrogate pair (one code point, two UTF-16 units) starts at UTF-16 offset i, within [0, end). */
+export function isPairAt(s: string, i: number, end = s.length): boolean {
+  const c = s.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff && i + 1 < end && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+}
+
+/** Code points in s[from, to) (characters as the vocabulary sees them), not UTF-16 units. */
+export function countCodePoints(s: string, from = 0, to = s.length): number {
   let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
+  for (let i = from; i < to; i += isPairAt(s, i, to) ? 2 : 1) n++;
   return n;
+}
+
+/** Counts code points of the whole text. */
+export function codePointLength(text: string): number {
+  return countCodePoints(text);
+}
+
+/** The UTF-16 offset where each code point of `text` starts, and text.length last: (T + 1). */
+export function codePointStarts(text: string): Uint32Array {
+  const starts = new Uint32Array(text.length + 1);
+  let n = 0;
+  for (let i = 0; i < text.length; i += isPairAt(text, i) ? 2 : 1) starts[n++] = i;
+  starts[n] = text.length;
+  return starts.slice(0, n + 1);
+}
+
+/** An offset moved off the second half of a surrogate pair (onto the pair's start), clamped to [0, s.length]. */
+export function clampToCodePoint(s: string, offset: number): number {
+  const o = Math.max(0, Math.min(s.length, offset));
+  const c = s.charCodeAt(o);
+  return o > 0 && c >= 0xdc00 && c <= 0xdfff && (s.charCodeAt(o - 1) & 0xfc00) === 0xd800 ? o - 1 : o;
 }
 
 /**

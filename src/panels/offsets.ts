@@ -1,3 +1,5 @@
+import { codePointStarts } from '../engine/text';
+
 /**
  * Timesteps ↔ editor offsets. Tokens are code points (an emoji is one timestep) while editors count UTF-16
  * units: timestep t of a text that starts at document offset `origin` covers offsets [at(t), at(t + 1)).
@@ -7,14 +9,7 @@ export class OffsetMap {
   private readonly starts: Uint32Array; // (T + 1) UTF-16 offset of each timestep in the text; starts[T] = its length
 
   constructor(text: string, readonly origin = 0) {
-    const starts: number[] = [];
-    for (let i = 0; i < text.length; i++) {
-      starts.push(i);
-      const c = text.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
-    }
-    starts.push(text.length);
-    this.starts = Uint32Array.from(starts);
+    this.starts = codePointStarts(text);
   }
 
   /** T. */

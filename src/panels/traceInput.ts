@@ -1,4 +1,5 @@
 import { maxTraceLength } from '../engine/limits';
+import { clampToCodePoint, countCodePoints } from '../engine/text';
 import type { ModelFacts } from '../protocol/webview';
 import type { ModelSummary } from '../protocol/worker';
 import type { TrainOptions } from '../engine/trainer';
@@ -56,23 +57,6 @@ export function prepareTraceText(doc: string, range: { start: number; end: numbe
       `${JSON.stringify(stand)}: ${list}${replaced.size > 6 ? ', …' : ''}.`);
   }
   return { text, original, offset: start, first, total, notices };
-}
-
-/** Moves an offset off the second half of a surrogate pair. */
-function clampToCodePoint(s: string, offset: number): number {
-  const o = Math.max(0, Math.min(s.length, offset));
-  const c = s.charCodeAt(o);
-  return o > 0 && c >= 0xdc00 && c <= 0xdfff && (s.charCodeAt(o - 1) & 0xfc00) === 0xd800 ? o - 1 : o;
-}
-
-function countCodePoints(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < to && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
-    n++;
-  }
-  return n;
 }
 
 /** The header facts of a model from the worker's description. */

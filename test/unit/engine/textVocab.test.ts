@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { GatescopeError } from '../../../src/engine/errors';
-import { codePointLength, decodeText, utf8Boundary } from '../../../src/engine/text';
+import { clampToCodePoint, codePointLength, codePointStarts, countCodePoints, decodeText, isPairAt, utf8Boundary } from '../../../src/engine/text';
 import { Vocabulary } from '../../../src/engine/vocab';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -70,5 +70,24 @@ describe('cutting UTF-8 at a character boundary', () => {
     const cuts = Array.from({ length: bytes.length + 2 }, (_, n) => utf8Boundary(bytes, n));
     assert.deepEqual(cuts, [0, 1, 1, 3, 3, 3, 3, 7, 7, 7, 10, 11, 11]);
     for (const k of cuts) assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, k)));
+  });
+});
+
+describe('text coordinates: code points against UTF-16 units (one module for the inspector, the debugger, the trace input)', () => {
+  it('pairs, counts, starts and clamping, with emoji, lone surrogates and ranges that cut a pair', () => {
+    const s = 'a🙂b\ud800c\udc00🙂';
+    // units:   a 🙂(2) b \ud800 c \udc00 🙂(2)  = 9 units, 7 code points (lone surrogates count one each)
+    assert.equal(s.length, 9);
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => isPairAt(s, i)), [false, true, false, false, false, false, false, true]);
+    assert.equal(isPairAt(s, 1, 2), false, 'a pair cut by the range end is not a pair');
+    assert.equal(countCodePoints(s), 7);
+    assert.equal(codePointLength(s), 7);
+    assert.equal(countCodePoints(s, 1, 2), 1, 'half a pair is one');
+    assert.deepEqual(Array.from(codePointStarts(s)), [0, 1, 3, 4, 5, 6, 7, 9]);
+    assert.deepEqual(Array.from(codePointStarts('')), [0]);
+    assert.equal(clampToCodePoint(s, 2), 1, 'inside the emoji: onto its start');
+    assert.equal(clampToCodePoint(s, 6), 6, 'a lone low surrogate after a non-surrogate stays');
+    assert.equal(clampToCodePoint(s, 99), 9);
+    assert.equal(clampToCodePoint(s, -3), 0);
   });
 });
