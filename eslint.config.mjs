@@ -34,8 +34,23 @@ export default tseslint.config(
     },
   },
   {
-    // src/engine/wasm and src/engine/parallel are engine too: from there, the rest of the engine is one level up
-    files: ['src/engine/wasm/**/*.ts', 'src/engine/parallel/**/*.ts'],
+    // the engine's core depends on the Kernels interface and speedups.ts, never on its speed-ups: the WebAssembly
+    // kernels (wasm/) and the helper threads (parallel/) depend on the core and reach it through backend.ts
+    files: ['src/engine/*.ts'],
+    ignores: ['src/engine/worker.ts', 'src/engine/backend.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: engineBannedPaths,
+        patterns: [
+          { group: ['../*', '!../engine/*'], message: 'The engine imports only the engine.' },
+          { group: ['./wasm/*', './parallel/*'], message: "The engine's core depends on the Kernels interface and speedups.ts; the wasm kernels and helper threads are wired in by backend.ts." },
+        ],
+      }],
+    },
+  },
+  {
+    // src/engine/wasm, parallel and pytorch are engine too: from there, the rest of the engine is one level up
+    files: ['src/engine/wasm/**/*.ts', 'src/engine/parallel/**/*.ts', 'src/engine/pytorch/**/*.ts'],
     ignores: ['src/engine/parallel/node*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

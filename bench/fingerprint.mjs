@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const cli = join(root, 'dist', 'cli.js');
+const cli = process.env.GATESCOPE_CLI ?? join(root, 'dist', 'cli.js'); // GATESCOPE_CLI: a copy of dist/ elsewhere
 const dir = mkdtempSync(join(tmpdir(), 'gatescope-fingerprint-'));
 const sha = (b) => createHash('sha256').update(b).digest('hex').slice(0, 16);
 const run = (...args) => execFileSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

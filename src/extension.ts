@@ -13,6 +13,7 @@ import { TrainingController } from './host/training';
 import { baseName } from './host/input';
 import { registerDebugger } from './debug/activation';
 import { DID_STEP_EVENT, type DidStepBody } from './debug/events';
+import { useFastKernels } from './engine/backend';
 import { registerInspector, type InspectorApi } from './panels/inspector';
 
 /** What the extension hands to its tests (through the activate() return value). */
@@ -26,6 +27,8 @@ export interface GatescopeApi {
 
 /** Builds the services and registers everything once, in context.subscriptions. */
 export function activate(context: vscode.ExtensionContext): GatescopeApi {
+  // the debugger steps its networks in this process: on the engine's WebAssembly kernels, as the worker does
+  useFastKernels();
   const output = vscode.window.createOutputChannel('Gatescope');
   const engine = new EngineClient(context.asAbsolutePath('dist/worker.js'));
   const store = new ModelStore(context, engine);

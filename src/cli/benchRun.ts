@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as path from 'node:path';
 import { EngineClient } from '../host/engineClient';
+import { rowHelpers } from '../engine/backend';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { ParallelSteps } from '../engine/parallel/parallelSteps';
 import { prepareRun } from '../engine/run';
@@ -126,17 +127,17 @@ export async function benchRun(config: BenchConfig, seconds: number, dataPath: s
   // ~270 MB for config B), and later ones reuse them, as the inspector's and debugger's repeated traces do. Each
   // trace is a task of its own, as in the worker, so the collector can run between them.
   const task = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
-  traceTokens(net, traced.subarray(0, 1000), { threads: nodeThreads, waitForHelperMs: 5000 });
+  traceTokens(net, traced.subarray(0, 1000), { rowHelper: rowHelpers(nodeThreads), waitForHelperMs: 5000 });
   await task();
   let t0 = performance.now();
-  traceTokens(net, traced, { threads: nodeThreads });
+  traceTokens(net, traced, { rowHelper: rowHelpers(nodeThreads) });
   const trace10kSeconds = (performance.now() - t0) / 1000;
   // steady state: the median of traces 4–8 (the first few after the first still run partly unoptimised code)
   const again: number[] = [];
   for (let r = 0; r < 7; r++) {
     await task();
     t0 = performance.now();
-    traceTokens(net, traced, { threads: nodeThreads });
+    traceTokens(net, traced, { rowHelper: rowHelpers(nodeThreads) });
     if (r >= 2) again.push((performance.now() - t0) / 1000);
   }
   const trace10kAgainSeconds = again.sort((a, b) => a - b)[2]!;
@@ -145,14 +146,14 @@ export async function benchRun(config: BenchConfig, seconds: number, dataPath: s
   for (let r = 0; r < 4; r++) {
     await task();
     t0 = performance.now();
-    withForwardRecord(net, traced.subarray(0, REACH.chars), { threads: nodeThreads },
+    withForwardRecord(net, traced.subarray(0, REACH.chars), { rowHelper: rowHelpers(nodeThreads) },
       (rec) => gradientReach(net, rec, reachPositions(REACH.chars, REACH.positions, REACH.maxK), REACH.maxK));
     if (r >= 1) reachTimes.push((performance.now() - t0) / 1000);
   }
   const reachSeconds = reachTimes.sort((a, b) => a - b)[1]!;
   // the unit search as the engine worker runs it on a kept trace: the first search computes every unit's moments
   const chars = Array.from(traced.subarray(0, UNITS.chars), (id) => run.vocab.chars[id]!);
-  const { unitsFirstSeconds, unitsAgainSeconds } = withForwardRecord(net, traced.subarray(0, UNITS.chars), { threads: nodeThreads }, (rec) => {
+  const { unitsFirstSeconds, unitsAgainSeconds } = withForwardRecord(net, traced.subarray(0, UNITS.chars), { rowHelper: rowHelpers(nodeThreads) }, (rec) => {
     const first: number[] = [], again: number[] = [];
     for (let r = 0; r < 3; r++) {
       let t1 = performance.now();

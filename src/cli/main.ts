@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { useFastKernels } from '../engine/backend';
 import { GatescopeError } from '../engine/errors';
 import { CELL_TYPES } from '../engine/types';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
@@ -140,6 +141,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  useFastKernels();
   const program = buildProgram();
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });

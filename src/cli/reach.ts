@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { rowHelpers } from '../engine/backend';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { gradientReach, reachPositions, REACH_THRESHOLD, type Band, type ReachSummary } from '../engine/reach';
 import { withForwardRecord } from '../engine/trace';
@@ -17,7 +18,7 @@ export function runReach(o: ReachCliOptions): void {
   const positions = reachPositions(tokens.length, o.positions, o.maxK);
   const started = performance.now();
   let forwardMs = 0;
-  const r = withForwardRecord(m.net, tokens, { threads: nodeThreads }, (rec) => {
+  const r = withForwardRecord(m.net, tokens, { rowHelper: rowHelpers(nodeThreads) }, (rec) => {
     forwardMs = performance.now() - started;
     return gradientReach(m.net, rec, positions, o.maxK);
   });

@@ -1,3 +1,4 @@
+import { rowHelpers } from '../engine/backend';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import type { Network } from '../engine/network';
 import { predictionGradients } from '../engine/reach';
@@ -16,7 +17,7 @@ export function runTrace(o: TraceCliOptions): void {
   const c = m.net.cfg;
   // before a long trace: a JSON no string could hold is refused now, not after it
   checkJsonSize(tokens.length, jsonNumbersPerChar(c.vocabSize, c.layers, c.hidden, c.cell === 'rnn_tanh' ? 0 : m.net.gates, c.cell === 'lstm'), c.vocabSize);
-  const full = traceTokens(m.net, tokens, { paramGrads: !!o.paramGrads, lossAt: o.lossAt, threads: nodeThreads });
+  const full = traceTokens(m.net, tokens, { paramGrads: !!o.paramGrads, lossAt: o.lossAt, rowHelper: rowHelpers(nodeThreads) });
   const trace: Trace & { prediction?: PredictionJson } = o.lossAt === undefined ? full : withPredictionGradients(m.net, full, o.lossAt);
   writeFileAtomic(o.json, new TextEncoder().encode(traceToJson(trace, m.vocab, m.net.cfg.cell, m.net.cfg.hidden)));
   const at = o.lossAt === undefined ? '' : `; gradients of the prediction at ${o.lossAt} (loss ${trace.prediction!.loss.toFixed(4)} nats)`;

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { GatescopeError } from '../engine/errors';
 import { BUILTIN_FEATURES, computeFeature, featureName, isBinary, LANGS, langOfFile, parseRanges, type FeatureSpec, type Lang } from '../engine/features';
+import { rowHelpers } from '../engine/backend';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { withForwardRecord } from '../engine/trace';
 import { UnitStats, type Ranking, type UnitQuantity } from '../engine/units';
@@ -42,7 +43,7 @@ export function runUnits(o: UnitsCliOptions): void {
     quantities = [o.quantity as UnitQuantity];
   }
   const x = computeFeature(chars, spec);
-  const ranking = withForwardRecord(m.net, tokens, { threads: nodeThreads },
+  const ranking = withForwardRecord(m.net, tokens, { rowHelper: rowHelpers(nodeThreads) },
     (rec) => new UnitStats(rec, tokens.length, H).rank(x, { quantities, layer: o.layer, top: o.top, binary: isBinary(spec) }));
   if (o.json) {
     writeFileAtomic(o.json, new TextEncoder().encode(unitsToJson(spec, ranking, tokens.length)));

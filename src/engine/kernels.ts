@@ -1,4 +1,5 @@
 import { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
+import type { FusedLstm } from './speedups';
 import type { FloatArray, FloatArrayConstructor } from './types';
 
 /**
@@ -65,6 +66,30 @@ export interface Kernels {
   gruBackward: typeof gruBackward;
   rnnForward: typeof rnnForward;
   rnnBackward: typeof rnnBackward;
+
+  /** The batch-1 LSTM recurrence fused per step (speedups.ts), where these kernels offer it. */
+  readonly fusedLstm?: FusedLstm;
+  /**
+   * Whether allocate() hands out a memory that never shrinks (WebAssembly's): a trace then keeps its buffers for
+   * the next one (trace.ts), since giving them up would not give the memory back.
+   */
+  readonly retainsMemory?: boolean;
+}
+
+/**
+ * The kernels a network gets when its maker names none: the TypeScript reference, unless the wiring module
+ * (backend.ts, called by the worker, the CLI and the extension) installed faster ones. The core never imports
+ * the fast kernels itself.
+ */
+let preferred: ((Float: FloatArrayConstructor) => Kernels) | null = null;
+
+/** Installs the kernels networks get by default (backend.ts); null restores the reference. */
+export function setDefaultKernels(make: ((Float: FloatArrayConstructor) => Kernels) | null): void {
+  preferred = make;
+}
+
+export function defaultKernels(Float: FloatArrayConstructor): Kernels {
+  return preferred !== null ? preferred(Float) : new JsKernels();
 }
 
 /** The scalars of one Adam step (see Kernels.adamUpdate). */

@@ -1,9 +1,8 @@
 import { GatescopeError } from './errors';
-import type { Kernels } from './kernels';
+import { defaultKernels, type Kernels } from './kernels';
 import { layerInputSize, paramLayout, type ParamLayout } from './layout';
 import type { Rng } from './rng';
 import { gateCount, isCellType, type FloatArray, type FloatArrayConstructor, type ModelConfig } from './types';
-import { createKernels } from './wasm/wasmKernels';
 
 /** Named views into one flat buffer (parameters or gradients), created once. */
 export interface LayerViews {
@@ -58,9 +57,10 @@ export function validateConfig(cfg: ModelConfig): void {
 /**
  * A character-level language model: embedding → L recurrent layers → linear decoder → softmax.
  * Owns the flat parameter and gradient buffers; the computations over sequences live in Unroll (training,
- * tracing) and Stepper (one character at a time). Everything numeric runs on `kernels`: by default the
- * WebAssembly SIMD ones for float32 where the host runs them, else (and always for float64) the TypeScript
- * reference. Its buffers, and those of every Unroll and Stepper on it, come from the kernels' allocation hook.
+ * tracing) and Stepper (one character at a time). Everything numeric runs on `kernels`: by default those the
+ * wiring module installed (backend.ts: the WebAssembly SIMD ones for float32 where the host runs them), else
+ * (and always for float64) the TypeScript reference. Its buffers, and those of every Unroll and Stepper on it,
+ * come from the kernels' allocation hook.
  */
 export class Network {
   readonly layout: ParamLayout;
@@ -73,7 +73,7 @@ export class Network {
   constructor(
     readonly cfg: ModelConfig,
     readonly Float: FloatArrayConstructor = Float32Array,
-    readonly kernels: Kernels = createKernels('auto', Float),
+    readonly kernels: Kernels = defaultKernels(Float),
   ) {
     validateConfig(cfg);
     this.layout = paramLayout(cfg);

@@ -2,16 +2,20 @@ import { MAX_TRACE_CHARS, MAX_TRACE_PROBS, maxTraceLength } from './limits';
 import { GatescopeError } from './errors';
 import type { Kernels } from './kernels';
 import type { Network } from './network';
-import { RowSplit } from './parallel/rowSplit';
-import type { ThreadHost } from './parallel/shards';
 import { checkPosition, type ForwardRecord } from './reach';
+import type { RowHelper } from './speedups';
 import { GATE_NAMES, type FloatArray, type Trace, type TraceLayer } from './types';
 import { Unroll } from './unroll';
-import { WasmKernels } from './wasm/wasmKernels';
 
 export type { Trace, TraceLayer };
 
 export { MAX_TRACE_CHARS, MAX_TRACE_PROBS, maxTraceLength };
+
+/**
+ * Starts a row helper thread for a network's kernels, or returns null where there can be none (kernels whose
+ * memory a thread cannot share, a host without threads). The worker and the CLI pass the one backend.ts makes.
+ */
+export type StartRowHelper = (kernels: Kernels) => RowHelper | null;
 
 /**
  * Runs a text from a zero state with the full trace, then backward for the gradient norms; ∂loss/∂θ (and the
@@ -22,11 +26,11 @@ export interface TraceOptions {
   readonly paramGrads?: boolean;
   /**
    * Runs the recurrent matrix–vector products (and the large products over all timesteps) on two threads, this
-   * one and a helper the host starts for the trace (parallel/rowSplit.ts): bit-identical results, about half the
-   * time of the products. Ignored where it cannot run (TypeScript kernels, a host without row threads) or would
-   * not pay (MIN_THREAD_PRODUCT); the helper joins once started.
+   * one and a helper started for the trace (speedups.ts RowHelper; backend.ts starts it): bit-identical results,
+   * about half the time of the products. Ignored where it cannot run (it returns null) or would not pay
+   * (MIN_THREAD_PRODUCT); the helper joins once started.
    */
-  readonly threads?: ThreadHost | null;
+  readonly rowHelper?: StartRowHelper | null;
   /**
    * Differentiate the loss of the one prediction at this position instead of the mean loss: gradient norms and
    * ∂θ are then those of L_T = −log p(x_{T+1} | x_0..x_T) (zero after T); `loss` stays the mean.
@@ -110,14 +114,14 @@ function unrolled<R>(net: Network, tokens: Int32Array, options: TraceOptions, bo
   u.targets[T - 1] = -1;
   u.resetState();
   const worth = options.threadsAtAnySize || (T >= MIN_THREAD_CHARS && net.gates * H * H >= MIN_THREAD_PRODUCT);
-  const rows = worth ? helperFor(net.kernels, options.threads) : null;
+  const rows = worth ? helperFor(net.kernels, options.rowHelper) : null;
   try {
     if (rows !== null && options.waitForHelperMs) rows.waitReady(options.waitForHelperMs);
     u.rows = rows;
     return body(u, u.forward());
   } finally {
     u.rows = null;
-    if (rows !== null) releaseHelper(net.kernels as WasmKernels, rows);
+    if (rows !== null) releaseHelper(net.kernels, rows);
   }
 }
 
@@ -169,18 +173,19 @@ function layerRecords<A extends FloatArray>(u: Unroll, make: (n: number) => A, v
 }
 
 /**
- * What traces keep between calls, per set of wasm kernels (a network's memory): the last trace's unroll, whose
+ * What traces keep between calls, per set of kernels (a network's memory): the last trace's unroll, whose
  * buffers the next trace of a network of the same shape reuses while it is long enough (a long trace's
- * buffers are hundreds of MB whose first touch costs the operating system a page fault every 4 KB), and the
- * row helper thread, kept IDLE_HELPER_MS after a trace so the next one does not pay its start (~50–90 ms).
+ * buffers are hundreds of MB whose first touch costs the operating system a page fault every 4 KB; kept only
+ * on kernels whose memory never shrinks, Kernels.retainsMemory), and the row helper thread, kept
+ * IDLE_HELPER_MS after a trace so the next one does not pay its start (~50–90 ms).
  */
 interface Kept {
   unroll: Unroll | null;
-  helper: RowSplit | null;
+  helper: RowHelper | null;
   /** Stops the kept helper after IDLE_HELPER_MS without a trace. */
   idle: ReturnType<typeof setTimeout> | null;
 }
-const kept = new WeakMap<WasmKernels, Kept>();
+const kept = new WeakMap<Kernels, Kept>();
 /**
  * Unrolls of more bytes than this are not kept (a 10,000-character trace of a 2 × 256 LSTM is ~260 MB). Keeping
  * one costs no memory the process would otherwise give back (a WebAssembly memory never shrinks, and freed
@@ -189,14 +194,14 @@ const kept = new WeakMap<WasmKernels, Kept>();
 const MAX_KEPT_BYTES = 512 * 2 ** 20;
 export const IDLE_HELPER_MS = 30_000;
 
-function keptFor(kernels: WasmKernels): Kept {
+function keptFor(kernels: Kernels): Kept {
   let k = kept.get(kernels);
   if (k === undefined) kept.set(kernels, k = { unroll: null, helper: null, idle: null });
   return k;
 }
 
 function unrollFor(net: Network, T: number): Unroll {
-  if (!(net.kernels instanceof WasmKernels)) return new Unroll(net, T, 1);
+  if (!net.kernels.retainsMemory) return new Unroll(net, T, 1);
   const k = keptFor(net.kernels);
   if (k.unroll !== null && k.unroll.reuse(net, T)) return k.unroll;
   const u = new Unroll(net, T, 1);
@@ -215,17 +220,16 @@ function unrollBytes(net: Network, T: number): number {
 }
 
 /** The kernels' row helper: the kept one, or a new one (null where there can be none). */
-function helperFor(kernels: Kernels, host: ThreadHost | null | undefined): RowSplit | null {
-  if (!(kernels instanceof WasmKernels)) return null;
+function helperFor(kernels: Kernels, start: StartRowHelper | null | undefined): RowHelper | null {
   const k = keptFor(kernels);
   stopIdleTimer(k);
   if (k.helper !== null && !k.helper.stopped) return k.helper;
-  k.helper = host ? RowSplit.start(kernels, host) : null;
+  k.helper = start ? start(kernels) : null;
   return k.helper;
 }
 
 /** Keeps the helper for the next trace, and stops it after IDLE_HELPER_MS without one. */
-function releaseHelper(kernels: WasmKernels, rows: RowSplit): void {
+function releaseHelper(kernels: Kernels, rows: RowHelper): void {
   const k = keptFor(kernels);
   k.idle = setTimeout(() => {
     k.idle = null;
@@ -243,7 +247,6 @@ function stopIdleTimer(k: Kept): void {
 
 /** Stops the kept row helper of these kernels now (tests; a host shutting the engine down). */
 export function releaseTraceResources(kernels: Kernels): void {
-  if (!(kernels instanceof WasmKernels)) return;
   const k = kept.get(kernels);
   if (k === undefined) return;
   stopIdleTimer(k);

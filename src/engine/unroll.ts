@@ -1,8 +1,6 @@
 import type { Network } from './network';
-import { type LstmRun, runAlone } from './parallel/recurrence';
-import type { RowSplit } from './parallel/rowSplit';
+import type { FusedLstm, LstmRun, RowHelper } from './speedups';
 import type { FloatArray } from './types';
-import { WasmKernels } from './wasm/wasmKernels';
 
 /**
  * The network unrolled over T timesteps for B lanes: forward with every intermediate kept, and truncated
@@ -19,7 +17,7 @@ export interface LayerCache {
   readonly cs: FloatArray | null;   // (T+1, B, H)  LSTM cell state, same slots
   readonly act: FloatArray | null;  // (T, B, G·H)  post-activation gates (LSTM i,f,g,o; GRU r,z,n); see actByGate
   /**
-   * The last forward ran this layer as a fused recurrence (batch-1 LSTM, parallel/recurrence.ts), which keeps act
+   * The last forward ran this layer as a fused recurrence (batch-1 LSTM, speedups.ts FusedLstm), which keeps act
    * gate-major instead: (G, capacity, H), gate g's value of unit j at time t at (g·capacity + t)·H + j, so the
    * trace hands out each gate's (T, H) with one copy.
    */
@@ -61,10 +59,10 @@ export class Unroll {
   probe: StateProbe | null = null;
   /**
    * Batch 1 only: the recurrent matrix–vector products, and the input-projection, decoder and dx products over
-   * all timesteps, split by rows with a helper thread (bit-identical to one thread; see parallel/rowSplit.ts).
+   * all timesteps, split by rows with a helper thread (bit-identical to one thread; speedups.ts RowHelper).
    * The caller starts and disposes it. Not used for the parameter-gradient products.
    */
-  rows: RowSplit | null = null;
+  rows: RowHelper | null = null;
 
   private readonly table: FloatArray;  // (V, G·H) first layer's input projection per token
   private readonly dtable: FloatArray; // (V, G·H)
@@ -79,14 +77,14 @@ export class Unroll {
    */
   private readonly whhT: FloatArray | null;
   /**
-   * Batch-1 LSTM on the wasm kernels: each layer's recurrence runs as fused per-unit-range steps
-   * (parallel/recurrence.ts), on two threads when `rows` has a helper. dcs (T+1, H) holds ∂L/∂c per timestep
+   * Batch-1 LSTM on kernels with a fused recurrence (Kernels.fusedLstm): each layer's recurrence runs as fused
+   * per-step kernel calls, on two threads when `rows` has a helper. dcs (T+1, H) holds ∂L/∂c per timestep
    * (slot T zero) and sqs (T, 2, 2) the float64 halves of the squared gradient norms.
    */
-  private readonly fused: WasmKernels | null;
+  private readonly fused: FusedLstm | null;
   private readonly dcs: FloatArray | null;
   private readonly sqs: FloatArray | null;
-  /** The layer being run's W_hh packed for its pass (packForward / packBackward in wasm/assembly/steps.ts). */
+  /** The layer being run's W_hh packed for its pass (FusedLstm.pack). */
   private readonly packed: FloatArray | null;
 
   /** Timesteps the next forward runs: at most `capacity`, the T the buffers were made for (see reuse()). */
@@ -130,17 +128,16 @@ export class Unroll {
     this.dc = F(B * H);
     this.dhRec = F(B * H);
     this.whhT = B === 1 ? F(GH * H) : null;
-    const fused = B === 1 && cell === 'lstm' && T >= FUSED_MIN_STEPS && net.kernels instanceof WasmKernels;
-    this.fused = fused ? net.kernels as WasmKernels : null;
+    const fused = B === 1 && cell === 'lstm' && T >= FUSED_MIN_STEPS ? net.kernels.fusedLstm ?? null : null;
+    this.fused = fused;
     this.dcs = fused ? F((T + 1) * H) : null;
     this.sqs = fused ? F(8 * T) : null;
-    const x = fused ? (net.kernels as WasmKernels).exports : null;
-    this.packed = x !== null ? F(Math.max(x.packedForwardFloats(H), x.packedBackwardFloats(H))) : null;
+    this.packed = fused ? F(fused.packedFloats(H)) : null;
   }
 
   /**
    * A layer's fused recurrence run (see `fused`), or null where it does not apply: other cells or batch sizes,
-   * TypeScript kernels, a probe (tests) to apply between steps, or a buffer outside the kernels' memory.
+   * kernels without one, a probe (tests) to apply between steps, or a buffer outside the kernels' memory.
    */
   private lstmRun(backward: boolean, l: number): LstmRun | null {
     const k = this.fused;
@@ -155,8 +152,7 @@ export class Unroll {
     if (Object.values(run).some((v) => typeof v === 'number' && v < 0)) return null;
     const w = k.addressOf(p.whh, 0);
     if (w < 0) return null;
-    if (backward) k.exports.packBackward(run.H, w, run.whh);
-    else k.exports.packForward(run.H, w, run.whh);
+    k.pack(backward, run.H, w, run.whh);
     return run;
   }
 
@@ -224,7 +220,7 @@ export class Unroll {
       c.actByGate = run !== null;
       if (run !== null) {
         if (rows !== null) rows.lstm(run);
-        else runAlone(this.fused!.exports, run);
+        else this.fused!.run(run);
         continue;
       }
       for (let t = 0; t < T; t++) {
@@ -323,7 +319,7 @@ export class Unroll {
       if (run !== null) {
         this.dcs!.fill(0, T * H, (T + 1) * H);
         if (rows !== null) rows.lstm(run);
-        else runAlone(this.fused!.exports, run);
+        else this.fused!.run(run);
         const sq = this.sqs!;
         const halves = new Float64Array(sq.buffer, sq.byteOffset, 4 * T); // (T, 2 halves, [Σ dh², Σ dc²])
         for (let t = 0; t < T; t++) {

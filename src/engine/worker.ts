@@ -4,6 +4,7 @@ import type { PredictionReach, ReachBand, ReachData, ReachSummaryData } from '..
 import type { TraceData } from '../protocol/trace';
 import type { UnitsView } from '../protocol/units';
 import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
+import { rowHelpers, traceKernels, useFastKernels } from './backend';
 import { GatescopeError } from './errors';
 import type { Kernels } from './kernels';
 import { decodeModelFile, encodeModelFile } from './modelfile';
@@ -18,7 +19,6 @@ import type { Network } from './network';
 import { gradientReach, predictionGradients, reachPositions, REACH_THRESHOLD, stepFactors } from './reach';
 import { releaseTraceResources, traceTokens, type Trace } from './trace';
 import { searchFeature, UnitStats } from './units';
-import { createKernels } from './wasm/wasmKernels';
 
 /**
  * The engine's worker thread: a thin switch over the protocol. Long work runs in slices of SLICE_MS so that
@@ -39,6 +39,8 @@ interface ActiveRun {
 const runs = new Map<number, ActiveRun>();
 const samples = new Map<number, { cancelled: boolean }>();
 const port = parentPort!;
+// the engine's speed-ups (backend.ts): WebAssembly SIMD kernels for every network made here, helper threads included
+useFastKernels();
 const messenger = new Messenger<WorkerNotification, WorkerRequest>(port, { onRequest: handle });
 // the same bundle serves as a helper thread of parallel training (parallel/nodeThreads.ts starts it so)
 if (isShardWorkerData(workerData)) serveShards(workerData.spec);
@@ -149,7 +151,9 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
  * WebAssembly memory never shrinks: after TRACE_IDLE_MS without a trace the kernels are dropped, and with them
  * the memory (hundreds of MB after a long trace of a large model).
  */
-let traceKernels: Kernels | null = null;
+let tracing: Kernels | null = null;
+/** Row helper threads for traces (backend.ts). */
+const traceRows = rowHelpers(nodeThreads);
 let traceIdle: ReturnType<typeof setTimeout> | null = null;
 const TRACE_IDLE_MS = 60_000;
 
@@ -170,17 +174,17 @@ const keptTraces = new Map<string, KeptTrace>();
 const MAX_KEPT_TRACES = 4;
 
 function trace(model: Uint8Array, text: string, key?: string): TraceData {
-  traceKernels ??= createKernels();
+  tracing ??= traceKernels();
   if (traceIdle !== null) clearTimeout(traceIdle);
   traceIdle = setTimeout(() => {
-    if (traceKernels !== null) releaseTraceResources(traceKernels);
-    traceKernels = null;
+    if (tracing !== null) releaseTraceResources(tracing);
+    tracing = null;
     traceIdle = null;
     keptTraces.clear();
   }, TRACE_IDLE_MS);
   traceIdle.unref();
-  const m = decodeModelFile(model, Float32Array, traceKernels);
-  const t = traceTokens(m.net, m.vocab.encode(text), { threads: nodeThreads });
+  const m = decodeModelFile(model, Float32Array, tracing);
+  const t = traceTokens(m.net, m.vocab.encode(text), { rowHelper: traceRows });
   if (key !== undefined) {
     keptTraces.delete(key);
     keptTraces.set(key, { net: m.net, trace: t, chars: Array.from(t.tokens, (id) => m.vocab.chars[id]!), summary: null, stats: null });

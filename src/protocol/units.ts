@@ -1,5 +1,4 @@
-import type { CellType, FeatureSpec, Lang, UnitCorrelation, UnitQuantity } from '../engine/types';
-import type { SearchState, StepRange } from './webview';
+import type { BUILTIN_FEATURES, CellType, FeatureSpec, Lang, UnitCorrelation, UnitQuantity } from '../engine/types';
 
 /**
  * The unit search as it crosses webview → host → worker and back: the webview says what it searches (SearchState
@@ -9,6 +8,39 @@ import type { SearchState, StepRange } from './webview';
  */
 
 export { BUILTIN_FEATURES, LANGS } from '../engine/types';
+
+/** A half-open range [start, end) of timesteps (characters of the traced text, code points). */
+export interface StepRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * How the unit search asks "which units respond here?": a built-in feature (column, bracket depth…), a regex
+ * (1 inside its matches), several ranges of the text (1 inside them), each ranked by Pearson r over the trace
+ * (src/engine/units.ts); or LSTMVis's threshold search on the selected range (webview/data/search.ts).
+ */
+export type SearchMode = 'feature' | 'regex' | 'ranges' | 'threshold';
+export const SEARCH_MODES: readonly SearchMode[] = ['feature', 'regex', 'ranges', 'threshold'];
+
+export interface SearchState {
+  readonly mode: SearchMode;
+  readonly feature: (typeof BUILTIN_FEATURES)[number];
+  /** The language whose strings and comments `depth`, `string` and `comment` know; null: from the file's name. */
+  readonly lang: Lang | null;
+  /** A JavaScript regular expression (flags g, m, u). */
+  readonly regex: string;
+  /** The ranges added to the search (the current selection counts too, until it is added). */
+  readonly ranges: readonly StepRange[];
+  /** Which quantities are searched ('all': every one the cell has, tanh(c) included). */
+  readonly quantity: UnitQuantity | 'all';
+  /** One layer (0-based), or null: every layer. */
+  readonly layer: number | null;
+}
+
+export const DEFAULT_SEARCH: SearchState = {
+  mode: 'feature', feature: 'column', lang: null, regex: '', ranges: [], quantity: 'all', layer: null,
+};
 export type { Lang, UnitCorrelation, UnitQuantity };
 
 /** A unit of a trace: its layer (0-based), index and quantity. */

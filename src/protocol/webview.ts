@@ -1,8 +1,10 @@
-import type { BUILTIN_FEATURES, CellType, Lang, UnitQuantity } from '../engine/types';
+import type { CellType, Lang, UnitQuantity } from '../engine/types';
 import type { ReachView } from './reach';
-import type { UnitRef, UnitsView } from './units';
+import { SEARCH_MODES, type SearchState, type StepRange, type UnitRef, type UnitsView } from './units';
 import type { TraceData } from './trace';
 import type { TrainProgress } from './worker';
+
+export { DEFAULT_SEARCH, SEARCH_MODES, type SearchMode, type SearchState, type StepRange } from './units';
 
 /**
  * The boundary between the extension host and the Inspector webview. Both ends import this module only.
@@ -13,12 +15,6 @@ import type { TrainProgress } from './worker';
 
 /** The webview panel type (WebviewPanelSerializer, `onWebviewPanel:` activation). */
 export const INSPECTOR_VIEW_TYPE = 'gatescope.inspector';
-
-/** A half-open range [start, end) of timesteps (characters of the traced text, code points). */
-export interface StepRange {
-  readonly start: number;
-  readonly end: number;
-}
 
 /** What one panel inspects. The webview persists it with setState, so that a reload can restore the panel. */
 export interface InspectorTarget {
@@ -103,33 +99,6 @@ export interface PanelStatus {
 
 /** The quantity a view shows for a unit: the hidden state, the LSTM cell state, or a gate by name. */
 export type Quantity = 'h' | 'c' | 'i' | 'f' | 'g' | 'o' | 'r' | 'z' | 'n';
-
-/**
- * How the unit search asks "which units respond here?": a built-in feature (column, bracket depth…), a regex
- * (1 inside its matches), several ranges of the text (1 inside them), each ranked by Pearson r over the trace
- * (src/engine/units.ts); or LSTMVis's threshold search on the selected range (webview/data/search.ts).
- */
-export type SearchMode = 'feature' | 'regex' | 'ranges' | 'threshold';
-export const SEARCH_MODES: readonly SearchMode[] = ['feature', 'regex', 'ranges', 'threshold'];
-
-export interface SearchState {
-  readonly mode: SearchMode;
-  readonly feature: (typeof BUILTIN_FEATURES)[number];
-  /** The language whose strings and comments `depth`, `string` and `comment` know; null: from the file's name. */
-  readonly lang: Lang | null;
-  /** A JavaScript regular expression (flags g, m, u). */
-  readonly regex: string;
-  /** The ranges added to the search (the current selection counts too, until it is added). */
-  readonly ranges: readonly StepRange[];
-  /** Which quantities are searched ('all': every one the cell has, tanh(c) included). */
-  readonly quantity: UnitQuantity | 'all';
-  /** One layer (0-based), or null: every layer. */
-  readonly layer: number | null;
-}
-
-export const DEFAULT_SEARCH: SearchState = {
-  mode: 'feature', feature: 'column', lang: null, regex: '', ranges: [], quantity: 'all', layer: null,
-};
 
 /** Everything the user chose, persisted with the webview's setState and restored after a reload. */
 export interface ViewState {

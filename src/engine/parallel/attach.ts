@@ -1,6 +1,6 @@
 import type { PreparedRun } from '../run';
 import { ParallelSteps } from './parallelSteps';
-import type { ThreadHost } from './shards';
+import type { ThreadHost } from './threads';
 
 /**
  * Trains a prepared run on `workers` threads (this one and workers − 1 helpers), when its batch splits evenly;

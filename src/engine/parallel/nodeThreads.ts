@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { RowSplitSpec } from './rowSplit';
-import type { ShardSpec, ShardThread, ThreadHost } from './shards';
+import type { RowSplitSpec, ShardSpec, ShardThread, ThreadHost } from './threads';
 
 /** workerData.role of a shard helper thread; src/engine/worker.ts serves shards when it sees it. */
 export const SHARD_ROLE = 'gatescope-shard';

@@ -3,7 +3,8 @@ import type { Network } from '../network';
 import type { StepEngine } from '../trainer';
 import type { FloatArray } from '../types';
 import type { TokenArray } from '../vocab';
-import { CTRL, STOP_SEQ, ShardRunner, shardDataBytes, shardViews, type ShardSpec, type ShardThread, type ShardViews, type ThreadHost } from './shards';
+import { CTRL, STOP_SEQ, ShardRunner, shardDataBytes, shardViews, type ShardViews } from './shards';
+import type { ShardSpec, ShardThread, ThreadHost } from './threads';
 
 /**
  * The coordinator of data-parallel training (see shards.ts for the shard cut and why results do not depend on

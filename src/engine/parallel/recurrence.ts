@@ -1,4 +1,7 @@
+import type { LstmRun } from '../speedups';
 import type { KernelExports } from '../wasm/module';
+
+export type { LstmRun };
 
 /**
  * A batch-1 LSTM layer's recurrence (a trace's, or any long batch-1 sequence's) on two threads, each owning
@@ -26,24 +29,6 @@ export const RUN_WORDS = { ARGS: 16, SOLO: 32, WAITERS: 48, CLAIM: [64, 80] as c
 /** The split point: units [0, s) are half 0, [s, H) half 1; a multiple of 8 (the kernels go 4 units at a time). */
 export function unitSplit(H: number): number {
   return Math.floor(H / 16) * 8;
-}
-
-/** One layer's forward or backward over T steps; every buffer is a byte address in the kernels' memory. */
-export interface LstmRun {
-  readonly backward: boolean;
-  readonly T: number;
-  readonly H: number;
-  readonly whh: number;   // W_hh packed for the pass: forward packForward's layout, backward packBackward's
-  readonly bhh: number;   // (4H), forward only
-  readonly xp: number;    // (T, 4H) forward: W_ih·x_t + b_ih; backward: ∂L/∂a_t written here
-  readonly hs: number;    // (T+1, H) slot 0 = h_{-1}; forward writes slots 1…T
-  readonly cs: number;    // (T+1, H) the same for c
-  readonly act: number;   // (4, capacity, H) gate-major i, f, g, o: gate blocks actGate bytes apart, step t at t·H
-  readonly actGate: number;
-  readonly tc: number;    // (T, H) tanh(c_t)
-  readonly dhOut: number; // (T, H) backward: ∂L/∂h_t through the output
-  readonly dc: number;    // (T+1, H) backward: slot t+1 = ∂L/∂c_t through c_{t+1}; slot T must be zero
-  readonly sq: number;    // (T, 2 halves, 2) float64 backward: Σ dh², Σ dc² per half
 }
 
 const FIELDS = ['T', 'H', 'whh', 'bhh', 'xp', 'hs', 'cs', 'act', 'actGate', 'tc', 'dhOut', 'dc', 'sq'] as const;

@@ -1,10 +1,10 @@
 import type { FloatArray } from '../types';
-import type { WasmMemory } from '../wasm/heap';
-import { instantiateOn, type KernelVariant } from '../wasm/module';
+import { instantiateOn } from '../wasm/module';
 import { WasmKernels } from '../wasm/wasmKernels';
 import type { Kernels } from '../kernels';
+import type { RowHelper } from '../speedups';
 import { type LstmRun, readRun, RUN_WORDS, runAlone, runShared, writeRun } from './recurrence';
-import type { ShardThread, ThreadHost } from './shards';
+import type { RowSplitSpec, ShardThread, ThreadHost } from './threads';
 
 /**
  * Batch-1 matrix–vector products (and a trace's large products over all timesteps, gemm()) split by output rows
@@ -55,12 +55,6 @@ const LONG_WAIT_MS = 1;
 /** Longest wait for the helper's rows before it is given up (its rows are then computed here). */
 const HELPER_TIMEOUT_MS = 2000;
 
-/** What a row helper thread needs: structured-cloneable (a shared memory and a shared control block). */
-export interface RowSplitSpec {
-  readonly variant: KernelVariant;
-  readonly memory: WasmMemory;
-  readonly ctrl: Int32Array;
-}
 
 /** A helper thread's whole life: instantiate the kernels on the memory, serve products until STOP. */
 export function serveRows(spec: RowSplitSpec): void {
@@ -109,7 +103,7 @@ export function serveRows(spec: RowSplitSpec): void {
   }
 }
 
-export class RowSplit {
+export class RowSplit implements RowHelper {
   /** Products computed with the helper, and alone: for tests and reports. */
   split = 0;
   solo = 0;

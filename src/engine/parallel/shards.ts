@@ -1,7 +1,6 @@
 import { Network } from '../network';
-import type { ModelConfig } from '../types';
 import { Unroll } from '../unroll';
-import type { RowSplitSpec } from './rowSplit';
+import type { ShardSpec } from './threads';
 
 /**
  * Data-parallel training over batch lanes: the B lanes of a step are cut into S shards of B/S contiguous lanes,
@@ -37,17 +36,6 @@ export const CTRL = {
 } as const;
 export const STOP_SEQ = -1;
 
-/** Everything a helper thread needs to run shards: plain data and shared buffers only (structured-cloneable). */
-export interface ShardSpec {
-  readonly cfg: ModelConfig;
-  readonly T: number;
-  readonly B: number;
-  readonly shards: number;        // S
-  readonly laneLength: number;
-  readonly tokens: Int32Array;    // the whole token stream, on a SharedArrayBuffer
-  readonly ctrl: Int32Array;      // (CTRL.SIZE) on a SharedArrayBuffer
-  readonly data: SharedArrayBuffer;
-}
 
 /** Named views of ShardSpec.data. */
 export interface ShardViews {
@@ -173,15 +161,3 @@ export function serveShards(spec: ShardSpec): void {
   }
 }
 
-/** The thread plumbing the engine needs, implemented by the host (Node: nodeThreads.ts). */
-export interface ThreadHost {
-  /** Starts a thread that calls serveShards(spec) and returns when it does. */
-  startShardThread(spec: ShardSpec): ShardThread;
-  /** Starts a thread that calls serveRows(spec) (the trace's two-thread products); optional. */
-  startRowThread?(spec: RowSplitSpec): ShardThread;
-}
-
-export interface ShardThread {
-  /** Frees the thread; called after STOP_SEQ was published. */
-  terminate(): void;
-}

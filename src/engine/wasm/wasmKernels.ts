@@ -1,4 +1,6 @@
 import { JsKernels, type AdamStep, type Kernels } from '../kernels';
+import { runAlone } from '../parallel/recurrence';
+import type { FusedLstm } from '../speedups';
 import type { FloatArray, FloatArrayConstructor } from '../types';
 import { WasmHeap } from './heap';
 import { bestVariant, instantiate, type KernelExports, type KernelVariant } from './module';
@@ -24,6 +26,18 @@ export class WasmKernels implements Kernels {
   private readonly addresses = new WeakMap<FloatArray, number>();
   private f32: Float32Array = new Float32Array(0); // the whole memory, re-derived after it grows
   private i32: Int32Array = new Int32Array(0);
+  /** A WebAssembly memory never shrinks: traces keep their buffers for the next one (Kernels.retainsMemory). */
+  readonly retainsMemory = true;
+  /** The batch-1 LSTM recurrence in fused per-step calls on this memory (parallel/recurrence.ts). */
+  readonly fusedLstm: FusedLstm = {
+    packedFloats: (H) => Math.max(this.x.packedForwardFloats(H), this.x.packedBackwardFloats(H)),
+    addressOf: (a, off) => this.at(a, off),
+    pack: (backward, H, whh, packed) => {
+      if (backward) this.x.packBackward(H, whh, packed);
+      else this.x.packForward(H, whh, packed);
+    },
+    run: (run) => runAlone(this.x, run),
+  };
 
   /** Throws when the variant cannot run here; createKernels() picks one that can. */
   constructor(variant: KernelVariant | null = bestVariant()) {

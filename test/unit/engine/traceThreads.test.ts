@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { Network } from '../../../src/engine/network';
+import { rowHelpers } from '../../../src/engine/backend';
 import { nodeThreads } from '../../../src/engine/parallel/nodeThreads';
 import { type LstmRun, RUN_WORDS, runAlone, runShared } from '../../../src/engine/parallel/recurrence';
 import { RowSplit } from '../../../src/engine/parallel/rowSplit';
@@ -109,8 +110,8 @@ describe('two-thread trace (recurrent products split by rows)', function () {
       const n = net(cell, 40);
       const ids = tokens(257);
       const a = traceTokens(n, ids, { paramGrads: true });
-      const b = traceTokens(n, ids, { paramGrads: true, threads: nodeThreads, waitForHelperMs: 60_000, threadsAtAnySize: true });
-      const c = traceTokens(n, ids, { threads: nodeThreads, threadsAtAnySize: true }); // the helper joins part-way (or not at all)
+      const b = traceTokens(n, ids, { paramGrads: true, rowHelper: rowHelpers(nodeThreads), waitForHelperMs: 60_000, threadsAtAnySize: true });
+      const c = traceTokens(n, ids, { rowHelper: rowHelpers(nodeThreads), threadsAtAnySize: true }); // the helper joins part-way (or not at all)
       assertSameTrace(b, a);
       const d = traceTokens(n, ids);
       assertSameTrace(c, d);
@@ -194,6 +195,7 @@ describe('two-thread trace (recurrent products split by rows)', function () {
     const js = new Network({ cell: 'lstm', vocabSize: 11, embed: 5, hidden: 24, layers: 1 }, Float64Array);
     assert.equal(RowSplit.start(js.kernels, nodeThreads), null);
     const ids = tokens(50);
-    assertSameTrace(traceTokens(n, ids, { threads: { startShardThread: () => ({ terminate: () => undefined }) }, threadsAtAnySize: true }), traceTokens(n, ids));
+    assertSameTrace(traceTokens(n, ids, { rowHelper: rowHelpers({ startShardThread: () => ({ terminate: () => undefined }) }), threadsAtAnySize: true }), traceTokens(n, ids));
+    assertSameTrace(traceTokens(js, ids, { rowHelper: rowHelpers(nodeThreads), threadsAtAnySize: true }), traceTokens(js, ids));
   });
 });
