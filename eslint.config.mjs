@@ -67,7 +67,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'Only src/debug/activation.ts imports vscode.' }] }] },
   },
   {
-    files: ['src/debug/{runtime,expr,textmap,timeline,breakpoints,events}.ts'],
+    files: ['src/debug/{runtime,textmap,timeline,breakpoints}.ts', 'src/debug/expr/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: [{ name: 'vscode', message: 'The debug runtime imports neither vscode nor Node.' }, ...nodeBuiltins.map((name) => ({ name, message: 'The debug runtime gets its I/O injected.' }))],

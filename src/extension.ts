@@ -10,11 +10,11 @@ import { ModelStore } from './models/modelStore';
 import { ModelsView } from './models/modelsView';
 import { ModelEditorProvider } from './models/modelEditor';
 import { TrainingController } from './host/training';
-import { baseName } from './host/input';
 import { registerDebugger } from './debug/activation';
-import { DID_STEP_EVENT, type DidStepBody } from './debug/events';
+import { DID_STEP_EVENT, type DidStepBody } from './protocol/debug';
 import { useFastKernels } from './engine/backend';
 import { registerInspector, type InspectorApi } from './panels/inspector';
+import { baseName } from './protocol/names';
 
 /** What the extension hands to its tests (through the activate() return value). */
 export interface GatescopeApi {

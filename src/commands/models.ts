@@ -3,8 +3,9 @@ import { showError } from '../host/notify';
 import { describeModel, type ModelStore } from '../models/modelStore';
 import type { ModelsView } from '../models/modelsView';
 import { Commands } from '../host/ids';
-import { baseName, modelArg } from '../host/input';
+import { modelArg } from '../host/input';
 import type { PickModel } from './train';
+import { baseName } from '../protocol/names';
 
 export function createPickModel(store: ModelStore, lastModel: () => vscode.Uri | null): PickModel {
   return async (arg?: unknown) => {

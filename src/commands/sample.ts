@@ -3,9 +3,9 @@ import type { EngineClient } from '../host/engineClient';
 import { DEFAULT_SAMPLE_OPTIONS } from '../engine/sample';
 import type { ModelStore } from '../models/modelStore';
 import { Commands } from '../host/ids';
-import { baseName } from '../host/input';
 import { showUserError } from '../host/notify';
 import type { PickModel } from './train';
+import { baseName } from '../protocol/names';
 
 let nextSampleId = 1;
 

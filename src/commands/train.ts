@@ -4,8 +4,9 @@ import { config } from '../host/config';
 import type { ModelStore } from '../models/modelStore';
 import type { RunOutcome, TrainingController } from '../host/training';
 import { Commands } from '../host/ids';
-import { baseName, readTrainingText } from '../host/input';
+import { readTrainingText } from '../host/input';
 import { collectWorkspaceText } from './workspaceFiles';
+import { baseName } from '../protocol/names';
 
 /** The model a command acts on: its argument (from a menu), or one the user picks. */
 export type PickModel = (arg?: unknown) => Promise<vscode.Uri | undefined>;

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
-import { DID_STEP_EVENT, type DidStepBody } from './events';
+import { DID_STEP_EVENT, type DidStepBody } from '../protocol/debug';
 import {
   DEBUG_TYPE, DebugCommands, decorationText, INITIAL_CONFIGURATION, inlineValueText, launchConfigFor, samePath,
   type EditorState, type GatescopeDebugConfiguration,

@@ -1,7 +1,8 @@
-import {
-  evaluateCondition, ExprError, hitMatches, parseExpression, parseHitCondition, parseLogMessage, renderLogMessage,
-  type Expr, type ExprScope, type HitCondition, type LogTemplate,
-} from './expr';
+import { ExprError } from './expr/error';
+import { evaluateCondition, type ExprScope } from './expr/evaluate';
+import { hitMatches, parseHitCondition, type HitCondition } from './expr/hitConditions';
+import { parseLogMessage, renderLogMessage, type LogTemplate } from './expr/logpoints';
+import { parseExpression, type Expr } from './expr/parse';
 import type { TextMap } from './textmap';
 
 /**

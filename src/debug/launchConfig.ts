@@ -1,5 +1,5 @@
-import type { DidStepBody } from './events';
-import { quoteChar } from './expr';
+import type { DidStepBody } from '../protocol/debug';
+import { quoteChar } from './expr/format';
 import { Commands } from '../host/ids';
 
 /**

@@ -7,9 +7,11 @@ import type { TokenArray } from '../engine/vocab';
 import {
   BreakpointTable, type Breakpoint, type BreakpointStatus, type ExpressionBreakpointSpec, type LineBreakpointSpec,
 } from './breakpoints';
-import { evaluate, evaluateCondition, parseExpression, type Expr, type ExprScope, type Value } from './expr';
+import { evaluate, evaluateCondition, type ExprScope, type Value } from './expr/evaluate';
+import { parseExpression, type Expr } from './expr/parse';
 import { positionAt, TextMap, type CharPosition } from './textmap';
 import { Timeline } from './timeline';
+import { baseName } from '../protocol/names';
 
 /**
  * The step debugger's runtime: a text run through a model one character at a time, as if it were a program.
@@ -596,8 +598,4 @@ export class SequenceRuntime {
       names: () => [...globalNames, ...layerNames],
     };
   }
-}
-
-function baseName(path: string): string {
-  return path.split(/[\\/]/).pop() || path;
 }

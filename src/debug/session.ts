@@ -5,10 +5,13 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { isGatescopeError } from '../engine/errors';
 import type { BreakpointStatus } from './breakpoints';
-import { DID_STEP_EVENT, type DidStepBody } from './events';
+import { DID_STEP_EVENT, type DidStepBody } from '../protocol/debug';
 import { samePath } from './launchConfig';
-import { ExprError, formatNumber, formatValue, FUNCTIONS, quoteChar, type Vector } from './expr';
+import { ExprError } from './expr/error';
+import { FUNCTIONS, type Vector } from './expr/evaluate';
+import { formatNumber, formatValue, quoteChar } from './expr/format';
 import { SequenceRuntime, type FileAccessor, type LaunchOptions, type RuntimeOptions, type Stop } from './runtime';
+import { baseName } from '../protocol/names';
 
 /** The launch configuration of a `gatescope` debug session (package.json's configurationAttributes). */
 export interface GatescopeLaunchArguments extends DebugProtocol.LaunchRequestArguments, LaunchOptions {
@@ -553,8 +556,4 @@ function range(args: DebugProtocol.VariablesArguments, n: number): [number, numb
 function messageOf(err: unknown): string {
   if (isGatescopeError(err)) return err.message;
   return err instanceof Error ? err.message : String(err);
-}
-
-function baseName(path: string): string {
-  return path.split(/[\\/]/).pop() || path;
 }

@@ -59,7 +59,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return null;
     }
     case 'trace':
-      return trace(req.model, req.text, req.key);
+      return trace(req.model instanceof Uint8Array ? req.model : takeHeld(req.model.held), req.text, req.key);
     case 'reach':
       return reach(req);
     case 'units':
@@ -72,7 +72,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return null;
     }
     case 'describe':
-      return describe(req.model);
+      return describe(req.model, req.hold);
     case 'crash':
       setImmediate(() => { throw new Error('crash requested by a test'); });
       return null;
@@ -181,6 +181,7 @@ function trace(model: Uint8Array, text: string, key?: string): TraceData {
     tracing = null;
     traceIdle = null;
     keptTraces.clear();
+    heldModels.clear();
   }, TRACE_IDLE_MS);
   traceIdle.unref();
   const m = decodeModelFile(model, Float32Array, tracing);
@@ -299,8 +300,27 @@ async function streamSample(req: Extract<WorkerRequest, { type: 'sample' }>): Pr
   }
 }
 
-function describe(model: Uint8Array): ModelSummary {
+/**
+ * Model files held by `describe` for the `trace` that follows (an inspector's load: the bytes cross once), by
+ * name; a few, the oldest dropped first. A trace takes its model out.
+ */
+const heldModels = new Map<string, Uint8Array>();
+const MAX_HELD_MODELS = 4;
+
+function takeHeld(name: string): Uint8Array {
+  const bytes = heldModels.get(name);
+  if (bytes === undefined) throw Object.assign(new Error(`the worker no longer holds the model ${JSON.stringify(name)}: send its bytes`), { code: 'not-held' });
+  heldModels.delete(name);
+  return bytes;
+}
+
+function describe(model: Uint8Array, hold?: string): ModelSummary {
   const m = decodeModelFile(model);
+  if (hold !== undefined) {
+    heldModels.delete(hold);
+    heldModels.set(hold, model);
+    for (const old of heldModels.keys()) if (heldModels.size > MAX_HELD_MODELS) heldModels.delete(old);
+  }
   return {
     config: m.net.cfg, parameters: m.net.params.length, vocab: m.vocab.chars, info: m.info,
     resumableFrom: m.training?.step ?? null, trainOptions: m.training?.options ?? null, warnings: m.warnings,

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { Messenger } from '../protocol/messenger';
+import { Messenger, RemoteError } from '../protocol/messenger';
 import type { ReachData } from '../protocol/reach';
 import type { UnitsQuery, UnitsView } from '../protocol/units';
 import type { TraceData } from '../protocol/trace';
@@ -137,6 +137,19 @@ export class EngineClient {
     return this.request({ type: 'trace', model, text, ...(key !== undefined ? { key } : {}) });
   }
 
+  /**
+   * Traces with the model a `describe(model, hold)` just held in the worker, so that its bytes cross once; sends
+   * them again only when the worker no longer holds them (it restarted in between).
+   */
+  async traceHeld(hold: string, model: Uint8Array, text: string, key?: string): Promise<TraceData> {
+    try {
+      return await this.request({ type: 'trace', model: { held: hold }, text, ...(key !== undefined ? { key } : {}) });
+    } catch (e) {
+      if (!(e instanceof RemoteError && e.wire.code === 'not-held')) throw e;
+      return this.trace(model, text, key);
+    }
+  }
+
   /** The gradient reach at `at` on the trace kept under `key` (see WorkerRequest); null when it is no longer kept. */
   reach(key: string, at: number, maxK: number, layer: number, saliencyFrom?: number): Promise<ReachData | null> {
     return this.request({ type: 'reach', key, at, maxK, layer, ...(saliencyFrom !== undefined ? { saliencyFrom } : {}) });
@@ -162,8 +175,9 @@ export class EngineClient {
     return this.worker ? this.request({ type: 'cancelSample', sampleId }) : Promise.resolve();
   }
 
-  describe(model: Uint8Array): Promise<ModelSummary> {
-    return this.request({ type: 'describe', model });
+  /** Checks and describes a model file; with `hold`, the worker keeps its bytes for a traceHeld(hold, …). */
+  describe(model: Uint8Array, hold?: string): Promise<ModelSummary> {
+    return this.request({ type: 'describe', model, ...(hold !== undefined ? { hold } : {}) });
   }
 
   /** Test hook: make the worker throw outside any request, as a bug would. */

@@ -4,11 +4,8 @@ import type { TrainingSource } from '../engine/modelfile';
 import { decodeText, utf8Boundary } from '../engine/text';
 import { config } from './config';
 import type { ModelEntry } from '../models/modelStore';
+import { baseName } from '../protocol/names';
 
-/** The short name of a resource for messages and model names. */
-export function baseName(uri: vscode.Uri): string {
-  return uri.path.split('/').pop() || uri.toString();
-}
 
 /** A training text and where it came from (recorded in the model). */
 export interface TrainingText {

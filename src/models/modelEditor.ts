@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { ModelStore } from './modelStore';
 import { describeModel } from './modelStore';
 import { Commands } from '../host/ids';
+import { baseName } from '../protocol/names';
 
 /**
  * Opening a .safetensors file shows what the model is and what to do with it (Inspect, Sample, Step Through,
@@ -40,7 +41,7 @@ function makeNonce(): string {
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function render(uri: vscode.Uri, line: string | null, entry: Awaited<ReturnType<ModelStore['entry']>>, nonce: string, cspSource: string): string {
-  const name = esc(uri.path.split('/').pop() ?? '');
+  const name = esc(baseName(uri));
   const s = entry.summary;
   const rows = s ? [
     ['cell', `${s.config.cell} ${s.config.cell === 'lstm' ? '(gates i, f, g, o — PyTorch order)' : s.config.cell === 'gru' ? '(gates r, z, n)' : ''}`],

@@ -3,6 +3,7 @@ import type { EngineClient } from '../host/engineClient';
 import type { ModelSummary } from '../protocol/worker';
 import { config } from '../host/config';
 import { comparedModel, comparisonName } from './provenance';
+import { baseName } from '../protocol/names';
 
 /** A model file and what the engine says about it (null while unread or when the file is not usable). */
 export interface ModelEntry {
@@ -155,7 +156,7 @@ export class ModelStore implements vscode.Disposable {
   async write(uri: vscode.Uri, bytes: Uint8Array): Promise<void> {
     const dir = vscode.Uri.joinPath(uri, '..');
     await vscode.workspace.fs.createDirectory(dir);
-    const name = uri.path.split('/').pop()!;
+    const name = baseName(uri);
     const tmp = vscode.Uri.joinPath(dir, `.${name}.${Date.now().toString(36)}${Math.floor(performance.now() * 1000).toString(36)}.tmp`);
     try {
       await vscode.workspace.fs.writeFile(tmp, bytes);

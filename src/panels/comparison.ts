@@ -11,6 +11,7 @@ import type { CompareData, PanelStatus } from '../protocol/webview';
 import type { ModelSummary } from '../protocol/worker';
 import type { RunOutcome, TrainRequest } from '../host/training';
 import { prepareTraceText, rnnComparisonOptions } from './traceInput';
+import { baseName } from '../protocol/names';
 
 /**
  * "Compare with RNN": a network without the model's gates (a tanh RNN, or a GRU for an LSTM), trained like the
@@ -74,7 +75,6 @@ export function comparisonCells(cell: CellType): CellType[] {
   return cell === 'lstm' ? ['rnn_tanh', 'gru'] : cell === 'gru' ? ['rnn_tanh'] : [];
 }
 
-const baseName = (uri: string): string => decodeURIComponent(uri.replace(/[?#].*$/, '').split('/').pop() ?? uri);
 
 export const vscodeComparisonUi: ComparisonUi = {
   pick: async (items, title) => vscode.window.showQuickPick(items, { title }),

@@ -9,6 +9,7 @@ import { UnitColouring } from './unitColours';
 import { config } from '../host/config';
 import { Commands, ContextKeys } from '../host/ids';
 import { modelArg } from '../host/input';
+import { baseName } from '../protocol/names';
 
 /** The inspector's command ids (all ids live in host/ids.ts). */
 export const InspectorCommands = {
@@ -135,7 +136,7 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     const active = vscode.window.activeTextEditor?.document;
     if (active && !active.uri.path.endsWith('.safetensors')) return active;
     const uri = (await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Inspect',
-      title: `Gatescope: choose a text to inspect ${model.path.split('/').pop()} on` }))?.[0];
+      title: `Gatescope: choose a text to inspect ${baseName(model)} on` }))?.[0];
     return uri ? vscode.workspace.openTextDocument(uri) : undefined;
   }
 

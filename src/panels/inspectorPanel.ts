@@ -20,6 +20,7 @@ import { runComparison, type ComparisonOutcome, type ComparisonUi } from './comp
 import { modelFacts, prepareTraceText } from './traceInput';
 import type { TrainingRecorder } from './training';
 import type { RunOutcome, TrainRequest } from '../host/training';
+import { baseName } from '../protocol/names';
 
 /** What a panel needs from the inspector that owns it. */
 export interface PanelServices {
@@ -44,7 +45,6 @@ export interface PanelServices {
   disposed(panel: InspectorPanel): void;
 }
 
-const basename = (uri: string): string => decodeURIComponent(uri.replace(/[?#].*$/, '').split('/').pop() ?? uri);
 
 /**
  * One "Gatescope Inspector" panel: a model on a document (or a training run). Owns the webview, answers its
@@ -143,21 +143,22 @@ export class InspectorPanel implements vscode.Disposable {
     if (!t.model || !t.document) return;
     const engine = this.services.engine;
     try {
-      this.setStatus({ kind: 'busy', message: `Reading ${basename(t.model)}…` });
+      this.setStatus({ kind: 'busy', message: `Reading ${baseName(t.model)}…` });
       this.modelBytes = await this.services.readModel(vscode.Uri.parse(t.model));
-      this.summary = await engine.describe(this.modelBytes);
-      this.facts = modelFacts(basename(t.model), this.summary);
+      // the worker holds the bytes for the trace below: they cross to it once per load
+      this.summary = await engine.describe(this.modelBytes, this.reach.modelKey);
+      this.facts = modelFacts(baseName(t.model), this.summary);
       const doc = await openDocument(t.document);
       const input = prepareTraceText(doc.getText(), t.range, this.summary.vocab, this.services.maxCharacters());
       if (!input.text.length) throw new Error('there is no text to trace here');
-      this.setStatus({ kind: 'busy', message: `Tracing ${input.text.length.toLocaleString('en-US')} characters with ${basename(t.model)}…` });
+      this.setStatus({ kind: 'busy', message: `Tracing ${input.text.length.toLocaleString('en-US')} characters with ${baseName(t.model)}…` });
       const started = Date.now();
-      const trace = await engine.trace(this.modelBytes, input.text, this.reach.modelKey);
-      this.services.output.appendLine(`[inspector] traced ${trace.tokens.length} characters of ${basename(t.document)} with ${basename(t.model)} in ${Date.now() - started} ms`);
+      const trace = await engine.traceHeld(this.reach.modelKey, this.modelBytes, input.text, this.reach.modelKey);
+      this.services.output.appendLine(`[inspector] traced ${trace.tokens.length} characters of ${baseName(t.document)} with ${baseName(t.model)} in ${Date.now() - started} ms`);
       this.tracedVersion = doc.version;
       this.offsets = new OffsetMap(input.original, input.offset);
       if (this.compare && this.compare.layers[0]?.gradH.length !== trace.tokens.length) this.compare = null;
-      this.traceView = { trace, documentName: basename(t.document), first: input.first, total: input.total, notices: input.notices };
+      this.traceView = { trace, documentName: baseName(t.document), first: input.first, total: input.total, notices: input.notices };
       this.setStatus(null);
       this.post({ type: 'didTrace', target: this.target, model: this.facts, trace: this.traceView });
       if (this.compare) this.post({ type: 'didCompare', compare: this.compare });
@@ -300,7 +301,7 @@ export class InspectorPanel implements vscode.Disposable {
         const tr = this.trace;
         if (!tr || !this.modelBytes) throw new Error('there is no trace yet');
         const T = tr.tokens.length;
-        const lang = r.search.lang ?? langOfFile(this.target.document ? basename(this.target.document) : '');
+        const lang = r.search.lang ?? langOfFile(this.target.document ? baseName(this.target.document) : '');
         const feature = featureSpecOf(r.search, lang, r.selection, T);
         if (!feature) return null;
         const text = Array.from(tr.tokens, (id) => tr.vocab[id]!).join('');
@@ -342,13 +343,13 @@ export class InspectorPanel implements vscode.Disposable {
 
   private updateTitle(): void {
     const t = this.target;
-    const doc = t.document ? basename(t.document) : null;
+    const doc = t.document ? baseName(t.document) : null;
     this.panel.title = doc ? `Gatescope Inspector: ${doc}` : t.runId !== null ? 'Gatescope Training' : 'Gatescope Inspector';
   }
 
   private fileStem(): string {
-    const m = this.target.model ? basename(this.target.model).replace(/\.safetensors$/, '') : 'gatescope';
-    const d = this.target.document ? `-${basename(this.target.document).replace(/\.[^.]*$/, '')}` : '';
+    const m = this.target.model ? baseName(this.target.model).replace(/\.safetensors$/, '') : 'gatescope';
+    const d = this.target.document ? `-${baseName(this.target.document).replace(/\.[^.]*$/, '')}` : '';
     return `${m}${d}`;
   }
 

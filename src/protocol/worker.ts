@@ -3,6 +3,11 @@ import type { ReachData } from './reach';
 import type { TraceData } from './trace';
 import type { UnitsQuery, UnitsView } from './units';
 
+/** A model file the worker holds from a `describe` with `hold` (see WorkerRequest 'trace'). */
+export interface HeldModel {
+  readonly held: string;
+}
+
 /** Host → worker requests. Model files cross as their bytes (the host does all file I/O). */
 export type WorkerRequest =
   /**
@@ -16,9 +21,11 @@ export type WorkerRequest =
   | { type: 'cancel'; runId: number }
   /**
    * Trace a text with a model. With `key`, the worker keeps the network and the trace under it (a few, the least
-   * recently used dropped first, all of them after a minute without traces) for `reach` requests.
+   * recently used dropped first, all of them after a minute without traces) for `reach` requests. `model` is the
+   * file's bytes, or `{ held }`: the bytes a `describe` just held under that name (sent once, not twice); the
+   * reply is then an error with code 'not-held' when the worker no longer has them (it restarted).
    */
-  | { type: 'trace'; model: Uint8Array; text: string; key?: string }
+  | { type: 'trace'; model: Uint8Array | HeldModel; text: string; key?: string }
   /**
    * The gradient reach of the prediction at `at` on the trace kept under `key`, up to `maxK` steps back, with the
    * summary over many predictions and the per-step factor of `layer`. With `saliencyFrom` (a timestep ≤ at), the
@@ -35,8 +42,8 @@ export type WorkerRequest =
   | { type: 'sample'; sampleId: number; model: Uint8Array; options: SampleOptions; seed: number }
   /** Stop a sample stream. */
   | { type: 'cancelSample'; sampleId: number }
-  /** Check and describe a model file. */
-  | { type: 'describe'; model: Uint8Array }
+  /** Check and describe a model file; with `hold`, keep its bytes under that name for the next `trace` of it. */
+  | { type: 'describe'; model: Uint8Array; hold?: string }
   /** Test hook: crash the worker the way a bug would. */
   | { type: 'crash' };
 

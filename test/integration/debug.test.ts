@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
-import { DID_STEP_EVENT, type DidStepBody } from '../../src/debug/events';
+import { DID_STEP_EVENT, type DidStepBody } from '../../src/protocol/debug';
 import { encodeModelFile } from '../../src/engine/modelfile';
 import { prepareRun } from '../../src/engine/run';
 import { DEFAULT_TRAIN_OPTIONS } from '../../src/engine/trainer';

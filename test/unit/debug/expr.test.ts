@@ -1,8 +1,11 @@
 import * as assert from 'node:assert/strict';
-import {
-  evaluate, evaluateCondition, ExprError, formatNumber, formatValue, hitMatches, parseExpression, parseHitCondition,
-  parseLogMessage, quoteChar, renderLogMessage, tokenize, type ExprScope, type Value,
-} from '../../../src/debug/expr';
+import { ExprError } from '../../../src/debug/expr/error';
+import { evaluate, evaluateCondition, type ExprScope, type Value } from '../../../src/debug/expr/evaluate';
+import { formatNumber, formatValue, quoteChar } from '../../../src/debug/expr/format';
+import { hitMatches, parseHitCondition } from '../../../src/debug/expr/hitConditions';
+import { parseLogMessage, renderLogMessage } from '../../../src/debug/expr/logpoints';
+import { parseExpression } from '../../../src/debug/expr/parse';
+import { tokenize } from '../../../src/debug/expr/tokenize';
 import { Rng } from '../../../src/engine/rng';
 
 /** Two LSTM layers of 4 units with hand-picked values, and a prediction over 'a', 'b', 'e'. */

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { DidStepBody } from '../../../src/debug/events';
+import type { DidStepBody } from '../../../src/protocol/debug';
 import {
   DEBUG_TYPE, DebugCommands, decorationText, INITIAL_CONFIGURATION, inlineValueText, launchConfigFor, percent, samePath,
 } from '../../../src/debug/launchConfig';

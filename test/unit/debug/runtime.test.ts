@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { ExprError } from '../../../src/debug/expr';
+import { ExprError } from '../../../src/debug/expr/error';
 import { SequenceRuntime, type Stop } from '../../../src/debug/runtime';
 import { positionAt, TextMap } from '../../../src/debug/textmap';
 import { Timeline } from '../../../src/debug/timeline';

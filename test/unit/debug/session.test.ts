@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { DID_STEP_EVENT, type DidStepBody } from '../../../src/debug/events';
+import { DID_STEP_EVENT, type DidStepBody } from '../../../src/protocol/debug';
 import { traceTokens, type Trace } from '../../../src/engine/trace';
 import {
   children, Fixture, InProcessAdapter, launch, scopeRef, snapshot, stepAndWait, TEXT, topFrame,

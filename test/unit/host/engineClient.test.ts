@@ -54,6 +54,29 @@ describe('engine worker through EngineClient', function () {
     assert.equal(await client.reach('p1:model', 500, 100, 0), null, 'the least recently used trace was dropped');
   });
 
+  it('an inspector load sends the model once: describe holds it, the trace takes it, and a worker that lost it gets the bytes again', async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(__dirname, '../../../examples/models/stdlib-rnn.safetensors')));
+    const text = 'def wrap(text, width=70):\n    return text\n';
+    const summary = await client.describe(bytes, 'p1');
+    assert.equal(summary.config.cell, 'rnn_tanh');
+    const sent: unknown[] = [];
+    const worker = (client as unknown as { worker: { postMessage(m: unknown): void } }).worker;
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m: unknown) => { sent.push(m); post(m); };
+    const held = await client.traceHeld('p1', bytes, text, 'p1:model');
+    const plain = await client.trace(bytes, text);
+    assert.deepEqual(Array.from(held.layers[0]!.h), Array.from(plain.layers[0]!.h), 'the held model is the model');
+    const bodies = sent.map((m) => (m as { body?: { type?: string; model?: unknown } }).body);
+    assert.deepEqual(bodies[0]!.model, { held: 'p1' }, 'the trace names the held model instead of sending its bytes');
+    assert.ok(bodies[1]!.model instanceof Uint8Array);
+    // taken by the trace: a second traceHeld (a worker restarted in between) falls back to the bytes
+    sent.length = 0;
+    const again = await client.traceHeld('p1', bytes, text);
+    assert.deepEqual(Array.from(again.layers[0]!.h), Array.from(plain.layers[0]!.h));
+    assert.equal(sent.length, 2, 'asked for the held model, then sent the bytes');
+    await assert.rejects(client.traceHeld('p9', new Uint8Array(8), text), (e: RemoteError) => { assert.ok(e.wire.user, e.message); assert.match(e.message, /safetensors|header|file/i); return true; }, 'a bad file sent after all is still refused');
+  });
+
   it('trains to the end through a run handle: progress, a final checkpoint that loads, the end', async () => {
     const runId = client.newRunId();
     const seen: number[] = [];

@@ -1,6 +1,7 @@
 /**
- * Custom DAP events the Gatescope debug adapter sends, for the extension (editor decoration, inline values)
- * and the inspector (which follows the debugger's t). Receive them with
+ * The third boundary's own messages: custom DAP events the Gatescope debug adapter (src/debug/session.ts) sends,
+ * for the extension (editor decoration, inline values) and the inspector (which follows the debugger's t). The
+ * rest of that boundary is the Debug Adapter Protocol itself. Receive them with
  * `vscode.debug.onDidReceiveDebugSessionCustomEvent` and check `event === DID_STEP_EVENT`.
  */
 
