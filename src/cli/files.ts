@@ -104,7 +104,7 @@ export function writeFileAtomic(target: string, data: Uint8Array): void {
   }
 }
 
-function readBytes(file: string, what: string): Uint8Array {
+export function readBytes(file: string, what: string): Uint8Array {
   let size: number;
   try {
     const st = statSync(file);

@@ -10,6 +10,7 @@ import { runSample } from './sample';
 import { runTrace } from './trace';
 import { runTrain } from './train';
 import { runUnits } from './units';
+import { runImport } from './import';
 import { runInfo } from './info';
 import { printable } from './terminal';
 
@@ -110,6 +111,16 @@ export function buildProgram(): Command {
     .option('--greedy', 'always take the most likely character')
     .option('--seed <n>', 'random seed', int('seed', 0), 1)
     .action((o) => { runSample(o); });
+
+  program.command('import')
+    .description('make a PyTorch model a Gatescope model: a torch.save state_dict (or checkpoint) or safetensors under any names')
+    .argument('<file>', '.pt / .pth (torch.save) or .safetensors')
+    .requiredOption('-o, --out <model>', 'where to write the Gatescope model (.safetensors)')
+    .option('--vocab <file>', 'the vocabulary: a JSON list, a JSON object token → id, or one token per line')
+    .option('--cell <cell>', `the cell when the weights cannot tell (${CELL_TYPES.join(', ')})`)
+    .option('--map <from=to...>', 'rename tensors (whole names, or prefixes ending in "."; nothing after = leaves them out), e.g. fc.weight=decoder.weight lstm.=rnn. rnn2.=')
+    .option('--json', 'say what became what as JSON')
+    .action((file: string, o) => { runImport(file, o); });
 
   program.command('info')
     .description('describe a model file')

@@ -6,7 +6,7 @@ import { Network } from './network';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type TensorToWrite } from './safetensors';
 import { validateTrainOptions, type TrainingState, type TrainOptions } from './trainer';
 import { CELL_TYPES, gateCount, isCellType, type FloatArrayConstructor, type ModelConfig } from './types';
-import { MAX_VOCAB, Vocabulary } from './vocab';
+import { MAX_TOKEN_LENGTH, MAX_VOCAB, Vocabulary } from './vocab';
 import { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type TrainingSource } from './types';
 export { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type TrainingSource };
 
@@ -77,8 +77,8 @@ export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor 
   if (vocabJson === undefined) bad('the metadata has no "vocab" key (a JSON array of single characters, index = token id)');
   let chars: unknown;
   try {
-    chars = parseUntrustedJson(vocabJson!, { maxDepth: 1, maxArrayLength: MAX_VOCAB, maxKeys: MAX_VOCAB, maxStringLength: 16 },
-      (reason) => bad(`metadata "vocab" ${reason}; it is a JSON array of at most ${MAX_VOCAB.toLocaleString('en-US')} single characters`));
+    chars = parseUntrustedJson(vocabJson!, { maxDepth: 1, maxArrayLength: MAX_VOCAB, maxKeys: MAX_VOCAB, maxStringLength: 2 * MAX_TOKEN_LENGTH },
+      (reason) => bad(`metadata "vocab" ${reason}; it is a JSON array of at most ${MAX_VOCAB.toLocaleString('en-US')} characters (or special tokens of up to ${MAX_TOKEN_LENGTH})`));
   } catch (e) {
     if (e instanceof GatescopeError) throw e;
     bad('metadata "vocab" is not valid JSON');

@@ -11,13 +11,23 @@ export type TokenArray = Uint8Array | Uint16Array | Int32Array;
  */
 export const MAX_VOCAB = 65_536;
 
+/** The longest special token, in code points (`<|endoftext|>` is 13). */
+export const MAX_TOKEN_LENGTH = 32;
+
+/** A UTF-16 surrogate without its other half: no UTF-8 text holds one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /**
  * A vocabulary of Unicode code points (not UTF-16 units): an emoji outside the BMP is one token, and
  * decode(encode(text)) === text for every text whose characters are in the vocabulary.
- * Token id = index in `chars`; the order is the sorted order of code points when built from text.
+ * Token id = index in `chars`; the order is the sorted order of code points when built from text. A model from
+ * elsewhere may also have special tokens of several code points (`<pad>`, `<unk>`): text never encodes to them
+ * (it is read one code point at a time), and they are shown as written where the model predicts them.
  */
 export class Vocabulary {
   private readonly index = new Map<string, number>();
+  /** Entries of more than one code point: special tokens (`<pad>`, `<unk>`), which no text encodes to. */
+  readonly specials: number;
 
   constructor(readonly chars: readonly string[]) {
     if (chars.length === 0) throw new GatescopeError('the vocabulary is empty');
@@ -25,18 +35,20 @@ export class Vocabulary {
       throw new GatescopeError(`the vocabulary has ${chars.length.toLocaleString('en-US')} characters, more than the ${MAX_VOCAB.toLocaleString('en-US')} a model may have`, 'bad-model-file');
     }
     chars.forEach((ch, id) => {
-      if (typeof ch !== 'string' || [...ch].length !== 1) {
-        throw new GatescopeError(`vocabulary entry ${id} is ${JSON.stringify(ch)}, not a single character (one code point)`, 'bad-model-file');
+      const length = typeof ch === 'string' ? [...ch].length : 0;
+      if (typeof ch !== 'string' || length === 0 || length > MAX_TOKEN_LENGTH) {
+        throw new GatescopeError(`vocabulary entry ${id} is ${JSON.stringify(ch)}, not a character (one code point) or a special token of up to ${MAX_TOKEN_LENGTH}`, 'bad-model-file');
       }
       // a lone surrogate is no character: no UTF-8 text holds one
-      if (/^[\ud800-\udfff]$/.test(ch)) {
-        throw new GatescopeError(`vocabulary entry ${id} is the lone surrogate ${JSON.stringify(ch)}, not a character`, 'bad-model-file');
+      if (LONE_SURROGATE.test(ch)) {
+        throw new GatescopeError(`vocabulary entry ${id} ${JSON.stringify(ch)} holds a lone surrogate, which no text holds`, 'bad-model-file');
       }
       if (this.index.has(ch)) {
         throw new GatescopeError(`vocabulary entry ${id} ${JSON.stringify(ch)} appears twice`, 'bad-model-file');
       }
       this.index.set(ch, id);
     });
+    this.specials = chars.filter((ch) => [...ch].length > 1).length;
   }
 
   /** Sorted unique code points of a text. */

@@ -40,8 +40,15 @@ describe('vocabulary of code points', () => {
     assert.equal(code(() => v.encodeCompact('zz')), 'unknown-chars');
   });
 
-  it('refuses a vocabulary entry that is not one code point, or a duplicate', () => {
-    assert.equal(code(() => new Vocabulary(['a', 'ab'])), 'bad-model-file');
+  it('takes special tokens of several code points (<pad>), which no text encodes to; refuses empty, overlong, broken or duplicate entries', () => {
+    const v = new Vocabulary(['<pad>', 'a', '<', 'p', '🙂<unk>']);
+    assert.equal(v.specials, 2);
+    assert.deepEqual(Array.from(v.encode('<pa')), [2, 3, 1], 'text is read one code point at a time');
+    assert.equal(v.decode([0, 1]), '<pad>a', 'a special token shows as written');
+    assert.equal(code(() => new Vocabulary(['a', ''])), 'bad-model-file');
+    assert.equal(code(() => new Vocabulary(['a', 'x'.repeat(33)])), 'bad-model-file');
+    assert.equal(code(() => new Vocabulary(['a', '<\ud800>'])), 'bad-model-file');
+    assert.equal(code(() => new Vocabulary(['a', '<\udc00>'])), 'bad-model-file');
     assert.equal(code(() => new Vocabulary(['a', 'a'])), 'bad-model-file');
     assert.equal(code(() => new Vocabulary([])), 'invalid-input');
   });
