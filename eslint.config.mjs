@@ -99,6 +99,28 @@ export default tseslint.config(
     },
   },
   {
+    // views get what they use through their context (webview/context.ts): never the composition root, the host
+    // bridge or the exporter (the store's state and actions reach them as a narrow Pick of ViewContext)
+    files: ['webview/views/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'The webview runs in a browser: no vscode.' }, ...nodeBuiltins.map((name) => ({ name, message: 'The webview runs in a browser.' }))],
+        patterns: [
+          { group: ['../src/*', '../../src/*', '!../src/protocol', '!../src/protocol/*', '!../../src/protocol', '!../../src/protocol/*'], message: 'The webview may import only src/protocol from the host side.' },
+          { group: ['../app', '../bridge', '../exporter', '../main'], message: 'Views get what they use through their context (webview/context.ts).' },
+        ],
+      }],
+    },
+  },
+  {
+    // the state store, the host bridge and the data shapers run without a DOM (unit-tested in Node)
+    files: ['webview/store.ts', 'webview/bridge.ts', 'webview/data/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...['window', 'document', 'requestAnimationFrame', 'HTMLElement', 'HTMLCanvasElement']
+        .map((name) => ({ name, message: 'No DOM in the store, the bridge or data/: the app injects what they need.' }))],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',

@@ -1,33 +1,6 @@
-import { buildLut, contrast, paletteFor, parseColour, readableOn, rgbCss, type Palette, type Rgb, type ThemeKind } from './data/colour';
+import { buildLut, contrast, paletteFor, parseColour, readableOn, rgbCss, type Rgb, type Theme, type ThemeKind } from './data/colour';
 
-/**
- * The VS Code theme as the views need it: colours read from the CSS variables VS Code sets on the webview,
- * ramps built from them, and the theme kind from the body's class. Re-read whenever VS Code switches themes.
- */
-export interface Theme {
-  readonly kind: ThemeKind;
-  readonly bg: Rgb;
-  readonly fg: string;
-  readonly fgRgb: Rgb;
-  readonly muted: string;
-  readonly border: string;
-  readonly grid: string;
-  readonly accent: string;
-  readonly cursor: string;
-  readonly selection: string;
-  /** Outlines the unit search's matches in the text strip, as the editor outlines find matches. */
-  readonly match: string;
-  readonly font: string;
-  readonly mono: string;
-  readonly monoSize: number;
-  /** Distinct series colours (charts.* theme colours first). */
-  readonly series: readonly string[];
-  readonly palette: Palette;
-  readonly luts: { readonly sequential: Uint8ClampedArray; readonly diverging: Uint8ClampedArray };
-  /** For each LUT entry, the text colour that reads best on it. */
-  readonly inks: { readonly sequential: readonly string[]; readonly diverging: readonly string[] };
-}
-
+/** The theme kind, from the class VS Code sets on the body. */
 export function themeKind(): ThemeKind {
   const c = document.body.classList;
   if (c.contains('vscode-high-contrast-light')) return 'high-contrast-light';
@@ -36,6 +9,7 @@ export function themeKind(): ThemeKind {
   return 'dark';
 }
 
+/** The VS Code theme (data/colour.ts Theme), read from the CSS variables VS Code sets on the webview. */
 export function readTheme(): Theme {
   const css = getComputedStyle(document.documentElement);
   const v = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback;

@@ -97,3 +97,32 @@ export function paletteFor(kind: ThemeKind, bg: Rgb): Palette {
     diverging: [[0, [33, 102, 172]], [0.25, [146, 197, 222]], [0.5, bg], [0.75, [244, 165, 130]], [1, [178, 24, 43]]],
   };
 }
+
+/**
+ * The VS Code theme as the views need it: colours read from the CSS variables VS Code sets on the webview,
+ * ramps built from them, and the theme kind from the body's class (read by theme.ts; re-read whenever VS Code
+ * switches themes). Declared here, without the DOM, so that the store and its tests can hold one.
+ */
+export interface Theme {
+  readonly kind: ThemeKind;
+  readonly bg: Rgb;
+  readonly fg: string;
+  readonly fgRgb: Rgb;
+  readonly muted: string;
+  readonly border: string;
+  readonly grid: string;
+  readonly accent: string;
+  readonly cursor: string;
+  readonly selection: string;
+  /** Outlines the unit search's matches in the text strip, as the editor outlines find matches. */
+  readonly match: string;
+  readonly font: string;
+  readonly mono: string;
+  readonly monoSize: number;
+  /** Distinct series colours (charts.* theme colours first). */
+  readonly series: readonly string[];
+  readonly palette: Palette;
+  readonly luts: { readonly sequential: Uint8ClampedArray; readonly diverging: Uint8ClampedArray };
+  /** For each LUT entry, the text colour that reads best on it. */
+  readonly inks: { readonly sequential: readonly string[]; readonly diverging: readonly string[] };
+}

@@ -7,6 +7,9 @@ import type { StepRange } from '../../src/protocol/webview';
  * Dimension legend: K steps back, T characters.
  */
 
+/** Steps back the reach is asked for and drawn. */
+export const REACH_K = 100;
+
 export type Point = { readonly x: number; readonly y: number };
 
 export interface ReachCurve {

@@ -1,9 +1,13 @@
 import type { Quantity } from '../../src/protocol/webview';
-import type { App, Change, View } from '../app';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
 import { cellStep, describeStep, unitHistogram, type CellStep } from '../data/cellDiagram';
 import { lutIndex, rgbCss } from '../data/colour';
 import { formatNumber, h } from '../dom';
 import { button, card } from './card';
+
+/** What the cell diagram reads and calls. */
+type CellDiagramContext = Pick<ViewContext, 'trace' | 'T' | 'H' | 'focus' | 'view' | 'theme' | 'rampOf' | 'scaleOf' | 'moveCursor'>;
 
 const SVG = 'http://www.w3.org/2000/svg';
 type SvgAttrs = Record<string, string | number>;
@@ -30,17 +34,17 @@ export class CellDiagram implements View {
   private mean = false;
   last: CellStep | null = null;
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: CellDiagramContext) {
     const c = card('cell-diagram', 'The cell, step by step');
     this.el = c.el;
     this.svg = s('svg', { viewBox: '0 0 660 300', role: 'img', class: 'cell-diagram', focusable: 'true', tabindex: 0 });
     this.svg.addEventListener('keydown', (e) => {
-      const t = app.view.cursor;
-      const to = e.key === 'ArrowRight' ? t + 1 : e.key === 'ArrowLeft' ? t - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? app.T - 1 : null;
+      const t = ui.view.cursor;
+      const to = e.key === 'ArrowRight' ? t + 1 : e.key === 'ArrowLeft' ? t - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? ui.T - 1 : null;
       if (to === null) return;
       e.preventDefault();
       e.stopPropagation();
-      app.moveCursor(Math.max(0, Math.min(app.T - 1, to)));
+      ui.moveCursor(Math.max(0, Math.min(ui.T - 1, to)));
     });
     this.modeBtn = button('Mean over units', 'Show the mean over the layer\'s units instead of the selected unit', () => {
       this.mean = !this.mean;
@@ -52,14 +56,14 @@ export class CellDiagram implements View {
   }
 
   update(c: ReadonlySet<Change>): void {
-    if (!this.app.trace || this.app.view.tab !== 'inspect') return;
+    if (!this.ui.trace || this.ui.view.tab !== 'inspect') return;
     if (c.has('data') || c.has('cursor') || c.has('unit') || c.has('layer') || c.has('theme') || c.has('tab')) this.render();
   }
 
   private render(): void {
-    const app = this.app, tr = app.trace!;
-    const t = Math.max(0, Math.min(app.T - 1, app.focus));
-    const step = cellStep(tr, app.view.layer, t, this.mean ? null : app.view.unit);
+    const ui = this.ui, tr = ui.trace!;
+    const t = Math.max(0, Math.min(ui.T - 1, ui.focus));
+    const step = cellStep(tr, ui.view.layer, t, this.mean ? null : ui.view.unit);
     this.last = step;
     this.svg.replaceChildren(...this.draw(step));
     const text = describeStep(step);
@@ -70,7 +74,7 @@ export class CellDiagram implements View {
   }
 
   private draw(step: CellStep): SVGElement[] {
-    const app = this.app, th = app.theme, bg = rgbCss(th.bg);
+    const ui = this.ui, th = ui.theme, bg = rgbCss(th.bg);
     const out: SVGElement[] = [];
     const line = (pts: [number, number][], arrow = true): void => {
       out.push(s('polyline', { points: pts.map((p) => p.join(',')).join(' '), fill: 'none', stroke: th.fg, 'stroke-width': 1.6, ...(arrow ? { 'marker-end': 'url(#arrow)' } : {}) }));
@@ -84,8 +88,8 @@ export class CellDiagram implements View {
     };
     /** A layer box coloured by its value on the heatmaps' scale for that quantity. */
     const box = (x: number, y: number, fn: string, q: Quantity, v: number): void => {
-      const { lut, inks } = app.rampOf(q);
-      const { lo, hi } = app.scaleOf(q);
+      const { lut, inks } = ui.rampOf(q);
+      const { lo, hi } = ui.scaleOf(q);
       const k = lutIndex(v, lo, hi, lut.length / 4);
       const fill = k >= 0 ? `rgb(${lut[k * 4]}, ${lut[k * 4 + 1]}, ${lut[k * 4 + 2]})` : bg;
       out.push(s('rect', { x: x - 30, y, width: 60, height: 40, rx: 4, fill, stroke: th.fg, 'stroke-width': 1.2 }));
@@ -173,11 +177,11 @@ export class CellDiagram implements View {
 
   /** Beside the mean: how each gate's values spread over the units at this step (10 bins). */
   private drawHistograms(step: CellStep, out: SVGElement[]): void {
-    const app = this.app, tr = app.trace!, H = app.H, th = app.theme;
+    const ui = this.ui, tr = ui.trace!, H = ui.H, th = ui.theme;
     const gates = Object.keys(tr.layers[step.layer]!.gates) as Quantity[];
     gates.forEach((q, gi) => {
       const values = tr.layers[step.layer]!.gates[q]!;
-      const { lo, hi } = app.scaleOf(q);
+      const { lo, hi } = ui.scaleOf(q);
       const bins = unitHistogram(values, H, step.t, lo, hi, 10);
       const max = Math.max(1, ...bins);
       const x0 = 20 + gi * 62, y0 = 138;

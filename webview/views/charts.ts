@@ -3,7 +3,7 @@ import {
   type ChartConfiguration, type ChartDataset, type Scale,
 } from 'chart.js';
 import { logTickLabel } from '../data/series';
-import type { Theme } from '../theme';
+import type { Theme } from '../data/colour';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip, Legend, Filler);
 

@@ -1,7 +1,11 @@
-import type { App, Change, View } from '../app';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
 import { formatCount, formatDuration, formatNumber, h } from '../dom';
 import { button, card } from './card';
 import { Chart, lineDataset, withAlpha } from './charts';
+
+/** What the training dashboard reads and calls. */
+type DashboardContext = Pick<ViewContext, 'history' | 'view' | 'theme' | 'exportPng' | 'exportLossCsv'>;
 
 type Line = Chart<'line', { x: number; y: number }[]>;
 
@@ -19,15 +23,15 @@ export class Dashboard implements View {
   private loss: Line | null = null;
   private grad: Line | null = null;
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: DashboardContext) {
     const lossCard = card('loss', 'Loss');
     lossCard.subtitle.textContent = 'nats per character';
     lossCard.actions.append(
-      button('CSV', 'Save the loss history as CSV', () => void app.request({ type: 'exportLossCsv' })),
-      button('PNG', 'Save the loss chart as PNG', () => void app.exportPng('loss', 'Training loss', [this.lossCanvas])));
+      button('CSV', 'Save the loss history as CSV', () => void ui.exportLossCsv()),
+      button('PNG', 'Save the loss chart as PNG', () => void ui.exportPng('loss', 'Training loss', [this.lossCanvas])));
     lossCard.body.append(h('div', { class: 'chart-wrap chart-h' }, this.lossCanvas));
     const gradCard = card('gradnorm', 'Gradient norm and clipping');
-    gradCard.actions.append(button('PNG', 'Save the gradient-norm chart as PNG', () => void app.exportPng('grad-norm', 'Gradient norm and clip ratio', [this.gradCanvas])));
+    gradCard.actions.append(button('PNG', 'Save the gradient-norm chart as PNG', () => void ui.exportPng('grad-norm', 'Gradient norm and clip ratio', [this.gradCanvas])));
     gradCard.body.append(h('div', { class: 'chart-wrap chart-h' }, this.gradCanvas));
     const sampleCard = card('samples', 'Samples');
     sampleCard.subtitle.textContent = 'at checkpoints, newest first';
@@ -42,10 +46,10 @@ export class Dashboard implements View {
   }
 
   update(c: ReadonlySet<Change>): void {
-    const hist = this.app.history;
+    const hist = this.ui.history;
     this.empty.hidden = !!hist;
     this.body.hidden = !hist;
-    if (!hist || this.app.view.tab !== 'training') return;
+    if (!hist || this.ui.view.tab !== 'training') return;
     if (c.has('theme')) {
       this.loss?.destroy();
       this.grad?.destroy();
@@ -78,10 +82,10 @@ export class Dashboard implements View {
   }
 
   private renderCharts(): void {
-    const app = this.app, hist = app.history!, s = app.theme.series;
+    const ui = this.ui, hist = ui.history!, s = ui.theme.series;
     // the step axis spans the whole run from the start, so the curves grow into it instead of rescaling
     const xMax = hist.latest?.totalSteps || undefined;
-    const grid = withAlpha(app.theme.grid, 0.18);
+    const grid = withAlpha(ui.theme.grid, 0.18);
     const base = {
       animation: false as const, responsive: true, maintainAspectRatio: false, parsing: false as const, normalized: true,
       elements: { point: { radius: 0 } },

@@ -1,33 +1,36 @@
 import { displayChar, probabilityOfActual, topPredictions, unitReadout } from '../../src/protocol/traceQuery';
 import { quantityRange } from '../../src/protocol/webview';
-import type { App } from '../app';
+import type { ViewContext } from '../context';
 import { formatCount, formatNumber, h } from '../dom';
+
+/** What the cursor details read and calls. */
+export type DetailsContext = Pick<ViewContext, 'trace' | 'chars' | 'view' | 'scaleOf'>;
 
 /**
  * What the text strip's tooltip and the Cursor card show for a timestep: the character, how likely the model
  * found it, every quantity of the selected unit with a small bar, and the top-5 next-character predictions.
  */
-export function cursorDetails(app: App, t: number, compact = false): HTMLElement {
-  const tr = app.trace!;
-  const ch = app.chars[t] ?? '';
+export function cursorDetails(ui: DetailsContext, t: number, compact = false): HTMLElement {
+  const tr = ui.trace!;
+  const ch = ui.chars[t] ?? '';
   const p = probabilityOfActual(tr, t);
   const head = h('div', { class: 'd-head' },
     h('span', { class: 'd-char' }, displayChar(ch)),
     h('span', { class: 'd-t' }, `t = ${formatCount(t)}`),
     p !== null ? h('span', { class: 'd-p', title: 'Probability the model gave this character before reading it' }, `p = ${p.toFixed(3)}`) : null);
-  const rows = unitReadout(tr, app.view.layer, app.view.unit, t).map(({ q, value }) => {
-    const r = quantityRange(q) ?? { lo: -app.scaleOf('c').hi, hi: app.scaleOf('c').hi };
+  const rows = unitReadout(tr, ui.view.layer, ui.view.unit, t).map(({ q, value }) => {
+    const r = quantityRange(q) ?? { lo: -ui.scaleOf('c').hi, hi: ui.scaleOf('c').hi };
     const zero = r.lo < 0 ? 0.5 : 0;
     const frac = Math.max(0, Math.min(1, (value - r.lo) / (r.hi - r.lo)));
     const bar = h('span', { class: 'd-bar' }, h('span', { class: `d-fill ${value < 0 ? 'neg' : 'pos'}` }));
     const fill = bar.firstElementChild as HTMLElement;
     fill.style.left = `${Math.min(zero, frac) * 100}%`;
     fill.style.width = `${Math.abs(frac - zero) * 100}%`;
-    return h('div', { class: `d-row${q === app.view.quantity ? ' current' : ''}` },
+    return h('div', { class: `d-row${q === ui.view.quantity ? ' current' : ''}` },
       h('span', { class: 'd-q' }, q), bar, h('span', { class: 'd-v' }, formatNumber(value, 3)));
   });
   const preds = topPredictions(tr, t, 5);
-  const next = app.chars[t + 1];
+  const next = ui.chars[t + 1];
   const predRows = preds.map(({ char, p: q }) => {
     const bar = h('span', { class: 'd-bar' }, h('span', { class: 'd-fill pred' }));
     (bar.firstElementChild as HTMLElement).style.width = `${q * 100}%`;
@@ -36,6 +39,6 @@ export function cursorDetails(app: App, t: number, compact = false): HTMLElement
   });
   return h('div', { class: `details${compact ? ' compact' : ''}` },
     head,
-    h('div', { class: 'd-section' }, h('div', { class: 'd-label' }, `unit ${app.view.unit} · layer ${app.view.layer}`), ...rows),
+    h('div', { class: 'd-section' }, h('div', { class: 'd-label' }, `unit ${ui.view.unit} · layer ${ui.view.layer}`), ...rows),
     h('div', { class: 'd-section' }, h('div', { class: 'd-label' }, 'next character'), ...predRows));
 }

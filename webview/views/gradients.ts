@@ -1,10 +1,14 @@
 import { displayChar } from '../../src/protocol/traceQuery';
-import type { App, Change, View } from '../app';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
 import { geometricMean, vectorSeries } from '../data/series';
 import { formatCount, formatNumber, h } from '../dom';
 import { button, card } from './card';
 import { lineDataset, PLOT_LEFT, PLOT_RIGHT, withAlpha } from './charts';
-import { TimeChart } from './timeChart';
+import { TimeChart, type TimeChartContext } from './timeChart';
+
+/** What the gradient chart reads and calls. */
+type GradientContext = TimeChartContext & Pick<ViewContext, 'trace' | 'T' | 'chars' | 'compare' | 'view' | 'window' | 'theme' | 'exportPng'>;
 
 interface Curve {
   readonly label: string;
@@ -26,12 +30,12 @@ export class GradientChart implements View {
   private readonly summary = h('p', { class: 'chart-note' });
   private curves: Curve[] = [];
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: GradientContext) {
     const c = card('gradients', 'Gradient magnitudes of the mean loss');
     this.el = c.el;
     c.subtitle.textContent = 'L = mean cross-entropy of all the text\'s predictions · log scale';
-    this.chart = new TimeChart(app, 'gradients-chart', true, '‖∂L/∂·‖', (t) => this.tip(t));
-    c.actions.append(button('PNG', 'Save the gradient chart as PNG', () => void app.exportPng('gradients', 'Gradient magnitudes ‖∂L/∂h_t‖, ‖∂L/∂c_t‖ of the mean loss (log scale)', [this.chart.canvas])));
+    this.chart = new TimeChart(ui, 'gradients-chart', true, '‖∂L/∂·‖', (t) => this.tip(t));
+    c.actions.append(button('PNG', 'Save the gradient chart as PNG', () => void ui.exportPng('gradients', 'Gradient magnitudes ‖∂L/∂h_t‖, ‖∂L/∂c_t‖ of the mean loss (log scale)', [this.chart.canvas])));
     c.body.append(this.legend, this.chart.el, this.summary);
   }
 
@@ -40,8 +44,8 @@ export class GradientChart implements View {
   }
 
   update(c: ReadonlySet<Change>): void {
-    const app = this.app;
-    if (!app.trace || app.view.tab !== 'inspect') return;
+    const ui = this.ui;
+    if (!ui.trace || ui.view.tab !== 'inspect') return;
     if (c.has('theme')) this.chart.retheme();
     if (c.has('data') || c.has('theme') || c.has('compare') || c.has('window') || c.has('size') || c.has('tab') || c.has('layer') || !this.chart.chart) {
       this.renderData();
@@ -50,9 +54,9 @@ export class GradientChart implements View {
   }
 
   private renderData(): void {
-    const app = this.app;
-    const tr = app.trace!;
-    const s = app.theme.series;
+    const ui = this.ui;
+    const tr = ui.trace!;
+    const s = ui.theme.series;
     const cellName = tr.cell === 'lstm' ? 'LSTM' : tr.cell === 'gru' ? 'GRU' : 'RNN';
     const curves: Curve[] = [];
     tr.layers.forEach((l, k) => {
@@ -60,14 +64,14 @@ export class GradientChart implements View {
       curves.push({ label: `${cellName} ‖∂L/∂h‖ layer ${k}`, values: l.gradH, colour, dashed: false });
       if (l.gradC) curves.push({ label: `${cellName} ‖∂L/∂c‖ layer ${k}`, values: l.gradC, colour, dashed: true });
     });
-    const cmp = app.compare;
-    if (cmp && cmp.layers[0]?.gradH.length === app.T) {
+    const cmp = ui.compare;
+    if (cmp && cmp.layers[0]?.gradH.length === ui.T) {
       cmp.layers.forEach((l, k) => {
         curves.push({ label: `${cmp.label}: ‖∂L/∂h‖ layer ${k}`, values: l.gradH, colour: k === 0 ? s[4]! : withAlpha(s[4]!, 0.6), dashed: false });
       });
     }
     this.curves = curves;
-    const w = app.window;
+    const w = ui.window;
     const buckets = Math.max(50, (this.chart.canvas.clientWidth || 800) - PLOT_LEFT - PLOT_RIGHT);
     const datasets = curves.map((cv) => lineDataset(cv.label, vectorSeries(cv.values, w, { buckets, positive: true }), cv.colour, cv.dashed, 1.3));
     this.legend.replaceChildren(...curves.map((cv) => {
@@ -85,9 +89,9 @@ export class GradientChart implements View {
   }
 
   private tip(t: number): Node {
-    const app = this.app;
+    const ui = this.ui;
     return h('div', { class: 'details compact' },
-      h('div', { class: 'd-head' }, h('span', { class: 'd-char' }, displayChar(app.chars[t] ?? '')), h('span', { class: 'd-t' }, `t = ${formatCount(t)}`)),
+      h('div', { class: 'd-head' }, h('span', { class: 'd-char' }, displayChar(ui.chars[t] ?? '')), h('span', { class: 'd-t' }, `t = ${formatCount(t)}`)),
       ...this.curves.map((cv) => {
         const sw = h('span', { class: `swatch line${cv.dashed ? ' dashed' : ''}` });
         sw.style.borderColor = cv.colour;

@@ -1,7 +1,11 @@
-import type { App, Change, View } from '../app';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
 import { formatCount, h } from '../dom';
 
-const CELL_NAMES = { lstm: 'LSTM', gru: 'GRU', rnn_tanh: 'RNN (tanh)' } as const;
+/** What the header reads and calls. */
+type HeaderContext = Pick<ViewContext, 'model' | 'traceView' | 'history' | 'status' | 'view' | 'setView' | 'notify'>;
+
+const CELL_NAMES = { lstm: 'LSTM', gru: 'GRU', rnn_tanh: 'RNN (tanh)', rnn_relu: 'RNN (ReLU)' } as const;
 
 /** Model and text facts, the Inspect/Training tabs, and the status line. */
 export class Header implements View {
@@ -12,14 +16,14 @@ export class Header implements View {
   private readonly notices = h('ul', { class: 'notices' });
   private readonly tabs: Record<'inspect' | 'training', HTMLButtonElement>;
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: HeaderContext) {
     const tab = (id: 'inspect' | 'training', label: string): HTMLButtonElement => {
       const b = h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'aria-controls': `page-${id}`, class: 'tab' }, label);
-      b.addEventListener('click', () => app.setView({ tab: id }, 'tab'));
+      b.addEventListener('click', () => ui.setView({ tab: id }, 'tab'));
       b.addEventListener('keydown', (e) => {
         if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
           const other = id === 'inspect' ? 'training' : 'inspect';
-          app.setView({ tab: other }, 'tab');
+          ui.setView({ tab: other }, 'tab');
           this.tabs[other].focus();
           e.preventDefault();
         }
@@ -32,9 +36,9 @@ export class Header implements View {
   }
 
   update(c: ReadonlySet<Change>): void {
-    const app = this.app;
+    const ui = this.ui;
     if (c.has('data') || c.has('training')) {
-      const m = app.model;
+      const m = ui.model;
       const fact = (text: string): HTMLElement => h('span', { class: 'chip' }, text);
       if (m) {
         this.model.replaceChildren(...[
@@ -46,9 +50,9 @@ export class Header implements View {
           m.valLoss !== null ? fact(`val loss ${m.valLoss.toFixed(3)}`) : m.trainLoss !== null ? fact(`train loss ${m.trainLoss.toFixed(3)}`) : null,
         ].filter((x): x is HTMLElement => x !== null));
       } else {
-        this.model.replaceChildren(h('strong', { class: 'model-name' }, app.history?.title ?? 'Gatescope Inspector'));
+        this.model.replaceChildren(h('strong', { class: 'model-name' }, ui.history?.title ?? 'Gatescope Inspector'));
       }
-      const tv = app.traceView;
+      const tv = ui.traceView;
       if (tv) {
         const T = tv.trace.tokens.length;
         const part = tv.first > 0 || T < tv.total ? `characters ${formatCount(tv.first)}–${formatCount(tv.first + T - 1)} of ${formatCount(tv.total)}` : `${formatCount(T)} characters`;
@@ -66,11 +70,11 @@ export class Header implements View {
     }
     if (c.has('tab') || c.has('training') || c.has('data')) {
       for (const [id, b] of Object.entries(this.tabs)) {
-        const on = app.view.tab === id;
+        const on = ui.view.tab === id;
         b.setAttribute('aria-selected', String(on));
         b.tabIndex = on ? 0 : -1;
       }
-      const h = app.history;
+      const h = ui.history;
       const live = h && !h.finished;
       this.tabs.training.classList.toggle('live', !!live);
       this.tabs.training.textContent = live ? `Training · step ${formatCount(h.latest?.step ?? 0)}` : 'Training';
@@ -79,7 +83,7 @@ export class Header implements View {
   }
 
   private renderStatus(): void {
-    const s = this.app.status;
+    const s = this.ui.status;
     this.status.hidden = !s;
     this.status.className = `status ${s?.kind ?? ''}`;
     if (!s) {
@@ -96,7 +100,7 @@ export class Header implements View {
     if (s.action) {
       const label = s.action === 'cancelCompare' ? 'Cancel' : 'Trace again';
       const b = h('button', { type: 'button', class: 'btn-secondary' }, label);
-      b.addEventListener('click', () => this.app.notify({ type: s.action! }));
+      b.addEventListener('click', () => this.ui.notify({ type: s.action! }));
       parts.push(b);
     }
     this.status.replaceChildren(...parts);

@@ -1,12 +1,17 @@
 import { displayChar } from '../../src/protocol/traceQuery';
 import { QUANTITY_NAMES, type Quantity } from '../../src/protocol/webview';
-import type { App, Change, View } from '../app';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
 import { heatmapColumns, heatmapImage } from '../data/heatmap';
 import { panWindow, tAt, xOf, zoomWindow } from '../data/zoom';
 import { formatCount, formatNumber, h, onWidthChange, sizeCanvas } from '../dom';
 import { button, card } from './card';
 import { PLOT_LEFT, PLOT_RIGHT } from './charts';
-import { Legend } from './legend';
+import { Legend, type LegendContext } from './legend';
+
+/** What the heatmaps read and calls. */
+type HeatmapsContext = LegendContext & Pick<ViewContext, 'trace' | 'T' | 'H' | 'chars' | 'view' | 'window' | 'hover' | 'theme' | 'quantities' | 'values'
+  | 'scaleOf' | 'rampOf' | 'unitColour' | 'tooltip' | 'hoverAt' | 'moveCursor' | 'selectUnit' | 'setSelection' | 'setView' | 'setWindow' | 'exportPng'>;
 
 const RULER_H = 24;
 
@@ -41,18 +46,18 @@ export class Heatmaps implements View {
   private anchor: number | null = null;
   private dragged = false;
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: HeatmapsContext) {
     const c = card('heatmaps', 'Gate activations');
     this.el = c.el;
     this.titleEl = c.title;
     this.subtitle = c.subtitle;
     this.statesToggle = h('input', { type: 'checkbox', id: 'show-states' });
-    this.statesToggle.addEventListener('change', () => app.setView({ showStates: this.statesToggle.checked }, 'states'));
+    this.statesToggle.addEventListener('change', () => ui.setView({ showStates: this.statesToggle.checked }, 'states'));
     c.actions.append(
       h('label', { class: 'check', for: 'show-states' }, this.statesToggle, 'c and h too'),
-      button('PNG', 'Save the heatmaps as PNG', () => void app.exportPng('heatmaps', `Gate activations, layer ${app.view.layer}`, [...this.maps.map((m) => m.base), this.ruler])));
+      button('PNG', 'Save the heatmaps as PNG', () => void ui.exportPng('heatmaps', `Gate activations, layer ${ui.view.layer}`, [...this.maps.map((m) => m.base), this.ruler])));
     c.body.append(this.list, this.ruler);
-    onWidthChange(this.list, () => { if (app.trace) this.update(new Set(['size'])); });
+    onWidthChange(this.list, () => { if (ui.trace) this.update(new Set(['size'])); });
     window.addEventListener('mouseup', () => this.onUp());
   }
 
@@ -61,20 +66,20 @@ export class Heatmaps implements View {
   }
 
   private quantitiesShown(): Quantity[] {
-    const all = this.app.quantities();
+    const all = this.ui.quantities();
     const gates = all.filter((q) => q !== 'c' && q !== 'h');
     if (!gates.length) return ['h'];
-    return this.app.view.showStates ? [...all] : gates;
+    return this.ui.view.showStates ? [...all] : gates;
   }
 
   update(c: ReadonlySet<Change>): void {
-    const app = this.app;
-    if (!app.trace) return;
+    const ui = this.ui;
+    if (!ui.trace) return;
     const structural = c.has('data') || c.has('states') || c.has('tab');
     if (structural) this.build();
     if (structural || c.has('size') || c.has('theme')) this.resize();
     if (structural || c.has('size') || c.has('theme') || c.has('layer') || c.has('window')) {
-      this.subtitle.textContent = `layer ${app.view.layer} · ${app.H} units × ${formatCount(app.window.end - app.window.start)} timesteps`;
+      this.subtitle.textContent = `layer ${ui.view.layer} · ${ui.H} units × ${formatCount(ui.window.end - ui.window.start)} timesteps`;
       for (const m of this.maps) this.paint(m);
       this.paintRuler();
     }
@@ -86,21 +91,21 @@ export class Heatmaps implements View {
   }
 
   private build(): void {
-    const app = this.app;
-    const gated = app.quantities().some((q) => q !== 'c' && q !== 'h');
+    const ui = this.ui;
+    const gated = ui.quantities().some((q) => q !== 'c' && q !== 'h');
     this.titleEl.textContent = gated ? 'Gate activations' : 'Hidden state';
-    this.statesToggle.checked = app.view.showStates;
-    this.statesToggle.parentElement!.hidden = !app.values('c');
+    this.statesToggle.checked = ui.view.showStates;
+    this.statesToggle.parentElement!.hidden = !ui.values('c');
     this.maps = this.quantitiesShown().map((q) => {
       const base = h('canvas', { id: `heatmap-${q}`, class: 'layer-base', role: 'img' });
       const overlay = h('canvas', { class: 'layer-overlay', 'aria-hidden': 'true' });
       const wrap = h('div', { class: 'heatmap-wrap' }, base, overlay);
-      const legend = new Legend(app);
+      const legend = new Legend(ui);
       const el = h('div', { class: 'heatmap' },
         h('div', { class: 'heatmap-head' }, h('span', { class: 'heatmap-name' }, h('b', {}, q), ` ${QUANTITY_NAMES[q]}`), legend.el), wrap);
       const m: Map1 = { q, el, wrap, base, overlay, legend, key: '', image: document.createElement('canvas') };
       wrap.addEventListener('mousemove', (e) => this.onMove(m, e));
-      wrap.addEventListener('mouseleave', () => { app.tooltip.hide(); app.hoverAt(null); });
+      wrap.addEventListener('mouseleave', () => { ui.tooltip.hide(); ui.hoverAt(null); });
       wrap.addEventListener('mousedown', (e) => this.onDown(m, e));
       wrap.addEventListener('wheel', (e) => this.onWheel(m, e), { passive: false });
       return m;
@@ -109,7 +114,7 @@ export class Heatmaps implements View {
   }
 
   private resize(): void {
-    const H = this.app.H;
+    const H = this.ui.H;
     this.width = this.list.clientWidth;
     if (this.width <= 0) return;
     this.plotH = Math.max(56, Math.min(140, H * 2));
@@ -126,17 +131,17 @@ export class Heatmaps implements View {
   }
 
   private paint(m: Map1): void {
-    const app = this.app;
-    const values = app.values(m.q);
+    const ui = this.ui;
+    const values = ui.values(m.q);
     if (!values || this.width <= 0) return;
     const dpr = window.devicePixelRatio || 1;
-    const w = app.window;
-    const H = app.H;
+    const w = ui.window;
+    const H = ui.H;
     const cols = heatmapColumns(w, this.plotW() * dpr);
-    const scale = app.scaleOf(m.q);
-    const key = `${app.view.layer}|${w.start}|${w.end}|${cols}|${app.theme.kind}|${app.theme.bg.join()}|${scale.hi}`;
+    const scale = ui.scaleOf(m.q);
+    const key = `${ui.view.layer}|${w.start}|${w.end}|${cols}|${ui.theme.kind}|${ui.theme.bg.join()}|${scale.hi}`;
     if (key !== m.key) {
-      const { lut } = app.rampOf(m.q);
+      const { lut } = ui.rampOf(m.q);
       const px = heatmapImage(values, H, w, cols, lut, scale.lo, scale.hi);
       m.image.width = cols;
       m.image.height = H;
@@ -150,12 +155,12 @@ export class Heatmaps implements View {
     ctx.imageSmoothingEnabled = H > this.plotH * dpr;
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(m.image, PLOT_LEFT, 0, this.plotW(), this.plotH);
-    ctx.strokeStyle = app.theme.border;
+    ctx.strokeStyle = ui.theme.border;
     ctx.lineWidth = 1;
     ctx.strokeRect(PLOT_LEFT - 0.5, -0.5, this.plotW() + 1, this.plotH + 1);
     // gutter: unit axis
-    ctx.fillStyle = app.theme.muted;
-    ctx.font = `10px ${app.theme.font}`;
+    ctx.fillStyle = ui.theme.muted;
+    ctx.font = `10px ${ui.theme.font}`;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'top';
     ctx.fillText('0', PLOT_LEFT - 6, 1);
@@ -168,48 +173,48 @@ export class Heatmaps implements View {
     ctx.textBaseline = 'middle';
     ctx.fillText('unit', 0, 0);
     ctx.restore();
-    m.base.setAttribute('aria-label', `Heatmap of ${m.q} (${QUANTITY_NAMES[m.q]}), layer ${app.view.layer}: ${H} units by ` +
+    m.base.setAttribute('aria-label', `Heatmap of ${m.q} (${QUANTITY_NAMES[m.q]}), layer ${ui.view.layer}: ${H} units by ` +
       `timesteps ${w.start} to ${w.end - 1}, colour scale ${scale.label}`);
     m.legend.render(m.q);
   }
 
   private unitY(unit: number): number {
-    return (unit / this.app.H) * this.plotH;
+    return (unit / this.ui.H) * this.plotH;
   }
 
   private paintOverlay(m: Map1): void {
-    const app = this.app;
+    const ui = this.ui;
     if (this.width <= 0) return;
     const ctx = m.overlay.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.width, this.plotH);
-    const w = app.window, pw = this.plotW();
-    const rowH = Math.max(1, this.plotH / app.H);
-    const sel = app.view.selection;
+    const w = ui.window, pw = this.plotW();
+    const rowH = Math.max(1, this.plotH / ui.H);
+    const sel = ui.view.selection;
     if (sel && sel.end > w.start && sel.start < w.end) {
       const x0 = PLOT_LEFT + Math.max(0, ((sel.start - w.start) / (w.end - w.start)) * pw);
       const x1 = PLOT_LEFT + Math.min(pw, ((sel.end - w.start) / (w.end - w.start)) * pw);
-      ctx.fillStyle = app.theme.selection;
+      ctx.fillStyle = ui.theme.selection;
       ctx.globalAlpha = 0.35;
       ctx.fillRect(x0, 0, Math.max(1, x1 - x0), this.plotH);
       ctx.globalAlpha = 1;
-      ctx.strokeStyle = app.theme.selection;
+      ctx.strokeStyle = ui.theme.selection;
       ctx.strokeRect(x0 + 0.5, 0.5, Math.max(1, x1 - x0) - 1, this.plotH - 1);
     }
     // plotted units: coloured ticks in the gutter; the selected unit: a marker and a thin frame across the row
-    for (const u of app.view.units) {
-      ctx.fillStyle = app.unitColour(u);
+    for (const u of ui.view.units) {
+      ctx.fillStyle = ui.unitColour(u);
       ctx.fillRect(PLOT_LEFT - 5, this.unitY(u), 4, Math.max(2, rowH));
     }
-    const uy = this.unitY(app.view.unit);
-    ctx.fillStyle = app.theme.fg;
+    const uy = this.unitY(ui.view.unit);
+    ctx.fillStyle = ui.theme.fg;
     ctx.beginPath();
     ctx.moveTo(PLOT_LEFT - 1, uy + rowH / 2);
     ctx.lineTo(PLOT_LEFT - 9, uy + rowH / 2 - 4);
     ctx.lineTo(PLOT_LEFT - 9, uy + rowH / 2 + 4);
     ctx.fill();
-    ctx.strokeStyle = app.theme.fg;
+    ctx.strokeStyle = ui.theme.fg;
     ctx.globalAlpha = 0.55;
     ctx.lineWidth = 1;
     ctx.strokeRect(PLOT_LEFT + 0.5, uy - 0.5, pw - 1, rowH + 1);
@@ -222,41 +227,41 @@ export class Heatmaps implements View {
       ctx.fillRect(x - cw / 2, 0, cw, this.plotH);
     };
     ctx.globalAlpha = 0.9;
-    line(app.view.cursor, app.theme.cursor, 1.5);
-    if (app.hover !== null && app.hover !== app.view.cursor) {
+    line(ui.view.cursor, ui.theme.cursor, 1.5);
+    if (ui.hover !== null && ui.hover !== ui.view.cursor) {
       ctx.globalAlpha = 0.6;
-      line(app.hover, app.theme.accent, 1);
+      line(ui.hover, ui.theme.accent, 1);
     }
     ctx.globalAlpha = 1;
   }
 
   private paintRuler(): void {
-    const app = this.app;
+    const ui = this.ui;
     if (this.width <= 0) return;
     const ctx = this.ruler.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.width, RULER_H);
-    const w = app.window, pw = this.plotW();
+    const w = ui.window, pw = this.plotW();
     const perT = pw / (w.end - w.start);
-    ctx.font = `10px ${app.theme.font}`;
+    ctx.font = `10px ${ui.theme.font}`;
     ctx.textBaseline = 'top';
-    ctx.fillStyle = app.theme.muted;
+    ctx.fillStyle = ui.theme.muted;
     ctx.textAlign = 'right';
     ctx.fillText('t', PLOT_LEFT - 6, 4);
     if (perT >= 8) {
       // zoomed in: the characters themselves
-      ctx.font = `${Math.min(12, perT * 0.9)}px ${app.theme.mono}`;
+      ctx.font = `${Math.min(12, perT * 0.9)}px ${ui.theme.mono}`;
       ctx.textAlign = 'center';
       for (let t = w.start; t < w.end; t++) {
-        ctx.fillStyle = t === app.view.cursor ? app.theme.fg : app.theme.muted;
-        ctx.fillText(displayChar(app.chars[t]!), PLOT_LEFT + xOf(t, w, pw), 4);
+        ctx.fillStyle = t === ui.view.cursor ? ui.theme.fg : ui.theme.muted;
+        ctx.fillText(displayChar(ui.chars[t]!), PLOT_LEFT + xOf(t, w, pw), 4);
       }
       return;
     }
     const step = niceStep((w.end - w.start) / Math.max(2, pw / 90));
     ctx.textAlign = 'center';
-    ctx.strokeStyle = app.theme.border;
+    ctx.strokeStyle = ui.theme.border;
     for (let t = Math.ceil(w.start / step) * step; t < w.end; t += step) {
       const x = PLOT_LEFT + xOf(t, w, pw);
       ctx.beginPath();
@@ -271,21 +276,21 @@ export class Heatmaps implements View {
     const r = m.wrap.getBoundingClientRect();
     const x = e.clientX - r.left - PLOT_LEFT;
     const y = e.clientY - r.top;
-    const unit = Math.max(0, Math.min(this.app.H - 1, Math.floor((y / this.plotH) * this.app.H)));
-    return { t: tAt(x, this.app.window, this.plotW()), unit };
+    const unit = Math.max(0, Math.min(this.ui.H - 1, Math.floor((y / this.plotH) * this.ui.H)));
+    return { t: tAt(x, this.ui.window, this.plotW()), unit };
   }
 
   private onMove(m: Map1, e: MouseEvent): void {
-    const app = this.app;
+    const ui = this.ui;
     const { t, unit } = this.at(m, e);
     if (this.anchor !== null && (e.buttons & 1) && t !== this.anchor) {
       this.dragged = true;
-      app.setSelection({ start: Math.min(this.anchor, t), end: Math.max(this.anchor, t) + 1 });
+      ui.setSelection({ start: Math.min(this.anchor, t), end: Math.max(this.anchor, t) + 1 });
     }
-    app.hoverAt(t);
-    const v = app.values(m.q)![t * app.H + unit]!;
-    app.tooltip.show(h('div', { class: 'details compact' },
-      h('div', { class: 'd-head' }, h('span', { class: 'd-char' }, displayChar(app.chars[t] ?? '')), h('span', { class: 'd-t' }, `t = ${formatCount(t)}`)),
+    ui.hoverAt(t);
+    const v = ui.values(m.q)![t * ui.H + unit]!;
+    ui.tooltip.show(h('div', { class: 'details compact' },
+      h('div', { class: 'd-head' }, h('span', { class: 'd-char' }, displayChar(ui.chars[t] ?? '')), h('span', { class: 'd-t' }, `t = ${formatCount(t)}`)),
       h('div', { class: 'd-row current' }, h('span', { class: 'd-q' }, m.q), h('span', {}, `unit ${unit}`), h('span', { class: 'd-v' }, formatNumber(v, 3))),
       h('div', { class: 'd-hint' }, 'click: select and plot this unit')), e.clientX, e.clientY);
   }
@@ -306,23 +311,23 @@ export class Heatmaps implements View {
     const t = this.anchor;
     this.anchor = null;
     if (!this.dragged) {
-      this.app.moveCursor(t);
-      this.app.selectUnit(this.pendingUnit, true);
+      this.ui.moveCursor(t);
+      this.ui.selectUnit(this.pendingUnit, true);
     }
   }
 
   private onWheel(m: Map1, e: WheelEvent): void {
-    const app = this.app;
+    const ui = this.ui;
     const horizontal = Math.abs(e.deltaX) > Math.abs(e.deltaY);
     if (!e.ctrlKey && !e.shiftKey && !horizontal) return; // let the page scroll
     e.preventDefault();
-    const w = app.window;
+    const w = ui.window;
     if (e.ctrlKey) {
       const { t } = this.at(m, e);
-      app.setWindow(zoomWindow(w, app.T, Math.exp(e.deltaY * 0.002), t));
+      ui.setWindow(zoomWindow(w, ui.T, Math.exp(e.deltaY * 0.002), t));
     } else {
       const d = horizontal ? e.deltaX : e.deltaY;
-      app.setWindow(panWindow(w, app.T, (d / this.plotW()) * (w.end - w.start)));
+      ui.setWindow(panWindow(w, ui.T, (d / this.plotW()) * (w.end - w.start)));
     }
   }
 }

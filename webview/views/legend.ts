@@ -1,6 +1,9 @@
 import type { Quantity } from '../../src/protocol/webview';
-import type { App } from '../app';
+import type { ViewContext } from '../context';
 import { h, sizeCanvas } from '../dom';
+
+/** What the colour bar reads and calls. */
+export type LegendContext = Pick<ViewContext, 'theme' | 'scaleOf' | 'rampOf'>;
 
 /** A colour bar with its range: "[0, 1]" for σ gates, "[−1, 1]" for g and h, "unbounded · ±s" for c. */
 export class Legend {
@@ -10,14 +13,14 @@ export class Legend {
   private readonly hi = h('span', { class: 'legend-hi' });
   private readonly label = h('span', { class: 'legend-label' });
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: LegendContext) {
     this.el.append(this.lo, this.bar, this.hi, this.label);
   }
 
   /** The bar of a quantity's scale, or with `saliency` the strip's saliency scale (4 decades below the largest). */
   render(q: Quantity, saliency = false): void {
-    const s = saliency ? { lo: 0, hi: 1, label: 'saliency: log10, 4 decades up to the largest' } : this.app.scaleOf(q);
-    const { lut } = this.app.rampOf(saliency ? 'f' : q);
+    const s = saliency ? { lo: 0, hi: 1, label: 'saliency: log10, 4 decades up to the largest' } : this.ui.scaleOf(q);
+    const { lut } = this.ui.rampOf(saliency ? 'f' : q);
     const w = 96, hgt = 10;
     const ctx = sizeCanvas(this.bar, w, hgt);
     const n = lut.length / 4;
@@ -26,7 +29,7 @@ export class Legend {
       ctx.fillStyle = `rgb(${lut[k]}, ${lut[k + 1]}, ${lut[k + 2]})`;
       ctx.fillRect(x, 0, 1, hgt);
     }
-    ctx.strokeStyle = this.app.theme.border;
+    ctx.strokeStyle = this.ui.theme.border;
     ctx.strokeRect(0.5, 0.5, w - 1, hgt - 1);
     const fmt = (v: number): string => (Math.abs(v) >= 10 ? v.toFixed(0) : Number(v.toPrecision(2)).toString()).replace('-', '−');
     this.lo.textContent = saliency ? '10⁻⁴' : fmt(s.lo);

@@ -1,13 +1,15 @@
 import type { ReachView } from '../../src/protocol/reach';
-import type { App, Change, View } from '../app';
-import { actualFactorPoints, cellName, factorPoints, factorRange, factorSentence, horizonText, reachRange, plainLogTick, reachCurves, reachHeadline, sci, type Point, type ReachCurve } from '../data/reach';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
+import { actualFactorPoints, cellName, factorPoints, factorRange, factorSentence, horizonText, reachRange, plainLogTick, REACH_K, reachCurves, reachHeadline, sci, type Point, type ReachCurve } from '../data/reach';
 import { h } from '../dom';
 import { button, card } from './card';
 import { Chart, lineDataset, withAlpha, type LineChart } from './charts';
 import { logTickLabel } from '../data/series';
 
-/** Steps back shown. */
-export const REACH_K = 100;
+/** What the gradient reach card reads and calls. */
+type ReachContext = Pick<ViewContext, 'trace' | 'H' | 'view' | 'theme' | 'reach' | 'reachError' | 'saliencyOn' | 'setSaliency' | 'compareWithRnn'
+  | 'exportPng'>;
 
 /**
  * Gradient reach: for the prediction at the cursor, how much of its loss's gradient reaches each earlier step,
@@ -30,20 +32,20 @@ export class GradientReach implements View {
   private factorChart: LineChart | null = null;
   curves: ReachCurve[] = [];
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: ReachContext) {
     const c = card('reach', 'Gradient reach');
     this.el = c.el;
     c.subtitle.textContent = 'the loss of one prediction, back through time';
     this.saliencyBtn = button('Saliency', 'Colour the text before the cursor by how much the prediction at the cursor depends on each character', () => {
-      app.setSaliency(!app.saliencyOn);
+      ui.setSaliency(!ui.saliencyOn);
     });
     this.saliencyBtn.setAttribute('aria-pressed', 'false');
     this.compareBtn = button('Compare with RNN', 'Train (or reopen) a vanilla RNN or a GRU of the same size, seed and steps, on the model\'s own training text, and overlay its gradients', () => {
       this.compareBtn.disabled = true;
-      void app.request({ type: 'compareWithRnn' }).finally(() => { this.compareBtn.disabled = false; });
+      void ui.compareWithRnn().finally(() => { this.compareBtn.disabled = false; });
     }, 'btn-primary');
     c.actions.append(this.compareBtn, this.saliencyBtn,
-      button('PNG', 'Save the gradient reach charts as PNG', () => void app.exportPng('gradient-reach', this.title(), [this.canvas, this.factorCanvas])));
+      button('PNG', 'Save the gradient reach charts as PNG', () => void ui.exportPng('gradient-reach', this.title(), [this.canvas, this.factorCanvas])));
     c.body.append(this.headline, this.legend, h('div', { class: 'chart-wrap chart-h reach-h' }, this.canvas),
       this.factorLegend, h('div', { class: 'chart-wrap chart-h factor-h' }, this.factorCanvas), this.explain, this.notes);
   }
@@ -53,34 +55,34 @@ export class GradientReach implements View {
   }
 
   update(c: ReadonlySet<Change>): void {
-    const app = this.app;
-    if (!app.trace || app.view.tab !== 'inspect') return;
+    const ui = this.ui;
+    if (!ui.trace || ui.view.tab !== 'inspect') return;
     if (c.has('theme')) {
       this.chart?.destroy();
       this.factorChart?.destroy();
       this.chart = this.factorChart = null;
     }
     if (c.has('reach') || c.has('theme') || c.has('tab') || c.has('unit') || !this.chart) this.render();
-    this.compareBtn.hidden = app.trace.cell === 'rnn_tanh';
-    this.saliencyBtn.setAttribute('aria-pressed', String(app.saliencyOn));
-    this.saliencyBtn.classList.toggle('on', app.saliencyOn);
+    this.compareBtn.hidden = ui.trace.cell === 'rnn_tanh';
+    this.saliencyBtn.setAttribute('aria-pressed', String(ui.saliencyOn));
+    this.saliencyBtn.classList.toggle('on', ui.saliencyOn);
   }
 
   private title(): string {
-    const r = this.app.reach;
+    const r = this.ui.reach;
     return `Gradient reach of the prediction at t = ${r?.at ?? '?'}: ‖∂L_T/∂h_{T−k}‖ / ‖∂L_T/∂h_T‖ (log scale), and the per-step factor`;
   }
 
   private render(): void {
-    const app = this.app, r = app.reach;
+    const ui = this.ui, r = ui.reach;
     if (!r) {
-      this.headline.textContent = app.reachError ? `The gradient reach is not available: ${app.reachError}` : 'Click a character: its prediction\'s gradient is traced back through time.';
+      this.headline.textContent = ui.reachError ? `The gradient reach is not available: ${ui.reachError}` : 'Click a character: its prediction\'s gradient is traced back through time.';
       return;
     }
-    const layer = Math.min(app.view.layer, app.trace!.layers.length - 1);
+    const layer = Math.min(ui.view.layer, ui.trace!.layers.length - 1);
     this.headline.textContent = reachHeadline(r, layer);
     this.curves = reachCurves(r, REACH_K, layer);
-    const s = app.theme.series;
+    const s = ui.theme.series;
     const colourOf = (cv: ReachCurve): string => (cv.model === 'model' ? (cv.quantity === 'h' ? s[0]! : s[2]!) : (cv.quantity === 'h' ? s[4]! : s[5]!));
     const datasets: LineChart['data']['datasets'] = [];
     for (const cv of this.curves) {
@@ -94,7 +96,7 @@ export class GradientReach implements View {
     }
     // the threshold of the horizon, and the product of the per-step factors (what the articles' argument predicts)
     const extra: HTMLElement[] = [];
-    const threshold = withAlpha(app.theme.muted, 0.7);
+    const threshold = withAlpha(ui.theme.muted, 0.7);
     datasets.push(lineDataset('1e-3: the horizon\'s threshold', [{ x: 0, y: 1e-3 }, { x: REACH_K, y: 1e-3 }], threshold, true, 1));
     const f = r.model.factors;
     if (f) {
@@ -117,16 +119,16 @@ export class GradientReach implements View {
       const theirs = cl?.[Math.min(layer, cl.length - 1)]?.gradH;
       if (theirs) fd.push(lineDataset(`${cellName(r.compare!.cell)}: what each step did to this prediction's ‖∂L/∂h‖`, actualFactorPoints(theirs, REACH_K), s[4]!, false, 1.4));
       fd.push(lineDataset(factorLabel(r), factorPoints(f.factor, REACH_K), s[1]!, f.kind === 'sigma', 1.4));
-      const tr = app.trace!;
+      const tr = ui.trace!;
       const gate = f.kind === 'sigma' ? null : tr.layers[f.layer]?.gates[f.kind];
       const at = r.at;
       if (gate && f.kind !== 'sigma') {
         const pts: Point[] = [];
-        for (let k = 0; k <= Math.min(REACH_K, at); k++) pts.push({ x: k, y: gate[(at - k) * app.H + app.view.unit]! });
-        fd.push(lineDataset(`${f.kind} of unit ${app.view.unit}`, pts, withAlpha(s[3]!, 0.85), false, 1.1));
+        for (let k = 0; k <= Math.min(REACH_K, at); k++) pts.push({ x: k, y: gate[(at - k) * ui.H + ui.view.unit]! });
+        fd.push(lineDataset(`${f.kind} of unit ${ui.view.unit}`, pts, withAlpha(s[3]!, 0.85), false, 1.1));
       }
       if (r.compare?.factors) fd.push(lineDataset(`${cellName(r.compare.cell)} ${factorLabel(r, true)}`, factorPoints(r.compare.factors.factor, REACH_K), withAlpha(s[4]!, 0.6), true, 1.1));
-      fd.push(lineDataset('1: neither vanishing nor exploding', [{ x: 0, y: 1 }, { x: REACH_K, y: 1 }], withAlpha(app.theme.fg, 0.8), true, 1.6));
+      fd.push(lineDataset('1: neither vanishing nor exploding', [{ x: 0, y: 1 }, { x: REACH_K, y: 1 }], withAlpha(ui.theme.fg, 0.8), true, 1.6));
     }
     this.factorLegend.replaceChildren(...fd.map((d) => legendItem(String(d.label), String(d.borderColor), !!(d.borderDash as number[] | undefined)?.length)));
     this.factorChart = this.draw(this.factorChart, this.factorCanvas, fd, 'factor', 'factor (log)');
@@ -154,7 +156,7 @@ export class GradientReach implements View {
       chart.update('none');
       return chart;
     }
-    const t = this.app.theme;
+    const t = this.ui.theme;
     return new Chart<'line', Point[]>(canvas, {
       type: 'line',
       data: { datasets },

@@ -1,14 +1,18 @@
-import type { App, Change, View } from '../app';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
 import { h } from '../dom';
 import { card } from './card';
-import { cursorDetails } from './details';
+import { cursorDetails, type DetailsContext } from './details';
+
+/** What the Cursor card reads and calls. */
+type ReadoutContext = DetailsContext & Pick<ViewContext, 'trace' | 'focus'>;
 
 /** The Cursor card: everything about the highlighted timestep and the selected unit. */
 export class Readout implements View {
   readonly el: HTMLElement;
   private readonly body: HTMLElement;
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: ReadoutContext) {
     const c = card('readout', 'Cursor');
     this.el = c.el;
     this.body = c.body;
@@ -17,9 +21,9 @@ export class Readout implements View {
   }
 
   update(c: ReadonlySet<Change>): void {
-    if (!this.app.trace) return;
+    if (!this.ui.trace) return;
     if (c.has('data') || c.has('cursor') || c.has('unit') || c.has('layer') || c.has('quantity') || c.has('theme')) {
-      this.body.replaceChildren(cursorDetails(this.app, this.app.focus));
+      this.body.replaceChildren(cursorDetails(this.ui, this.ui.focus));
     }
   }
 }

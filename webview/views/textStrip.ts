@@ -1,13 +1,18 @@
 import { displayChar } from '../../src/protocol/traceQuery';
 import { QUANTITY_NAMES, type StepRange } from '../../src/protocol/webview';
-import type { App, Change, View } from '../app';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
 import { lutIndex } from '../data/colour';
 import { mostSalient } from '../data/reach';
 import { hitTest, layoutText, rowOf, type TextLayout } from '../data/textLayout';
 import { h, onWidthChange, sizeCanvas } from '../dom';
 import { button, card } from './card';
-import { cursorDetails } from './details';
-import { Legend } from './legend';
+import { cursorDetails, type DetailsContext } from './details';
+import { Legend, type LegendContext } from './legend';
+
+/** What the text strip reads and calls. */
+type TextStripContext = LegendContext & DetailsContext & Pick<ViewContext, 'trace' | 'T' | 'H' | 'chars' | 'view' | 'hover' | 'theme' | 'reach' | 'saliency' | 'searchMask'
+  | 'values' | 'rampOf' | 'scaleOf' | 'tooltip' | 'hoverAt' | 'moveCursor' | 'setSelection' | 'exportPng'>;
 
 const PAD = 8;
 const MAX_VISIBLE_ROWS = 12;
@@ -39,22 +44,22 @@ export class TextStrip implements View {
   /** The prediction whose saliency the strip shows (null: saliency off), to reveal its characters once. */
   private salientShown: number | null = null;
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: TextStripContext) {
     const c = card('text', 'Text');
     this.el = c.el;
     this.subtitle = c.subtitle;
-    this.legend = new Legend(app);
-    c.actions.append(this.legend.el, button('PNG', 'Save the text strip as PNG', () => void app.exportPng('text', this.title(), [this.base])));
+    this.legend = new Legend(ui);
+    c.actions.append(this.legend.el, button('PNG', 'Save the text strip as PNG', () => void ui.exportPng('text', this.title(), [this.base])));
     this.view.append(this.base, this.overlay);
     this.scroller.append(this.view, this.spacer);
     c.body.append(this.scroller);
     this.scroller.addEventListener('scroll', () => { this.paint(); this.paintOverlay(); });
     this.scroller.addEventListener('mousemove', (e) => this.onMove(e));
-    this.scroller.addEventListener('mouseleave', () => { app.tooltip.hide(); app.hoverAt(null); });
+    this.scroller.addEventListener('mouseleave', () => { ui.tooltip.hide(); ui.hoverAt(null); });
     this.scroller.addEventListener('mousedown', (e) => this.onDown(e));
     window.addEventListener('mouseup', () => this.onUp());
     this.scroller.addEventListener('keydown', (e) => this.onKey(e));
-    onWidthChange(this.scroller, () => { if (app.trace) { this.relayout(); this.paint(); this.paintOverlay(); } });
+    onWidthChange(this.scroller, () => { if (ui.trace) { this.relayout(); this.paint(); this.paintOverlay(); } });
   }
 
   canvases(): readonly HTMLCanvasElement[] {
@@ -62,41 +67,41 @@ export class TextStrip implements View {
   }
 
   update(c: ReadonlySet<Change>): void {
-    if (!this.app.trace) return;
+    if (!this.ui.trace) return;
     if (c.has('data') || c.has('theme') || c.has('size') || c.has('tab')) this.relayout();
     const recolour = c.has('data') || c.has('theme') || c.has('layer') || c.has('quantity') || c.has('unit') || c.has('size') || c.has('tab') || c.has('reach');
     if (recolour) {
-      this.legend.render(this.app.view.quantity, this.app.saliency !== null);
+      this.legend.render(this.ui.view.quantity, this.ui.saliency !== null);
       this.subtitle.textContent = this.title();
-      const p = this.app.saliency ? this.app.reach?.model.prediction : null;
-      const salient = p ? ` Most depended on: ${mostSalient(p.saliency, p.at, (t) => this.app.chars[t] ?? '')}.` : '';
+      const p = this.ui.saliency ? this.ui.reach?.model.prediction : null;
+      const salient = p ? ` Most depended on: ${mostSalient(p.saliency, p.at, (t) => this.ui.chars[t] ?? '')}.` : '';
       this.scroller.setAttribute('aria-label', `${this.title()}.${salient} Arrow keys move the cursor, Shift+arrows select text for the unit search.`);
       this.paint();
     }
-    if (c.has('cursor') && this.app.hover === null) this.reveal(this.app.view.cursor);
+    if (c.has('cursor') && this.ui.hover === null) this.reveal(this.ui.view.cursor);
     // saliency colours the characters before the prediction: when it comes on, show them (the cursor's row last)
-    const salientAt = this.app.saliency && this.app.reach ? this.app.reach.at : null;
+    const salientAt = this.ui.saliency && this.ui.reach ? this.ui.reach.at : null;
     if (salientAt !== null && this.salientShown === null) this.revealBefore(salientAt);
     this.salientShown = salientAt;
     if (recolour || c.has('cursor') || c.has('selection') || c.has('window') || c.has('search')) this.paintOverlay();
   }
 
   private title(): string {
-    const v = this.app.view;
-    if (this.app.saliency) return `coloured by saliency ‖∂L_T/∂e_t‖ of the prediction at t = ${this.app.reach?.at}: 4 decades, log scale (brightest: most depended on)`;
+    const v = this.ui.view;
+    if (this.ui.saliency) return `coloured by saliency ‖∂L_T/∂e_t‖ of the prediction at t = ${this.ui.reach?.at}: 4 decades, log scale (brightest: most depended on)`;
     return `coloured by ${v.quantity} (${QUANTITY_NAMES[v.quantity]}) of unit ${v.unit}, layer ${v.layer}`;
   }
 
   private relayout(): void {
-    const app = this.app;
+    const ui = this.ui;
     const width = this.scroller.clientWidth;
     if (width <= 0) return;
     const ctx = this.base.getContext('2d')!;
     ctx.font = this.font();
     this.cellW = Math.max(4, ctx.measureText('M').width);
-    this.lineH = Math.round(app.theme.monoSize * 1.55);
+    this.lineH = Math.round(ui.theme.monoSize * 1.55);
     this.width = width;
-    this.layout = layoutText(app.chars, Math.floor((width - 2 * PAD) / this.cellW));
+    this.layout = layoutText(ui.chars, Math.floor((width - 2 * PAD) / this.cellW));
     const rows = this.layout.rows;
     this.viewH = Math.min(rows, MAX_VISIBLE_ROWS) * this.lineH + 2 * PAD;
     this.scroller.style.height = `${this.viewH}px`;
@@ -107,7 +112,7 @@ export class TextStrip implements View {
   }
 
   private font(): string {
-    return `${this.app.theme.monoSize}px ${this.app.theme.mono}`;
+    return `${this.ui.theme.monoSize}px ${this.ui.theme.mono}`;
   }
 
   private visibleRows(): [number, number] {
@@ -122,9 +127,9 @@ export class TextStrip implements View {
   }
 
   private paint(): void {
-    const app = this.app;
+    const ui = this.ui;
     const L = this.layout;
-    const values = app.values(app.view.quantity);
+    const values = ui.values(ui.view.quantity);
     if (!L || !values) return;
     const ctx = this.base.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
@@ -133,10 +138,10 @@ export class TextStrip implements View {
     ctx.font = this.font();
     ctx.textBaseline = 'middle';
     // saliency mode: how much the prediction at the cursor depends on each character before it (log scale)
-    const sal = app.saliency;
-    const { lut, inks } = sal ? app.rampOf('f') : app.rampOf(app.view.quantity);
-    const { lo, hi } = app.scaleOf(app.view.quantity);
-    const H = app.H, unit = app.view.unit, n = lut.length / 4;
+    const sal = ui.saliency;
+    const { lut, inks } = sal ? ui.rampOf('f') : ui.rampOf(ui.view.quantity);
+    const { lo, hi } = ui.scaleOf(ui.view.quantity);
+    const H = ui.H, unit = ui.view.unit, n = lut.length / 4;
     const [r0, r1] = this.visibleRows();
     for (let r = r0; r <= r1; r++) {
       const y = this.rowY(r);
@@ -147,10 +152,10 @@ export class TextStrip implements View {
           ctx.fillStyle = `rgb(${lut[k * 4]}, ${lut[k * 4 + 1]}, ${lut[k * 4 + 2]})`;
           ctx.fillRect(x, y, this.cellW + 0.6, this.lineH);
         }
-        const ch = app.chars[t]!;
+        const ch = ui.chars[t]!;
         if (ch === ' ') continue;
         const shown = ch === '\n' || ch === '\t' || ch === '\r' || (ch.codePointAt(0) ?? 32) < 32 ? displayChar(ch) : ch;
-        ctx.fillStyle = shown !== ch ? app.theme.muted : (k >= 0 ? inks[k]! : app.theme.fg);
+        ctx.fillStyle = shown !== ch ? ui.theme.muted : (k >= 0 ? inks[k]! : ui.theme.fg);
         ctx.fillText(shown, x, y + this.lineH / 2 + 0.5, this.cellW * 1.2);
       }
     }
@@ -158,13 +163,13 @@ export class TextStrip implements View {
 
   private cellRect(t: number): { x: number; y: number } | null {
     const L = this.layout;
-    if (!L || t < 0 || t >= this.app.T) return null;
+    if (!L || t < 0 || t >= this.ui.T) return null;
     const r = rowOf(L, t);
     return { x: PAD + (t - L.rowStart[r]!) * this.cellW, y: this.rowY(r) };
   }
 
   private paintOverlay(): void {
-    const app = this.app;
+    const ui = this.ui;
     if (!this.layout) return;
     const ctx = this.overlay.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
@@ -172,15 +177,15 @@ export class TextStrip implements View {
     ctx.clearRect(0, 0, this.width, this.viewH);
     // the unit search's 0/1 feature (regex matches, ranges, strings, comments): outlined run by run, as the
     // editor outlines find matches
-    const mask = app.searchMask;
+    const mask = ui.searchMask;
     if (mask) {
-      ctx.strokeStyle = app.theme.match;
+      ctx.strokeStyle = ui.theme.match;
       ctx.lineWidth = 1.5;
       this.eachVisiblePart(runsOf(mask, this.visibleSteps()), (x, y, w) => ctx.strokeRect(x + 0.75, y + 1.75, w - 1.5, this.lineH - 3.5));
     }
-    const sel = app.view.selection;
+    const sel = ui.view.selection;
     if (sel) {
-      ctx.fillStyle = app.theme.selection;
+      ctx.fillStyle = ui.theme.selection;
       ctx.globalAlpha = 0.9;
       this.eachVisiblePart([sel], (x, y, w) => ctx.fillRect(x, y + this.lineH - 3, w, 3));
       ctx.globalAlpha = 1;
@@ -192,8 +197,8 @@ export class TextStrip implements View {
       ctx.lineWidth = width;
       ctx.strokeRect(p.x - width / 2, p.y + width / 2, this.cellW + width, this.lineH - width);
     };
-    box(app.view.cursor, app.theme.cursor, 2);
-    if (app.hover !== null && app.hover !== app.view.cursor) box(app.hover, app.theme.accent, 1.5);
+    box(ui.view.cursor, ui.theme.cursor, 2);
+    if (ui.hover !== null && ui.hover !== ui.view.cursor) box(ui.hover, ui.theme.accent, 1.5);
   }
 
   /** The timesteps of the rows in view, [start, end). */
@@ -218,7 +223,7 @@ export class TextStrip implements View {
   /** Scrolls the strip so that timestep t is in view. */
   private reveal(t: number): void {
     const L = this.layout;
-    if (!L || !this.app.T) return;
+    if (!L || !this.ui.T) return;
     const y = PAD + rowOf(L, t) * this.lineH;
     const top = this.scroller.scrollTop;
     if (y < top + PAD) this.scroller.scrollTop = y - PAD - this.lineH;
@@ -228,7 +233,7 @@ export class TextStrip implements View {
   /** Scrolls the rows before t's into view, t's row the last but one (or the text's start, when it is close). */
   private revealBefore(t: number): void {
     const L = this.layout;
-    if (!L || !this.app.T) return;
+    if (!L || !this.ui.T) return;
     const y = PAD + rowOf(L, t) * this.lineH;
     this.scroller.scrollTop = Math.max(0, y + 2 * this.lineH - this.viewH + PAD);
   }
@@ -243,16 +248,16 @@ export class TextStrip implements View {
   private onMove(e: MouseEvent): void {
     const t = this.tAt(e);
     if (t === null) {
-      this.app.tooltip.hide();
-      this.app.hoverAt(null);
+      this.ui.tooltip.hide();
+      this.ui.hoverAt(null);
       return;
     }
     if (this.anchor !== null && (e.buttons & 1) && t !== this.anchor) {
       this.dragged = true;
-      this.app.setSelection({ start: Math.min(this.anchor, t), end: Math.max(this.anchor, t) + 1 });
+      this.ui.setSelection({ start: Math.min(this.anchor, t), end: Math.max(this.anchor, t) + 1 });
     }
-    this.app.hoverAt(t);
-    this.app.tooltip.show(cursorDetails(this.app, t, true), e.clientX, e.clientY);
+    this.ui.hoverAt(t);
+    this.ui.tooltip.show(cursorDetails(this.ui, t, true), e.clientX, e.clientY);
   }
 
   private onDown(e: MouseEvent): void {
@@ -270,19 +275,19 @@ export class TextStrip implements View {
     const t = this.anchor;
     this.anchor = null;
     if (!this.dragged) {
-      if (this.app.view.selection) this.app.setSelection(null);
-      this.app.moveCursor(t);
+      if (this.ui.view.selection) this.ui.setSelection(null);
+      this.ui.moveCursor(t);
     }
   }
 
   private onKey(e: KeyboardEvent): void {
     const L = this.layout;
     if (!L || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return;
-    const t = this.app.view.cursor;
+    const t = this.ui.view.cursor;
     const r = rowOf(L, t);
     const col = t - L.rowStart[r]!;
     const nr = Math.max(0, Math.min(L.rows - 1, r + (e.key === 'ArrowUp' ? -1 : 1)));
-    this.app.moveCursor(Math.min(L.rowStart[nr]! + col, L.rowStart[nr + 1]! - 1));
+    this.ui.moveCursor(Math.min(L.rowStart[nr]! + col, L.rowStart[nr + 1]! - 1));
     e.preventDefault();
   }
 }

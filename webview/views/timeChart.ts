@@ -1,7 +1,10 @@
-import type { App } from '../app';
+import type { ViewContext } from '../context';
 import { tAt, zoomWindow } from '../data/zoom';
 import { h, sizeCanvas } from '../dom';
 import { Chart, chartX, PLOT_LEFT, PLOT_RIGHT, setTimeWindow, timeChartConfig, type LineChart } from './charts';
+
+/** What a time chart reads and calls. */
+export type TimeChartContext = Pick<ViewContext, 'T' | 'window' | 'view' | 'hover' | 'theme' | 'tooltip' | 'hoverAt' | 'moveCursor' | 'setWindow'>;
 
 /**
  * A chart.js line chart over the shared time window, with an overlay canvas for the cursor, hover and
@@ -13,26 +16,26 @@ export class TimeChart {
   readonly overlay = h('canvas', { class: 'layer-overlay', 'aria-hidden': 'true' });
   chart: LineChart | null = null;
 
-  constructor(private readonly app: App, id: string, private readonly yLog: boolean, private readonly yTitle: string,
+  constructor(private readonly ui: TimeChartContext, id: string, private readonly yLog: boolean, private readonly yTitle: string,
     private readonly tooltip: (t: number) => Node | null, heightClass = 'chart-h') {
     this.canvas = h('canvas', { id, role: 'img' });
     this.el = h('div', { class: `chart-wrap ${heightClass}` }, this.canvas, this.overlay);
     this.el.addEventListener('mousemove', (e) => this.onMove(e));
-    this.el.addEventListener('mouseleave', () => { app.tooltip.hide(); app.hoverAt(null); });
-    this.el.addEventListener('click', (e) => { const t = this.tAt(e); if (t !== null) app.moveCursor(t); });
+    this.el.addEventListener('mouseleave', () => { ui.tooltip.hide(); ui.hoverAt(null); });
+    this.el.addEventListener('click', (e) => { const t = this.tAt(e); if (t !== null) ui.moveCursor(t); });
     this.el.addEventListener('wheel', (e) => {
       if (!e.ctrlKey) return;
       e.preventDefault();
       const t = this.tAt(e);
-      if (t !== null) app.setWindow(zoomWindow(app.window, app.T, Math.exp(e.deltaY * 0.002), t));
+      if (t !== null) ui.setWindow(zoomWindow(ui.window, ui.T, Math.exp(e.deltaY * 0.002), t));
     }, { passive: false });
   }
 
   /** Shows datasets over the current window; creates the chart on first use (not while its page is hidden). */
   show(datasets: LineChart['data']['datasets']): void {
-    const w = this.app.window;
+    const w = this.ui.window;
     if (!this.chart) {
-      const config = timeChartConfig(this.app.theme, this.yLog, this.yTitle);
+      const config = timeChartConfig(this.ui.theme, this.yLog, this.yTitle);
       config.data.datasets = datasets;
       const x = config.options!.scales!['x']!;
       x.min = w.start - 0.5;
@@ -53,19 +56,19 @@ export class TimeChart {
   }
 
   paintOverlay(): void {
-    const app = this.app;
+    const ui = this.ui;
     const chart = this.chart;
     if (!chart || !chart.chartArea) return;
     const cssW = this.canvas.clientWidth, cssH = this.canvas.clientHeight;
     const ctx = sizeCanvas(this.overlay, cssW, cssH);
     ctx.clearRect(0, 0, cssW, cssH);
     const a = chart.chartArea;
-    const sel = app.view.selection;
+    const sel = ui.view.selection;
     if (sel) {
-      const x0 = chartX(chart, Math.max(sel.start, app.window.start) - 0.5) ?? a.left;
-      const x1 = chartX(chart, Math.min(sel.end, app.window.end) - 0.5) ?? a.right;
-      if (sel.end > app.window.start && sel.start < app.window.end) {
-        ctx.fillStyle = app.theme.selection;
+      const x0 = chartX(chart, Math.max(sel.start, ui.window.start) - 0.5) ?? a.left;
+      const x1 = chartX(chart, Math.min(sel.end, ui.window.end) - 0.5) ?? a.right;
+      if (sel.end > ui.window.start && sel.start < ui.window.end) {
+        ctx.fillStyle = ui.theme.selection;
         ctx.globalAlpha = 0.3;
         ctx.fillRect(x0, a.top, Math.max(1, x1 - x0), a.bottom - a.top);
         ctx.globalAlpha = 1;
@@ -83,27 +86,27 @@ export class TimeChart {
       ctx.stroke();
       ctx.globalAlpha = 1;
     };
-    line(app.view.cursor, app.theme.cursor, 1.5, 0.9);
-    if (app.hover !== null && app.hover !== app.view.cursor) line(app.hover, app.theme.accent, 1, 0.7);
+    line(ui.view.cursor, ui.theme.cursor, 1.5, 0.9);
+    if (ui.hover !== null && ui.hover !== ui.view.cursor) line(ui.hover, ui.theme.accent, 1, 0.7);
   }
 
   private tAt(e: MouseEvent): number | null {
     const r = this.canvas.getBoundingClientRect();
     const x = e.clientX - r.left;
     const pw = r.width - PLOT_LEFT - PLOT_RIGHT;
-    if (x < PLOT_LEFT || x > r.width - PLOT_RIGHT || !this.app.T) return null;
-    return tAt(x - PLOT_LEFT, this.app.window, pw);
+    if (x < PLOT_LEFT || x > r.width - PLOT_RIGHT || !this.ui.T) return null;
+    return tAt(x - PLOT_LEFT, this.ui.window, pw);
   }
 
   private onMove(e: MouseEvent): void {
     const t = this.tAt(e);
     if (t === null) {
-      this.app.tooltip.hide();
-      this.app.hoverAt(null);
+      this.ui.tooltip.hide();
+      this.ui.hoverAt(null);
       return;
     }
-    this.app.hoverAt(t);
+    this.ui.hoverAt(t);
     const content = this.tooltip(t);
-    if (content) this.app.tooltip.show(content, e.clientX, e.clientY);
+    if (content) this.ui.tooltip.show(content, e.clientX, e.clientY);
   }
 }

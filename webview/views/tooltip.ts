@@ -1,11 +1,9 @@
-import type { App } from '../app';
+import type { Tip } from '../context';
 import { h } from '../dom';
 
 /** The floating tooltip shared by the canvases: positioned next to the mouse, kept inside the window. */
-export class Tooltip {
+export class Tooltip implements Tip {
   readonly el = h('div', { class: 'tooltip', role: 'tooltip', hidden: true });
-
-  constructor(_app: App) {}
 
   show(content: Node, clientX: number, clientY: number): void {
     this.el.replaceChildren(content);

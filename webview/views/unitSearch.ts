@@ -1,9 +1,14 @@
-import { BUILTIN_FEATURES, LANGS, searchQuantities, type Lang, type UnitCorrelation, type UnitsView } from '../../src/protocol/units';
+import { BUILTIN_FEATURES, LANGS, searchQuantities, type Lang, type UnitCorrelation, type UnitRef, type UnitsView } from '../../src/protocol/units';
 import { QUANTITY_NAMES, SEARCH_MODES, type SearchMode, type SearchState } from '../../src/protocol/webview';
-import type { App, Change, View } from '../app';
+import type { View, ViewContext } from '../context';
+import type { Change } from '../store';
 import { scatterPoints } from '../data/featureSearch';
 import { formatCount, h, sizeCanvas } from '../dom';
 import { card } from './card';
+
+/** What the unit search reads and calls. */
+type UnitSearchContext = Pick<ViewContext, 'trace' | 'T' | 'chars' | 'view' | 'theme' | 'search' | 'featureSearch' | 'searchMessage' | 'setSearch'
+  | 'setView' | 'setSelection' | 'selectUnit' | 'addSearchRange' | 'pickSearchResult'>;
 
 const MODE_LABELS: Readonly<Record<SearchMode, string>> = { feature: 'Feature', regex: 'Regex', ranges: 'Ranges', threshold: 'Threshold' };
 
@@ -27,6 +32,8 @@ const SCATTER_H = 150;
  */
 export class UnitSearch implements View {
   readonly el: HTMLElement;
+  /** The scatter last drawn (for the snapshot). */
+  scatterDrawn: (UnitRef & { points: number }) | null = null;
   private readonly modeButtons = new Map<SearchMode, HTMLButtonElement>();
   private readonly featurePane = h('div', { class: 'search-pane', id: 'search-feature' });
   private readonly regexPane = h('div', { class: 'search-pane', id: 'search-regex' });
@@ -59,38 +66,38 @@ export class UnitSearch implements View {
   private readonly legend = h('div', { class: 'results-legend', 'aria-hidden': 'true' },
     h('span', {}, 'unit'), h('span', { class: 'key inside' }, 'on inside'), h('span', { class: 'key outside' }, 'on outside'), h('span', {}, 'score'));
 
-  constructor(private readonly app: App) {
+  constructor(private readonly ui: UnitSearchContext) {
     const c = card('search', 'Unit search');
     this.el = c.el;
     c.subtitle.textContent = 'which units follow something in the text';
     const tabs = h('div', { class: 'seg', role: 'tablist', 'aria-label': 'Search by' });
     for (const mode of SEARCH_MODES) {
       const b = h('button', { type: 'button', class: 'seg-btn', role: 'tab', id: `search-mode-${mode}`, 'aria-controls': `search-${mode}` }, MODE_LABELS[mode]);
-      b.addEventListener('click', () => app.setSearch({ mode }));
+      b.addEventListener('click', () => ui.setSearch({ mode }));
       this.modeButtons.set(mode, b);
       tabs.append(b);
     }
     const field = (label: string, control: HTMLElement): HTMLElement => h('label', { class: 'field' }, h('span', { class: 'field-label' }, label), control);
 
     this.feature.append(...BUILTIN_FEATURES.map((f) => h('option', { value: f }, f)));
-    this.feature.addEventListener('change', () => app.setSearch({ feature: this.feature.value as SearchState['feature'] }));
+    this.feature.addEventListener('change', () => ui.setSearch({ feature: this.feature.value as SearchState['feature'] }));
     this.lang.append(h('option', { value: 'auto' }, 'from the file name'), ...LANGS.map((l) => h('option', { value: l }, l)));
-    this.lang.addEventListener('change', () => app.setSearch({ lang: this.lang.value === 'auto' ? null : this.lang.value as Lang }));
+    this.lang.addEventListener('change', () => ui.setSearch({ lang: this.lang.value === 'auto' ? null : this.lang.value as Lang }));
     this.langField = field('Language', this.lang);
     this.featurePane.append(h('div', { class: 'search-row' }, field('Feature', this.feature), this.langField), this.featureHelp);
 
-    this.regex.addEventListener('input', () => app.setSearch({ regex: this.regex.value }));
+    this.regex.addEventListener('input', () => ui.setSearch({ regex: this.regex.value }));
     this.regexPane.append(h('div', { class: 'search-row' }, this.regex), this.regexCount);
 
     this.rangesPane.append(this.rangeList, this.pending);
 
-    this.threshold.addEventListener('input', () => app.setView({ threshold: Number(this.threshold.value) }, 'threshold'));
+    this.threshold.addEventListener('input', () => ui.setView({ threshold: Number(this.threshold.value) }, 'threshold'));
     this.thresholdPane.append(this.range,
       h('div', { class: 'threshold' }, h('label', { for: 'threshold', class: 'field-label' }, 'Threshold'), this.threshold, this.thresholdValue),
       this.help, this.legend, this.thresholdResults);
 
-    this.quantity.addEventListener('change', () => app.setSearch({ quantity: this.quantity.value as SearchState['quantity'] }));
-    this.layer.addEventListener('change', () => app.setSearch({ layer: this.layer.value === 'all' ? null : Number(this.layer.value) }));
+    this.quantity.addEventListener('change', () => ui.setSearch({ quantity: this.quantity.value as SearchState['quantity'] }));
+    this.layer.addEventListener('change', () => ui.setSearch({ layer: this.layer.value === 'all' ? null : Number(this.layer.value) }));
     this.scope = h('div', { class: 'search-row search-scope' }, field('Search', this.quantity), field('Layer', this.layer));
     this.scatterWrap = h('div', { class: 'scatter' }, this.scatterCaption, this.scatter);
     c.body.append(tabs, this.featurePane, this.regexPane, this.rangesPane, this.thresholdPane, this.scope, this.message, this.results,
@@ -102,11 +109,11 @@ export class UnitSearch implements View {
   }
 
   update(c: ReadonlySet<Change>): void {
-    const app = this.app;
-    const tr = app.trace;
+    const ui = this.ui;
+    const tr = ui.trace;
     if (!tr) return;
     if (c.has('data')) this.fillScopes();
-    const s = app.view.search;
+    const s = ui.view.search;
     if (c.has('data') || c.has('search')) {
       for (const [mode, b] of this.modeButtons) {
         b.setAttribute('aria-selected', String(mode === s.mode));
@@ -138,7 +145,7 @@ export class UnitSearch implements View {
   }
 
   private fillScopes(): void {
-    const tr = this.app.trace!;
+    const tr = this.ui.trace!;
     const qs = searchQuantities(tr.cell);
     this.quantity.replaceChildren(h('option', { value: 'all' }, 'all quantities'),
       ...qs.map((q) => h('option', { value: q }, q === 'tanh(c)' ? 'tanh(c) · what o reads' : `${q} · ${QUANTITY_NAMES[q]}`)));
@@ -147,25 +154,25 @@ export class UnitSearch implements View {
   }
 
   private renderRanges(): void {
-    const app = this.app;
-    const s = app.view.search;
+    const ui = this.ui;
+    const s = ui.view.search;
     if (s.mode !== 'ranges') return;
-    const snippet = (a: number, b: number): string => app.chars.slice(a, Math.min(b, a + 24)).join('').replace(/\n/g, '↵') + (b - a > 24 ? '…' : '');
+    const snippet = (a: number, b: number): string => ui.chars.slice(a, Math.min(b, a + 24)).join('').replace(/\n/g, '↵') + (b - a > 24 ? '…' : '');
     this.rangeList.replaceChildren(...s.ranges.map((r, k) => {
       const x = h('button', { type: 'button', class: 'chip-x', 'aria-label': `Remove the range t ${r.start}–${r.end - 1}` }, '×');
-      x.addEventListener('click', () => app.setSearch({ ranges: s.ranges.filter((_, j) => j !== k) }));
+      x.addEventListener('click', () => ui.setSearch({ ranges: s.ranges.filter((_, j) => j !== k) }));
       return h('li', { class: 'chip-item range-chip' },
         h('span', { class: 'chip-btn' }, h('span', { class: 'mono snippet' }, `“${snippet(r.start, r.end)}”`), h('span', { class: 'hint' }, `t ${formatCount(r.start)}–${formatCount(r.end - 1)}`)), x);
     }));
-    const sel = app.view.selection;
+    const sel = ui.view.selection;
     if (sel) {
       const add = h('button', { type: 'button', class: 'btn-secondary', 'aria-label': 'Add the selected range to the search' }, 'Add');
-      add.addEventListener('click', () => app.addSearchRange());
+      add.addEventListener('click', () => ui.addSearchRange());
       this.pending.replaceChildren(h('span', { class: 'hint' }, 'Selected (searched with the ranges):'),
         h('span', { class: 'mono snippet' }, `“${snippet(sel.start, sel.end)}”`), add);
     } else {
       const clear = h('button', { type: 'button', class: 'btn-ghost', 'aria-label': 'Remove every range' }, 'Clear all');
-      clear.addEventListener('click', () => app.setSearch({ ranges: [] }));
+      clear.addEventListener('click', () => ui.setSearch({ ranges: [] }));
       this.pending.replaceChildren(h('span', { class: 'hint' }, s.ranges.length
         ? 'Select more text (drag in the strip, Shift+arrows, or in the editor) and Add it.'
         : 'Select text (drag in the strip, Shift+arrows, or in the editor): units are ranked by how they follow it. Add keeps it; select more.'),
@@ -174,12 +181,12 @@ export class UnitSearch implements View {
   }
 
   private renderResults(): void {
-    const app = this.app;
-    const f = app.featureSearch;
+    const ui = this.ui;
+    const f = ui.featureSearch;
     const res = f.searching ? null : f.result;
-    const s = app.view.search;
-    const message = app.searchMessage();
-    this.regexCount.textContent = s.mode === 'regex' && res?.matches != null ? `${formatCount(res.matches)} of ${formatCount(app.T)} characters match` : '';
+    const s = ui.view.search;
+    const message = ui.searchMessage();
+    this.regexCount.textContent = s.mode === 'regex' && res?.matches != null ? `${formatCount(res.matches)} of ${formatCount(ui.T)} characters match` : '';
     this.regex.classList.toggle('invalid', s.mode === 'regex' && !!res && !res.x);
     this.regex.setAttribute('aria-invalid', String(s.mode === 'regex' && !!res && !res.x));
     this.message.hidden = !message;
@@ -190,15 +197,15 @@ export class UnitSearch implements View {
     const shown = res?.scatter ?? null;
     const isShown = (u: UnitCorrelation): boolean => !!shown && u.layer === shown.layer && u.unit === shown.unit && u.quantity === shown.quantity;
     this.results.replaceChildren(...units.slice(0, 12).map((u) => this.resultRow(u, res!.binary, isShown(u))));
-    const layers = s.layer === null ? app.trace!.layers.length : 1;
+    const layers = s.layer === null ? ui.trace!.layers.length : 1;
     this.footnote.textContent = res && units.length
-      ? `Pearson r of ${res.feature} with ${formatCount(res.searched - res.constant)} units × quantities (${layers} layer${layers > 1 ? 's' : ''}) over ${formatCount(app.T)} characters${res.constant ? `; ${formatCount(res.constant)} never change (left out)` : ''}. Click a unit to colour the text by it and plot it.`
+      ? `Pearson r of ${res.feature} with ${formatCount(res.searched - res.constant)} units × quantities (${layers} layer${layers > 1 ? 's' : ''}) over ${formatCount(ui.T)} characters${res.constant ? `; ${formatCount(res.constant)} never change (left out)` : ''}. Click a unit to colour the text by it and plot it.`
       : '';
     this.drawScatter(res);
   }
 
   private resultRow(u: UnitCorrelation, binary: boolean, current: boolean): HTMLElement {
-    const app = this.app;
+    const ui = this.ui;
     const bar = h('span', { class: `r-bar ${u.r >= 0 ? 'pos' : 'neg'}` }, h('span', {}));
     (bar.firstElementChild as HTMLElement).style.width = `${Math.round(Math.abs(u.r) * 100)}%`;
     const means = binary && u.meanIn !== undefined && u.meanOut !== undefined ? `, mean ${u.meanIn.toFixed(2)} inside and ${u.meanOut.toFixed(2)} outside` : '';
@@ -211,23 +218,23 @@ export class UnitSearch implements View {
     h('span', { class: 'r-q mono' }, u.quantity),
     bar,
     h('span', { class: 'r-score' }, `${u.r >= 0 ? '+' : '−'}${Math.abs(u.r).toFixed(2)}`));
-    btn.addEventListener('click', () => app.pickSearchResult(u));
+    btn.addEventListener('click', () => ui.pickSearchResult(u));
     return h('li', {}, btn);
   }
 
   private drawScatter(res: UnitsView | null): void {
-    const app = this.app;
+    const ui = this.ui;
     const u = res?.scatter && res.units.find((v) => v.layer === res.scatter!.layer && v.unit === res.scatter!.unit && v.quantity === res.scatter!.quantity);
     this.scatterWrap.hidden = !u;
     const width = this.scatterWrap.clientWidth || this.el.clientWidth - 24;
     if (!res?.x || !res.scatter || !u || width <= 0) {
-      app.scatterDrawn = null;
+      this.scatterDrawn = null;
       return;
     }
     const binary = res.binary;
     const p = scatterPoints(res.x, res.scatter.values, binary);
     const ctx = sizeCanvas(this.scatter, width, SCATTER_H);
-    const th = app.theme;
+    const th = ui.theme;
     const left = 40, right = 8, top = 6, bottom = 26;
     const W = width - left - right, Hh = SCATTER_H - top - bottom;
     const sx = (v: number): number => left + ((v - p.xLo) / (p.xHi - p.xLo)) * W;
@@ -268,48 +275,48 @@ export class UnitSearch implements View {
     ctx.textAlign = 'center';
     ctx.fillText(res.feature ?? '', left + W / 2, top + Hh + 14);
     const desc = `${u.quantity} of unit ${u.unit}, layer ${u.layer}, against ${res.feature}: r = ${u.r.toFixed(2)}`;
-    this.scatterCaption.textContent = `${desc}. Dots: characters (${formatCount(p.x.length)}${p.x.length < app.T ? ` of ${formatCount(app.T)}` : ''}); ${binary ? 'bars: the mean outside and inside' : 'line: the mean at each value'}.`;
+    this.scatterCaption.textContent = `${desc}. Dots: characters (${formatCount(p.x.length)}${p.x.length < ui.T ? ` of ${formatCount(ui.T)}` : ''}); ${binary ? 'bars: the mean outside and inside' : 'line: the mean at each value'}.`;
     this.scatter.setAttribute('aria-label', `Scatter of ${desc}, ${p.x.length} characters`);
-    app.scatterDrawn = { layer: u.layer, unit: u.unit, quantity: u.quantity, points: p.x.length };
+    this.scatterDrawn = { layer: u.layer, unit: u.unit, quantity: u.quantity, points: p.x.length };
   }
 
   private updateThreshold(c: ReadonlySet<Change>): void {
-    const app = this.app;
+    const ui = this.ui;
     if (!(c.has('data') || c.has('search') || c.has('selection') || c.has('threshold') || c.has('quantity') || c.has('layer') || c.has('unit') || c.has('units'))) return;
-    this.threshold.value = String(app.view.threshold);
-    this.thresholdValue.textContent = app.view.threshold.toFixed(2);
-    const q = app.view.quantity;
+    this.threshold.value = String(ui.view.threshold);
+    this.thresholdValue.textContent = ui.view.threshold.toFixed(2);
+    const q = ui.view.quantity;
     const scaleNote = q === 'c' ? 'tanh(c)' : ['i', 'f', 'o', 'r', 'z'].includes(q) ? `2${q} − 1` : q;
-    this.help.textContent = `A unit is on where |${scaleNote}| > threshold; ranked by (on inside) − (on outside), using ${q} (${QUANTITY_NAMES[q]}) of layer ${app.view.layer}.`;
-    const sel = app.view.selection;
-    this.legend.hidden = !sel || !app.search.length;
+    this.help.textContent = `A unit is on where |${scaleNote}| > threshold; ranked by (on inside) − (on outside), using ${q} (${QUANTITY_NAMES[q]}) of layer ${ui.view.layer}.`;
+    const sel = ui.view.selection;
+    this.legend.hidden = !sel || !ui.search.length;
     if (!sel) {
       this.range.replaceChildren(h('span', { class: 'hint' }, 'Drag over the text (or Shift+arrows, or select in the editor) to find units that are on there and off elsewhere.'));
       this.thresholdResults.replaceChildren();
       return;
     }
-    const snippet = app.chars.slice(sel.start, Math.min(sel.end, sel.start + 40)).join('').replace(/\n/g, '↵');
+    const snippet = ui.chars.slice(sel.start, Math.min(sel.end, sel.start + 40)).join('').replace(/\n/g, '↵');
     const clear = h('button', { type: 'button', class: 'btn-ghost', 'aria-label': 'Clear the selection' }, 'Clear');
-    clear.addEventListener('click', () => app.setSelection(null));
+    clear.addEventListener('click', () => ui.setSelection(null));
     this.range.replaceChildren(h('span', { class: 'mono snippet' }, `“${snippet}${sel.end - sel.start > 40 ? '…' : ''}”`),
       h('span', { class: 'hint' }, ` t ${formatCount(sel.start)}–${formatCount(sel.end - 1)}`), clear);
-    if (!app.search.length) {
+    if (!ui.search.length) {
       this.thresholdResults.replaceChildren(h('li', { class: 'hint' }, 'No unit is more on inside than outside at this threshold.'));
       return;
     }
-    this.thresholdResults.replaceChildren(...app.search.slice(0, 12).map((m) => {
+    this.thresholdResults.replaceChildren(...ui.search.slice(0, 12).map((m) => {
       const bar = (frac: number, cls: string): HTMLElement => {
         const b = h('span', { class: `mini-bar ${cls}` }, h('span', {}));
         (b.firstElementChild as HTMLElement).style.width = `${Math.round(frac * 100)}%`;
         return b;
       };
-      const btn = h('button', { type: 'button', class: `result${m.unit === app.view.unit ? ' current' : ''}`,
+      const btn = h('button', { type: 'button', class: `result${m.unit === ui.view.unit ? ' current' : ''}`,
         'aria-label': `Unit ${m.unit}, ${m.sign > 0 ? 'positive' : 'negative'}, on ${Math.round(m.inside * 100)}% inside and ${Math.round(m.outside * 100)}% outside; select and plot` },
       h('span', { class: 'r-unit' }, `u${m.unit}`),
       h('span', { class: `r-sign ${m.sign > 0 ? 'pos' : 'neg'}` }, m.sign > 0 ? '+' : '−'),
       h('span', { class: 'r-bars' }, bar(m.inside, 'inside'), bar(m.outside, 'outside')),
       h('span', { class: 'r-score' }, m.score.toFixed(2)));
-      btn.addEventListener('click', () => app.selectUnit(m.unit, true));
+      btn.addEventListener('click', () => ui.selectUnit(m.unit, true));
       return h('li', {}, btn);
     }));
   }
