@@ -66,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
   context.subscriptions.push(
     output, engine, store, modelsView, treeView, training,
     ...registerTrainCommands(training, store, pickModel),
-    ...registerModelCommands(store, modelsView, pickModel, showModel),
+    ...registerModelCommands(store, modelsView, pickModel, showModel, engine, output),
     registerSampleCommand(engine, store, pickModel),
     ...registerWalkthroughCommands(context.extensionUri, inspector),
     vscode.window.registerCustomEditorProvider(ModelEditorProvider.viewType, new ModelEditorProvider(store)),

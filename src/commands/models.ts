@@ -4,6 +4,8 @@ import { describeModel, type ModelStore } from '../models/modelStore';
 import type { ModelsView } from '../models/modelsView';
 import { Commands } from '../host/ids';
 import { modelArg } from '../host/input';
+import type { EngineClient } from '../host/engineClient';
+import { importForeignModel, isTorchFile, TORCH_EXTENSIONS, type ImportArgs } from './importModel';
 import type { PickModel } from './train';
 import { baseName } from '../protocol/names';
 
@@ -21,22 +23,40 @@ export function createPickModel(store: ModelStore, lastModel: () => vscode.Uri |
     const choice = await vscode.window.showQuickPick(items, { title: 'Gatescope: choose a model', placeHolder: entries.length ? 'Trained models' : 'No models yet: browse for a .safetensors file' });
     if (!choice) return undefined;
     if (choice.uri) return choice.uri;
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Model (safetensors)': ['safetensors'] }, openLabel: 'Open Model' });
-    if (picked?.[0]) await store.addOpened(picked[0]);
-    return picked?.[0];
+    // Open Model… takes it from here: a PyTorch file is imported first
+    return vscode.commands.executeCommand<vscode.Uri | undefined>(Commands.openModel);
   };
 }
 
+/** Open Model…'s file types: Gatescope's (and any safetensors), and PyTorch's torch.save files, imported. */
+const OPEN_FILTERS = { 'Models (safetensors, PyTorch .pt / .pth)': ['safetensors', ...TORCH_EXTENSIONS], 'All files': ['*'] };
+
+/** Open Model…'s argument: a model (a Uri, a Models view entry) or, from scripts and tests, { model, vocab?, cell? }. */
+function importArgs(arg: unknown): ImportArgs | undefined {
+  const uri = modelArg(arg);
+  if (uri) return { model: uri };
+  const a = arg as Partial<ImportArgs> | undefined;
+  return a?.model instanceof vscode.Uri ? { model: a.model, ...(a.vocab instanceof vscode.Uri ? { vocab: a.vocab } : {}), ...(typeof a.cell === 'string' ? { cell: a.cell } : {}) } : undefined;
+}
+
 export function registerModelCommands(store: ModelStore, view: ModelsView, pickModel: PickModel,
-  showModel: (uri: vscode.Uri) => Promise<void>): vscode.Disposable[] {
+  showModel: (uri: vscode.Uri) => Promise<void>, engine: EngineClient, output: vscode.OutputChannel): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand(Commands.pickModel, () => pickModel()),
     vscode.commands.registerCommand(Commands.refreshModels, () => view.refresh()),
 
     vscode.commands.registerCommand(Commands.openModel, async (arg?: unknown) => {
-      const uri = modelArg(arg) ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Model (safetensors)': ['safetensors'] }, openLabel: 'Open Model' }))?.[0];
+      const given = importArgs(arg);
+      let uri = given?.model ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: OPEN_FILTERS, openLabel: 'Open Model' }))?.[0];
       if (!uri) return undefined;
-      const entry = await store.entry(uri);
+      let entry = isTorchFile(uri) ? null : await store.entry(uri);
+      // a PyTorch model (torch.save, or safetensors in other names): made a Gatescope model in the models folder
+      if (entry === null || (!entry.summary && /missing|no "cell"|no "vocab"/.test(entry.error ?? ''))) {
+        const imported = await importForeignModel({ ...given, model: uri }, engine, store, output);
+        if (!imported) return undefined;
+        uri = imported;
+        entry = await store.entry(uri);
+      }
       if (!entry.summary) {
         void showError(`cannot use ${baseName(uri)}: ${entry.error}`);
         return undefined;

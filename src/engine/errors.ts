@@ -17,6 +17,7 @@ export type GatescopeErrorCode =
   | 'too-short'          // fewer characters than a training chunk needs
   | 'unknown-chars'      // characters outside the model's vocabulary
   | 'bad-model-file'     // a truncated, corrupt or foreign safetensors file
+  | 'needs-vocabulary'   // a model from elsewhere without its vocabulary (ask for one)
   | 'non-finite'         // NaN or Inf in a loss, gradient or parameter
   | 'cancelled';         // the caller asked to stop
 

@@ -411,7 +411,7 @@ function chooseVocab(given: readonly string[] | null, inFile: Foreign['vocab'], 
   const chosen = given ? { chars: [...given], where: 'the given vocabulary' } : inFile;
   if (chosen === null) {
     throw new GatescopeError(`the file has no vocabulary (its ${V} token ids need their characters): pass one with --vocab FILE — a JSON list ` +
-      '["a", "b", …] (index = id), a JSON object {"a": 0, …}, or a text file of one token per line (\\n, \\t, \\\\ escaped)', 'invalid-input');
+      '["a", "b", …] (index = id), a JSON object {"a": 0, …}, or a text file of one token per line (\\n, \\t, \\\\ escaped)', 'needs-vocabulary');
   }
   if (chosen.chars.length !== V) {
     throw new GatescopeError(`${chosen.where} has ${chosen.chars.length} tokens but the model has ${V} (its output layer's rows): pass the vocabulary it was trained with`, 'invalid-input');

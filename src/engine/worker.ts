@@ -3,9 +3,10 @@ import { Messenger } from '../protocol/messenger';
 import type { PredictionReach, ReachBand, ReachData, ReachSummaryData } from '../protocol/reach';
 import type { TraceData } from '../protocol/trace';
 import type { UnitsView } from '../protocol/units';
-import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
+import type { ImportedModel, ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { rowHelpers, traceKernels, useFastKernels } from './backend';
 import { GatescopeError } from './errors';
+import { importModel, parseVocabFile } from './importModel';
 import type { Kernels } from './kernels';
 import { decodeModelFile, encodeModelFile } from './modelfile';
 import { attachWorkers } from './parallel/attach';
@@ -73,6 +74,11 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     }
     case 'describe':
       return describe(req.model, req.hold);
+    case 'import': {
+      const vocab = req.vocab ? parseVocabFile(req.vocab.text, req.vocab.fileName) : null;
+      const r = importModel(req.model, { fileName: req.fileName, vocab, cell: req.cell });
+      return { bytes: r.bytes, config: r.config, format: r.format, mapping: r.mapping, notes: r.notes } satisfies ImportedModel;
+    }
     case 'crash':
       setImmediate(() => { throw new Error('crash requested by a test'); });
       return null;

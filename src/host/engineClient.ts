@@ -3,7 +3,8 @@ import { Messenger, RemoteError } from '../protocol/messenger';
 import type { ReachData } from '../protocol/reach';
 import type { UnitsQuery, UnitsView } from '../protocol/units';
 import type { TraceData } from '../protocol/trace';
-import type { ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerReplies, WorkerRequest } from '../protocol/worker';
+import type { ImportedModel, ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerReplies, WorkerRequest } from '../protocol/worker';
+import type { CellType } from '../engine/types';
 
 /** The worker died (a crash, an out-of-memory kill, or terminate()); the next request starts a fresh one. */
 export class WorkerCrashedError extends Error {
@@ -173,6 +174,11 @@ export class EngineClient {
 
   cancelSample(sampleId: number): Promise<void> {
     return this.worker ? this.request({ type: 'cancelSample', sampleId }) : Promise.resolve();
+  }
+
+  /** Makes a PyTorch model a Gatescope model file (see WorkerRequest 'import'). */
+  importModel(model: Uint8Array, fileName: string, vocab: { text: string; fileName: string } | null, cell: CellType | null): Promise<ImportedModel> {
+    return this.request({ type: 'import', model, fileName, vocab, cell });
   }
 
   /** Checks and describes a model file; with `hold`, the worker keeps its bytes for a traceHeld(hold, …). */

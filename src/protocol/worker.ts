@@ -1,4 +1,4 @@
-import type { ModelConfig, ModelInfo, SampleOptions, TrainOptions } from '../engine/types';
+import type { CellType, ModelConfig, ModelInfo, SampleOptions, TrainOptions } from '../engine/types';
 import type { ReachData } from './reach';
 import type { TraceData } from './trace';
 import type { UnitsQuery, UnitsView } from './units';
@@ -44,6 +44,12 @@ export type WorkerRequest =
   | { type: 'cancelSample'; sampleId: number }
   /** Check and describe a model file; with `hold`, keep its bytes under that name for the next `trace` of it. */
   | { type: 'describe'; model: Uint8Array; hold?: string }
+  /**
+   * Make a PyTorch model (torch.save or safetensors under any names) a Gatescope model file. `vocab`: the text of a
+   * vocabulary file (a JSON list or object, or one token per line) when the model has none; without it such a model
+   * is an error with code 'needs-vocabulary'.
+   */
+  | { type: 'import'; model: Uint8Array; fileName: string; vocab: { text: string; fileName: string } | null; cell: CellType | null }
   /** Test hook: crash the worker the way a bug would. */
   | { type: 'crash' };
 
@@ -57,7 +63,17 @@ export interface WorkerReplies {
   sample: string;
   cancelSample: void;
   describe: ModelSummary;
+  import: ImportedModel;
   crash: void;
+}
+
+/** A PyTorch model made a Gatescope model (engine/importModel.ts): the file, and what became what. */
+export interface ImportedModel {
+  readonly bytes: Uint8Array;
+  readonly config: ModelConfig;
+  readonly format: 'torch.save' | 'safetensors';
+  readonly mapping: readonly { readonly to: string; readonly from: string }[];
+  readonly notes: readonly string[];
 }
 
 /** Worker → host notifications. */
