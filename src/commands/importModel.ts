@@ -11,6 +11,8 @@ export interface ImportArgs {
   readonly model: vscode.Uri;
   readonly vocab?: vscode.Uri;
   readonly cell?: CellType;
+  /** The recurrent module to import where the file has several (else the user is asked). */
+  readonly module?: string;
 }
 
 /** Files Open Model… makes Gatescope models of: PyTorch's torch.save (any extension users give them). */
@@ -33,7 +35,7 @@ export async function importForeignModel(args: ImportArgs, engine: EngineClient,
     const vocab = vocabUri ? { text: new TextDecoder().decode(await vscode.workspace.fs.readFile(vocabUri)), fileName: baseName(vocabUri) } : null;
     try {
       const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Importing ${name}…` },
-        () => engine.importModel(bytes, name, vocab, args.cell ?? null));
+        () => engine.importModel(bytes, name, vocab, args.cell ?? null, args.module ?? null));
       const c = r.config;
       const target = await store.freshUri(`${name.replace(/\.[^.]*$/, '')}-imported`, c.cell, c.layers, c.hidden);
       await store.write(target, r.bytes);
@@ -44,8 +46,16 @@ export async function importForeignModel(args: ImportArgs, engine: EngineClient,
       void showInfo(`Imported ${name} as ${baseName(target)}: ${c.cell}, ${c.layers} layer${c.layers > 1 ? 's' : ''} × ${c.hidden}, vocabulary ${c.vocabSize}.${notes}`);
       return target;
     } catch (e) {
-      const needsVocab = e instanceof RemoteError && e.wire.code === 'needs-vocabulary';
-      if (!needsVocab || args.vocab) {
+      const code = e instanceof RemoteError ? e.wire.code : undefined;
+      if (code === 'choose-module' && args.module === undefined) {
+        const modules = await engine.recurrentModules(bytes);
+        const pick = await vscode.window.showQuickPick(modules.map((m) => ({ label: m.name || '(top level)', description: m.detail, name: m.name })),
+          { title: `${name} has ${modules.length} recurrent modules: which one is the language model's?` });
+        if (!pick) return undefined;
+        args = { ...args, module: pick.name };
+        continue;
+      }
+      if (code !== 'needs-vocabulary' || args.vocab) {
         void showError(`could not import ${name}: ${(e as Error).message}`);
         return undefined;
       }

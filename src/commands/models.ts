@@ -36,7 +36,8 @@ function importArgs(arg: unknown): ImportArgs | undefined {
   const uri = modelArg(arg);
   if (uri) return { model: uri };
   const a = arg as Partial<ImportArgs> | undefined;
-  return a?.model instanceof vscode.Uri ? { model: a.model, ...(a.vocab instanceof vscode.Uri ? { vocab: a.vocab } : {}), ...(typeof a.cell === 'string' ? { cell: a.cell } : {}) } : undefined;
+  return a?.model instanceof vscode.Uri ? { model: a.model, ...(a.vocab instanceof vscode.Uri ? { vocab: a.vocab } : {}), ...(typeof a.cell === 'string' ? { cell: a.cell } : {}),
+    ...(typeof a.module === 'string' ? { module: a.module } : {}) } : undefined;
 }
 
 export function registerModelCommands(store: ModelStore, view: ModelsView, pickModel: PickModel,

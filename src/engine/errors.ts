@@ -18,6 +18,7 @@ export type GatescopeErrorCode =
   | 'unknown-chars'      // characters outside the model's vocabulary
   | 'bad-model-file'     // a truncated, corrupt or foreign safetensors file
   | 'needs-vocabulary'   // a model from elsewhere without its vocabulary (ask for one)
+  | 'choose-module'      // a model from elsewhere with several recurrent modules (ask which)
   | 'non-finite'         // NaN or Inf in a loss, gradient or parameter
   | 'cancelled';         // the caller asked to stop
 

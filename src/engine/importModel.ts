@@ -44,6 +44,8 @@ export interface ImportOptions {
    * of prefixes when both end with '.' (`lstm.=rnn.`); an empty `to` leaves the tensors out (`rnn2.=`).
    */
   readonly map?: readonly (readonly [string, string])[];
+  /** The recurrent module to use where the file has several (its name prefix, '' for the top level); the rest are ignored. */
+  readonly module?: string | null;
 }
 
 export interface ImportResult {
@@ -73,7 +75,7 @@ export function importModel(bytes: Uint8Array, options: ImportOptions): ImportRe
   const notes: string[] = [];
   const read = readForeign(bytes);
   const sources = normalise(read.tensors, options.map ?? [], notes);
-  const model = mapTensors(sources, options.cell ?? read.cell, notes);
+  const model = mapTensors(sources, options.cell ?? read.cell, options.module ?? null, notes);
   const vocabChars = chooseVocab(options.vocab ?? null, read.vocab, model.config.vocabSize, notes);
   const vocab = new Vocabulary(vocabChars);
   const net = new Network(model.config);
@@ -247,18 +249,16 @@ interface Mapped {
   readonly sourceOf: Map<string, string>;
 }
 
-function mapTensors(sources: Map<string, Source>, cellOption: CellType | null, notes: string[]): Mapped {
+function mapTensors(sources: Map<string, Source>, cellOption: CellType | null, chosen: string | null, notes: string[]): Mapped {
   const fail = (msg: string): never => {
     throw new GatescopeError(`${msg}; ${listTensors(sources)}`, 'bad-model-file');
   };
   // the recurrent module: PyTorch's parameter names, grouped by the module that holds them
-  const modules = new Map<string, Map<string, Source>>();
-  for (const [name, t] of sources) {
-    const m = RECURRENT.exec(name);
-    if (!m) continue;
-    const prefix = m[1] ?? '';
-    if (!modules.has(prefix)) modules.set(prefix, new Map());
-    modules.get(prefix)!.set(name.slice(prefix ? prefix.length + 1 : 0), t);
+  const modules = recurrentModules(sources);
+  if (chosen !== null && modules.size > 1) {
+    if (!modules.has(chosen)) fail(`there is no recurrent module "${chosen}" (the file's are ${[...modules.keys()].map((p) => `"${p}"`).join(', ')})`);
+    notes.push(`used the recurrent module "${chosen}" of ${modules.size}; the others are ignored`);
+    for (const p of [...modules.keys()]) if (p !== chosen) modules.delete(p);
   }
   if (modules.size === 0) {
     fail('found no recurrent module (PyTorch nn.LSTM, nn.GRU or nn.RNN parameters named weight_ih_l0, weight_hh_l0, …); ' +
@@ -267,7 +267,8 @@ function mapTensors(sources: Map<string, Source>, cellOption: CellType | null, n
   if (modules.size > 1) {
     const names = [...modules.keys()].map((p) => `"${p || '(top level)'}"`).join(', ');
     const other = [...modules.keys()][1] || 'rnn2';
-    fail(`found ${modules.size} recurrent modules (${names}); Gatescope's model has one (its layers are one module's): leave the others out with --map, e.g. --map ${other}.=`);
+    throw new GatescopeError(`found ${modules.size} recurrent modules (${names}); Gatescope's model has one (its layers are one module's): ` +
+      `leave the others out with --map, e.g. --map ${other}.=; ${listTensors(sources)}`, 'choose-module');
   }
   const [prefix, rec] = [...modules][0]!;
   const at = (n: string): string => (prefix ? `${prefix}.${n}` : n);
@@ -403,6 +404,30 @@ function mapTensors(sources: Map<string, Source>, cellOption: CellType | null, n
   const ignored = [...sources].filter(([, t]) => !used.has(t) && ![...sourceOf.values()].some((s) => s.startsWith(`${t.original} `) || s === t.original));
   if (ignored.length) notes.push(`ignored ${ignored.length} tensor${ignored.length > 1 ? 's' : ''} the model does not use: ${ignored.slice(0, 12).map(([n, t]) => `${n} ${shapeOf(t.shape)}`).join(', ')}${ignored.length > 12 ? ', …' : ''}`);
   return { config: { cell, vocabSize: V, embed: E, hidden: H, layers: L }, values, sourceOf };
+}
+
+/** The recurrent modules of a state_dict by name prefix ('' at the top level): PyTorch's parameter names per module. */
+function recurrentModules(sources: ReadonlyMap<string, Source>): Map<string, Map<string, Source>> {
+  const modules = new Map<string, Map<string, Source>>();
+  for (const [name, t] of sources) {
+    const m = RECURRENT.exec(name);
+    if (!m) continue;
+    const prefix = m[1] ?? '';
+    if (!modules.has(prefix)) modules.set(prefix, new Map());
+    modules.get(prefix)!.set(name.slice(prefix ? prefix.length + 1 : 0), t);
+  }
+  return modules;
+}
+
+/** The recurrent modules of a foreign file, each with its first layer's W_hh shape: what to offer when it has several. */
+export function listRecurrentModules(bytes: Uint8Array): { readonly name: string; readonly detail: string }[] {
+  const sources = normalise(readForeign(bytes).tensors, [], []);
+  return [...recurrentModules(sources)].map(([name, rec]) => {
+    const whh = rec.get('weight_hh_l0') ?? rec.get('weight_hh');
+    let layers = 0;
+    while (rec.has(`weight_ih_l${layers}`)) layers++;
+    return { name, detail: `${Math.max(layers, 1)} layer${layers > 1 ? 's' : ''}, weight_hh ${whh ? shapeOf(whh.shape) : '?'}` };
+  });
 }
 
 // ---- vocabulary ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import type { UnitsView } from '../protocol/units';
 import type { ImportedModel, ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { rowHelpers, traceKernels, useFastKernels } from './backend';
 import { GatescopeError } from './errors';
-import { importModel, parseVocabFile } from './importModel';
+import { importModel, listRecurrentModules, parseVocabFile } from './importModel';
 import type { Kernels } from './kernels';
 import { decodeModelFile, encodeModelFile } from './modelfile';
 import { attachWorkers } from './parallel/attach';
@@ -76,9 +76,11 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return describe(req.model, req.hold);
     case 'import': {
       const vocab = req.vocab ? parseVocabFile(req.vocab.text, req.vocab.fileName) : null;
-      const r = importModel(req.model, { fileName: req.fileName, vocab, cell: req.cell });
+      const r = importModel(req.model, { fileName: req.fileName, vocab, cell: req.cell, module: req.module });
       return { bytes: r.bytes, config: r.config, format: r.format, mapping: r.mapping, notes: r.notes } satisfies ImportedModel;
     }
+    case 'recurrentModules':
+      return listRecurrentModules(req.model);
     case 'crash':
       setImmediate(() => { throw new Error('crash requested by a test'); });
       return null;

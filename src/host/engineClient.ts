@@ -177,8 +177,14 @@ export class EngineClient {
   }
 
   /** Makes a PyTorch model a Gatescope model file (see WorkerRequest 'import'). */
-  importModel(model: Uint8Array, fileName: string, vocab: { text: string; fileName: string } | null, cell: CellType | null): Promise<ImportedModel> {
-    return this.request({ type: 'import', model, fileName, vocab, cell });
+  importModel(model: Uint8Array, fileName: string, vocab: { text: string; fileName: string } | null, cell: CellType | null,
+    module: string | null = null): Promise<ImportedModel> {
+    return this.request({ type: 'import', model, fileName, vocab, cell, module });
+  }
+
+  /** The recurrent modules of a PyTorch model (to ask which one to import). */
+  recurrentModules(model: Uint8Array): Promise<{ readonly name: string; readonly detail: string }[]> {
+    return this.request({ type: 'recurrentModules', model });
   }
 
   /** Checks and describes a model file; with `hold`, the worker keeps its bytes for a traceHeld(hold, …). */

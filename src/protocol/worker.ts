@@ -49,7 +49,9 @@ export type WorkerRequest =
    * vocabulary file (a JSON list or object, or one token per line) when the model has none; without it such a model
    * is an error with code 'needs-vocabulary'.
    */
-  | { type: 'import'; model: Uint8Array; fileName: string; vocab: { text: string; fileName: string } | null; cell: CellType | null }
+  | { type: 'import'; model: Uint8Array; fileName: string; vocab: { text: string; fileName: string } | null; cell: CellType | null; module: string | null }
+  /** The recurrent modules of a PyTorch model, for the user to choose one when an import says 'choose-module'. */
+  | { type: 'recurrentModules'; model: Uint8Array }
   /** Test hook: crash the worker the way a bug would. */
   | { type: 'crash' };
 
@@ -64,6 +66,7 @@ export interface WorkerReplies {
   cancelSample: void;
   describe: ModelSummary;
   import: ImportedModel;
+  recurrentModules: { readonly name: string; readonly detail: string }[];
   crash: void;
 }
 

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { GatescopeError } from '../../../src/engine/errors';
-import { importModel, parseVocabFile } from '../../../src/engine/importModel';
+import { importModel, listRecurrentModules, parseVocabFile } from '../../../src/engine/importModel';
 import { decodeModelFile } from '../../../src/engine/modelfile';
 import { traceTokens } from '../../../src/engine/trace';
 import type { CellType } from '../../../src/engine/types';
@@ -60,6 +60,21 @@ describe('gatescope import: PyTorch models as users save them', () => {
       }
     });
   }
+
+  it('several recurrent modules: listed for the user to choose (code choose-module), and the chosen one imported', () => {
+    assert.throws(() => importModel(bytesOf('two_rnns.pt'), { fileName: 't', vocab: expected.vocab }), (e: GatescopeError) => e.code === 'choose-module');
+    assert.deepEqual(listRecurrentModules(bytesOf('two_rnns.pt')), [
+      { name: 'rnn', detail: '1 layer, weight_hh [64, 16]' }, { name: 'rnn2', detail: '1 layer, weight_hh [64, 16]' }]);
+    const r = importModel(bytesOf('two_rnns.pt'), { fileName: 't', vocab: expected.vocab, module: 'rnn' });
+    const want = expected.models['two_rnns.pt']!.then!.loss;
+    assert.ok(Math.abs(gatescopeLoss(r.bytes).loss - want) <= 2e-6 * want);
+    assert.ok(r.notes.some((n) => /used the recurrent module "rnn" of 2/.test(n)), r.notes.join('; '));
+    assert.throws(() => importModel(bytesOf('two_rnns.pt'), { fileName: 't', vocab: expected.vocab, module: 'lstm' }), /no recurrent module "lstm" \(the file's are "rnn", "rnn2"\)/);
+  });
+
+  it('refuses integer weights by name', () => {
+    assert.throws(() => importModel(bytesOf('int_weights.pt'), { fileName: 'i', vocab: expected.vocab }), /rnn\.weight_hh_l0 is I64: a model's weights are floating point/);
+  });
 
   it('says what is missing: no vocabulary, a vocabulary of another size (both numbers), a cell the rows contradict', () => {
     const V = expected.vocab.length;
