@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Fingerprints of what the engine computes, for refactors that must not change a bit: trained parameters and
-// optimiser state (one and two workers; LSTM, GRU, RNN), traces with parameter gradients (the fused LSTM
+// optimiser state (one and two workers; LSTM, GRU, tanh and ReLU RNN), traces with parameter gradients (the fused LSTM
 // recurrence, the row-split helper thread, the TypeScript-only cells), single-prediction gradients, reach, unit
 // ranking and a seeded sample. Runs the built CLI (dist/cli.js; `npm run build` first) and prints one SHA-256 per
 // output, with what it covers. Compare two runs with `diff`:
@@ -70,6 +70,7 @@ const models = [
   { name: 'lstm-w2', args: ['--cell', 'lstm', '--hidden', '48', '--embed', '16', '--seq', '40', '--batch', '8', '--steps', '30', '--workers', '2'] },
   { name: 'gru-2layers', args: ['--cell', 'gru', '--layers', '2', '--hidden', '32', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '20'] },
   { name: 'rnn-w2', args: ['--cell', 'rnn_tanh', '--hidden', '40', '--embed', '12', '--seq', '32', '--batch', '8', '--steps', '20', '--clip-mode', 'value', '--clip', '1', '--workers', '2'] },
+  { name: 'rnn-relu', args: ['--cell', 'rnn_relu', '--hidden', '40', '--embed', '12', '--seq', '32', '--batch', '8', '--steps', '20', '--lr', '0.001'] },
   // 256 units: a 1,500-character trace runs the fused recurrence with the row-split helper thread
   { name: 'lstm-256', args: ['--cell', 'lstm', '--hidden', '256', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '3'] },
   { name: 'gru-256', args: ['--cell', 'gru', '--hidden', '256', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '3'] },

@@ -169,15 +169,21 @@ export class Store {
 
   /** The colour scale of a quantity: its bounded range, or ±(99th percentile of |c|) for the cell state. */
   scaleOf(q: Quantity, layer = this.view.layer): { lo: number; hi: number; label: string } {
-    const r = quantityRange(q);
+    const r = quantityRange(q, this.trace?.cell);
     if (r) return { ...r, label: r.lo === 0 ? '[0, 1]' : '[−1, 1]' };
+    if (q !== 'c') {
+      // a ReLU RNN's h: [0, ∞), coloured up to the 99th percentile of its own values
+      const v = this.values(q, layer);
+      const s = v ? robustMaxAbs(v) || 1 : 1;
+      return { lo: 0, hi: s, label: `[0, ∞) · colours 0 to ${s.toPrecision(3)} (99th pct of ${q})` };
+    }
     const s = this.layerStats(layer).cScale;
     return { lo: -s, hi: s, label: `unbounded · colours ±${s.toPrecision(3)} (99th pct of |c|)` };
   }
 
   /** The ramp of a quantity: sequential for the σ gates, diverging (zero = background) for the rest. */
   rampOf(q: Quantity): { lut: Uint8ClampedArray; inks: readonly string[] } {
-    const seq = quantityRange(q)?.lo === 0;
+    const seq = (quantityRange(q, this.trace?.cell)?.lo ?? (q === 'c' ? -1 : 0)) === 0;
     return seq ? { lut: this.theme.luts.sequential, inks: this.theme.inks.sequential } : { lut: this.theme.luts.diverging, inks: this.theme.inks.diverging };
   }
 

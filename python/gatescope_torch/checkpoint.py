@@ -133,7 +133,7 @@ def save(model, vocab, path, optimizer=None, training=None, info=None, cell=None
     `info` is gatescope.info (a dict; keys with value None are left out)."""
     cell = cell or getattr(model, "cell", None) or cell_of(model)
     if cell not in CELLS:
-        raise ValueError("cannot tell the cell type: pass cell='lstm', 'gru' or 'rnn_tanh'")
+        raise ValueError("cannot tell the cell type: pass cell='lstm', 'gru', 'rnn_tanh' or 'rnn_relu'")
     state = model.state_dict()
     V, E = state["encoder.weight"].shape
     H = state["rnn.weight_hh_l0"].shape[1]

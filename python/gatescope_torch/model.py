@@ -18,8 +18,8 @@ import torch.nn as nn
 
 from .rng import Rng
 
-CELLS = ("lstm", "gru", "rnn_tanh")
-GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1}
+CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 
 def param_layout(cell, vocab_size, embed, hidden, layers):
@@ -40,24 +40,24 @@ def param_layout(cell, vocab_size, embed, hidden, layers):
 
 
 def cell_of(module):
-    """The Gatescope cell of a model's `rnn` (nn.LSTM, nn.GRU, nn.RNN with tanh), or None."""
+    """The Gatescope cell of a model's `rnn` (nn.LSTM, nn.GRU, nn.RNN with tanh or relu), or None."""
     rnn = getattr(module, "rnn", None)
     if isinstance(rnn, nn.LSTM):
         return "lstm"
     if isinstance(rnn, nn.GRU):
         return "gru"
-    if isinstance(rnn, nn.RNN) and rnn.nonlinearity == "tanh":
-        return "rnn_tanh"
+    if isinstance(rnn, nn.RNN):
+        return {"tanh": "rnn_tanh", "relu": "rnn_relu"}.get(rnn.nonlinearity)
     return None
 
 
 class RNNModel(nn.Module):
-    """encoder nn.Embedding(V, E) → rnn nn.LSTM / nn.GRU / nn.RNN(tanh) (E, H, L), time-major → decoder nn.Linear(H, V)."""
+    """encoder nn.Embedding(V, E) → rnn nn.LSTM / nn.GRU / nn.RNN(tanh / relu) (E, H, L), time-major → decoder nn.Linear(H, V)."""
 
     def __init__(self, cell, vocab_size, embed, hidden, layers=1):
         super().__init__()
         if cell not in CELLS:
-            raise ValueError(f"unknown cell {cell!r}: use lstm, gru or rnn_tanh")
+            raise ValueError(f"unknown cell {cell!r}: use lstm, gru, rnn_tanh or rnn_relu")
         self.cell = cell
         self.vocab_size, self.embed, self.hidden, self.layers = vocab_size, embed, hidden, layers
         self.encoder = nn.Embedding(vocab_size, embed)
@@ -66,7 +66,7 @@ class RNNModel(nn.Module):
         elif cell == "gru":
             self.rnn = nn.GRU(embed, hidden, layers)
         else:
-            self.rnn = nn.RNN(embed, hidden, layers, nonlinearity="tanh")
+            self.rnn = nn.RNN(embed, hidden, layers, nonlinearity="relu" if cell == "rnn_relu" else "tanh")
         self.decoder = nn.Linear(hidden, vocab_size)
 
     def forward(self, inputs, hidden=None):

@@ -1,3 +1,4 @@
+import { CELL_NAMES } from '../engine/types';
 import { readModelFile } from './files';
 import { printable } from './terminal';
 
@@ -5,7 +6,7 @@ export function runInfo(file: string, o: { json?: boolean }): void {
   const m = readModelFile(file);
   const c = m.net.cfg;
   const summary = {
-    cell: c.cell, layers: c.layers, hidden: c.hidden, embed: c.embed, vocab: c.vocabSize,
+    cell: c.cell, cellName: CELL_NAMES[c.cell], layers: c.layers, hidden: c.hidden, embed: c.embed, vocab: c.vocabSize,
     parameters: m.net.params.length, resumable: m.training !== null, ...m.info,
   };
   if (o.json) {
@@ -14,7 +15,7 @@ export function runInfo(file: string, o: { json?: boolean }): void {
   }
   const lines = [
     `${file}`,
-    `  ${c.cell}, ${c.layers} layer${c.layers > 1 ? 's' : ''} × ${c.hidden} hidden, embedding ${c.embed}, vocabulary ${c.vocabSize}`,
+    `  ${c.cell}: ${CELL_NAMES[c.cell]}, ${c.layers} layer${c.layers > 1 ? 's' : ''} × ${c.hidden} hidden, embedding ${c.embed}, vocabulary ${c.vocabSize}`,
     `  ${m.net.params.length.toLocaleString('en-US')} parameters; ${m.training ? `resumable from step ${m.training.step}` : 'no training state (inference only)'}`,
   ];
   if (m.info.source) lines.push(`  trained on ${m.info.source}${m.info.steps !== undefined ? ` for ${m.info.steps} steps` : ''}`);

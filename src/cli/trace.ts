@@ -3,6 +3,7 @@ import { nodeThreads } from '../engine/parallel/nodeThreads';
 import type { Network } from '../engine/network';
 import { predictionGradients } from '../engine/reach';
 import { traceTokens, type Trace } from '../engine/trace';
+import { isPlainRnn } from '../engine/types';
 import type { Vocabulary } from '../engine/vocab';
 import { checkJsonSize, jsonNumbersPerChar, traceToJson as sharedTraceToJson, type PredictionJson } from '../protocol/traceJson';
 import { prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
@@ -16,7 +17,7 @@ export function runTrace(o: TraceCliOptions): void {
   const tokens = m.vocab.encode(text);
   const c = m.net.cfg;
   // before a long trace: a JSON no string could hold is refused now, not after it
-  checkJsonSize(tokens.length, jsonNumbersPerChar(c.vocabSize, c.layers, c.hidden, c.cell === 'rnn_tanh' ? 0 : m.net.gates, c.cell === 'lstm'), c.vocabSize);
+  checkJsonSize(tokens.length, jsonNumbersPerChar(c.vocabSize, c.layers, c.hidden, isPlainRnn(c.cell) ? 0 : m.net.gates, c.cell === 'lstm'), c.vocabSize);
   const full = traceTokens(m.net, tokens, { paramGrads: !!o.paramGrads, lossAt: o.lossAt, rowHelper: rowHelpers(nodeThreads) });
   const trace: Trace & { prediction?: PredictionJson } = o.lossAt === undefined ? full : withPredictionGradients(m.net, full, o.lossAt);
   writeFileAtomic(o.json, new TextEncoder().encode(traceToJson(trace, m.vocab, m.net.cfg.cell, m.net.cfg.hidden)));

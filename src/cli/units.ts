@@ -5,6 +5,7 @@ import { rowHelpers } from '../engine/backend';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { withForwardRecord } from '../engine/trace';
 import { UnitStats, type Ranking, type UnitQuantity } from '../engine/units';
+import { searchQuantities } from '../protocol/units';
 import { prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
 
 export interface UnitsCliOptions {
@@ -38,7 +39,7 @@ export function runUnits(o: UnitsCliOptions): void {
   let quantities: UnitQuantity[] | undefined;
   if (o.quantity !== 'all') {
     if (!QUANTITIES.includes(o.quantity)) throw new GatescopeError(`--quantity must be one of ${QUANTITIES.join(', ')} or all, not ${JSON.stringify(o.quantity)}`);
-    const has = cell === 'lstm' ? ['c', 'tanh(c)', 'h', 'i', 'f', 'g', 'o'] : cell === 'gru' ? ['h', 'r', 'z', 'n'] : ['h'];
+    const has: readonly string[] = searchQuantities(cell);
     if (!has.includes(o.quantity)) throw new GatescopeError(`this ${cell} model has no ${o.quantity}: use one of ${has.join(', ')}`);
     quantities = [o.quantity as UnitQuantity];
   }

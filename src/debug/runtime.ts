@@ -2,7 +2,7 @@ import { GatescopeError } from '../engine/errors';
 import { decodeModelFile, type ModelFile } from '../engine/modelfile';
 import { decodeText } from '../engine/text';
 import { MAX_TRACE_CHARS, traceTokens } from '../engine/trace';
-import { GATE_NAMES } from '../engine/types';
+import { CELL_NAMES, GATE_NAMES, isPlainRnn } from '../engine/types';
 import type { TokenArray } from '../engine/vocab';
 import {
   BreakpointTable, type Breakpoint, type BreakpointStatus, type ExpressionBreakpointSpec, type LineBreakpointSpec,
@@ -475,10 +475,10 @@ export class SequenceRuntime {
     return v instanceof Float32Array || v instanceof Float64Array ? v.slice() : v;
   }
 
-  /** The gate names of the model's cell (LSTM i f g o, GRU r z n, none for the plain RNN). */
+  /** The gate names of the model's cell (LSTM i f g o, GRU r z n, none for the plain RNNs, tanh or ReLU). */
   get gateNames(): readonly string[] {
     const cell = this.L.model.net.cfg.cell;
-    return cell === 'rnn_tanh' ? [] : GATE_NAMES[cell];
+    return isPlainRnn(cell) ? [] : GATE_NAMES[cell];
   }
 
   /** Live views of one layer's vectors at t (valid until the next move): h, c (LSTM) and each gate. */
@@ -564,7 +564,9 @@ export class SequenceRuntime {
         if (!layerNames.includes(name)) {
           if (name === 'c') throw new Error(`c is an LSTM's cell state; this model is ${cell}: use h`);
           if (['i', 'f', 'g', 'o', 'r', 'z', 'n'].includes(name)) {
-            throw new Error(`${name} is not a gate of ${cell === 'rnn_tanh' ? 'a plain RNN (it has none)' : `a ${cell.toUpperCase()} (its gates are ${gates.join(', ')})`}`);
+            throw new Error(`${name} is not a gate of ${isPlainRnn(cell)
+              ? `a plain RNN (it has none: h = ${cell === 'rnn_relu' ? 'relu' : 'tanh'}(W_ih·x + b_ih + W_hh·h + b_hh))`
+              : `a ${CELL_NAMES[cell]} (its gates are ${gates.join(', ')})`}`);
           }
           return undefined;
         }

@@ -4,6 +4,7 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { isGatescopeError } from '../engine/errors';
+import { CELL_NAMES, type CellType } from '../engine/types';
 import type { BreakpointStatus } from './breakpoints';
 import { DID_STEP_EVENT, type DidStepBody } from '../protocol/debug';
 import { samePath } from './launchConfig';
@@ -36,6 +37,13 @@ const TIMESTEP_FRAME = 1;
 const LAYER_FRAME_BASE = 2; // frame id of layer l is 2 + l
 const GATE_TITLES: Readonly<Record<string, string>> = {
   i: 'input gate', f: 'forget gate', g: 'candidate', o: 'output gate', r: 'reset gate', z: 'update gate', n: 'candidate',
+};
+/** Expressions the launch banner suggests, in the cell's own terms (a ReLU unit is silent at exactly 0). */
+const EXAMPLES: Readonly<Record<CellType, string>> = {
+  lstm: 'f[3] < 0.1, max(abs(c)) > 3',
+  gru: 'z[3] > 0.9, max(abs(h)) > 0.9',
+  rnn_tanh: 'h[3] > 0.9, max(abs(h)) > 0.99',
+  rnn_relu: 'h[3] == 0, sum(h > 0) < 4',
 };
 
 const ERR_LAUNCH = 1001;
@@ -131,7 +139,7 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     for (const w of warnings) this.output(`Note: ${w}\n`, 'console');
     const { cell, layers, hidden } = this.runtime.model.net.cfg;
     this.output(`Stepping through ${baseName(args.program)} (${this.runtime.length} characters) with ${baseName(args.model)}: ` +
-      `${cell.toUpperCase()}, ${layers} layer${layers > 1 ? 's' : ''} of ${hidden} units. Expressions: f[3] < 0.1, max(abs(c)) > 3, top1 == 'e', p('e'), layer(1).h[0].\n`, 'console');
+      `${CELL_NAMES[cell]}, ${layers} layer${layers > 1 ? 's' : ''} of ${hidden} units. Expressions: ${EXAMPLES[cell]}, top1 == 'e', p('e'), layer(1).h[0].\n`, 'console');
   }
 
   protected override async restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): Promise<void> {

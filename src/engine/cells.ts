@@ -9,7 +9,8 @@ import type { FloatArray } from './types';
  *   i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)   c_t = f⊙c_{t-1} + i⊙g   h_t = o⊙tanh(c_t)
  * GRU (PyTorch's formulation; the reset gate scales the biased recurrent term):
  *   r = σ(xp_r + hp_r)  z = σ(xp_z + hp_z)  n = tanh(xp_n + r⊙hp_n)   h_t = (1 − z)⊙n + z⊙h_{t-1}
- * RNN:  h_t = tanh(xp + hp)
+ * RNN (tanh):  h_t = tanh(xp + hp)
+ * RNN (ReLU):  h_t = relu(xp + hp) = max(0, xp + hp)
  */
 
 export function sigmoid(x: number): number {
@@ -127,4 +128,26 @@ export function rnnBackward(B: number, H: number, h: FloatArray, hOff: number, d
     const y = h[hOff + k]!;
     da[daOff + k] = dh[k]! * (1 - y * y);
   }
+}
+
+/**
+ * h (B,H) ← relu(xp + hp) = max(0, xp + hp). Math.max keeps a NaN pre-activation NaN, as torch.relu does, so the
+ * trainer's guard still sees it.
+ */
+export function rnnReluForward(B: number, H: number,
+  xp: FloatArray, xpOff: number, hp: FloatArray, hpOff: number, h: FloatArray, hOff: number): void {
+  const n = B * H;
+  for (let k = 0; k < n; k++) h[hOff + k] = Math.max(0, xp[xpOff + k]! + hp[hpOff + k]!);
+}
+
+/**
+ * da (B,H) ← dh⊙[h > 0], backprop through relu. relu′(a) = 1 where a > 0, else 0; h > 0 exactly where a > 0,
+ * so the output alone decides it (no pre-activation is kept). At a = 0 exactly the derivative is taken as 0:
+ * PyTorch's convention (relu's backward is threshold_backward(grad, result, 0), which zeroes grad where
+ * result ≤ 0; written the same way here, so a NaN h passes its gradient on as there).
+ */
+export function rnnReluBackward(B: number, H: number, h: FloatArray, hOff: number, dh: FloatArray,
+  da: FloatArray, daOff: number): void {
+  const n = B * H;
+  for (let k = 0; k < n; k++) da[daOff + k] = h[hOff + k]! <= 0 ? 0 : dh[k]!;
 }

@@ -1,4 +1,4 @@
-import { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward } from './cells';
+import { gruBackward, gruForward, lstmBackward, lstmForward, rnnBackward, rnnForward, rnnReluBackward, rnnReluForward } from './cells';
 import type { FusedLstm } from './speedups';
 import type { FloatArray, FloatArrayConstructor } from './types';
 
@@ -66,6 +66,8 @@ export interface Kernels {
   gruBackward: typeof gruBackward;
   rnnForward: typeof rnnForward;
   rnnBackward: typeof rnnBackward;
+  rnnReluForward: typeof rnnReluForward;
+  rnnReluBackward: typeof rnnReluBackward;
 
   /** The batch-1 LSTM recurrence fused per step (speedups.ts), where these kernels offer it. */
   readonly fusedLstm?: FusedLstm;
@@ -120,6 +122,8 @@ export class JsKernels implements Kernels {
   readonly gruBackward = gruBackward;
   readonly rnnForward = rnnForward;
   readonly rnnBackward = rnnBackward;
+  readonly rnnReluForward = rnnReluForward;
+  readonly rnnReluBackward = rnnReluBackward;
 
   allocate(Float: FloatArrayConstructor, n: number): FloatArray {
     return new Float(n);

@@ -2,7 +2,7 @@ import { GatescopeError } from './errors';
 import { defaultKernels, type Kernels } from './kernels';
 import { layerInputSize, paramLayout, type ParamLayout } from './layout';
 import type { Rng } from './rng';
-import { gateCount, isCellType, type FloatArray, type FloatArrayConstructor, type ModelConfig } from './types';
+import { CELL_TYPES, gateCount, isCellType, type FloatArray, type FloatArrayConstructor, type ModelConfig } from './types';
 
 /** Named views into one flat buffer (parameters or gradients), created once. */
 export interface LayerViews {
@@ -41,7 +41,7 @@ export const LIMITS = { vocab: 1 << 20, embed: 8192, hidden: 8192, layers: 16 } 
 
 export function validateConfig(cfg: ModelConfig): void {
   if (!isCellType(cfg.cell)) {
-    throw new GatescopeError(`unknown cell type ${JSON.stringify(cfg.cell)}: use lstm, gru or rnn_tanh`);
+    throw new GatescopeError(`unknown cell type ${JSON.stringify(cfg.cell)}: use ${CELL_TYPES.slice(0, -1).join(', ')} or ${CELL_TYPES[CELL_TYPES.length - 1]}`);
   }
   const check = (name: string, v: number, max: number): void => {
     if (!Number.isInteger(v) || v < 1 || v > max) {

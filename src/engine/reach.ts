@@ -1,6 +1,6 @@
 import { GatescopeError } from './errors';
 import type { Network } from './network';
-import type { FloatArray } from './types';
+import { isPlainRnn, type FloatArray } from './types';
 
 /**
  * How far back one prediction's gradient reaches: the vanishing-gradient picture of "Understanding LSTM
@@ -207,6 +207,15 @@ function backwardLanes(net: Network, rec: ForwardRecord, positions: readonly num
           const cur = (positions[n]! - k) * H;
           for (let j = 0; j < H; j++) dhRec[n * H + j] += zg[cur + j]! * dh[n * H + j]!; // … + z⊙dh, the path that skips W_hh
         }
+      } else if (cell === 'rnn_relu') {
+        const h = r.h;
+        for (let n = 0; n < N; n++) {
+          const cur = (positions[n]! - k) * H;
+          for (let j = 0; j < H; j++) {
+            da[n * H + j] = h[cur + j]! <= 0 ? 0 : dh[n * H + j]!; // backprop through relu (0 at 0, as cells.ts)
+          }
+        }
+        k8.gemmNN(N, H, GH, da, 0, w.whh, 0, dhRec, 0, false);
       } else {
         const h = r.h;
         for (let n = 0; n < N; n++) {
@@ -377,12 +386,17 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
  * The factor a gradient flowing back from step t to step t − 1 is multiplied by, per timestep, for one layer.
  *   LSTM: the cell path c_t = f_t⊙c_{t−1} + …  ⇒  ∂c_t/∂c_{t−1} = diag(f_t): per unit, the forget gate f_t.
  *   GRU: h_t = (1 − z_t)⊙n_t + z_t⊙h_{t−1}   ⇒  the path that skips W_hh is diag(z_t): per unit, z_t.
- *   RNN: h_t = tanh(W_ih·x_t + W_hh·h_{t−1} + b)  ⇒  ∂h_t/∂h_{t−1} = diag(1 − h_t²)·W_hh, whose largest
+ *   RNN (tanh): h_t = tanh(W_ih·x_t + W_hh·h_{t−1} + b)  ⇒  ∂h_t/∂h_{t−1} = diag(1 − h_t²)·W_hh, whose largest
  *        singular value (power iteration) bounds how much any gradient can grow or shrink in one step.
+ *   RNN (ReLU): h_t = relu(W_ih·x_t + W_hh·h_{t−1} + b)  ⇒  ∂h_t/∂h_{t−1} = diag(h_t > 0)·W_hh (relu′ is 1 where
+ *        the pre-activation is positive, which is where h_t is, and 0 elsewhere, at 0 included): W_hh with the
+ *        rows of the silent units zeroed, and its σ_max the same bound. Where tanh′ = 1 − h² ≤ 1 only shrinks
+ *        rows, the mask keeps a row whole or drops it: σ_max(W_hh) when every unit is active (nothing squashes the
+ *        gradient, so a W_hh with σ_max > 1 explodes it), 0 when none is (the gradient stops there).
  * Below 1 at every step, a product of k of them vanishes exponentially in k; above 1, it explodes.
  */
 export interface StepFactors {
-  /** What the factor is: 'f' (LSTM forget gate), 'z' (GRU update gate), 'sigma' (RNN Jacobian's ‖·‖₂). */
+  /** What the factor is: 'f' (LSTM forget gate), 'z' (GRU update gate), 'sigma' (RNN Jacobian's ‖·‖₂, tanh or ReLU). */
   readonly kind: 'f' | 'z' | 'sigma';
   readonly at: number;
   readonly maxK: number;
@@ -412,13 +426,16 @@ export function stepFactors(net: Network, rec: ForwardRecord, layer: number, at:
   const { cell, hidden: H } = net.cfg;
   const factor = new Float64Array(K + 1);
   const product = new Float64Array(K + 1);
-  if (cell === 'rnn_tanh') {
+  if (isPlainRnn(cell)) {
     const W = net.p.layers[layer]!.whh, h = rec.layers[layer]!.h; // W (H, H)
     const v = new Float64Array(H).fill(1 / Math.sqrt(H)), u = new Float64Array(H), s = new Float64Array(H);
+    const relu = cell === 'rnn_relu';
     let prod = 1;
     for (let k = 0; k <= K; k++) {
       const cur = (at - k) * H;
-      for (let j = 0; j < H; j++) s[j] = 1 - h[cur + j]! * h[cur + j]!;
+      // s = the activation's derivative per unit: relu′ = [h > 0], tanh′ = 1 − h²
+      if (relu) for (let j = 0; j < H; j++) s[j] = h[cur + j]! <= 0 ? 0 : 1;
+      else for (let j = 0; j < H; j++) s[j] = 1 - h[cur + j]! * h[cur + j]!;
       let sigma = 0;
       // power iteration on JᵀJ with J = diag(s)·W: u = J·v, v = Jᵀu / ‖Jᵀu‖, σ = ‖J·v‖
       for (let it = 0; it < POWER_ITERATIONS; it++) {

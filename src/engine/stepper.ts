@@ -1,5 +1,5 @@
 import type { Network } from './network';
-import type { FloatArray } from './types';
+import { isPlainRnn, type FloatArray } from './types';
 
 /** One layer's state and the internals of its last step, batch 1. */
 export interface StepLayer {
@@ -38,7 +38,7 @@ export class Stepper {
     this.layers = Array.from({ length: net.cfg.layers }, () => ({
       h: F(H),
       c: cell === 'lstm' ? F(H) : null,
-      act: cell === 'rnn_tanh' ? null : F(GH),
+      act: isPlainRnn(cell) ? null : F(GH),
       xp: F(GH),
       hp: F(GH),
       tc: cell === 'lstm' ? F(H) : null,
@@ -82,6 +82,7 @@ export class Stepper {
       // in place: each unit reads its previous h/c before writing the new one
       if (cell === 'lstm') k.lstmForward(1, H, s.xp, 0, s.hp, 0, s.c!, 0, s.act!, 0, s.c!, 0, s.tc!, 0, s.h, 0);
       else if (cell === 'gru') k.gruForward(1, H, s.xp, 0, s.hp, 0, s.h, 0, s.act!, 0, s.hpn!, 0, s.h, 0);
+      else if (cell === 'rnn_relu') k.rnnReluForward(1, H, s.xp, 0, s.hp, 0, s.h, 0);
       else k.rnnForward(1, H, s.xp, 0, s.hp, 0, s.h, 0);
     }
     const top = this.layers[this.layers.length - 1]!.h;

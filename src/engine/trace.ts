@@ -4,7 +4,7 @@ import type { Kernels } from './kernels';
 import type { Network } from './network';
 import { checkPosition, type ForwardRecord } from './reach';
 import type { RowHelper } from './speedups';
-import { GATE_NAMES, type FloatArray, type Trace, type TraceLayer } from './types';
+import { GATE_NAMES, isPlainRnn, type FloatArray, type Trace, type TraceLayer } from './types';
 import { Unroll } from './unroll';
 
 export type { Trace, TraceLayer };
@@ -145,7 +145,7 @@ function layerRecords<A extends FloatArray>(u: Unroll, make: (n: number) => A, v
   const { T, net } = u;
   const { cell, hidden: H } = net.cfg;
   const G = net.gates;
-  const names = cell === 'rnn_tanh' ? [] : GATE_NAMES[cell];
+  const names = isPlainRnn(cell) ? [] : GATE_NAMES[cell];
   const copyOf = (a: FloatArray, start: number, end: number): A => {
     if (views) return a.subarray(start, end) as A;
     const out = make(end - start);

@@ -1,23 +1,43 @@
 /**
  * Shared engine types. Dimension legend used in shape comments throughout the engine:
- *   V vocab, E embedding, H hidden, L layers, G gates per cell (LSTM 4, GRU 3, RNN 1),
+ *   V vocab, E embedding, H hidden, L layers, G gates per cell (LSTM 4, GRU 3, RNN 1, tanh or ReLU),
  *   T time (sequence length), B batch (lanes), P total parameter count.
  */
 
-/** Recurrent cell types, named as PyTorch's modules are (nn.LSTM, nn.GRU, nn.RNN with tanh). */
-export type CellType = 'lstm' | 'gru' | 'rnn_tanh';
+/**
+ * Recurrent cell types, named as PyTorch's modules are (nn.LSTM, nn.GRU, nn.RNN with nonlinearity 'tanh' or
+ * 'relu'; PyTorch's own mode names RNN_TANH and RNN_RELU).
+ */
+export type CellType = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
 
-export const CELL_TYPES: readonly CellType[] = ['lstm', 'gru', 'rnn_tanh'];
+export const CELL_TYPES: readonly CellType[] = ['lstm', 'gru', 'rnn_tanh', 'rnn_relu'];
+
+/** The plain (vanilla) RNNs: h_t = act(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh), no gates, no cell state. */
+export type PlainRnnCell = 'rnn_tanh' | 'rnn_relu';
 
 /** Gates per cell, in PyTorch's order: LSTM i, f, g, o; GRU r, z, n; RNN a single pre-activation. */
 export const GATE_NAMES: Readonly<Record<CellType, readonly string[]>> = {
   lstm: ['i', 'f', 'g', 'o'],
   gru: ['r', 'z', 'n'],
   rnn_tanh: ['a'],
+  rnn_relu: ['a'],
+};
+
+/** The cells' names as users read them (the ids above are PyTorch's, for files and the command line). */
+export const CELL_NAMES: Readonly<Record<CellType, string>> = {
+  lstm: 'LSTM',
+  gru: 'GRU',
+  rnn_tanh: 'RNN (tanh)',
+  rnn_relu: 'RNN (ReLU)',
 };
 
 export function gateCount(cell: CellType): number {
   return GATE_NAMES[cell].length;
+}
+
+/** Whether the cell is a plain RNN: its one block of rows is a pre-activation, not a gate to show. */
+export function isPlainRnn(cell: CellType): cell is PlainRnnCell {
+  return cell === 'rnn_tanh' || cell === 'rnn_relu';
 }
 
 export function isCellType(s: unknown): s is CellType {
@@ -150,7 +170,7 @@ export interface UnitCorrelation {
 
 /** One layer of a trace; every (T, H) array is row-major: value of unit j at time t at t·H + j. */
 export interface TraceLayer {
-  /** Post-activation gates by name: LSTM i, f, g, o; GRU r, z, n. Empty for the plain RNN. */
+  /** Post-activation gates by name: LSTM i, f, g, o; GRU r, z, n. Empty for the plain RNNs (tanh and ReLU). */
   readonly gates: Readonly<Record<string, Float32Array>>; // each (T, H)
   readonly c: Float32Array | null; // (T, H) LSTM cell state
   readonly h: Float32Array;        // (T, H)

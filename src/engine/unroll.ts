@@ -1,6 +1,6 @@
 import type { Network } from './network';
 import type { FusedLstm, LstmRun, RowHelper } from './speedups';
-import type { FloatArray } from './types';
+import { isPlainRnn, type FloatArray } from './types';
 
 /**
  * The network unrolled over T timesteps for B lanes: forward with every intermediate kept, and truncated
@@ -107,7 +107,7 @@ export class Unroll {
         xp: dxp,
         hs: F((T + 1) * B * H),
         cs: cell === 'lstm' ? F((T + 1) * B * H) : null,
-        act: cell === 'rnn_tanh' ? null : F(T * B * GH),
+        act: isPlainRnn(cell) ? null : F(T * B * GH),
         tc: cell === 'lstm' ? F(T * B * H) : null,
         hpn: cell === 'gru' ? F(T * B * H) : null,
         dxp,
@@ -233,6 +233,8 @@ export class Unroll {
           k.lstmForward(B, H, c.xp, xpOff, this.hp, 0, c.cs!, prev, c.act!, xpOff, c.cs!, cur, c.tc!, t * B * H, c.hs, cur);
         } else if (cell === 'gru') {
           k.gruForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, prev, c.act!, xpOff, c.hpn!, t * B * H, c.hs, cur);
+        } else if (cell === 'rnn_relu') {
+          k.rnnReluForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, cur);
         } else {
           k.rnnForward(B, H, c.xp, xpOff, this.hp, 0, c.hs, cur);
         }
@@ -339,6 +341,9 @@ export class Unroll {
         } else if (cell === 'gru') {
           k.gruBackward(B, H, c.act!, gOff, c.hpn!, t * B * H, c.hs, prev, this.dh, c.dxp, gOff, c.dhp, gOff, this.dhRec);
           recurrent(c.dhp, gOff, true);                                     // dh_{t-1} = z⊙dh + dhp·W_hh
+        } else if (cell === 'rnn_relu') {
+          k.rnnReluBackward(B, H, c.hs, (t + 1) * B * H, this.dh, c.dxp, gOff);
+          recurrent(c.dxp, gOff, false);
         } else {
           k.rnnBackward(B, H, c.hs, (t + 1) * B * H, this.dh, c.dxp, gOff);
           recurrent(c.dxp, gOff, false);

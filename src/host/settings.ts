@@ -14,7 +14,7 @@ export type Setting = NumberSetting | EnumSetting | StringSetting | ArraySetting
 
 const d = DEFAULT_TRAIN_OPTIONS;
 export const SETTINGS = {
-  'training.cell': { type: 'string', enum: CELL_TYPES, default: d.cell, description: 'Recurrent cell: lstm (gates i, f, g, o), gru or rnn_tanh.' },
+  'training.cell': { type: 'string', enum: CELL_TYPES, default: d.cell, description: 'Recurrent cell: lstm (gates i, f, g, o), gru (r, z, n), rnn_tanh or rnn_relu (a vanilla RNN with tanh or ReLU).' },
   'training.layers': { type: 'integer', default: d.layers, minimum: 1, maximum: 8, description: 'Number of stacked recurrent layers.' },
   'training.hidden': { type: 'integer', default: d.hidden, minimum: 1, maximum: 4096, description: 'Hidden units per layer (H).' },
   'training.embed': { type: 'integer', default: d.embed, minimum: 1, maximum: 4096, description: 'Size of the character embedding (E).' },

@@ -44,7 +44,7 @@ function render(uri: vscode.Uri, line: string | null, entry: Awaited<ReturnType<
   const name = esc(baseName(uri));
   const s = entry.summary;
   const rows = s ? [
-    ['cell', `${s.config.cell} ${s.config.cell === 'lstm' ? '(gates i, f, g, o — PyTorch order)' : s.config.cell === 'gru' ? '(gates r, z, n)' : ''}`],
+    ['cell', `${s.config.cell} ${s.config.cell === 'lstm' ? '(gates i, f, g, o — PyTorch order)' : s.config.cell === 'gru' ? '(gates r, z, n)' : s.config.cell === 'rnn_relu' ? '(h = ReLU(…))' : '(h = tanh(…))'}`],
     ['layers × hidden', `${s.config.layers} × ${s.config.hidden}`],
     ['embedding', String(s.config.embed)],
     ['vocabulary', `${s.config.vocabSize} characters: ${s.vocab.slice(0, 60).map((c) => (c === '\n' ? '⏎' : c === ' ' ? '␣' : c)).join('')}${s.vocab.length > 60 ? '…' : ''}`],

@@ -41,7 +41,7 @@ export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.D
       const md = new vscode.MarkdownString();
       md.appendMarkdown(`**${name}**\n\n`);
       md.appendMarkdown(`| | |\n|---|---|\n`);
-      md.appendMarkdown(`| cell | ${c.cell} (${c.cell === 'lstm' ? 'gates i, f, g, o' : c.cell === 'gru' ? 'gates r, z, n' : 'tanh'}) |\n`);
+      md.appendMarkdown(`| cell | ${c.cell} (${c.cell === 'lstm' ? 'gates i, f, g, o' : c.cell === 'gru' ? 'gates r, z, n' : c.cell === 'rnn_relu' ? 'ReLU' : 'tanh'}) |\n`);
       md.appendMarkdown(`| size | ${c.layers} layer${c.layers > 1 ? 's' : ''} × ${c.hidden} hidden, embedding ${c.embed} |\n`);
       md.appendMarkdown(`| vocabulary | ${c.vocabSize} characters |\n`);
       md.appendMarkdown(`| parameters | ${s.parameters.toLocaleString('en-US')} |\n`);

@@ -1,3 +1,4 @@
+import type { CellType } from '../engine/types';
 import { quantityRange, type Quantity } from '../protocol/webview';
 
 /**
@@ -12,10 +13,11 @@ export interface BinScheme {
   readonly hi: number;
 }
 
-export function binScheme(q: Quantity, cScale: number): BinScheme {
-  const r = quantityRange(q);
+export function binScheme(q: Quantity, cScale: number, cell?: CellType): BinScheme {
+  // a ReLU RNN's h is [0, ∞): binned as the σ gates are, over [0, its scale]
+  const r = quantityRange(q, cell) ?? (q === 'h' ? { lo: 0, hi: cScale } : null);
   if (r && r.lo === 0) {
-    return { lo: 0, hi: 1, colours: [null, 'rgba(45, 127, 184, 0.18)', 'rgba(45, 127, 184, 0.34)', 'rgba(45, 160, 170, 0.5)', 'rgba(230, 190, 60, 0.6)'] };
+    return { lo: 0, hi: r.hi, colours: [null, 'rgba(45, 127, 184, 0.18)', 'rgba(45, 127, 184, 0.34)', 'rgba(45, 160, 170, 0.5)', 'rgba(230, 190, 60, 0.6)'] };
   }
   const s = r ? r.hi : cScale;
   return {

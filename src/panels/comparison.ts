@@ -68,7 +68,7 @@ export interface ComparisonOutcome {
   readonly kept: string | null;
 }
 
-const CELL_NAMES: Record<CellType, string> = { rnn_tanh: 'vanilla RNN', gru: 'GRU', lstm: 'LSTM' };
+const CELL_NAMES: Record<CellType, string> = { rnn_tanh: 'vanilla RNN', rnn_relu: 'vanilla RNN (ReLU)', gru: 'GRU', lstm: 'LSTM' };
 
 /** The comparisons offered for a model of `cell`: networks with fewer gates than it. */
 export function comparisonCells(cell: CellType): CellType[] {

@@ -100,7 +100,7 @@ export class UnitColouring implements vscode.Disposable {
     const q = v?.quantity ?? 'h';
     const L = trace.layers[layer]!;
     const values = quantityValues(L, q) ?? L.h;
-    const scheme = binScheme(q, L.c ? robustMaxAbs(L.c) : 1);
+    const scheme = binScheme(q, L.c ? robustMaxAbs(L.c) : q === 'h' ? robustMaxAbs(L.h) || 1 : 1, trace.cell);
     const H = trace.hidden;
     this.shown.set(p, `${v?.layer}|${v?.unit}|${v?.quantity}`);
     for (const editor of vscode.window.visibleTextEditors) {

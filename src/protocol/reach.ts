@@ -34,7 +34,7 @@ export interface ReachSummaryData {
 /** The factor each step back multiplies the gradient by (see stepFactors in src/engine/reach.ts). */
 export interface StepFactorData {
   readonly layer: number;
-  /** 'f' LSTM forget gate (mean over units), 'z' GRU update gate (mean), 'sigma' RNN ‖diag(1 − h²)·W_hh‖₂. */
+  /** 'f' LSTM forget gate (mean over units), 'z' GRU update gate (mean), 'sigma' RNN ‖diag(1 − h²)·W_hh‖₂ (ReLU: ‖diag(h > 0)·W_hh‖₂). */
   readonly kind: 'f' | 'z' | 'sigma';
   readonly factor: Float64Array;  // (K+1)
   readonly product: Float64Array; // (K+1) the product over the steps T − k + 1..T (1 at k = 0): gated cells the largest over units

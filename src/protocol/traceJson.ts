@@ -60,7 +60,7 @@ export function checkJsonSize(T: number, perChar: number, V: number): void {
   }
 }
 
-/** The numbers per character of a trace's JSON: the distribution, each layer's gates (none for a tanh RNN), c, h and norms, the token. */
+/** The numbers per character of a trace's JSON: the distribution, each layer's gates (none for a plain RNN), c, h and norms, the token. */
 export function jsonNumbersPerChar(V: number, layers: number, H: number, gates: number, hasC: boolean): number {
   return V + 1 + layers * ((gates + (hasC ? 1 : 0) + 1) * H + (hasC ? 2 : 1));
 }

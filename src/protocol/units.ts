@@ -87,7 +87,7 @@ export function searchQuantities(cell: CellType): readonly UnitQuantity[] {
   switch (cell) {
     case 'lstm': return ['c', 'tanh(c)', 'h', 'i', 'f', 'g', 'o'];
     case 'gru': return ['h', 'r', 'z', 'n'];
-    case 'rnn_tanh': return ['h'];
+    case 'rnn_tanh': case 'rnn_relu': return ['h'];
   }
 }
 

@@ -268,12 +268,17 @@ export interface CanvasInk {
   readonly ink: number;
 }
 
-/** σ gates are in [0, 1]; g, n and h in [−1, 1]; the LSTM cell state is unbounded. */
-export function quantityRange(q: Quantity): { readonly lo: number; readonly hi: number } | null {
+/**
+ * σ gates are in [0, 1]; g, n and h in [−1, 1]; the LSTM cell state is unbounded, and so is the h of a ReLU RNN
+ * (in [0, ∞): pass the cell to have it; without one, h is taken as a tanh's).
+ */
+export function quantityRange(q: Quantity, cell?: CellType): { readonly lo: number; readonly hi: number } | null {
   switch (q) {
     case 'i': case 'f': case 'o': case 'r': case 'z':
       return { lo: 0, hi: 1 };
-    case 'g': case 'n': case 'h':
+    case 'h':
+      return cell === 'rnn_relu' ? null : { lo: -1, hi: 1 };
+    case 'g': case 'n':
       return { lo: -1, hi: 1 };
     case 'c':
       return null;
@@ -285,7 +290,7 @@ export function quantitiesOf(cell: CellType): readonly Quantity[] {
   switch (cell) {
     case 'lstm': return ['i', 'f', 'g', 'o', 'c', 'h'];
     case 'gru': return ['r', 'z', 'n', 'h'];
-    case 'rnn_tanh': return ['h'];
+    case 'rnn_tanh': case 'rnn_relu': return ['h'];
   }
 }
 

@@ -7,7 +7,7 @@ import type { TraceData } from '../../src/protocol/trace';
  * LSTM:  c_t = f⊙c_{t−1} + i⊙g,  h_t = o⊙tanh(c_t)   — forgotten = (1 − f)⊙c_{t−1}, written = i⊙g, so that
  *        c_t = c_{t−1} − forgotten + written holds for one unit and for the mean over units alike.
  * GRU:   h_t = (1 − z)⊙n + z⊙h_{t−1}                  — kept = z⊙h_{t−1}, replaced by = (1 − z)⊙n.
- * RNN:   h_t = tanh(W_ih·x_t + W_hh·h_{t−1} + b)      — one tanh layer.
+ * RNN:   h_t = tanh(W_ih·x_t + W_hh·h_{t−1} + b)      — one tanh layer (ReLU for rnn_relu: max(0, ·)).
  * Dimension legend: T time, H units.
  */
 export type CellValues =
@@ -15,7 +15,7 @@ export type CellValues =
       readonly o: number; readonly forgotten: number; readonly written: number; readonly c: number; readonly tanhC: number; readonly h: number }
   | { readonly cell: 'gru'; readonly hPrev: number; readonly r: number; readonly z: number; readonly n: number;
       readonly kept: number; readonly replaced: number; readonly h: number }
-  | { readonly cell: 'rnn_tanh'; readonly hPrev: number; readonly h: number };
+  | { readonly cell: 'rnn_tanh' | 'rnn_relu'; readonly hPrev: number; readonly h: number };
 
 export interface CellStep {
   readonly t: number;
@@ -57,7 +57,7 @@ export function cellStep(trace: TraceData, layer: number, t: number, unit: numbe
       kept: mean((j) => at(gz, t, j) * at(l.h, t - 1, j)), replaced: mean((j) => (1 - at(gz, t, j)) * at(gn, t, j)), h,
     };
   } else {
-    values = { cell: 'rnn_tanh', hPrev, h };
+    values = { cell: trace.cell === 'rnn_relu' ? 'rnn_relu' : 'rnn_tanh', hPrev, h };
   }
   return { t, layer, unit, char, values };
 }
@@ -87,6 +87,7 @@ export function describeStep(s: CellStep): string {
       return `${who}: update gate z ${n(v.z)} keeps ${n(v.kept)} of h_prev ${n(v.hPrev)}; reset gate r ${n(v.r)}; ` +
         `new gate n ${n(v.n)} adds ${n(v.replaced)}; h ${n(v.h)}.`;
     case 'rnn_tanh':
-      return `${who}: one tanh layer turns h_prev ${n(v.hPrev)} and the character into h ${n(v.h)}.`;
+    case 'rnn_relu':
+      return `${who}: one ${v.cell === 'rnn_relu' ? 'ReLU' : 'tanh'} layer turns h_prev ${n(v.hPrev)} and the character into h ${n(v.h)}.`;
   }
 }

@@ -26,7 +26,7 @@ export interface ReachCurve {
 
 /** The human name of a cell type. */
 export function cellName(cell: string): string {
-  return cell === 'lstm' ? 'LSTM' : cell === 'gru' ? 'GRU' : cell === 'rnn_tanh' ? 'RNN' : cell;
+  return cell === 'lstm' ? 'LSTM' : cell === 'gru' ? 'GRU' : cell === 'rnn_tanh' ? 'RNN' : cell === 'rnn_relu' ? 'RNN (ReLU)' : cell;
 }
 
 /** 3.0e-3: two significant digits, as the README's tables. */

@@ -166,7 +166,7 @@ export class CellDiagram implements View {
       line([[420, 108], [420, 53]]);
     } else {
       line([[300, 262], [300, 222]]);
-      box(300, 180, 'tanh', 'h', v.h);
+      box(300, 180, v.cell === 'rnn_relu' ? 'ReLU' : 'tanh', 'h', v.h);
       line([[300, 180], [300, 100], [650, 100]]);
       label(648, 88, `h(t) ${n(v.h)}`, 'end');
       label(360, 160, 'one layer: no gate decides what to keep', 'start', true);

@@ -19,7 +19,7 @@ export function cursorDetails(ui: DetailsContext, t: number, compact = false): H
     h('span', { class: 'd-t' }, `t = ${formatCount(t)}`),
     p !== null ? h('span', { class: 'd-p', title: 'Probability the model gave this character before reading it' }, `p = ${p.toFixed(3)}`) : null);
   const rows = unitReadout(tr, ui.view.layer, ui.view.unit, t).map(({ q, value }) => {
-    const r = quantityRange(q) ?? { lo: -ui.scaleOf('c').hi, hi: ui.scaleOf('c').hi };
+    const r = quantityRange(q, ui.trace?.cell) ?? { lo: -ui.scaleOf('c').hi, hi: ui.scaleOf('c').hi };
     const zero = r.lo < 0 ? 0.5 : 0;
     const frac = Math.max(0, Math.min(1, (value - r.lo) / (r.hi - r.lo)));
     const bar = h('span', { class: 'd-bar' }, h('span', { class: `d-fill ${value < 0 ? 'neg' : 'pos'}` }));

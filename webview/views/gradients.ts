@@ -57,7 +57,7 @@ export class GradientChart implements View {
     const ui = this.ui;
     const tr = ui.trace!;
     const s = ui.theme.series;
-    const cellName = tr.cell === 'lstm' ? 'LSTM' : tr.cell === 'gru' ? 'GRU' : 'RNN';
+    const cellName = tr.cell === 'lstm' ? 'LSTM' : tr.cell === 'gru' ? 'GRU' : tr.cell === 'rnn_relu' ? 'RNN (ReLU)' : 'RNN';
     const curves: Curve[] = [];
     tr.layers.forEach((l, k) => {
       const colour = s[k % 4 === 0 ? 0 : k % 4 === 1 ? 2 : k % 4 === 2 ? 3 : 5]!;

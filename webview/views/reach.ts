@@ -63,7 +63,7 @@ export class GradientReach implements View {
       this.chart = this.factorChart = null;
     }
     if (c.has('reach') || c.has('theme') || c.has('tab') || c.has('unit') || !this.chart) this.render();
-    this.compareBtn.hidden = ui.trace.cell === 'rnn_tanh';
+    this.compareBtn.hidden = ui.trace.cell === 'rnn_tanh' || ui.trace.cell === 'rnn_relu';
     this.saliencyBtn.setAttribute('aria-pressed', String(ui.saliencyOn));
     this.saliencyBtn.classList.toggle('on', ui.saliencyOn);
   }
@@ -137,7 +137,7 @@ export class GradientReach implements View {
     this.explain.textContent = explanation(r.model.cell);
     this.notes.textContent = [r.model.predictionNote, r.model.summaryNote, r.compareNote,
       r.model.summary ? `Memory horizon (median below 1e-3): ${horizonText(r.model.summary.horizon[layer] ?? null, r.model.summary.maxK)}.` : null,
-      !r.compare && r.model.cell !== 'rnn_tanh' ? 'Compare with RNN overlays a vanilla RNN of the same size trained the same way, on the same text.' : null]
+      !r.compare && r.model.cell !== 'rnn_tanh' && r.model.cell !== 'rnn_relu' ? 'Compare with RNN overlays a vanilla RNN of the same size trained the same way, on the same text.' : null]
       .filter((x) => x).join(' ');
   }
 

@@ -46,7 +46,7 @@ export const FUNCTIONS: Readonly<Record<string, string>> = {
   any: 'any(v): some unit is non-zero',
   all: 'all(v): every unit is non-zero',
   len: 'len(v): number of units',
-  sqrt: 'sqrt(x)', exp: 'exp(x)', log: 'log(x): natural logarithm', tanh: 'tanh(x)', sigmoid: 'sigmoid(x)',
+  sqrt: 'sqrt(x)', exp: 'exp(x)', log: 'log(x): natural logarithm', tanh: 'tanh(x)', sigmoid: 'sigmoid(x)', relu: 'relu(x): max(0, x)',
   p: "p('e'): probability that the next character is 'e'",
   logit: "logit('e'): the decoder's logit for 'e'",
   layer: 'layer(k): layer k (from 1), e.g. layer(2).o[5]',
@@ -261,6 +261,7 @@ export function evaluate(e: Expr, scope: ExprScope): Value {
       case 'log': return elementwise(Math.log);
       case 'tanh': return elementwise(Math.tanh);
       case 'sigmoid': return elementwise((x) => 1 / (1 + Math.exp(-x)));
+      case 'relu': return elementwise((x) => Math.max(0, x));
       case 'min':
       case 'max': {
         const pick = name === 'min' ? Math.min : Math.max;

@@ -222,6 +222,21 @@ export class WasmKernels implements Kernels {
     else this.x.rnnBackward(B * H, ph, pdh, pda);
   }
 
+  /**
+   * The ReLU RNN's elementwise steps run in TypeScript, on the buffers in this memory in place: they are O(B·H)
+   * against the O(B·H·(E + H)) products around them, and a wasm kernel would give the same bits (the sum of two
+   * float32 numbers is exact in float64 and rounded once when stored, as float32 addition rounds it; the rest
+   * are comparisons).
+   */
+  rnnReluForward(B: number, H: number, xp: FloatArray, xpOff: number, hp: FloatArray, hpOff: number,
+    h: FloatArray, hOff: number): void {
+    this.js.rnnReluForward(B, H, xp, xpOff, hp, hpOff, h, hOff);
+  }
+
+  rnnReluBackward(B: number, H: number, h: FloatArray, hOff: number, dh: FloatArray, da: FloatArray, daOff: number): void {
+    this.js.rnnReluBackward(B, H, h, hOff, dh, da, daOff);
+  }
+
   /** Byte address of a[off] in this memory when a is a float32 buffer of it, else −1 (for a helper thread). */
   addressOf(a: FloatArray, off: number): number {
     return this.at(a, off);

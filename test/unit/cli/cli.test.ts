@@ -38,6 +38,30 @@ describe('gatescope CLI', function () {
     assert.equal([...s.stdout.trimEnd()].length, 'It was'.length + 50);
   });
 
+  it('trains a ReLU RNN (--cell rnn_relu) that info names, and traces, reaches and ranks units with it', () => {
+    const text = file('corpus-relu.txt', corpus);
+    const out = path.join(dir, 'relu.safetensors');
+    const r = run('train', text, ...small, '--cell', 'rnn_relu', '--steps', '20', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(decodeModelFile(new Uint8Array(readFileSync(out))).net.cfg.cell, 'rnn_relu');
+    assert.match(run('info', out).stdout, /\n {2}rnn_relu: RNN \(ReLU\), 1 layer × 16 hidden, embedding 8/);
+    const info = JSON.parse(run('info', out, '--json').stdout);
+    assert.deepEqual([info.cell, info.cellName], ['rnn_relu', 'RNN (ReLU)']);
+    const input = file('relu-in.txt', 'It was the best of times, it was the worst of times.');
+    const json = path.join(dir, 'relu-trace.json');
+    assert.equal(run('trace', '-m', out, '-i', input, '--json', json).status, 0);
+    const tr = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(tr.cell, 'rnn_relu');
+    assert.deepEqual(Object.keys(tr.layers[0]), ['h', 'gradH'], 'no gates, no c');
+    const h = (tr.layers[0].h as number[][]).flat();
+    assert.ok(h.every((x) => x >= 0) && h.some((x) => x === 0) && h.some((x) => x > 0), 'relu: silent and active units, none negative');
+    const reach = run('reach', '-m', out, '-i', input, '--positions', '4', '--max-k', '10');
+    assert.equal(reach.status, 0, reach.stderr);
+    assert.match(reach.stdout, /\(rnn_relu\)/);
+    assert.equal(run('units', '-m', out, '-i', input, '--feature', 'column', '--quantity', 'h').status, 0);
+    expectUserError(run('units', '-m', out, '-i', input, '--feature', 'column', '--quantity', 'c'), /this rnn_relu model has no c: use one of h/);
+  });
+
   it('records the training files (relative to the model) and the SHA-256 of the joined text; info shows them; a resume on another text warns', () => {
     const a = file('prov-a.txt', 'first file without a newline at the end');
     const b = file('prov-b.txt', corpus);
@@ -102,7 +126,7 @@ describe('gatescope CLI', function () {
       const text = file('ok.txt', corpus);
       expectUserError(run('train', text, '--lr', 'NaN', '--out', out), /lr must be a number > 0/);
       expectUserError(run('train', text, '--hidden', '-4', '--out', out), /hidden must be a whole number/);
-      expectUserError(run('train', text, '--cell', 'lstm3', '--out', out), /Allowed choices are lstm, gru, rnn_tanh/);
+      expectUserError(run('train', text, '--cell', 'lstm3', '--out', out), /Allowed choices are lstm, gru, rnn_tanh, rnn_relu/);
       expectUserError(run('train', text), /required option '-o, --out <model>'/);
     });
     it('corrupt models and unknown characters at trace time', () => {

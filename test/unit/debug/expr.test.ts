@@ -109,6 +109,8 @@ describe('debugger expressions: parsing and evaluation', () => {
     assert.deepEqual(Array.from(run('layer(1).c + layer(2).c') as Float64Array), [1.5, 0.5, -0.5, -4]);
     assert.equal(run('(layer(1).c * 2)[3]'), -8);
     assert.equal(run('sigmoid(0)'), 0.5);
+    assert.deepEqual([run('relu(-2)'), run('relu(0)'), run('relu(1.5)')], [0, 0, 1.5]);
+    assert.deepEqual(Array.from(run('relu(layer(1).c)') as Float64Array), [1, 0, 3, 0]);
     assert.equal(run("logit('e')"), Math.log(0.77));
     assert.equal(run("ch == 'x' && next != 'x'"), true);
   });
@@ -190,7 +192,7 @@ describe('debugger expressions: parsing and evaluation', () => {
 
 describe('debugger expressions: hostile input', () => {
   const BUILTINS = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__'];
-  const FUNCTION_LIST = 'abs, min, max, mean, sum, norm, argmax, argmin, any, all, len, sqrt, exp, log, tanh, sigmoid, p, logit, layer';
+  const FUNCTION_LIST = 'abs, min, max, mean, sum, norm, argmax, argmin, any, all, len, sqrt, exp, log, tanh, sigmoid, relu, p, logit, layer';
   const TOO_DEEP = "the expression nests deeper than 64 levels (each bracket, call, unary sign, index and '.' is one): remove redundant parentheses and signs";
   const tooLong = (n: string): string => `the expression is longer than 1,000 characters (it has ${n}): shorten it, e.g. any(c > 1) instead of c[0] > 1 || c[1] > 1 || …`;
 

@@ -225,7 +225,7 @@ describe('debugger runtime', () => {
     assert.deepEqual(rt.positionOf(0), { line: 1, column: 11, endColumn: 12, offset: start }); // 'the dog 🙂 ' is 11 UTF-16 units
   });
 
-  for (const cell of ['gru', 'rnn_tanh'] as const) {
+  for (const cell of ['gru', 'rnn_tanh', 'rnn_relu'] as const) {
     it(`speaks the ${cell} cell's language: its gates, no c`, async () => {
       const other = new Fixture(cell, 1, TEXT, 5);
       try {
@@ -235,7 +235,9 @@ describe('debugger runtime', () => {
         assert.deepEqual(rt.gateNames, cell === 'gru' ? ['r', 'z', 'n'] : []);
         if (cell === 'gru') assert.equal(typeof rt.evaluate('z[0] + r[1] + n[2]'), 'number');
         assert.throws(() => rt.evaluate('c[0]'), new RegExp(`c is an LSTM's cell state; this model is ${cell}: use h`));
-        assert.throws(() => rt.evaluate('f[0]'), cell === 'gru' ? /f is not a gate of a GRU \(its gates are r, z, n\)/ : /not a gate of a plain RNN/);
+        assert.throws(() => rt.evaluate('f[0]'), cell === 'gru' ? /f is not a gate of a GRU \(its gates are r, z, n\)/
+          : new RegExp(`not a gate of a plain RNN \\(it has none: h = ${cell === 'rnn_relu' ? 'relu' : 'tanh'}\\(`));
+        if (cell === 'rnn_relu') assert.equal(rt.evaluate('min(h) >= 0'), true);
         assert.throws(() => rt.setUnit(0, 'c', 0, 1), /only LSTM layers have a cell state/);
         assert.equal(typeof rt.evaluate('gradH'), 'number');
       } finally {

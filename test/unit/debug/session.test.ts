@@ -406,3 +406,43 @@ describe('debug adapter over DAP', function () {
     }
   });
 });
+
+describe('debug adapter over DAP: a plain RNN with ReLU', function () {
+  let fx: Fixture;
+  let trace: Trace;
+  let adapter: InProcessAdapter;
+  let dc: DebugClient;
+
+  before(() => {
+    fx = new Fixture('rnn_relu', 1);
+    trace = traceTokens(fx.file.net, fx.file.vocab.encode(TEXT));
+  });
+  after(() => fx.dispose());
+  beforeEach(async () => {
+    adapter = new InProcessAdapter();
+    dc = await adapter.start();
+  });
+  afterEach(() => adapter.stop());
+
+  it('names the cell and its activation, shows h and the gradient norms (no gates, no c), and its h is the trace\'s', async () => {
+    const banner = dc.waitForEvent('output') as Promise<DebugProtocol.OutputEvent>;
+    await launch(dc, { program: fx.program, model: fx.model, stopOnEntry: true });
+    assert.match((await banner).body.output, /: RNN \(ReLU\), 1 layer of 16 units\. Expressions: h\[3\] == 0, sum\(h > 0\) < 4, /);
+    const t = 12;
+    for (let n = 0; n < t; n++) await next(dc);
+    const { body } = await dc.scopesRequest({ frameId: 1 });
+    assert.deepEqual(body.scopes.map((s) => s.name), ['Prediction', 'Hidden h', 'Gradient norms']);
+    const h = trace.layers[0]!.h.subarray(t * H, (t + 1) * H);
+    assert.ok(h.some((x) => x === 0) && h.some((x) => x > 0), 'silent and active units at this step');
+    const hVars = await children(dc, await scopeRef(dc, 1, 'Hidden h'));
+    for (let j = 0; j < H; j++) assert.ok(Math.abs(Number(hVars.get(String(j))!.value) - h[j]!) <= 1e-6, `h[${j}]`);
+    const evaluate = async (expression: string): Promise<string> => (await dc.evaluateRequest({ expression, frameId: 1, context: 'watch' })).body.result;
+    assert.equal(await evaluate('sum(h == 0)'), String(h.filter((x) => x === 0).length));
+    assert.equal(await evaluate('all(h == relu(h))'), 'true');
+    const grads = await children(dc, await scopeRef(dc, 1, 'Gradient norms'));
+    assert.ok(Math.abs(Number(grads.get('gradH')!.value) - trace.layers[0]!.gradH[t]!) <= 1e-6);
+    assert.equal(grads.get('gradC'), undefined);
+    await assert.rejects(dc.evaluateRequest({ expression: 'f[0]', frameId: 1, context: 'watch' }),
+      /f is not a gate of a plain RNN \(it has none: h = relu\(W_ih·x \+ b_ih \+ W_hh·h \+ b_hh\)\)/);
+  });
+});

@@ -7,7 +7,7 @@ import { sample } from '../../../src/engine/sample';
 import { traceTokens } from '../../../src/engine/trace';
 import { createKernels } from '../../../src/engine/wasm/wasmKernels';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
-import type { CellType } from '../../../src/engine/types';
+import { CELL_TYPES, type CellType } from '../../../src/engine/types';
 
 /**
  * A seeded fuzz test of the model loader (issue 14): 10,000 mutations of valid model files — bit flips, truncations,
@@ -126,7 +126,7 @@ describe('fuzzing the model loader (10,000 seeded cases)', function () {
   this.timeout(600_000);
 
   it('refuses every case with its own error, or loads it and then traces, samples, describes and resumes', () => {
-    const bases = (['lstm', 'gru', 'rnn_tanh'] as const).map(valid);
+    const bases = CELL_TYPES.map(valid);
     const kernels = createKernels(); // one for every case, as the engine worker shares its trace kernels
     const later = new Map<string, number>();
     const next = lcg(20261203);
@@ -134,7 +134,7 @@ describe('fuzzing the model loader (10,000 seeded cases)', function () {
     const codes = new Map<string, number>();
     let slowest = 0;
     for (let k = 0; k < CASES; k++) {
-      const base = bases[k % 3]!;
+      const base = bases[k % bases.length]!;
       const kind = k % 10 < 3 ? 'bit flips' : k % 10 === 3 ? 'truncation' : 'header';
       let bytes: Uint8Array;
       if (kind === 'bit flips') {

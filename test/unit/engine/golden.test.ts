@@ -6,13 +6,15 @@ import { Adam, ADAM_DEFAULTS, clipGradients } from '../../../src/engine/optim';
 import type { Network } from '../../../src/engine/network';
 import { predictionGradients } from '../../../src/engine/reach';
 import { forwardRecord, traceTokens } from '../../../src/engine/trace';
-import { CELL_TYPES, GATE_NAMES, type FloatArrayConstructor } from '../../../src/engine/types';
+import { CELL_TYPES, GATE_NAMES, isPlainRnn, type FloatArrayConstructor } from '../../../src/engine/types';
 import { Unroll } from '../../../src/engine/unroll';
 import { createKernels, type KernelsChoice } from '../../../src/engine/wasm/wasmKernels';
 
 /**
  * Golden values from PyTorch 1.13 (test/fixtures/golden/gen_golden.py, computed in float64 from float32
- * weights that nn.LSTM/GRU/RNN agree with to 1e-12). Tolerances: |got − want| ≤ atol + rtol·|want|.
+ * weights that nn.LSTM/GRU/RNN (tanh and relu) agree with to 1e-12). Tolerances: |got − want| ≤ atol + rtol·|want|.
+ * The ReLU RNN's fixtures keep every pre-activation at least 1e-3 from relu's kink (the script asserts it), so
+ * the float32 engines take relu′'s branch as PyTorch does on every unit and the same tolerances apply.
  * - float64 engine: same math in a different summation order, so rounding differences of ~1e-15 grow
  *   through at most 5 steps × 2 layers and 2 Adam steps to < 1e-12: rtol 1e-9, atol 1e-11.
  * Each runs on a pinned kernel set: float64 on the TypeScript reference, float32 on both the TypeScript and the
@@ -78,8 +80,14 @@ for (const cell of CELL_TYPES) {
         u.layers.forEach((c, l) => {
           const ref = g.layers[l];
           close(c.hs.subarray(B * H), flat(ref.h), rtol, atol, `layer ${l} h`);
+          if (cell === 'rnn_relu') {
+            // both sides of relu's kink are exercised: silent units (h = 0 exactly, relu′ = 0) and active ones
+            const silent = flat(ref.h).filter((x) => x === 0).length;
+            assert.ok(silent > 0 && silent < T * B * H, `layer ${l}: ${silent} of ${T * B * H} silent`);
+            assert.equal(Array.from(c.hs.subarray(B * H)).filter((x) => x === 0).length, silent, `layer ${l}: the same units silent`);
+          }
           if (cell === 'lstm') close(c.cs!.subarray(B * H), flat(ref.c), rtol, atol, `layer ${l} c`);
-          if (cell !== 'rnn_tanh') {
+          if (!isPlainRnn(cell)) {
             const G = GATE_NAMES[cell].length;
             GATE_NAMES[cell].forEach((name, gi) => {
               const got: number[] = [];

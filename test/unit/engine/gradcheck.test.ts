@@ -6,7 +6,9 @@ import { Unroll, type StateProbe } from '../../../src/engine/unroll';
 
 /**
  * Finite-difference gradient check in float64: every parameter of every block, and every layer's per-timestep
- * norms ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖, for each cell type with 2 layers. Central differences with ε = 1e-5 have
+ * norms ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖, for each cell type with 2 layers. The ReLU RNN's derivative jumps at 0: a
+ * central difference is exact on either side of it, and none of these pre-activations is within ε of it (else
+ * that parameter's check would fail, not pass by luck). Central differences with ε = 1e-5 have
  * truncation error O(ε²) ≈ 1e-10 and rounding error ≈ 1e-16/ε ≈ 1e-11 relative to the loss, so analytic and
  * numeric gradients agree to ~1e-8; a wrong term in any derivative is off by far more than the 1e-6 allowed.
  */
@@ -45,6 +47,16 @@ for (const cell of CELL_TYPES) {
     net.zeroGrad();
     u.backward();
     const analytic = Float64Array.from(net.grads);
+
+    if (cell === 'rnn_relu') {
+      it('exercises both sides of relu′: silent units (h = 0, relu′ = 0) and active ones, in every layer', () => {
+        for (const l of u.layers) {
+          const h = l.hs.subarray(u.B * net.cfg.hidden); // h_0..h_{T−1}, after the given initial state
+          const silent = h.filter((x) => x === 0).length;
+          assert.ok(silent > 0 && silent < h.length, `${silent} of ${h.length} silent`);
+        }
+      });
+    }
 
     for (const spec of net.layout.tensors) {
       it(`∂L/∂${spec.name} matches central differences`, () => {

@@ -9,6 +9,7 @@ import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../../.
 import { checkTextLength, decodeText, firstInvalidUtf8, MAX_TEXT_LENGTH } from '../../../src/engine/text';
 import { traceTokens } from '../../../src/engine/trace';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
+import { CELL_TYPES, isPlainRnn } from '../../../src/engine/types';
 import { checkJsonSize, jsonNumbers, jsonNumbersPerChar } from '../../../src/protocol/traceJson';
 import { joinPieces } from '../../../src/models/provenance';
 import { rawSafetensors } from '../../fixtures/hostile/raw';
@@ -162,11 +163,11 @@ describe('texts the probe broke (issue 14 items 6, 7)', () => {
 
 describe('the size of a JSON trace, known before tracing (issue 14 item 5)', () => {
   it('jsonNumbersPerChar is exactly what a trace of each cell writes per character', () => {
-    for (const cell of ['lstm', 'gru', 'rnn_tanh'] as const) {
+    for (const cell of CELL_TYPES) {
       const run = prepareRun('abcabd'.repeat(10), { ...DEFAULT_TRAIN_OPTIONS, cell, hidden: 5, embed: 3, layers: 2, seq: 8, batch: 2, valFrac: 0 });
       const tr = traceTokens(run.net, Int32Array.from(run.vocab.encode('abcab')));
       const c = run.net.cfg;
-      assert.equal(jsonNumbersPerChar(c.vocabSize, c.layers, c.hidden, cell === 'rnn_tanh' ? 0 : run.net.gates, cell === 'lstm') * 5, jsonNumbers(tr), cell);
+      assert.equal(jsonNumbersPerChar(c.vocabSize, c.layers, c.hidden, isPlainRnn(cell) ? 0 : run.net.gates, cell === 'lstm') * 5, jsonNumbers(tr), cell);
     }
     assert.throws(() => checkJsonSize(1000, 65_536 + 50, 65_536), (e: unknown) => e instanceof GatescopeError && /trace at most 487 characters/.test(e.message));
     checkJsonSize(488, 65_536, 65_536);

@@ -51,6 +51,17 @@ for (const cell of CELL_TYPES) {
   describe(`backward from one prediction (${cell}, 2 layers, float64)`, () => {
     const at = 6;
 
+    if (cell === 'rnn_relu') {
+      it('runs over silent units (h = 0, relu′ = 0) and active ones in every layer, before the prediction', () => {
+        const { rec } = setup(cell);
+        for (const l of rec.layers) {
+          const h = l.h.subarray(0, (at + 1) * 4);
+          const silent = h.filter((x) => x === 0).length;
+          assert.ok(silent > 0 && silent < h.length, `${silent} of ${h.length} silent`);
+        }
+      });
+    }
+
     it('equals the full backward with the loss masked to that position, zero after it', () => {
       const { net, u, rec } = setup(cell);
       const g = predictionGradients(net, rec, at);
@@ -207,30 +218,53 @@ describe('why it happens: the per-step factor', () => {
     }
   });
 
-  it('RNN: σ_max of diag(1 − h_t²)·W_hh per step (against the largest eigenvalue of JᵀJ by brute force)', () => {
-    const { net, rec } = setup('rnn_tanh', 1, 4);
-    const at = 7, K = 5, H = 4;
-    const s = stepFactors(net, rec, 0, at, K);
-    assert.equal(s.kind, 'sigma');
-    const W = net.p.layers[0]!.whh, h = rec.layers[0]!.h;
-    let prod = 1;
-    for (let k = 0; k <= K; k++) {
-      // σ_max = max over unit vectors v of ‖J·v‖, searched densely over the 4-sphere by a long power iteration
-      const J = Array.from({ length: H }, (_, r) => Array.from({ length: H }, (_, c) => (1 - h[(at - k) * H + r]! ** 2) * W[r * H + c]!));
-      let v = [1, 0.3, -0.2, 0.7];
-      let sigma = 0;
-      for (let it = 0; it < 2000; it++) {
-        const u = J.map((row) => row.reduce((a, x, c) => a + x * v[c]!, 0));
-        sigma = Math.hypot(...u);
-        const w = v.map((_, c) => J.reduce((a, row, r) => a + row[c]! * u[r]!, 0));
-        const n = Math.hypot(...w);
-        v = w.map((x) => x / n);
+  for (const cell of ['rnn_tanh', 'rnn_relu'] as const) {
+    it(`RNN (${cell}): σ_max of ∂h_t/∂h_{t−1} per step (the Jacobian by central differences of the cell, σ by brute force)`, () => {
+      const { net, rec } = setup(cell, 1, 4);
+      const at = 7, K = 5, H = 4, E = 3;
+      const s = stepFactors(net, rec, 0, at, K);
+      assert.equal(s.kind, 'sigma');
+      const p = net.p.layers[0]!, h = rec.layers[0]!.h, enc = net.p.encoder;
+      const act = cell === 'rnn_relu' ? (a: number): number => Math.max(0, a) : Math.tanh;
+      // one step of the cell from the parameters: h_t = act(W_ih·e(x_t) + b_ih + W_hh·h_{t−1} + b_hh)
+      const step = (t: number, hPrev: readonly number[]): number[] => Array.from({ length: H }, (_, r) => {
+        let a = p.bih[r]! + p.bhh[r]!;
+        for (let e = 0; e < E; e++) a += p.wih[r * E + e]! * enc[rec.tokens[t]! * E + e]!;
+        for (let c = 0; c < H; c++) a += p.whh[r * H + c]! * hPrev[c]!;
+        return act(a);
+      });
+      let prod = 1, silent = 0;
+      for (let k = 0; k <= K; k++) {
+        const t = at - k;
+        const hPrev = Array.from(h.subarray((t - 1) * H, t * H));
+        const ht = step(t, hPrev);
+        ht.forEach((v, j) => assert.ok(Math.abs(v - h[t * H + j]!) < 1e-12, 'the step reproduces the forward'));
+        silent += ht.filter((v) => v === 0).length;
+        // J[r][c] = ∂h_t[r]/∂h_{t−1}[c], central differences (exact for relu away from its kink, O(ε²) for tanh)
+        const J = Array.from({ length: H }, () => new Array<number>(H).fill(0));
+        for (let c = 0; c < H; c++) {
+          const plus = step(t, hPrev.map((x, i) => (i === c ? x + EPS : x))), minus = step(t, hPrev.map((x, i) => (i === c ? x - EPS : x)));
+          for (let r = 0; r < H; r++) J[r]![c] = (plus[r]! - minus[r]!) / (2 * EPS);
+        }
+        // σ_max = max over unit vectors v of ‖J·v‖, by a long power iteration on JᵀJ
+        let v = [1, 0.3, -0.2, 0.7];
+        let sigma = 0;
+        for (let it = 0; it < 2000; it++) {
+          const u = J.map((row) => row.reduce((a, x, c) => a + x * v[c]!, 0));
+          sigma = Math.hypot(...u);
+          const w = v.map((_, c) => J.reduce((a, row, r) => a + row[c]! * u[r]!, 0));
+          const n = Math.hypot(...w);
+          if (n === 0) break;
+          v = w.map((x) => x / n);
+        }
+        assert.ok(Math.abs(s.factor[k]! - sigma) <= 1e-6 * sigma + 1e-9, `k ${k}: ${s.factor[k]} vs ${sigma}`);
+        assert.ok(Math.abs(s.product[k]! - prod) <= 1e-5 * prod + 1e-9);
+        prod *= sigma;
       }
-      assert.ok(relErr(s.factor[k]!, sigma) < 1e-6, `k ${k}: ${s.factor[k]} vs ${sigma}`);
-      assert.ok(relErr(s.product[k]!, prod) < 1e-5);
-      prod *= sigma;
-    }
-  });
+      // relu: the mask matters at these steps (some units silent, not all), or the check would not tell relu′ from 1
+      if (cell === 'rnn_relu') assert.ok(silent > 0 && silent < (K + 1) * H, `${silent} of ${(K + 1) * H} silent`);
+    });
+  }
 
   it('GRU: the mean update gate z per step', () => {
     const { net, rec } = setup('gru', 1, 4);

@@ -202,6 +202,28 @@ describe(`WebAssembly kernels (${variant ?? 'unavailable'})`, () => {
           1, H, b.xp!, 0, b.hp!, 0, b.h!, 0, b.act!, 0, b.hpn!, 0, b.h!, 0));
     });
 
+    it('RNN (ReLU) forward and backward: the exact float32 result, on every shape, in the memory or out of it', () => {
+      const pad = 4;
+      for (const [B, H] of shapes as [number, number][]) {
+        const n = B * H;
+        const xp = uniform(n, -2, 2).map(Math.fround), hp = uniform(n, -2, 2).map(Math.fround), dh = uniform(n).map(Math.fround);
+        for (let k = 0; k < n; k += 3) hp[k] = -xp[k]!; // pre-activation exactly 0: h = 0, and no gradient through it
+        const sum = xp.map((x, k) => Math.fround(x + hp[k]!));
+        const wantH = sum.map((a) => (a > 0 ? a : 0));
+        const wantDa = wantH.map((y, k) => (y > 0 ? dh[k]! : 0));
+        if (n >= 4) assert.ok(wantH.some((y) => y === 0) && wantH.some((y) => y > 0), 'both sides of the kink');
+        for (const inWasm of [true, false]) {
+          const [x, r, h, d, da] = [xp, hp, new Array<number>(n).fill(0), dh, new Array<number>(n).fill(SENTINEL)].map((v) => place(v, pad, inWasm));
+          wasm.rnnReluForward(B, H, x!, pad, r!, pad, h!, pad);
+          assert.deepEqual(Array.from(h!.subarray(pad, pad + n)), wantH, `rnnReluForward ${B}×${H}`);
+          wasm.rnnReluBackward(B, H, h!, pad, d!.subarray(pad), da!, pad);
+          assert.deepEqual(Array.from(da!.subarray(pad, pad + n)), wantDa, `rnnReluBackward ${B}×${H}`);
+          checkSentinels(h!, pad, n, 'h');
+          checkSentinels(da!, pad, n, 'da');
+        }
+      }
+    });
+
     it('operands outside wasm memory fall back to the reference, with the same results', () => {
       const H = 5, xp = Float32Array.from(uniform(4 * H, -4, 4)), hp = Float32Array.from(uniform(4 * H, -4, 4));
       const outs = (): Float32Array[] => [new Float32Array(H), new Float32Array(4 * H), new Float32Array(H), new Float32Array(H), new Float32Array(H)];

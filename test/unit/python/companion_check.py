@@ -27,7 +27,7 @@ VOCAB = ["a", "b", "é", " ", ".", "x", "🙂"]
 
 
 def init(out_dir, seed):
-    for cell in ("lstm", "gru", "rnn_tanh"):
+    for cell in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
         model = RNNModel(cell, len(VOCAB), 5, 6, 2).initialize(seed)
         save(model, VOCAB, os.path.join(out_dir, f"init-{cell}.safetensors"))
 
@@ -87,7 +87,7 @@ def main(argv):
     init(out_dir, int(seed))
     tied(os.path.join(out_dir, "tied.safetensors"))
     mine = []
-    for cell in ("lstm", "gru", "rnn_tanh"):
+    for cell in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
         mine.append(os.path.join(out_dir, f"rt-companion-{cell}.safetensors"))
         if train([text, *flags, "--cell", cell, "--log-every", "0", "--out", mine[-1]]) != 0:
             sys.exit(f"training the {cell} failed")

@@ -39,6 +39,10 @@ describe('cell diagram data', () => {
       } else if (v.cell === 'gru') {
         for (const g of ['r', 'z', 'n'] as const) close(v[g], l.gates[g]![t * H + j]!, g);
         close(v.h, v.kept + v.replaced, 'h = z·h_prev + (1 − z)·n');
+      } else {
+        assert.equal(v.cell, cell, 'a vanilla RNN says which activation it has');
+        if (cell === 'rnn_relu') assert.ok(l.h.every((x) => x >= 0), 'h = max(0, ·)');
+        assert.match(describeStep(s), new RegExp(`one ${cell === 'rnn_relu' ? 'ReLU' : 'tanh'} layer`));
       }
     });
   }
