@@ -67,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     output, engine, store, modelsView, treeView, training,
     ...registerTrainCommands(training, store, pickModel),
     ...registerModelCommands(store, modelsView, pickModel, showModel, engine, output),
-    registerSampleCommand(engine, store, pickModel),
+    registerSampleCommand(engine, store, pickModel, context.globalState),
     ...registerWalkthroughCommands(context.extensionUri, inspector),
     vscode.window.registerCustomEditorProvider(ModelEditorProvider.viewType, new ModelEditorProvider(store)),
     vscode.commands.registerCommand(Commands.testState, () => ({

@@ -38,4 +38,6 @@ export const config = {
   maxFileBytes: (): number => get('maxFileBytes'),
   inspectorMaxCharacters: (): number => get('inspector.maxCharacters'),
   inspectorSampleEvery: (): number => get('inspector.sampleEvery'),
+  sampleTemperature: (): number => get('sample.temperature'),
+  sampleLength: (): number => get('sample.length'),
 };

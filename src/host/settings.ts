@@ -35,6 +35,8 @@ export const SETTINGS = {
   'workspace.maxBytes': { type: 'integer', default: 20_000_000, minimum: 1000, maximum: 500_000_000, description: 'Most bytes of text "Train LSTM on Workspace" reads (at most 500 MB: the text must fit in one JavaScript string).' },
   'inspector.maxCharacters': { type: 'integer', default: 10_000, minimum: 100, maximum: 200_000, description: 'Most characters the Inspector traces at once; longer texts are traced from the start (select a range and run Inspect Model on Selection to look elsewhere).' },
   'inspector.sampleEvery': { type: 'integer', default: 200, minimum: 1, description: 'The live training dashboard samples text from the model at checkpoints, at most once every N steps.' },
+  'sample.temperature': { type: 'number', default: 0.8, minimum: 0, exclusiveMinimum: true, maximum: 10, description: 'Sampling temperature "Sample from Model" proposes first (then the last one used): below 1 the likeliest characters win more often, above 1 less.' },
+  'sample.length': { type: 'integer', default: 2000, minimum: 1, maximum: 1_000_000, description: 'Characters "Sample from Model" proposes to generate first (then the last number used).' },
   'maxFileBytes': { type: 'integer', default: 50_000_000, minimum: 1000, description: 'Files larger than this are offered in part (the first N MB) before training.' },
 } as const satisfies Record<string, Setting>;
 
