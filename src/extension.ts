@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { recentMessages, showError } from './host/notify';
 import { registerModelCommands, createPickModel } from './commands/models';
-import { Commands } from './host/ids';
+import { Commands, TestCommands } from './host/ids';
 import { registerSampleCommand } from './commands/sample';
 import { registerWalkthroughCommands } from './commands/walkthrough';
 import { registerTrainCommands } from './commands/train';
@@ -70,7 +70,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     registerSampleCommand(engine, store, pickModel, context.globalState),
     ...registerWalkthroughCommands(context.extensionUri, inspector),
     vscode.window.registerCustomEditorProvider(ModelEditorProvider.viewType, new ModelEditorProvider(store)),
-    vscode.commands.registerCommand(Commands.testState, () => ({
+    vscode.commands.registerCommand(TestCommands.testState, () => ({
       training: training.running, activeRunId: training.activeRunId, lastModel: training.lastModel?.toString() ?? null,
       modelsShown: modelsView.lastShown.map((e) => e.uri.toString()), modelsFolder: store.folder.toString(),
       messages: recentMessages(),

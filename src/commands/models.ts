@@ -5,6 +5,7 @@ import type { ModelsView } from '../models/modelsView';
 import { Commands } from '../host/ids';
 import { modelArg } from '../host/input';
 import type { EngineClient } from '../host/engineClient';
+import { ModelEditorProvider } from '../models/modelEditor';
 import { importForeignModel, isTorchFile, TORCH_EXTENSIONS, type ImportArgs } from './importModel';
 import type { PickModel } from './train';
 import { baseName } from '../protocol/names';
@@ -83,6 +84,12 @@ export function registerModelCommands(store: ModelStore, view: ModelsView, pickM
       const choice = await vscode.window.showWarningMessage(`Delete the model ${baseName(uri)}?`, { modal: true, detail }, ...(comparisons.length ? [both, del] : [del]));
       if (choice === del || choice === both) await store.remove(uri);
       if (choice === both) for (const c of comparisons) await store.remove(c);
+    }),
+
+    vscode.commands.registerCommand(Commands.openModelEditor, async (arg?: unknown) => {
+      const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: unknown } | undefined;
+      const uri = modelArg(arg) ?? (tab?.uri instanceof vscode.Uri ? tab.uri : undefined);
+      if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, ModelEditorProvider.viewType);
     }),
 
     vscode.commands.registerCommand(Commands.revealModel, async (arg?: unknown) => {

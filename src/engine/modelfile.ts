@@ -1,9 +1,9 @@
 import { GatescopeError } from './errors';
 import { parseUntrustedJson } from './json';
-import { layerInputSize } from './layout';
+import { layerInputSize, paramLayout } from './layout';
 import type { Kernels } from './kernels';
 import { Network } from './network';
-import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type TensorToWrite } from './safetensors';
+import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type SafetensorsHeader, type TensorToWrite } from './safetensors';
 import { validateTrainOptions, type TrainingState, type TrainOptions } from './trainer';
 import { CELL_TYPES, gateCount, isCellType, type FloatArrayConstructor, type ModelConfig } from './types';
 import { MAX_TOKEN_LENGTH, MAX_VOCAB, Vocabulary } from './vocab';
@@ -70,6 +70,25 @@ export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor 
     throw new GatescopeError(`not a usable Gatescope/PyTorch model: ${msg}`, 'bad-model-file');
   };
 
+  const { vocab, cfg } = headerFacts(file, bad);
+  const net = new Network(cfg, Float, kernels);
+  const read = Float === Float64Array ? tensorToFloat64 : tensorToFloat32;
+  for (const t of net.layout.tensors) {
+    const entry = file.tensors.get(t.name)!;
+    net.params.set(read(t.name, entry), t.offset);
+  }
+  for (const name of file.tensors.keys()) {
+    if (!net.layout.byName.has(name) && !name.startsWith(TRAIN_PREFIX)) warnings.push(`ignored tensor ${name}, which the model does not use`);
+  }
+  const info = checkInfo(parseJson<Record<string, unknown>>(meta['gatescope.info'], 'gatescope.info', bad) ?? {}, bad);
+  const training = readTraining(file, net, Float, warnings, bad);
+  return { net, vocab, info, training, warnings };
+}
+
+/** What the header says the model is: its cell and vocabulary (metadata) and its sizes (the tensors' shapes), checked. */
+function headerFacts(file: { readonly metadata: Readonly<Record<string, string>>; readonly tensors: ReadonlyMap<string, { readonly shape: readonly number[] }> },
+  bad: (m: string) => never): { vocab: Vocabulary; cfg: ModelConfig } {
+  const meta = file.metadata;
   const cell = meta['cell'];
   if (cell === undefined) bad(`the metadata has no "cell" key (one of ${CELL_TYPES.join(', ')}); add it when saving, e.g. metadata={"cell": "lstm", ...}`);
   if (!isCellType(cell)) bad(`metadata "cell" is ${JSON.stringify(cell)}, expected one of ${CELL_TYPES.join(', ')}`);
@@ -91,21 +110,33 @@ export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor 
     bad(`metadata "vocab": ${(e as Error).message}`);
   }
   const cfg = inferConfig(file, cell as ModelConfig['cell'], vocab!.size, bad);
-  const net = new Network(cfg, Float, kernels);
-  const read = Float === Float64Array ? tensorToFloat64 : tensorToFloat32;
-  for (const t of net.layout.tensors) {
-    const entry = file.tensors.get(t.name)!;
-    net.params.set(read(t.name, entry), t.offset);
-  }
-  for (const name of file.tensors.keys()) {
-    if (!net.layout.byName.has(name) && !name.startsWith(TRAIN_PREFIX)) warnings.push(`ignored tensor ${name}, which the model does not use`);
-  }
-  const info = checkInfo(parseJson<Record<string, unknown>>(meta['gatescope.info'], 'gatescope.info', bad) ?? {}, bad);
-  const training = readTraining(file, net, Float, warnings, bad);
-  return { net, vocab: vocab!, info, training, warnings };
+  return { vocab: vocab!, cfg };
 }
 
-function inferConfig(file: SafetensorsFile, cell: ModelConfig['cell'], V: number, bad: (m: string) => never): ModelConfig {
+/** What a model file's header alone says, for views that describe a model without reading its weights (the model editor). */
+export interface ModelHeaderSummary {
+  readonly config: ModelConfig;
+  readonly parameters: number;
+  readonly vocab: readonly string[];
+  readonly info: ModelInfo;
+  /** The step a resume continues from, when the file holds a training state. */
+  readonly resumableFrom: number | null;
+}
+
+/** The header's facts, checked as decodeModelFile checks them (the weights are checked when the model is used). */
+export function describeModelHeader(header: SafetensorsHeader): ModelHeaderSummary {
+  const bad = (msg: string): never => {
+    throw new GatescopeError(`not a usable Gatescope/PyTorch model: ${msg}`, 'bad-model-file');
+  };
+  const { vocab, cfg } = headerFacts(header, bad);
+  const parameters = paramLayout(cfg).total;
+  const info = checkInfo(parseJson<Record<string, unknown>>(header.metadata['gatescope.info'], 'gatescope.info', bad) ?? {}, bad);
+  const train = parseJson<{ step?: unknown }>(header.metadata['gatescope.train'], 'gatescope.train', bad);
+  const step = train && header.tensors.has('optim.exp_avg') && Number.isSafeInteger(train.step) ? train.step as number : null;
+  return { config: cfg, parameters, vocab: vocab.chars, info, resumableFrom: step };
+}
+
+function inferConfig(file: { readonly tensors: ReadonlyMap<string, { readonly shape: readonly number[] }> }, cell: ModelConfig['cell'], V: number, bad: (m: string) => never): ModelConfig {
   const shape = (name: string): readonly number[] => {
     const t = file.tensors.get(name);
     if (!t) bad(`tensor ${name} is missing`);

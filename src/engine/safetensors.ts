@@ -125,7 +125,8 @@ function own(obj: Record<string, unknown>, key: string): unknown {
 }
 
 /** Parses and validates a safetensors file; never evaluates anything from the file. */
-export function parseSafetensors(bytes: Uint8Array, options?: ParseSafetensorsOptions): SafetensorsFile {
+/** The length prefix and the header JSON of a safetensors file, from its first bytes (at least 8 + the header's). */
+function readHeader(bytes: Uint8Array, options?: ParseSafetensorsOptions): { headerLength: number; header: Record<string, unknown> } {
   const maxHeaderBytes = options?.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   if (!isNonNegativeSafeInteger(maxHeaderBytes)) {
     throw new GatescopeError(`maxHeaderBytes must be a non-negative integer, got ${String(maxHeaderBytes)}.`, 'invalid-input');
@@ -170,7 +171,11 @@ export function parseSafetensors(bytes: Uint8Array, options?: ParseSafetensorsOp
   if (!isPlainObject(header)) {
     fail(`The safetensors header is ${describeValue(header)} instead of a JSON object; the file is corrupt or not a safetensors file.`);
   }
+  return { headerLength, header };
+}
 
+export function parseSafetensors(bytes: Uint8Array, options?: ParseSafetensorsOptions): SafetensorsFile {
+  const { headerLength, header } = readHeader(bytes, options);
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const metadata = parseMetadata(own(header, METADATA_KEY));
@@ -216,6 +221,40 @@ export function parseSafetensors(bytes: Uint8Array, options?: ParseSafetensorsOp
 
   const tensors = new Map<string, TensorEntry>();
   for (const t of located) tensors.set(t.name, t.entry);
+  return Object.freeze({ metadata, tensors });
+}
+
+/** How many bytes of a file's start parseSafetensorsHeader needs: the 8-byte length and the header it gives. */
+export function safetensorsHeaderBytes(first8: Uint8Array, options?: ParseSafetensorsOptions): number {
+  if (first8.length < 8) fail(`This is not a safetensors file: ${first8.length} bytes, shorter than the 8-byte header length.`);
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  const max = BigInt(options?.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+  if (n > max) fail(`The safetensors header length is ${n} bytes, more than the ${max}-byte limit; the file is corrupt or not a safetensors file.`);
+  return 8 + Number(n);
+}
+
+/** A safetensors file's header alone: names, dtypes and shapes of its tensors, and its metadata. */
+export interface SafetensorsHeader {
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly tensors: ReadonlyMap<string, { readonly dtype: SafetensorsDType; readonly shape: readonly number[] }>;
+}
+
+/**
+ * The header of a safetensors file of `fileSize` bytes from its first bytes (safetensorsHeaderBytes of them), checked
+ * as parseSafetensors checks it, the data offsets against the file's size: what a view that describes a model
+ * needs without reading its weights.
+ */
+export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number, options?: ParseSafetensorsOptions): SafetensorsHeader {
+  const { headerLength, header } = readHeader(prefix, options);
+  const dataLength = fileSize - 8 - headerLength;
+  const metadata = parseMetadata(own(header, METADATA_KEY));
+  const tensors = new Map<string, { dtype: SafetensorsDType; shape: readonly number[] }>();
+  for (const name of Object.keys(header)) {
+    if (name === METADATA_KEY) continue;
+    const { dtype, shape, end } = parseTensorInfo(name, header[name]);
+    if (end > dataLength) fail(`Tensor ${q(name)} ends at byte ${end} of a ${dataLength}-byte data section; the file is truncated or corrupt.`);
+    tensors.set(name, Object.freeze({ dtype, shape: Object.freeze(shape) }));
+  }
   return Object.freeze({ metadata, tensors });
 }
 

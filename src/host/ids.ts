@@ -18,6 +18,8 @@ export const Commands = {
   refreshModels: 'gatescope.refreshModels',
   deleteModel: 'gatescope.deleteModel',
   revealModel: 'gatescope.revealModel',
+  /** A .safetensors file in Gatescope's model view (the editor is optional: other tools own the file type too). */
+  openModelEditor: 'gatescope.openModelEditor',
   /** The walkthrough's buttons (commands/walkthrough.ts): the bundled example, from the extension's files. */
   walkthroughOpenExample: 'gatescope.walkthrough.openExample',
   walkthroughShowCell: 'gatescope.walkthrough.showCell',
@@ -26,7 +28,11 @@ export const Commands = {
   walkthroughFindCell: 'gatescope.walkthrough.findCell',
   /** Internal: lets the user pick a model; resolves to its URI (used by the debugger). */
   pickModel: 'gatescope.pickModel',
-  /** Internal, for tests: the state of the extension as tests need to see it. */
+} as const;
+
+/** Commands registered for tests only, and left out of the shipped manifest (no user can find or run them). */
+export const TestCommands = {
+  /** The state of the extension as tests need to see it. */
   testState: 'gatescope.test.state',
 } as const;
 

@@ -20,13 +20,17 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
 
   async resolveCustomEditor(doc: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
     panel.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [] };
-    const entry = await this.store.entry(doc.uri);
+    // the header is all the editor shows: a model of gigabytes opens at once
+    const entry = await this.store.header(doc.uri);
     const nonce = makeNonce();
     panel.webview.html = render(doc.uri, entry.summary ? describeModel(entry.summary) : null, entry, nonce, panel.webview.cspSource);
     panel.webview.onDidReceiveMessage((m: { type: 'run'; command: string }) => {
       const allowed: string[] = [Commands.inspect, Commands.sample, Commands.resumeTraining, Commands.stepThrough];
       if (m?.type === 'run' && allowed.includes(m.command)) {
         void this.store.addOpened(doc.uri).then(() => vscode.commands.executeCommand(m.command, doc.uri));
+      } else if (m?.type === 'run' && m.command === Commands.openModel) {
+        // a PyTorch model under other names: Open Model… imports it (and says what it cannot)
+        void vscode.commands.executeCommand(Commands.openModel, doc.uri);
       }
     });
   }
@@ -40,7 +44,7 @@ function makeNonce(): string {
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function render(uri: vscode.Uri, line: string | null, entry: Awaited<ReturnType<ModelStore['entry']>>, nonce: string, cspSource: string): string {
+function render(uri: vscode.Uri, line: string | null, entry: Awaited<ReturnType<ModelStore['header']>>, nonce: string, cspSource: string): string {
   const name = esc(baseName(uri));
   const s = entry.summary;
   const rows = s ? [
@@ -55,7 +59,8 @@ function render(uri: vscode.Uri, line: string | null, entry: Awaited<ReturnType<
     ...(s.info.source ? [['trained on', s.info.source]] : []),
     ['resumable', s.resumableFrom !== null ? `yes, from step ${s.resumableFrom}` : 'no (weights only)'],
   ] : [];
-  const buttons = s ? [[Commands.inspect, 'Inspect'], [Commands.sample, 'Sample'], [Commands.stepThrough, 'Step Through'], [Commands.resumeTraining, 'Resume Training']] : [];
+  const buttons = s ? [[Commands.inspect, 'Inspect'], [Commands.sample, 'Sample'], [Commands.stepThrough, 'Step Through'], [Commands.resumeTraining, 'Resume Training']]
+    : [[Commands.openModel, 'Import as a Gatescope Model…']];
   return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1.0"><title>${name}</title>

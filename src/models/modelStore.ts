@@ -1,5 +1,8 @@
 import * as vscode from 'vscode';
 import type { EngineClient } from '../host/engineClient';
+import { open } from 'node:fs/promises';
+import { describeModelHeader, type ModelHeaderSummary } from '../engine/modelfile';
+import { parseSafetensorsHeader, safetensorsHeaderBytes } from '../engine/safetensors';
 import type { ModelSummary } from '../protocol/worker';
 import { config } from '../host/config';
 import { comparedModel, comparisonName } from './provenance';
@@ -120,6 +123,35 @@ export class ModelStore implements vscode.Disposable {
     return found;
   }
 
+  /**
+   * What a model file's header says, reading only the header where the file system allows it (local files; other
+   * schemes read the file, as VS Code's file API reads files whole). The weights are checked when the model is used.
+   */
+  async header(uri: vscode.Uri): Promise<{ summary: ModelHeaderSummary; error: null } | { summary: null; error: string }> {
+    try {
+      let prefix: Uint8Array, size: number;
+      if (uri.scheme === 'file') {
+        const fh = await open(uri.fsPath, 'r');
+        try {
+          size = (await fh.stat()).size;
+          const first = new Uint8Array(Math.min(8, size));
+          await fh.read(first, 0, first.length, 0);
+          const n = Math.min(safetensorsHeaderBytes(first), size);
+          prefix = new Uint8Array(n);
+          await fh.read(prefix, 0, n, 0);
+        } finally {
+          await fh.close();
+        }
+      } else {
+        prefix = await this.read(uri);
+        size = prefix.length;
+      }
+      return { summary: describeModelHeader(parseSafetensorsHeader(prefix, size)), error: null };
+    } catch (e) {
+      return { summary: null, error: (e as Error).message };
+    }
+  }
+
   read(uri: vscode.Uri): Thenable<Uint8Array> {
     return vscode.workspace.fs.readFile(uri);
   }
@@ -188,7 +220,7 @@ async function statOrNull(uri: vscode.Uri): Promise<vscode.FileStat | null> {
 }
 
 /** One line describing a model: "lstm 1×128 · 1,000 steps · loss 1.234". */
-export function describeModel(s: ModelSummary): string {
+export function describeModel(s: Pick<ModelSummary, 'config' | 'info'>): string {
   const c = s.config;
   const parts = [`${c.cell} ${c.layers}×${c.hidden}`];
   if (s.info.steps !== undefined) parts.push(`${s.info.steps.toLocaleString('en-US')} steps`);

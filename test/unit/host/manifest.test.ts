@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Commands } from '../../../src/host/ids';
+import { Commands, TestCommands } from '../../../src/host/ids';
 import { manifestProperties } from '../../../src/host/settings';
 
 /** Static checks of package.json against the code (the in-host suite checks the registered commands). */
@@ -10,8 +10,16 @@ const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'
 describe('manifest', () => {
   const contributed: string[] = pkg.contributes.commands.map((c: { command: string }) => c.command);
 
-  it('contributes every command id of src/host/ids.ts', () => {
+  it('contributes every command id of src/host/ids.ts, and none of the test-only ones', () => {
     for (const id of Object.values(Commands)) assert.ok(contributed.includes(id), `${id} is not in contributes.commands`);
+    for (const id of Object.values(TestCommands)) assert.ok(!JSON.stringify(pkg.contributes).includes(id), `${id} is test-only: not in the manifest`);
+  });
+
+  it('stays out of the way: the model editor is an option, the title-bar Train button only on text files, breakpoints only while Gatescope steps or inspects', () => {
+    assert.deepEqual(pkg.contributes.customEditors.map((e: { priority: string }) => e.priority), ['option']);
+    const title = pkg.contributes.menus['editor/title'].find((m: { command: string }) => m.command === Commands.trainFile);
+    assert.match(title.when, /resourceLangId =~/);
+    for (const b of pkg.contributes.breakpoints) assert.equal(b.when, 'debugType == gatescope || gatescope.inspectorOpen', b.language);
   });
 
   it('every command is in category Gatescope with a title', () => {
