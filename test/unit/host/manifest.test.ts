@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Commands, TestCommands } from '../../../src/host/ids';
@@ -41,6 +42,23 @@ describe('manifest', () => {
 
   it('activates on use only, never on startup', () => {
     for (const e of pkg.activationEvents ?? []) assert.ok(e !== '*' && e !== 'onStartupFinished', e);
+  });
+
+  it('is ready for the Marketplace: a 128 × 128 PNG icon, repository, homepage, bugs, a gallery banner', () => {
+    const png = readFileSync(path.join(__dirname, '../../..', pkg.icon));
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [128, 128]);
+    assert.match(pkg.repository.url, /^https:\/\//);
+    assert.match(pkg.homepage, /^https:\/\//);
+    assert.match(pkg.bugs.url, /^https:\/\//);
+    assert.match(pkg.galleryBanner.color, /^#[0-9a-f]{6}$/i);
+  });
+
+  it('npm pack ships the CLI and the PyTorch companion only', () => {
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: path.join(__dirname, '../../..'), encoding: 'utf8' });
+    const files = (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path).sort();
+    for (const f of files) assert.match(f, /^(dist\/(cli|worker)\.js|python\/(README\.md|gatescope_torch\/[a-z_]+\.py)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/, f);
+    for (const f of ['package.json', 'python/gatescope_torch/__init__.py', 'python/gatescope_torch/train.py']) assert.ok(files.includes(f), f);
   });
 
   it('ships only what it needs', () => {
