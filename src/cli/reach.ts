@@ -32,7 +32,10 @@ export function runReach(o: ReachCliOptions): void {
     `(forward ${(forwardMs / 1000).toFixed(2)} s)${o.json ? `; wrote ${o.json}` : ''}\n`);
 }
 
-/** The JSON of `gatescope reach --json`: cell, positions, k = 0..K, per layer the h and c bands, horizons. */
+/**
+ * The JSON of `gatescope reach --json`: cell, positions, k = 0..K, per layer the h and c bands, horizons. Layers are
+ * 0-based: `layers[l]`, `horizon[l]` and `horizonC[l]` are layer l (PyTorch's `_l0` is layer 0).
+ */
 export function reachToJson(r: ReachSummary): string {
   const g = (x: number): number => Number(x.toPrecision(6));
   const band = (b: Band): Record<string, number[]> => ({ median: Array.from(b.median, g), q10: Array.from(b.q10, g), q90: Array.from(b.q90, g) });

@@ -54,7 +54,7 @@ export function runUnits(o: UnitsCliOptions): void {
   process.stdout.write(unitsTable(spec, ranking, path.basename(o.model), path.basename(o.input), tokens.length));
 }
 
-/** The JSON of `gatescope units --json`: the feature, and the units sorted by |r| (layers 0-based). */
+/** The JSON of `gatescope units --json`: the feature, and the units sorted by |r| (`layer` 0-based, as `--layer` and PyTorch's `_l0`). */
 export function unitsToJson(spec: FeatureSpec, r: Ranking, T: number): string {
   const g = (v: number): number => Number(v.toPrecision(6));
   return JSON.stringify({

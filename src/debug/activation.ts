@@ -3,8 +3,8 @@ import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import { DID_STEP_EVENT, type DidStepBody } from '../protocol/debug';
 import {
-  DEBUG_TYPE, DebugCommands, decorationText, INITIAL_CONFIGURATION, inlineValueText, launchConfigFor, samePath,
-  type EditorState, type GatescopeDebugConfiguration,
+  DEBUG_TYPE, DebugCommands, DebugTestCommands, INITIAL_CONFIGURATION, inlineValueSpan, inlineValueText, launchConfigFor, samePath,
+  stepDecoration, type EditorState, type GatescopeDebugConfiguration, type LineSpan,
 } from './launchConfig';
 
 /** What the debugger needs from the rest of the extension. */
@@ -40,6 +40,9 @@ export function registerDebugger(context: vscode.ExtensionContext, deps: Debugge
     vscode.commands.registerCommand(DebugCommands.stepThrough, (uri?: vscode.Uri, model?: vscode.Uri) => stepThrough(deps, uri, model)),
     sync,
   );
+  if (context.extensionMode !== vscode.ExtensionMode.Production) {
+    context.subscriptions.push(vscode.commands.registerCommand(DebugTestCommands.editorState, () => sync.editorState()));
+  }
 }
 
 /** Relays DAP messages between VS Code and the session in a worker_thread. */
@@ -156,21 +159,28 @@ async function modelPath(m: vscode.Uri | string | undefined): Promise<string | u
   return m.fsPath;
 }
 
+/** What the editor shows of the current step, for tests: the last decorations and inline values given to VS Code. */
+export interface DebugEditorState {
+  readonly decorations: readonly { readonly document: string; readonly range: LineSpan; readonly hover: string; readonly afterText: string | null }[];
+  readonly inlineValues: readonly { readonly document: string; readonly range: LineSpan; readonly text: string }[];
+}
+
 /**
- * Follows the adapter's didStep events: highlights the current character with its top prediction as
- * after-text, and provides inline values at the end of its line while a session runs on that document.
+ * Follows the adapter's didStep events: highlights the current character (its readout as a hover), and provides
+ * the readout as an inline value after the end of its line while a session runs on that document. No text goes
+ * inside the line, where it would split a word (stepDecoration).
  */
 class StepSync implements vscode.Disposable {
   private readonly decoration = vscode.window.createTextEditorDecorationType({
     backgroundColor: new vscode.ThemeColor('editor.wordHighlightStrongBackground'),
     border: '1px solid',
     borderColor: new vscode.ThemeColor('focusBorder'),
-    after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic' },
   });
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly last = new Map<string, DidStepBody>(); // session id → last step
   private readonly providers = new Map<string, vscode.Disposable>(); // session id → inline values provider
   private readonly subscriptions: vscode.Disposable[];
+  private rendered: DebugEditorState = { decorations: [], inlineValues: [] };
 
   constructor() {
     this.subscriptions = [
@@ -186,6 +196,7 @@ class StepSync implements vscode.Disposable {
         this.last.delete(s.id);
         this.providers.get(s.id)?.dispose();
         this.providers.delete(s.id);
+        this.rendered = { ...this.rendered, inlineValues: [] };
         this.render();
       }),
       vscode.debug.onDidChangeActiveDebugSession(() => this.render()),
@@ -200,16 +211,25 @@ class StepSync implements vscode.Disposable {
     return [...this.last.values()].pop();
   }
 
+  /** The decorations and inline values last given to VS Code (the test hook's answer). */
+  editorState(): DebugEditorState {
+    return this.rendered;
+  }
+
   private render(): void {
     const body = this.current();
+    const decorations: DebugEditorState['decorations'][number][] = [];
     for (const editor of vscode.window.visibleTextEditors) {
       if (!body || !samePath(programOf(editor.document), body.program)) {
         editor.setDecorations(this.decoration, []);
         continue;
       }
-      const range = new vscode.Range(body.line, body.column, body.line, body.endColumn);
-      editor.setDecorations(this.decoration, [{ range, renderOptions: { after: { contentText: decorationText(body) } }, hoverMessage: inlineValueText(body) }]);
+      const d = stepDecoration(body);
+      const options: vscode.DecorationOptions = { range: toRange(d.current), hoverMessage: d.hover };
+      editor.setDecorations(this.decoration, [options]);
+      decorations.push({ document: editor.document.uri.toString(), range: d.current, hover: d.hover, afterText: options.renderOptions?.after?.contentText ?? null });
     }
+    this.rendered = { ...this.rendered, decorations };
   }
 
   private registerInlineValues(sessionId: string, program: string): vscode.Disposable {
@@ -224,8 +244,11 @@ class StepSync implements vscode.Disposable {
       provideInlineValues: (document, _viewPort, context) => {
         const body = this.last.get(sessionId);
         if (!body || !samePath(programOf(document), body.program)) return undefined;
-        const line = context.stoppedLocation.end.line;
-        return [new vscode.InlineValueText(new vscode.Range(line, 0, line, document.lineAt(Math.min(line, document.lineCount - 1)).text.length), inlineValueText(body))];
+        const line = Math.min(context.stoppedLocation.end.line, document.lineCount - 1);
+        const span = inlineValueSpan(line, document.lineAt(line).text);
+        const text = inlineValueText(body);
+        this.rendered = { ...this.rendered, inlineValues: [{ document: document.uri.toString(), range: span, text }] };
+        return [new vscode.InlineValueText(toRange(span), text)];
       },
     });
   }
@@ -233,4 +256,8 @@ class StepSync implements vscode.Disposable {
   dispose(): void {
     for (const d of [...this.subscriptions, ...this.providers.values(), this.decoration, this.changed]) d.dispose();
   }
+}
+
+function toRange(s: LineSpan): vscode.Range {
+  return new vscode.Range(s.line, s.start, s.line, s.end);
 }

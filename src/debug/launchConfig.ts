@@ -1,10 +1,10 @@
 import type { DidStepBody } from '../protocol/debug';
 import { quoteChar } from './expr/format';
-import { Commands } from '../host/ids';
+import { Commands, TestCommands } from '../host/ids';
 
 /**
  * The parts of the VS Code wiring that need no VS Code: launch configurations from an editor's state, and the
- * texts of the editor decoration and inline values. Kept here so that they are unit-tested in plain Node.
+ * places and texts of the editor decoration and inline values. Kept here so that they are unit-tested in plain Node.
  */
 
 export const DEBUG_TYPE = 'gatescope';
@@ -12,6 +12,12 @@ export const DEBUG_TYPE = 'gatescope';
 /** Command ids the debugger contributes (all ids live in host/ids.ts). */
 export const DebugCommands = {
   stepThrough: Commands.stepThrough,
+} as const;
+
+/** Commands for tests only: registered when the extension runs in development or tests, never contributed. */
+export const DebugTestCommands = {
+  /** What the editor shows of the current step: the decorations and the inline values last given to VS Code. */
+  editorState: TestCommands.debugEditor,
 } as const;
 
 /** A `gatescope` launch configuration, as launch.json holds it. */
@@ -67,16 +73,36 @@ export function percent(p: number): string {
   return '<0.01%';
 }
 
-/** After-text of the current character: its top prediction, " → 'e' 31%". */
-export function decorationText(body: DidStepBody): string {
-  const top = body.top[0];
-  if (!top) return '';
-  return ` → ${quoteChar(top.ch)} ${percent(top.p)}${body.diverged ? ' (edited)' : ''}`;
+/** A stretch of one line of a document: 0-based line, UTF-16 columns [start, end). */
+export interface LineSpan {
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
 }
 
-/** The inline value at the end of the current line: where the run is, what comes next and how surprised the model is. */
+/**
+ * How the editor shows a step: the current character highlighted, with the readout (inlineValueText) as its hover.
+ * Nothing is drawn inside the line, where text would split the word the character is in ("c → 'o' 66%lass"): the
+ * readout sits after the end of the line, as VS Code's inline value (see inlineValueSpan).
+ */
+export interface StepDecoration {
+  /** The character just read. */
+  readonly current: LineSpan;
+  readonly hover: string;
+}
+
+export function stepDecoration(body: DidStepBody): StepDecoration {
+  return { current: { line: body.line, start: body.column, end: body.endColumn }, hover: inlineValueText(body) };
+}
+
+/** The range of line `line`'s inline value: the whole line, as VS Code draws an inline value after its range's end. */
+export function inlineValueSpan(line: number, lineText: string): LineSpan {
+  return { line, start: 0, end: lineText.length };
+}
+
+/** The inline value after the end of the current line: where the run is, what comes next and how surprised the model is. */
 export function inlineValueText(body: DidStepBody): string {
-  const where = `t=${body.t} ${quoteChar(body.char)}${body.layer !== null ? ` · layer ${body.layer + 1}` : ''}`;
+  const where = `t=${body.t} ${quoteChar(body.char)}${body.layer !== null ? ` · layer ${body.layer}` : ''}`;
   const next = body.next ? ` · next ${quoteChar(body.next.ch)} p=${percent(body.next.p)} loss ${body.next.loss.toFixed(2)}` : ' · end of the text';
   const top = body.top.slice(0, 3).map((c) => `${quoteChar(c.ch)} ${percent(c.p)}`).join(', ');
   return `${where}${next} · top ${top}${body.diverged ? ' · edited state (Set Value)' : ''}`;

@@ -86,7 +86,7 @@ export type GradientNorms =
   | { readonly available: true; readonly gradH: number; readonly gradC: number | null }
   | { readonly available: false; readonly reason: string };
 
-/** Where the run is: a character, and inside it a layer after Step Into (null: the whole timestep). */
+/** Where the run is: a character, and inside it a layer (0-based) after Step Into (null: the whole timestep). */
 export interface Position {
   readonly t: number;
   readonly layer: number | null;
@@ -484,7 +484,7 @@ export class SequenceRuntime {
   /** Live views of one layer's vectors at t (valid until the next move): h, c (LSTM) and each gate. */
   layerVectors(layer: number): { h: Float32Array | Float64Array; c: Float32Array | Float64Array | null; gates: Record<string, Float32Array | Float64Array> } {
     const s = this.L.timeline.stepper.layers[layer];
-    if (!s) throw new Error(`there is no layer ${layer + 1}`);
+    if (!s) throw new Error(`there is no layer ${layer}`);
     const H = this.L.model.net.cfg.hidden;
     const gates: Record<string, Float32Array | Float64Array> = {};
     this.gateNames.forEach((name, k) => {

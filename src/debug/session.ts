@@ -34,7 +34,7 @@ type VarRef =
 
 const THREAD_ID = 1;
 const TIMESTEP_FRAME = 1;
-const LAYER_FRAME_BASE = 2; // frame id of layer l is 2 + l
+const LAYER_FRAME_BASE = 2; // frame id of layer l (0-based) is 2 + l
 const GATE_TITLES: Readonly<Record<string, string>> = {
   i: 'input gate', f: 'forget gate', g: 'candidate', o: 'output gate', r: 'reset gate', z: 'update gate', n: 'candidate',
 };
@@ -139,7 +139,7 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     for (const w of warnings) this.output(`Note: ${w}\n`, 'console');
     const { cell, layers, hidden } = this.runtime.model.net.cfg;
     this.output(`Stepping through ${baseName(args.program)} (${this.runtime.length} characters) with ${baseName(args.model)}: ` +
-      `${CELL_NAMES[cell]}, ${layers} layer${layers > 1 ? 's' : ''} of ${hidden} units. Expressions: ${EXAMPLES[cell]}, top1 == 'e', p('e'), layer(1).h[0].\n`, 'console');
+      `${CELL_NAMES[cell]}, ${layers} layer${layers > 1 ? 's' : ''} of ${hidden} units. Expressions: ${EXAMPLES[cell]}, top1 == 'e', p('e'), layer(0).h[0] (layers from 0).\n`, 'console');
   }
 
   protected override async restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): Promise<void> {
@@ -317,7 +317,7 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     const { t, layer } = this.runtime.position;
     const label = `t=${t} ${quoteChar(this.runtime.map.charAt(t))}`;
     const frames = [this.frame(TIMESTEP_FRAME, label, t)];
-    if (layer !== null) frames.unshift(this.frame(LAYER_FRAME_BASE + layer, `layer ${layer + 1} · ${label}`, t));
+    if (layer !== null) frames.unshift(this.frame(LAYER_FRAME_BASE + layer, `layer ${layer} · ${label}`, t));
     response.body = { stackFrames: frames, totalFrames: frames.length };
     this.sendResponse(response);
   }
@@ -349,7 +349,7 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     const focus = this.frameLayer(args.frameId);
     const layers = focus === null ? Array.from({ length: L }, (_, l) => l) : [focus];
     const scopes: DebugProtocol.Scope[] = [];
-    const suffix = (l: number): string => (L > 1 && focus === null ? ` · layer ${l + 1}` : '');
+    const suffix = (l: number): string => (L > 1 && focus === null ? ` · layer ${l}` : '');
     const prediction = new Scope('Prediction', this.handles.create({ kind: 'prediction' }));
     if (focus === null) scopes.push(prediction);
     for (const l of layers) {
@@ -387,9 +387,9 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  /** `layer(2).` when the model has several layers, so that every evaluateName means one thing. */
+  /** `layer(1).` (0-based) when the model has several layers, so that every evaluateName means one thing. */
   private layerPrefix(layer: number): string {
-    return this.runtime.model.net.cfg.layers > 1 ? `layer(${layer + 1}).` : '';
+    return this.runtime.model.net.cfg.layers > 1 ? `layer(${layer}).` : '';
   }
 
   private layerVector(layer: number, name: string): Vector {

@@ -85,7 +85,7 @@ export class Timeline {
     const t = this.current;
     if (t < 0) throw new Error('no step has run yet');
     const buf = state === 'h' ? this.stepper.layers[layer]?.h : this.stepper.layers[layer]?.c;
-    if (!buf) throw new Error(state === 'c' ? 'only LSTM layers have a cell state c' : `there is no layer ${layer + 1}`);
+    if (!buf) throw new Error(state === 'c' ? 'only LSTM layers have a cell state c' : `there is no layer ${layer}`);
     if (!Number.isInteger(j) || j < 0 || j >= buf.length) throw new Error(`unit ${j} is out of range: units are numbered 0 to ${buf.length - 1}`);
     let at = this.edits.get(t);
     if (!at) this.edits.set(t, (at = new Map()));

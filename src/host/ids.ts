@@ -34,6 +34,8 @@ export const Commands = {
 export const TestCommands = {
   /** The state of the extension as tests need to see it. */
   testState: 'gatescope.test.state',
+  /** What the editor shows of the debugger's current step: the decorations and inline values last given to VS Code. */
+  debugEditor: 'gatescope.test.debugEditor',
 } as const;
 
 /** Context keys used in `when` clauses. */

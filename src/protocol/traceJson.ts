@@ -3,13 +3,15 @@ import { GatescopeError } from '../engine/errors';
 /**
  * The trace as JSON, the schema of `gatescope trace --json` and of the inspector's "Export trace as JSON":
  * cell, vocab, text, tokens, loss, probs [T][V], layers with [T][H] arrays per gate and state and [T] gradient
- * norms, and optionally paramGrads {name: flat array}. Numbers are float32 values written with 9 significant
+ * norms (layers[l] is layer l, 0-based: layers[0] is the bottom layer, PyTorch's `_l0`, the inspector's "layer 0"),
+ * and optionally paramGrads {name: flat array}. Numbers are float32 values written with 9 significant
  * digits, enough to read back the same float32. Pure: the CLI (engine traces) and the host (TraceData) share it.
  */
 export interface TraceJsonInput {
   readonly tokens: ArrayLike<number>;  // (T)
   readonly loss: number;
   readonly probs: Float32Array;        // (T, V)
+  /** One entry per layer, bottom first: index l is layer l (0-based, as PyTorch's `_l0` names). */
   readonly layers: readonly {
     readonly gates: Readonly<Record<string, Float32Array>>; // each (T, H)
     readonly c: Float32Array | null;   // (T, H)
@@ -96,4 +98,64 @@ export function traceToJson(trace: TraceJsonInput, vocab: readonly string[], cel
     ...(trace.prediction ? { lossAt: trace.prediction.at, lossAtValue: trace.prediction.loss, saliency: Array.from(trace.prediction.saliency, f) } : {}),
     ...(trace.paramGrads ? { paramGrads: Object.fromEntries([...trace.paramGrads].map(([k, v]) => [k, Array.from(v, f)])) } : {}),
   });
+}
+
+/**
+ * About how many bytes traceToJson's text takes in UTF-8, without writing it (to ask before writing a large file):
+ * the text, vocabulary, tokens and keys exactly, the numbers' formatted lengths measured on up to `sample` evenly
+ * spaced values of each array — exact when every array is that short, within a few per cent otherwise.
+ */
+export function traceJsonBytesEstimate(trace: TraceJsonInput, vocab: readonly string[], cell: string, sample = 4096): number {
+  const V = vocab.length;
+  const T = trace.tokens.length;
+  let text = '';
+  for (let t = 0; t < T; t++) text += vocab[trace.tokens[t]!]!;
+  // the arrays left empty: what remains is every key, the vocabulary and the text, exactly
+  const skeleton = JSON.stringify({
+    cell, vocab, text, tokens: [], loss: trace.loss, probs: [],
+    layers: trace.layers.map((l) => ({ ...Object.fromEntries(Object.keys(l.gates).map((k) => [k, []])), ...(l.c ? { c: [] } : {}), h: [], gradH: [], ...(l.gradC ? { gradC: [] } : {}) })),
+    ...(trace.prediction ? { lossAt: trace.prediction.at, lossAtValue: trace.prediction.loss, saliency: [] } : {}),
+    ...(trace.paramGrads ? { paramGrads: Object.fromEntries([...trace.paramGrads.keys()].map((k) => [k, []])) } : {}),
+  });
+  let bytes = utf8Length(skeleton);
+  let tokens = Math.max(0, T - 1);
+  for (let t = 0; t < T; t++) tokens += String(trace.tokens[t]).length;
+  bytes += tokens;
+  // an array's numbers, their commas and (for T rows of n) the rows' brackets and commas, less the "[]" counted above
+  const numbers = (a: Float32Array): number => {
+    if (a.length === 0) return 0;
+    const stride = Math.max(1, Math.floor(a.length / sample));
+    let len = 0, n = 0;
+    for (let i = 0; i < a.length; i += stride, n++) len += numberLength(a[i]!);
+    return (len / n) * a.length + (a.length - 1);
+  };
+  const rows = (a: Float32Array, n: number): number => (a.length === 0 ? 0 : numbers(a) + (a.length / n) * 2);
+  bytes += rows(trace.probs, V);
+  for (const l of trace.layers) {
+    const H = l.h.length / Math.max(1, T);
+    for (const a of Object.values(l.gates)) bytes += rows(a, H);
+    if (l.c) bytes += rows(l.c, H);
+    bytes += rows(l.h, H) + numbers(l.gradH) + (l.gradC ? numbers(l.gradC) : 0);
+  }
+  if (trace.prediction) bytes += numbers(trace.prediction.saliency);
+  for (const g of trace.paramGrads?.values() ?? []) bytes += numbers(g);
+  return Math.round(bytes);
+}
+
+/** Characters of a number as traceToJson writes it (9 significant digits; null when not finite). */
+function numberLength(x: number): number {
+  return Number.isFinite(x) ? String(Number(x.toPrecision(9))).length : 4;
+}
+
+/** Bytes of a string in UTF-8. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) { n += 4; i++; }
+    else n += 3;
+  }
+  return n;
 }

@@ -1,8 +1,8 @@
 // Browser E2E scenario for the step debugger (run-e2e.mjs runs every test/e2e/*.mjs; screenshots land in
 // test/artifacts/e2e/<scenario>/).
 // As a person would: open a file, "Gatescope: Step Through with LSTM", pick the model, step with F10, look at the
-// paused debugger (current character highlighted with its prediction, the Prediction scope, the call stack
-// "t=12 'e'"), then Step Into the layers.
+// paused debugger (the current character highlighted, its readout after the end of its line and never inside a
+// word, the Prediction scope, the call stack "t=12 'e'"), then Step Into the layers (the first is "layer 0").
 import { trainDemoModel } from './lib/model.mjs';
 
 export default async function ({ page, wb, screenshot, log, workspace }) {
@@ -41,6 +41,6 @@ export default async function ({ page, wb, screenshot, log, workspace }) {
   await wb.runCommand('Debug: Step Into');
   await page.waitForTimeout(1200);
   const top = await page.locator('.debug-call-stack .monaco-list-row').first().innerText();
-  if (!/layer 1 · t=12 /.test(top)) throw new Error(`unexpected top frame after Step Into: ${top}`);
-  await screenshot('02-stepped-into-layer-1');
+  if (!/layer 0 · t=12 /.test(top)) throw new Error(`unexpected top frame after Step Into: ${top}`);
+  await screenshot('02-stepped-into-layer-0');
 }

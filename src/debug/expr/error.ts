@@ -4,7 +4,7 @@
 export const MAX_EXPRESSION_LENGTH = 1000;
 /**
  * Deepest nesting accepted; each bracket, call, unary sign, index and '.' is one level. Far above what a person
- * writes (`layer(2).o[5] > 0.9` and `max(abs(c - h)) > 1` are 2) and far below the stack: the parser uses about
+ * writes (`layer(1).o[5] > 0.9` and `max(abs(c - h)) > 1` are 2) and far below the stack: the parser uses about
  * 10 frames per level.
  */
 export const MAX_NESTING = 64;

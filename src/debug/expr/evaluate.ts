@@ -5,7 +5,7 @@ import type { Expr } from './parse';
 
 export type Vector = ArrayLike<number>;
 
-/** A layer picked with layer(k); its members are that layer's vectors and gradient norms. */
+/** A layer picked with layer(k) (0-based); its members are that layer's vectors and gradient norms. */
 export class LayerRef {
   constructor(readonly index: number) {}
 }
@@ -13,9 +13,10 @@ export class LayerRef {
 export type Value = number | boolean | string | Vector | LayerRef;
 
 /**
- * What the expression can see: the state at the current timestep. Layers are 0-based here, 1-based in the
- * language (`layer(1)` is the first, as in the UI). Lookups return undefined for a name that does not exist;
- * they throw (any Error) for a name that exists but has no value now (e.g. gradients of a long text).
+ * What the expression can see: the state at the current timestep. Layers are 0-based, here and in the language
+ * (`layer(0)` is the first, as in the inspector, the CLI and PyTorch's `_l0` names). Lookups return undefined
+ * for a name that does not exist; they throw (any Error) for a name that exists but has no value now (e.g.
+ * gradients of a long text).
  * Names are whatever the user typed (`constructor`, `__proto__`): answer with a switch or a Map, not by
  * indexing a plain object. The evaluator ignores an answer that is not a Value, but a getter would still run.
  */
@@ -49,7 +50,7 @@ export const FUNCTIONS: Readonly<Record<string, string>> = {
   sqrt: 'sqrt(x)', exp: 'exp(x)', log: 'log(x): natural logarithm', tanh: 'tanh(x)', sigmoid: 'sigmoid(x)', relu: 'relu(x): max(0, x)',
   p: "p('e'): probability that the next character is 'e'",
   logit: "logit('e'): the decoder's logit for 'e'",
-  layer: 'layer(k): layer k (from 1), e.g. layer(2).o[5]',
+  layer: 'layer(k): layer k, numbered from 0 (layer(0) is the first), e.g. layer(1).o[5]',
 };
 
 /** FUNCTIONS for lookups by a user's name: own entries only, so `constructor` is not a function. */
@@ -75,7 +76,7 @@ export function describeType(v: Value): string {
   if (typeof v === 'number') return 'a number';
   if (typeof v === 'boolean') return 'true/false';
   if (typeof v === 'string') return 'a character';
-  if (v instanceof LayerRef) return `layer ${v.index + 1}`;
+  if (v instanceof LayerRef) return `layer ${v.index}`;
   return `a vector of ${v.length}`;
 }
 
@@ -117,11 +118,11 @@ export function evaluate(e: Expr, scope: ExprScope): Value {
   };
   const layerIndex = (node: Expr, v: Value): number => {
     const k = scalar(node, v, 'layer(…)');
-    if (!Number.isInteger(k) || k < 1 || k > scope.layerCount) {
-      fail(node, scope.layerCount === 1 ? `the model has 1 layer: layer(1) is the only one, not layer(${k})`
-        : `layers are numbered from 1 to ${scope.layerCount}, not ${k}`);
+    if (!Number.isInteger(k) || k < 0 || k >= scope.layerCount) {
+      fail(node, scope.layerCount === 1 ? `the model has 1 layer: layer(0) is the only one, not layer(${k})`
+        : `layers are numbered from 0 to ${scope.layerCount - 1}, not ${k}`);
     }
-    return k - 1;
+    return k;
   };
   /** The scopes' first answer that is a Value, else the language's "unknown name" error. */
   const lookup = (node: Expr, gets: readonly (() => Value | undefined)[], name: string, inLayer: number | null): Value => {
@@ -138,7 +139,7 @@ export function evaluate(e: Expr, scope: ExprScope): Value {
     if (help !== undefined) return fail(node, `${name} is a function: call it, e.g. ${help.split(':')[0]}`);
     const known = scope.names();
     const near = known.find((n) => n.toLowerCase() === name.toLowerCase());
-    const where = inLayer === null ? '' : ` in layer ${inLayer + 1}`;
+    const where = inLayer === null ? '' : ` in layer ${inLayer}`;
     return fail(node, `unknown name '${name}'${where}${near ? ` (did you mean '${near}'?)` : ''}; names: ${known.join(', ')}; functions: ${[...FUNCTION_HELP.keys()].join(', ')}`);
   };
 
@@ -154,7 +155,7 @@ export function evaluate(e: Expr, scope: ExprScope): Value {
       }
       case 'member': {
         const obj = ev(node.object);
-        if (!(obj instanceof LayerRef)) return fail(node.object, `'.${node.name}' needs a layer, e.g. layer(1).${node.name}, but this is ${describeType(obj)}`);
+        if (!(obj instanceof LayerRef)) return fail(node.object, `'.${node.name}' needs a layer, e.g. layer(0).${node.name}, but this is ${describeType(obj)}`);
         const span = { start: node.nameStart, end: node.end };
         try {
           return lookup(node, [() => scope.layerValue(obj.index, node.name)], node.name, obj.index);
@@ -319,7 +320,7 @@ export function evaluateCondition(e: Expr, scope: ExprScope): boolean {
   if (typeof v === 'boolean') return v;
   if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
   if (typeof v === 'string') throw new ExprError(`a condition must be true or false, but this is a character: compare it, e.g. ${e.type === 'name' ? e.name : 'top1'} == 'e'`, e.start, e.end);
-  if (v instanceof LayerRef) throw new ExprError('a condition must be true or false, but this is a layer: pick a value, e.g. layer(1).c[0] > 1', e.start, e.end);
+  if (v instanceof LayerRef) throw new ExprError('a condition must be true or false, but this is a layer: pick a value, e.g. layer(0).h[0] > 0.5', e.start, e.end);
   throw new ExprError(`a condition must be true or false, but this is a vector of ${v.length}: use any(…), all(…), max(…) or pick a unit with [k]`, e.start, e.end);
 }
 

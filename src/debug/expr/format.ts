@@ -31,7 +31,7 @@ export function formatValue(v: Value): string {
   if (typeof v === 'number') return formatNumber(v);
   if (typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return quoteChar(v);
-  if (v instanceof LayerRef) return `layer ${v.index + 1}`;
+  if (v instanceof LayerRef) return `layer ${v.index}`;
   return summarizeVector(v);
 }
 

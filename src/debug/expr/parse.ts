@@ -3,7 +3,7 @@ import { tokenize, type Token } from './tokenize';
 
 /**
  * The debugger's expression language, for breakpoint conditions, logpoints, watch, hover and the REPL:
- *   f[3] < 0.1    max(abs(c)) > 3    gradH > 1    top1 == 'e'    p('e') < 0.05    layer(2).o[5] > 0.9
+ *   f[3] < 0.1    max(abs(c)) > 3    gradH > 1    top1 == 'e'    p('e') < 0.05    layer(1).o[5] > 0.9
  * A hand-written tokenizer, a recursive-descent parser and a tree-walking evaluator; nothing is ever passed
  * to eval. Every error carries the position of the problem in the expression.
  *
@@ -88,7 +88,7 @@ export function parseExpression(src: string): Expr {
   };
   const postfix = (): Expr => {
     let e = primary();
-    // Each step deepens the tree the evaluator walks by one, so a long chain (h[0][0]… or layer(1).o.o…) nests.
+    // Each step deepens the tree the evaluator walks by one, so a long chain (h[0][0]… or layer(0).o.o…) nests.
     let steps = 0;
     for (;;) {
       if (isOp(peek(), '[') || isOp(peek(), '.')) {

@@ -12,11 +12,18 @@ export async function diagramScenario({ page, wb, screenshot, log, workspace }) 
   await pickExampleModel(page);
   await page.locator('.debug-toolbar').waitFor({ timeout: 30_000 });
   await page.waitForTimeout(800);
+  // step as a learner does, each step once the one before has shown (a loaded machine may take a while for one; a
+  // key pressed while the debugger is still running is dropped, so it is pressed again)
+  const stepOf = async () => Number(/step (\d+)/.exec((await diagram.getAttribute('aria-label')) ?? '')?.[1] ?? -1);
   for (let k = 0; k < 8; k++) {
-    await page.keyboard.press('F10');
-    await page.waitForTimeout(250);
+    const before = await stepOf();
+    for (let attempt = 0; attempt < 4 && (await stepOf()) <= before; attempt++) {
+      await page.keyboard.press('F10');
+      const end = Date.now() + 5000;
+      while (Date.now() < end && (await stepOf()) <= before) await page.waitForTimeout(100);
+    }
   }
-  await page.waitForTimeout(1500);
+  await page.waitForTimeout(500);
   const label = await diagram.getAttribute('aria-label');
   log(`diagram: ${label}`);
   const step = Number(/step (\d+)/.exec(label ?? '')?.[1]);

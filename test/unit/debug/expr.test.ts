@@ -68,14 +68,14 @@ describe('debugger expressions: parsing and evaluation', () => {
     assert.equal(cond("p('e') < 0.05"), false);
     assert.equal(cond("p('b') < 0.05"), true);
     assert.equal(cond('loss > 4'), true);
-    assert.equal(cond('layer(2).o[3] > 0.9'), true);
-    assert.equal(cond('layer(1).o[3] > 0.9 && layer(1).gradH > 1'), true);
+    assert.equal(cond('layer(1).o[3] > 0.9'), true);
+    assert.equal(cond('layer(0).o[3] > 0.9 && layer(0).gradH > 1'), true);
   });
 
   it('unqualified names follow the selected layer', () => {
     assert.equal(run('gradH', fakeScope(0)), 1.5);
     assert.equal(run('gradH', fakeScope(1)), 0.25);
-    assert.equal(run('layer(2).gradH', fakeScope(0)), 0.25);
+    assert.equal(run('layer(1).gradH', fakeScope(0)), 0.25);
   });
 
   it('has the usual precedence and associativity, short-circuit && and ||, and !', () => {
@@ -95,22 +95,22 @@ describe('debugger expressions: parsing and evaluation', () => {
   });
 
   it('works elementwise on vectors and reduces them', () => {
-    assert.equal(run('sum(abs(layer(1).c) > 2)'), 2);     // 3 and -4
-    assert.equal(run('mean(layer(1).c)'), -0.5);
-    assert.equal(run('min(layer(1).c)'), -4);
+    assert.equal(run('sum(abs(layer(0).c) > 2)'), 2);     // 3 and -4
+    assert.equal(run('mean(layer(0).c)'), -0.5);
+    assert.equal(run('min(layer(0).c)'), -4);
     assert.equal(run('max(1, 5, 3)'), 5);
     assert.equal(run('argmax(probs)'), 2);
-    assert.equal(run('argmin(layer(1).c)'), 3);
+    assert.equal(run('argmin(layer(0).c)'), 3);
     assert.equal(run('len(h)'), 4);
-    assert.equal(run('norm(layer(1).c)'), Math.sqrt(30));
+    assert.equal(run('norm(layer(0).c)'), Math.sqrt(30));
     assert.equal(run('any(h > 0.5)'), true);
     assert.equal(run('all(h > 0.5)'), false);
-    assert.deepEqual(Array.from(run('layer(1).c * 2 - 1') as Float64Array), [1, -5, 5, -9]);
-    assert.deepEqual(Array.from(run('layer(1).c + layer(2).c') as Float64Array), [1.5, 0.5, -0.5, -4]);
-    assert.equal(run('(layer(1).c * 2)[3]'), -8);
+    assert.deepEqual(Array.from(run('layer(0).c * 2 - 1') as Float64Array), [1, -5, 5, -9]);
+    assert.deepEqual(Array.from(run('layer(0).c + layer(1).c') as Float64Array), [1.5, 0.5, -0.5, -4]);
+    assert.equal(run('(layer(0).c * 2)[3]'), -8);
     assert.equal(run('sigmoid(0)'), 0.5);
     assert.deepEqual([run('relu(-2)'), run('relu(0)'), run('relu(1.5)')], [0, 0, 1.5]);
-    assert.deepEqual(Array.from(run('relu(layer(1).c)') as Float64Array), [1, 0, 3, 0]);
+    assert.deepEqual(Array.from(run('relu(layer(0).c)') as Float64Array), [1, 0, 3, 0]);
     assert.equal(run("logit('e')"), Math.log(0.77));
     assert.equal(run("ch == 'x' && next != 'x'"), true);
   });
@@ -136,7 +136,7 @@ describe('debugger expressions: parsing and evaluation', () => {
     assert.equal(errorOf("p('\\q')").column, 4);
     assert.deepEqual(errorOf('max(c) 3'), { reason: "unexpected '3' after a complete expression", column: 8, end: 9 });
     assert.equal(errorOf('3abc').reason, "unexpected 'a' after the number 3");
-    assert.match(errorOf('layer(1).').reason, /expected a name after '\.'/);
+    assert.match(errorOf('layer(0).').reason, /expected a name after '\.'/);
     assert.match(errorOf('max(c,)').reason, /expected a number, a name or '\(', found '\)'/);
   });
 
@@ -145,9 +145,12 @@ describe('debugger expressions: parsing and evaluation', () => {
     assert.equal(errorOf('c[1.5] > 2').reason, 'an index must be a whole number, not 1.5');
     assert.match(errorOf('foo > 1').reason, /^unknown name 'foo'; names: t, ch, .*; functions: abs, /);
     assert.match(errorOf('C[0] > 1').reason, /unknown name 'C' \(did you mean 'c'\?\)/);
-    assert.match(errorOf('layer(2).xx > 1').reason, /unknown name 'xx' in layer 2/);
-    assert.equal(errorOf('layer(2).xx > 1').column, 10);
-    assert.deepEqual(errorOf('layer(3).h[0] > 1'), { reason: 'layers are numbered from 1 to 2, not 3', column: 7, end: 8 });
+    assert.match(errorOf('layer(1).xx > 1').reason, /unknown name 'xx' in layer 1/);
+    assert.equal(errorOf('layer(1).xx > 1').column, 10);
+    assert.deepEqual(errorOf('layer(2).h[0] > 1'), { reason: 'layers are numbered from 0 to 1, not 2', column: 7, end: 8 });
+    assert.deepEqual(errorOf('layer(-1).h[0] > 1'), { reason: 'layers are numbered from 0 to 1, not -1', column: 7, end: 9 });
+    assert.deepEqual(errorOf('layer(1).h[0] > 1', { ...fakeScope(0), layerCount: 1 }),
+      { reason: 'the model has 1 layer: layer(0) is the only one, not layer(1)', column: 7, end: 8 }, 'a 1-layer model');
     assert.match(errorOf('top1 == 5').reason, /cannot compare a character with a number/);
     assert.match(errorOf("top1 > 'a'").reason, /'>' does not apply to characters/);
     assert.match(errorOf("p('z') < 0.1").reason, /"z" is not in the model's vocabulary/);
@@ -160,10 +163,10 @@ describe('debugger expressions: parsing and evaluation', () => {
     assert.match(errorOf('maxx(c) > 1').reason, /unknown function maxx\(…\)/);
     assert.match(errorOf('Max(c) > 1').reason, /did you mean max\?/);
     assert.match(errorOf('max > 1').reason, /max is a function: call it/);
-    assert.match(errorOf('h.o > 1').reason, /'\.o' needs a layer, e.g. layer\(1\)\.o/);
+    assert.match(errorOf('h.o > 1').reason, /'\.o' needs a layer, e.g. layer\(0\)\.o/);
     assert.match(errorOf('3[0] > 1').reason, /only vectors can be indexed/);
-    assert.match(errorOf('layer(1).c + probs').reason, /different lengths \(4 and 3\)/);
-    assert.match(errorOf('layer(1) > 1').reason, /needs a number, but this is layer 1/);
+    assert.match(errorOf('layer(0).c + probs').reason, /different lengths \(4 and 3\)/);
+    assert.match(errorOf('layer(0) > 1').reason, /needs a number, but this is layer 0/);
   });
 
   it('never evaluates code: what looks like JavaScript is a clear error', () => {
@@ -202,9 +205,9 @@ describe('debugger expressions: hostile input', () => {
         assert.deepEqual(errorOf(`${name} > 0`, scope), {
           reason: `unknown name '${name}'; names: ${NAMES.join(', ')}; functions: ${FUNCTION_LIST}`, column: 1, end: name.length + 1,
         }, `${name} (${label})`);
-        assert.deepEqual(errorOf(`layer(1).${name} > 0`, scope), {
-          reason: `unknown name '${name}' in layer 1; names: ${NAMES.join(', ')}; functions: ${FUNCTION_LIST}`, column: 10, end: name.length + 10,
-        }, `layer(1).${name} (${label})`);
+        assert.deepEqual(errorOf(`layer(0).${name} > 0`, scope), {
+          reason: `unknown name '${name}' in layer 0; names: ${NAMES.join(', ')}; functions: ${FUNCTION_LIST}`, column: 10, end: name.length + 10,
+        }, `layer(0).${name} (${label})`);
       }
     }
   });
@@ -217,9 +220,9 @@ describe('debugger expressions: hostile input', () => {
   });
 
   it('member access to a built-in name on a vector or a missing layer is the usual error', () => {
-    assert.deepEqual(errorOf('c.constructor > 0'), { reason: "'.constructor' needs a layer, e.g. layer(1).constructor, but this is a vector of 4", column: 1, end: 2 });
-    assert.deepEqual(errorOf('layer(0).__proto__ > 0'), { reason: 'layers are numbered from 1 to 2, not 0', column: 7, end: 8 });
-    assert.deepEqual(errorOf('layer(2).constructor(1)'), { reason: "unexpected '(' after a complete expression", column: 21, end: 22 });
+    assert.deepEqual(errorOf('c.constructor > 0'), { reason: "'.constructor' needs a layer, e.g. layer(0).constructor, but this is a vector of 4", column: 1, end: 2 });
+    assert.deepEqual(errorOf('layer(2).__proto__ > 0'), { reason: 'layers are numbered from 0 to 1, not 2', column: 7, end: 8 });
+    assert.deepEqual(errorOf('layer(1).constructor(1)'), { reason: "unexpected '(' after a complete expression", column: 21, end: 22 });
   });
 
   it('refuses an expression longer than 1,000 characters before parsing it, never with RangeError', () => {
@@ -242,7 +245,7 @@ describe('debugger expressions: hostile input', () => {
       [`max(1, ${'max(1, '.repeat(64)}2${')'.repeat(65)}`, 449],
       [`${'g['.repeat(65)}0${']'.repeat(65)}`, 130],             // index expressions
       [`h${'[0]'.repeat(65)}`, 194],                             // index chains
-      [`layer(1)${'.o'.repeat(65)}`, 137],                      // member chains
+      [`layer(0)${'.o'.repeat(65)}`, 137],                      // member chains
       [`${'-(abs('.repeat(22)}1${'))'.repeat(22)}`, 128],        // mixed: sign, paren, call
     ];
     for (const [src, column] of cases) {
@@ -255,13 +258,13 @@ describe('debugger expressions: hostile input', () => {
 
   it('evaluates nesting up to the limit: 30 parentheses as a person might, 64 of each kind', () => {
     assert.equal(run(`${'('.repeat(30)}c[1] + 1${')'.repeat(30)}`), 3.5);
-    assert.equal(cond(`${'('.repeat(30)}max(abs(layer(1).c - c)) > 3${')'.repeat(30)}`), true);  // |-4 - 0|
+    assert.equal(cond(`${'('.repeat(30)}max(abs(layer(0).c - c)) > 3${')'.repeat(30)}`), true);  // |-4 - 0|
     assert.equal(run(`${'('.repeat(64)}1${')'.repeat(64)}`), 1);
     assert.equal(run(`${'-'.repeat(64)}2`), 2);
     assert.equal(run(`${'-'.repeat(63)}2`), -2);
     assert.equal(run(`${'abs('.repeat(64)}1 - 3${')'.repeat(64)}`), 2);
     assert.equal(run(`${'g['.repeat(64)}0${']'.repeat(64)}`), 0);
-    assert.doesNotThrow(() => parseExpression(`layer(1)${'.o'.repeat(64)}`));
+    assert.doesNotThrow(() => parseExpression(`layer(0)${'.o'.repeat(64)}`));
     assert.doesNotThrow(() => parseExpression(`h${'[0]'.repeat(64)}`));
   });
 });
@@ -289,7 +292,7 @@ describe('debugger expressions: formatting, logpoints, hit counts', () => {
   });
 
   it('renders logpoint messages with {expression} holes and {{ }} braces', () => {
-    const t = parseLogMessage("t={t} top1={top1} p={p('e')} c0={layer(1).c[0]} {{literal}} {p('}')}");
+    const t = parseLogMessage("t={t} top1={top1} p={p('e')} c0={layer(0).c[0]} {{literal}} {p('}')}");
     const out = renderLogMessage(t, fakeScope());
     assert.equal(out, "t=42 top1='e' p=0.77 c0=1 {literal} <p('}'): \"}\" is not in the model's vocabulary>");
   });

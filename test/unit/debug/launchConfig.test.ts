@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DidStepBody } from '../../../src/protocol/debug';
 import {
-  DEBUG_TYPE, DebugCommands, decorationText, INITIAL_CONFIGURATION, inlineValueText, launchConfigFor, percent, samePath,
+  DEBUG_TYPE, DebugCommands, DebugTestCommands, INITIAL_CONFIGURATION, inlineValueSpan, inlineValueText, launchConfigFor, percent, samePath,
+  stepDecoration,
 } from '../../../src/debug/launchConfig';
 
 const body = (extra: Partial<DidStepBody> = {}): DidStepBody => ({
@@ -28,12 +29,26 @@ describe('debugger wiring without VS Code: launch configurations and editor text
     assert.equal(launchConfigFor({ ...editor, selection: { text: '', startOffset: 2, startLine: 0, startColumn: 2 } }, '/m').text, undefined);
   });
 
-  it('writes the decoration and the inline value', () => {
-    assert.equal(decorationText(body()), " → 'e' 31%");
-    assert.equal(decorationText(body({ diverged: true })), " → 'e' 31% (edited)");
+  it('writes the inline value (layers 0-based) and the hover', () => {
     assert.equal(inlineValueText(body()), "t=42 'x' · next 'a' p=1.2% loss 4.40 · top 'e' 31%, ' ' 20%, '\\n' 5.1%");
-    assert.equal(inlineValueText(body({ next: null, layer: 1 })), "t=42 'x' · layer 2 · end of the text · top 'e' 31%, ' ' 20%, '\\n' 5.1%");
+    assert.equal(inlineValueText(body({ next: null, layer: 0 })), "t=42 'x' · layer 0 · end of the text · top 'e' 31%, ' ' 20%, '\\n' 5.1%");
+    assert.equal(inlineValueText(body({ next: null, layer: 1 })), "t=42 'x' · layer 1 · end of the text · top 'e' 31%, ' ' 20%, '\\n' 5.1%");
+    assert.match(inlineValueText(body({ diverged: true })), / · edited state \(Set Value\)$/);
     assert.deepEqual([0.5, 0.0423, 0.0031, 0.00001].map(percent), ['50%', '4.2%', '0.31%', '<0.01%']);
+  });
+
+  it('highlights the current character and puts no text inside its line: the readout goes after the line\'s end', () => {
+    // "class JSONDecodeError", stopped on its 'c': the word must read whole, not "c → 'o' 66%lass"
+    const line = 'class JSONDecodeError(ValueError):';
+    const b = body({ char: 'c', line: 7, column: 0, endColumn: 1 });
+    const d = stepDecoration(b);
+    assert.deepEqual(d.current, { line: 7, start: 0, end: 1 });
+    assert.deepEqual(Object.keys(d).sort(), ['current', 'hover'], 'a highlight and a hover, no after-text at the character');
+    assert.equal(d.hover, inlineValueText(b));
+    // VS Code draws an inline value after its range's end: the range ends where the line ends
+    assert.deepEqual(inlineValueSpan(7, line), { line: 7, start: 0, end: line.length });
+    assert.deepEqual(inlineValueSpan(0, ''), { line: 0, start: 0, end: 0 });
+    assert.deepEqual(inlineValueSpan(3, 'a🙂b'), { line: 3, start: 0, end: 4 }, 'UTF-16 columns, as the editor counts them');
   });
 
   it('compares paths across separators and drive-letter case', () => {
@@ -50,6 +65,7 @@ describe('debugger wiring without VS Code: launch configurations and editor text
     assert.deepEqual(Object.keys(dbg.configurationAttributes.launch.properties).sort(),
       ['model', 'program', 'startColumn', 'startLine', 'startOffset', 'stopOnEntry', 'text', 'trace']);
     for (const id of Object.values(DebugCommands)) assert.ok(c.commands.some((x: { command: string }) => x.command === id), id);
+    for (const id of Object.values(DebugTestCommands)) assert.ok(!JSON.stringify(c).includes(id), `${id} is test-only: not in the manifest`);
     assert.ok(c.menus['editor/context'].some((m: { command: string }) => m.command === DebugCommands.stepThrough));
     assert.ok(c.activationEvents.includes(`onDebugResolve:${DEBUG_TYPE}`));
     assert.ok(c.breakpoints.some((b: { language: string }) => b.language === 'plaintext'));

@@ -185,7 +185,7 @@ describe('debugger runtime', () => {
     await rt.start(true);
     for (let k = 0; k < 7; k++) await rt.next();
     const trace = traceTokens(fx.file.net, fx.file.vocab.encode(TEXT));
-    const c = rt.evaluate('layer(1).c') as Float32Array;
+    const c = rt.evaluate('layer(0).c') as Float32Array;
     assert.deepEqual(Array.from(c), Array.from(trace.layers[0]!.c!.subarray(7 * 16, 8 * 16)));
     await rt.next();
     assert.deepEqual(Array.from(c), Array.from(trace.layers[0]!.c!.subarray(7 * 16, 8 * 16)), 'a copy, not a live view');

@@ -145,7 +145,7 @@ describe('debug adapter over DAP', function () {
     }
   });
 
-  it("a conditional line breakpoint stops at the first character of its line where the trace satisfies it (gates of layer 1, probabilities)", async () => {
+  it("a conditional line breakpoint stops at the first character of its line where the trace satisfies it (gates of layer 0, probabilities)", async () => {
     const f1 = trace.layers[0]!.gates['f']!;
     const line2 = CHARS.indexOf('\n') + 1;
     const line2End = CHARS.indexOf('\n', line2);
@@ -158,7 +158,7 @@ describe('debug adapter over DAP', function () {
     const pThr = safeThreshold(CHARS.map((_, t) => pe(t)), 0.7, 1e-6);
     const expectedP = CHARS.findIndex((_, t) => t > expected && pe(t) > pThr);
     await launch(dc, args({ stopOnEntry: false }), () => dc.setBreakpointsRequest({
-      source: { path: fx.program }, breakpoints: [{ line: 2, condition: `layer(1).f[3] < ${thr}` }],
+      source: { path: fx.program }, breakpoints: [{ line: 2, condition: `layer(0).f[3] < ${thr}` }],
     }));
     assert.equal((await topFrame(dc)).t, expected);
     await dc.setBreakpointsRequest({ source: { path: fx.program }, breakpoints: [] });
@@ -175,20 +175,20 @@ describe('debug adapter over DAP', function () {
       assert.ok(Math.abs(Number(got) - want) <= 1e-6, `${what}: ${got} vs ${want}`); // the engine's stepper ≡ trace tolerance (today they are bit-equal)
     for (let l = 0; l < 2; l++) {
       const layer = trace.layers[l]!;
-      const cVars = await children(dc, await scopeRef(dc, 1, `Cell state c · layer ${l + 1}`));
-      const hVars = await children(dc, await scopeRef(dc, 1, `Hidden h · layer ${l + 1}`));
-      const gates = await children(dc, await scopeRef(dc, 1, `Gates · layer ${l + 1}`));
+      const cVars = await children(dc, await scopeRef(dc, 1, `Cell state c · layer ${l}`));
+      const hVars = await children(dc, await scopeRef(dc, 1, `Hidden h · layer ${l}`));
+      const gates = await children(dc, await scopeRef(dc, 1, `Gates · layer ${l}`));
       assert.deepEqual([...gates.keys()], ['i', 'f', 'g', 'o']);
       for (let j = 0; j < H; j++) {
-        close(cVars.get(String(j))!.value, layer.c![t * H + j]!, `c[${j}] layer ${l + 1}`);
-        close(hVars.get(String(j))!.value, layer.h[t * H + j]!, `h[${j}] layer ${l + 1}`);
+        close(cVars.get(String(j))!.value, layer.c![t * H + j]!, `c[${j}] layer ${l}`);
+        close(hVars.get(String(j))!.value, layer.h[t * H + j]!, `h[${j}] layer ${l}`);
       }
-      assert.equal(cVars.get('3')!.evaluateName, `layer(${l + 1}).c[3]`);
+      assert.equal(cVars.get('3')!.evaluateName, `layer(${l}).c[3]`);
       for (const [name, v] of gates) {
         const units = await children(dc, v.variablesReference);
         for (let j = 0; j < H; j++) close(units.get(String(j))!.value, layer.gates[name]![t * H + j]!, `${name}[${j}]`);
       }
-      const grads = await children(dc, await scopeRef(dc, 1, `Gradient norms · layer ${l + 1}`));
+      const grads = await children(dc, await scopeRef(dc, 1, `Gradient norms · layer ${l}`));
       close(grads.get('gradH')!.value, layer.gradH[t]!, 'gradH');
       close(grads.get('gradC')!.value, layer.gradC![t]!, 'gradC');
     }
@@ -204,7 +204,7 @@ describe('debug adapter over DAP', function () {
     assert.match(pred.get('next (actual)')!.value, new RegExp(`^'${CHARS[t + 1]}'`));
     const top = [...pred.keys()].filter((k) => k.startsWith('#'));
     assert.equal(top.length, 10);
-    const r = await dc.evaluateRequest({ expression: 'layer(2).gradH', frameId: 1, context: 'watch' });
+    const r = await dc.evaluateRequest({ expression: 'layer(1).gradH', frameId: 1, context: 'watch' });
     close(r.body.result, trace.layers[1]!.gradH[t]!, 'evaluate gradH');
   });
 
@@ -212,7 +212,7 @@ describe('debug adapter over DAP', function () {
     await launch(dc, args());
     for (let n = 0; n < 10; n++) await next(dc);
     const V = fx.file.vocab.size;
-    const hRef = await scopeRef(dc, 1, 'Hidden h · layer 2');
+    const hRef = await scopeRef(dc, 1, 'Hidden h · layer 1');
     const before = await dc.evaluateRequest({ expression: 'probs', frameId: 1, context: 'repl' });
     const invalidated = dc.waitForEvent('invalidated');
     const didStep = dc.waitForEvent(DID_STEP_EVENT);
@@ -225,33 +225,33 @@ describe('debug adapter over DAP', function () {
     const changed = [...p10.values()].some((v, k) => Math.abs(Number(v.value) - trace.probs[10 * V + k]!) > 1e-4);
     assert.ok(changed, 'the prediction at t follows the edited h');
     assert.notEqual(before.body.result, (await dc.evaluateRequest({ expression: 'probs', frameId: 1, context: 'repl' })).body.result);
-    assert.equal((await dc.evaluateRequest({ expression: 'layer(2).h[4]', frameId: 1, context: 'watch' })).body.result, set.body.value);
+    assert.equal((await dc.evaluateRequest({ expression: 'layer(1).h[4]', frameId: 1, context: 'watch' })).body.result, set.body.value);
     // … and so does the next step, which reads the edited state
     await next(dc);
     const after = await snapshot(dc, 1);
-    const h11 = Number(after.get('Hidden h · layer 2/0'));
-    assert.ok(Math.abs(h11 - trace.layers[1]!.h[11 * H]!) > 1e-7 || Math.abs(Number(after.get('Hidden h · layer 2/1')) - trace.layers[1]!.h[11 * H + 1]!) > 1e-7);
-    assert.ok((await children(dc, await scopeRef(dc, 1, 'Interventions'))).has('t=10 layer(2).h[4]'));
-    const grads = await children(dc, await scopeRef(dc, 1, 'Gradient norms · layer 2'));
+    const h11 = Number(after.get('Hidden h · layer 1/0'));
+    assert.ok(Math.abs(h11 - trace.layers[1]!.h[11 * H]!) > 1e-7 || Math.abs(Number(after.get('Hidden h · layer 1/1')) - trace.layers[1]!.h[11 * H + 1]!) > 1e-7);
+    assert.ok((await children(dc, await scopeRef(dc, 1, 'Interventions'))).has('t=10 layer(1).h[4]'));
+    const grads = await children(dc, await scopeRef(dc, 1, 'Gradient norms · layer 1'));
     assert.match(grads.get('note')!.value, /ORIGINAL run/);
     for (let n = 0; n < 3; n++) await back(dc);
     for (let n = 0; n < 3; n++) await next(dc);
     assert.deepEqual(await snapshot(dc, 1), after);
   });
 
-  it('Set Value on c of layer 1 leaves the current prediction alone and changes the next one', async () => {
+  it('Set Value on c of layer 0 leaves the current prediction alone and changes the next one', async () => {
     await launch(dc, args());
     for (let n = 0; n < 5; n++) await next(dc);
     const probsNow = (await dc.evaluateRequest({ expression: 'probs', frameId: 1, context: 'repl' })).body.result;
-    await dc.setVariableRequest({ variablesReference: await scopeRef(dc, 1, 'Cell state c · layer 1'), name: '0', value: '3' });
+    await dc.setVariableRequest({ variablesReference: await scopeRef(dc, 1, 'Cell state c · layer 0'), name: '0', value: '3' });
     assert.equal((await dc.evaluateRequest({ expression: 'probs', frameId: 1, context: 'repl' })).body.result, probsNow);
     await next(dc);
     const V = fx.file.vocab.size;
     const p = await children(dc, (await dc.evaluateRequest({ expression: 'probs', frameId: 1, context: 'repl' })).body.variablesReference);
     assert.ok([...p.values()].some((v, k) => Math.abs(Number(v.value) - trace.probs[6 * V + k]!) > 1e-5));
-    await assert.rejects(dc.setVariableRequest({ variablesReference: (await children(dc, await scopeRef(dc, 1, 'Gates · layer 1'))).get('f')!.variablesReference, name: '0', value: '1' }),
+    await assert.rejects(dc.setVariableRequest({ variablesReference: (await children(dc, await scopeRef(dc, 1, 'Gates · layer 0'))).get('f')!.variablesReference, name: '0', value: '1' }),
       /Only units of the cell state c and the hidden state h can be set/);
-    await assert.rejects(dc.setVariableRequest({ variablesReference: await scopeRef(dc, 1, 'Hidden h · layer 1'), name: '0', value: "'e'" }), /must be a number/);
+    await assert.rejects(dc.setVariableRequest({ variablesReference: await scopeRef(dc, 1, 'Hidden h · layer 0'), name: '0', value: "'e'" }), /must be a number/);
   });
 
   it('a bad expression gets a clear error with its position: at the breakpoint, in watch and in the REPL', async () => {
@@ -275,7 +275,7 @@ describe('debug adapter over DAP', function () {
     assert.match(f2!.message!, /cannot compare a character with a number.*column 9/);
     assert.match(f3!.message!, /a condition must be true or false, but this is a vector of 16/);
     assert.match(f4!.message!, /"Z" is not in the model's vocabulary \(column 3/);
-    await assert.rejects(dc.evaluateRequest({ expression: 'layer(3).h[0]', frameId: 1, context: 'watch' }), /layers are numbered from 1 to 2, not 3 \(column 7/);
+    await assert.rejects(dc.evaluateRequest({ expression: 'layer(2).h[0]', frameId: 1, context: 'watch' }), /layers are numbered from 0 to 1, not 2 \(column 7/);
     await assert.rejects(dc.evaluateRequest({ expression: 'c = 1', frameId: 1, context: 'repl' }), /unexpected character '=' \(compare with ==.*\n {2}c = 1\n {4}\^/);
   });
 
@@ -313,15 +313,15 @@ describe('debug adapter over DAP', function () {
     await launch(dc, args());
     await stepAndWait(dc, dc.stepInRequest({ threadId: 1 }));
     let frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
-    assert.deepEqual(frames.map((f) => f.name), ["layer 1 · t=0 't'", "t=0 't'"]);
+    assert.deepEqual(frames.map((f) => f.name), ["layer 0 · t=0 't'", "t=0 't'"]);
     const scopes = (await dc.scopesRequest({ frameId: frames[0]!.id })).body.scopes.map((s) => s.name);
     assert.deepEqual(scopes, ['Gates', 'Cell state c', 'Hidden h', 'Gradient norms', 'Prediction']);
     const watch = await dc.evaluateRequest({ expression: 'h[0]', frameId: frames[0]!.id, context: 'watch' });
     assert.equal(Math.fround(Number(watch.body.result)), trace.layers[0]!.h[0]);
     await stepAndWait(dc, dc.stepInRequest({ threadId: 1 }));
-    assert.equal((await topFrame(dc)).name, "layer 2 · t=0 't'");
+    assert.equal((await topFrame(dc)).name, "layer 1 · t=0 't'");
     await stepAndWait(dc, dc.stepInRequest({ threadId: 1 }));
-    assert.equal((await topFrame(dc)).name, "layer 1 · t=1 'h'");
+    assert.equal((await topFrame(dc)).name, "layer 0 · t=1 'h'");
     await stepAndWait(dc, dc.stepOutRequest({ threadId: 1 }));
     frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
     assert.deepEqual(frames.map((f) => f.name), ["t=1 'h'"]);
@@ -334,7 +334,7 @@ describe('debug adapter over DAP', function () {
   it('restart goes back to t = 0 and forgets interventions', async () => {
     await launch(dc, args());
     for (let n = 0; n < 4; n++) await next(dc);
-    await dc.setVariableRequest({ variablesReference: await scopeRef(dc, 1, 'Hidden h · layer 2'), name: '0', value: '1' });
+    await dc.setVariableRequest({ variablesReference: await scopeRef(dc, 1, 'Hidden h · layer 1'), name: '0', value: '1' });
     const stop = await stepAndWait(dc, dc.restartRequest({ arguments: args() as DebugProtocol.LaunchRequestArguments }));
     assert.equal(stop.body.reason, 'entry');
     assert.equal((await topFrame(dc)).t, 0);
@@ -343,19 +343,23 @@ describe('debug adapter over DAP', function () {
 
   it('evaluates for hover, watch and the REPL; vectors page their units; completions list names and functions', async () => {
     await launch(dc, args());
-    const v = await dc.evaluateRequest({ expression: 'abs(layer(1).c) * 2', frameId: 1, context: 'repl' });
+    const v = await dc.evaluateRequest({ expression: 'abs(layer(0).c) * 2', frameId: 1, context: 'repl' });
     assert.match(v.body.result, /^\(16\) min .* max .* mean /);
     assert.equal(v.body.indexedVariables, 16);
     const page = await dc.variablesRequest({ variablesReference: v.body.variablesReference, filter: 'indexed', start: 10, count: 4 });
     assert.deepEqual(page.body.variables.map((x) => x.name), ['10', '11', '12', '13']);
     assert.equal(Math.fround(Number(page.body.variables[0]!.value)), Math.fround(2 * Math.abs(trace.layers[0]!.c![10]!)));
-    assert.equal(page.body.variables[0]!.evaluateName, '(abs(layer(1).c) * 2)[10]');
+    assert.equal(page.body.variables[0]!.evaluateName, '(abs(layer(0).c) * 2)[10]');
     assert.equal((await dc.evaluateRequest({ expression: 'top1', frameId: 1, context: 'hover' })).body.result.length, 3);
     assert.equal((await dc.evaluateRequest({ expression: "ch == 't' && t == 0", frameId: 1, context: 'watch' })).body.result, 'true');
     const c = await dc.completionsRequest({ text: 'ma', column: 3, frameId: 1 });
     assert.deepEqual(c.body.targets.map((x) => x.label), ['max']);
-    const all = await dc.completionsRequest({ text: 'layer(1).', column: 10, frameId: 1 });
+    const all = await dc.completionsRequest({ text: 'layer(0).', column: 10, frameId: 1 });
     assert.ok(all.body.targets.some((x) => x.label === 'gradH'));
+    // layers are numbered from 0, as in the inspector, the CLI and PyTorch's _l0 names
+    assert.equal((await dc.evaluateRequest({ expression: 'layer(0)', frameId: 1, context: 'repl' })).body.result, 'layer 0');
+    const layerFn = (await dc.completionsRequest({ text: 'lay', column: 4, frameId: 1 })).body.targets.find((x) => x.label === 'layer');
+    assert.match(layerFn?.detail ?? '', /numbered from 0 \(layer\(0\) is the first\)/);
   });
 
   it('breakpoints in other files are refused, and a text with characters outside the vocabulary does not launch', async () => {
@@ -444,5 +448,8 @@ describe('debug adapter over DAP: a plain RNN with ReLU', function () {
     assert.equal(grads.get('gradC'), undefined);
     await assert.rejects(dc.evaluateRequest({ expression: 'f[0]', frameId: 1, context: 'watch' }),
       /f is not a gate of a plain RNN \(it has none: h = relu\(W_ih·x \+ b_ih \+ W_hh·h \+ b_hh\)\)/);
+    assert.equal(await evaluate('layer(0).h[3]'), await evaluate('h[3]'));
+    await assert.rejects(dc.evaluateRequest({ expression: 'layer(1).h[3]', frameId: 1, context: 'watch' }),
+      /the model has 1 layer: layer\(0\) is the only one, not layer\(1\)/);
   });
 });
