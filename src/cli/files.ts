@@ -14,6 +14,7 @@ export const MAX_INPUT_BYTES = 512 * 1024 * 1024;
  * files earlier runs killed mid-write left beside it (writeFileAtomic's, of processes no longer running).
  */
 export function prepareOutput(target: string, inputs: readonly string[], option: string): void {
+  if (target === STDOUT) return;
   const t = path.resolve(target);
   const st = statOrNull(t);
   for (const input of inputs) {
@@ -47,6 +48,7 @@ export function prepareOutput(target: string, inputs: readonly string[], option:
  * Returns the release.
  */
 export function lockOutput(target: string): () => void {
+  if (target === STDOUT) return () => undefined;
   const lock = path.join(path.dirname(path.resolve(target)), `.${path.basename(target)}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -86,6 +88,26 @@ function escapeRegExp(s: string): string {
  * Writes a file atomically: to a temporary file beside it, flushed to disk, then renamed over the target.
  * A crash or a full disk leaves the previous file intact and no half-written one under the target's name.
  */
+/** The output name that means standard output (`--json -`, `--out -`). */
+export const STDOUT = '-';
+
+/** Writes an output: to standard output for `-` (all of it, before returning), else atomically to the file. */
+export function writeOutput(target: string, data: Uint8Array): void {
+  if (target !== STDOUT) return writeFileAtomic(target, data);
+  for (let off = 0; off < data.length;) {
+    try {
+      off += writeSync(1, data, off, data.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw new GatescopeError(`could not write to standard output: ${(e as Error).message}`, 'invalid-input');
+    }
+  }
+}
+
+/** How an output is named in messages. */
+export function outputName(target: string): string {
+  return target === STDOUT ? 'standard output' : target;
+}
+
 export function writeFileAtomic(target: string, data: Uint8Array): void {
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | null = null;

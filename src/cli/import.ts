@@ -3,7 +3,7 @@ import { GatescopeError } from '../engine/errors';
 import { importModel, parseVocabFile } from '../engine/importModel';
 import { decodeModelFile } from '../engine/modelfile';
 import { isCellType, CELL_TYPES, type CellType } from '../engine/types';
-import { lockOutput, prepareOutput, readBytes, readTextFile, writeFileAtomic } from './files';
+import { lockOutput, outputName, prepareOutput, readBytes, readTextFile, STDOUT, writeOutput } from './files';
 import { printable } from './terminal';
 
 export interface ImportCliOptions {
@@ -26,7 +26,7 @@ export function runImport(file: string, o: ImportCliOptions): void {
     return [m.slice(0, i), m.slice(i + 1)];
   });
   const vocab = o.vocab !== undefined ? parseVocabFile(readTextFile(o.vocab), o.vocab) : null;
-  if (!o.out.endsWith('.safetensors')) throw new GatescopeError(`--out ${o.out}: a Gatescope model is a .safetensors file`);
+  if (o.out !== STDOUT && !o.out.endsWith('.safetensors')) throw new GatescopeError(`--out ${o.out}: a Gatescope model is a .safetensors file`);
   prepareOutput(o.out, [file, ...(o.vocab ? [o.vocab] : [])], '--out');
   const bytes = readBytes(file, 'model file');
   let result;
@@ -40,21 +40,23 @@ export function runImport(file: string, o: ImportCliOptions): void {
   decodeModelFile(result.bytes);
   const unlock = lockOutput(o.out);
   try {
-    writeFileAtomic(o.out, result.bytes);
+    writeOutput(o.out, result.bytes);
   } finally {
     unlock();
   }
   const c = result.config;
+  // the model itself on standard output: what was done goes to standard error
+  const say = (s: string): boolean => (o.out === STDOUT ? process.stderr.write(s) : process.stdout.write(s));
   if (o.json) {
-    process.stdout.write(JSON.stringify({ out: o.out, format: result.format, config: c, mapping: result.mapping, notes: result.notes }, null, 2) + '\n');
+    say(JSON.stringify({ out: o.out, format: result.format, config: c, mapping: result.mapping, notes: result.notes }, null, 2) + '\n');
     return;
   }
   const width = Math.max(...result.mapping.map((m) => m.to.length));
   const lines = [
-    `${file} (${result.format}) → ${o.out}`,
+    `${file} (${result.format}) → ${outputName(o.out)}`,
     `  ${c.cell}, ${c.layers} layer${c.layers > 1 ? 's' : ''} × ${c.hidden} hidden, embedding ${c.embed}, vocabulary ${c.vocabSize} (gate order ${c.cell === 'lstm' ? 'i, f, g, o' : c.cell === 'gru' ? 'r, z, n' : 'one block'}, as PyTorch's)`,
     ...result.mapping.map((m) => `  ${m.to.padEnd(width)}  ← ${m.from}`),
     ...result.notes.map((n) => `  note: ${n}`),
   ];
-  process.stdout.write(lines.map(printable).join('\n') + '\n');
+  say(lines.map(printable).join('\n') + '\n');
 }

@@ -48,7 +48,7 @@ export function buildProgram(): Command {
   program.command('train')
     .description('train a model on one or more text files')
     .argument('<files...>', 'UTF-8 text files (concatenated)')
-    .requiredOption('-o, --out <model>', 'where to write the model (.safetensors)')
+    .requiredOption('-o, --out <model>', 'where to write the model (.safetensors; - for standard output, the final model only)')
     .addOption(new Option('--cell <cell>', 'recurrent cell').choices(CELL_TYPES as string[]).default(d.cell))
     .option('--layers <n>', 'recurrent layers', int('layers', 1), d.layers)
     .option('--hidden <n>', 'hidden units per layer', int('hidden', 1), d.hidden)
@@ -67,13 +67,14 @@ export function buildProgram(): Command {
     .option('--resume <model>', 'continue training this model (architecture, vocabulary, optimiser state)')
     .option('--workers <n>', 'threads: 2 splits each batch over two cores (same seed → same run for a given count)', int('workers', 1), 1)
     .option('--quiet', 'no progress bar')
+    .option('--json', 'print the result as JSON on standard output (model, steps, losses, speed)')
     .action(async (files: string[], o) => { process.exitCode = await runTrain(files, o); });
 
   program.command('trace')
     .description('run a text through a model and write every gate, state, prediction and gradient norm as JSON')
     .requiredOption('-m, --model <model>', 'model file (.safetensors)')
     .requiredOption('-i, --input <file>', 'UTF-8 text to trace')
-    .requiredOption('--json <out>', 'where to write the JSON trace')
+    .requiredOption('--json <out>', 'where to write the JSON trace (- for standard output)')
     .option('--param-grads', 'include ∂loss/∂θ for every tensor')
     .option('--loss-at <T>', 'gradients of the loss of the one prediction made at position T (0-based) instead of the mean loss', int('loss-at', 0))
     .action((o) => { runTrace(o); });
@@ -84,7 +85,7 @@ export function buildProgram(): Command {
     .requiredOption('-i, --input <file>', 'UTF-8 text')
     .option('--positions <n>', 'predictions T, spread over the text', int('positions', 1), 40)
     .option('--max-k <K>', 'steps back', int('max-k', 1), 100)
-    .option('--json <out>', 'write the curves as JSON instead of a table')
+    .option('--json <out>', 'write the curves as JSON instead of a table (- for standard output)')
     .action((o) => { runReach(o); });
 
   program.command('units')
@@ -98,7 +99,7 @@ export function buildProgram(): Command {
     .option('--quantity <q>', 'c, tanh(c), h, i, f, g, o (GRU r, z, n) or all', 'all')
     .option('--layer <n>', 'one layer only (0-based)', int('layer', 0))
     .option('--top <n>', 'how many units (0 = all)', int('top', 0), 10)
-    .option('--json <out>', 'write the ranking as JSON instead of a table')
+    .option('--json <out>', 'write the ranking as JSON instead of a table (- for standard output)')
     .action((o) => { runUnits(o); });
 
   program.command('sample')
@@ -115,7 +116,7 @@ export function buildProgram(): Command {
   program.command('import')
     .description('make a PyTorch model a Gatescope model: a torch.save state_dict (or checkpoint) or safetensors under any names')
     .argument('<file>', '.pt / .pth (torch.save) or .safetensors')
-    .requiredOption('-o, --out <model>', 'where to write the Gatescope model (.safetensors)')
+    .requiredOption('-o, --out <model>', 'where to write the Gatescope model (.safetensors; - for standard output)')
     .option('--vocab <file>', 'the vocabulary: a JSON list, a JSON object token → id, or one token per line')
     .option('--cell <cell>', `the cell when the weights cannot tell (${CELL_TYPES.join(', ')})`)
     .option('--map <from=to...>', 'rename tensors (whole names, or prefixes ending in "."; nothing after = leaves them out), e.g. fc.weight=decoder.weight lstm.=rnn. rnn2.=')
@@ -154,6 +155,11 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   useFastKernels();
   const program = buildProgram();
+  if (argv.length <= 2) {
+    // a bare `gatescope` is a usage error: the help, on standard error, and exit 1
+    program.outputHelp({ error: true });
+    return 1;
+  }
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {

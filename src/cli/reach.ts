@@ -3,7 +3,7 @@ import { rowHelpers } from '../engine/backend';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { gradientReach, reachPositions, REACH_THRESHOLD, type Band, type ReachSummary } from '../engine/reach';
 import { withForwardRecord } from '../engine/trace';
-import { prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
+import { prepareOutput, readModelFile, readTextFile, outputName, writeOutput } from './files';
 
 export interface ReachCliOptions { model: string; input: string; positions: number; maxK: number; json?: string }
 
@@ -24,12 +24,12 @@ export function runReach(o: ReachCliOptions): void {
   });
   const totalMs = performance.now() - started;
   if (o.json) {
-    writeFileAtomic(o.json, new TextEncoder().encode(reachToJson(r)));
+    writeOutput(o.json, new TextEncoder().encode(reachToJson(r)));
   } else {
     process.stdout.write(reachTable(r, path.basename(o.model), path.basename(o.input)));
   }
   process.stderr.write(`reach of ${positions.length} predictions × ${o.maxK} steps back over ${tokens.length} characters in ${(totalMs / 1000).toFixed(2)} s ` +
-    `(forward ${(forwardMs / 1000).toFixed(2)} s)${o.json ? `; wrote ${o.json}` : ''}\n`);
+    `(forward ${(forwardMs / 1000).toFixed(2)} s)${o.json ? `; wrote ${outputName(o.json)}` : ''}\n`);
 }
 
 /**

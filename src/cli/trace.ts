@@ -6,7 +6,7 @@ import { traceTokens, type Trace } from '../engine/trace';
 import { isPlainRnn } from '../engine/types';
 import type { Vocabulary } from '../engine/vocab';
 import { checkJsonSize, jsonNumbersPerChar, traceToJson as sharedTraceToJson, type PredictionJson } from '../protocol/traceJson';
-import { prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
+import { prepareOutput, readModelFile, readTextFile, outputName, writeOutput } from './files';
 
 export interface TraceCliOptions { model: string; input: string; json: string; paramGrads?: boolean; lossAt?: number }
 
@@ -20,9 +20,9 @@ export function runTrace(o: TraceCliOptions): void {
   checkJsonSize(tokens.length, jsonNumbersPerChar(c.vocabSize, c.layers, c.hidden, isPlainRnn(c.cell) ? 0 : m.net.gates, c.cell === 'lstm'), c.vocabSize);
   const full = traceTokens(m.net, tokens, { paramGrads: !!o.paramGrads, lossAt: o.lossAt, rowHelper: rowHelpers(nodeThreads) });
   const trace: Trace & { prediction?: PredictionJson } = o.lossAt === undefined ? full : withPredictionGradients(m.net, full, o.lossAt);
-  writeFileAtomic(o.json, new TextEncoder().encode(traceToJson(trace, m.vocab, m.net.cfg.cell, m.net.cfg.hidden)));
+  writeOutput(o.json, new TextEncoder().encode(traceToJson(trace, m.vocab, m.net.cfg.cell, m.net.cfg.hidden)));
   const at = o.lossAt === undefined ? '' : `; gradients of the prediction at ${o.lossAt} (loss ${trace.prediction!.loss.toFixed(4)} nats)`;
-  process.stderr.write(`traced ${tokens.length} characters: loss ${trace.loss.toFixed(4)} nats/char${at}; wrote ${o.json}\n`);
+  process.stderr.write(`traced ${tokens.length} characters: loss ${trace.loss.toFixed(4)} nats/char${at}; wrote ${outputName(o.json)}\n`);
 }
 
 /**

@@ -9,7 +9,7 @@ import { DEFAULT_TRAIN_OPTIONS, MAX_STEPS, type StepReport, type TrainOptions } 
 import { attachWorkers } from '../engine/parallel/attach';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { joinPieces, resumeProvenance, sha256Hex, type Provenance } from '../models/provenance';
-import { lockOutput, prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
+import { lockOutput, outputName, prepareOutput, readModelFile, readTextFile, STDOUT, writeOutput } from './files';
 
 export interface TrainCliOptions {
   out: string;
@@ -18,6 +18,8 @@ export interface TrainCliOptions {
   lr: number; clip: number; clipMode: TrainOptions['clipMode'];
   steps?: number; epochs?: number; valFrac: number; seed: number;
   evalEvery: number; saveEvery: number; resume?: string; quiet?: boolean; workers: number;
+  /** Print the result as JSON on standard output (the model, steps, losses, speed). */
+  json?: boolean;
 }
 
 /** Time the loop runs before it yields to the event loop (Ctrl-C, progress output). */
@@ -25,6 +27,7 @@ const SLICE_MS = 100;
 
 export async function runTrain(files: string[], o: TrainCliOptions): Promise<number> {
   if (o.steps !== undefined && o.epochs !== undefined) throw new GatescopeError('give --steps or --epochs, not both');
+  if (o.out === STDOUT && o.json) throw new GatescopeError('--out - writes the model to standard output: --json cannot share it; write the model to a file');
   prepareOutput(o.out, files, '--out');
   const text = joinTexts(files.map((f) => readTextFile(f)));
   const resume: ModelFile | undefined = o.resume ? readModelFile(o.resume) : undefined;
@@ -82,8 +85,10 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     let chars = 0;
     const started = performance.now();
     bar?.start(total, trainer.step, { loss: '—', val: '—', speed: '—' });
-    const save = (): void => {
-      writeFileAtomic(o.out, encodeModelFile(net, vocab, {
+    const save = (final = false): void => {
+      // on standard output only the final model: checkpoints would be concatenated files
+      if (o.out === STDOUT && !final) return;
+      writeOutput(o.out, encodeModelFile(net, vocab, {
         ...provenance, source: files.map((f) => path.basename(f)).join(', '), steps: trainer.step, loss: last?.loss, valLoss: Number.isNaN(valLoss) ? undefined : valLoss,
         trainedChars: (resume?.info.trainedChars ?? 0) + chars, created: new Date().toISOString(),
       }, trainer.snapshot()));
@@ -104,8 +109,8 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     } catch (e) {
       bar?.stop();
       if (e instanceof GatescopeError && e.code === 'non-finite' && trainer.step > 0) {
-        save(); // the parameters are still the last good ones
-        log(`saved the last good model (step ${trainer.step}) to ${o.out}`);
+        save(true); // the parameters are still the last good ones
+        log(`saved the last good model (step ${trainer.step}) to ${outputName(o.out)}`);
       }
       throw e;
     } finally {
@@ -113,15 +118,22 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
       parallel?.detach?.();
     }
     bar?.stop();
-    save();
+    save(true);
     const seconds = (performance.now() - started) / 1000;
     const summary = `step ${trainer.step}: loss ${last?.loss.toFixed(4) ?? '—'}, validation ${Number.isNaN(valLoss) ? '—' : valLoss.toFixed(4)}; ` +
       `${Math.round(chars / seconds).toLocaleString('en-US')} chars/s over ${seconds.toFixed(1)} s`;
+    if (o.json) {
+      process.stdout.write(JSON.stringify({
+        model: path.resolve(o.out), interrupted, step: trainer.step, totalSteps: total, loss: last?.loss ?? null,
+        valLoss: Number.isNaN(valLoss) ? null : valLoss, chars, seconds, charsPerSecond: Math.round(chars / seconds),
+        config: c, parameters: net.params.length, vocab: vocab.size,
+      }, null, 2) + '\n');
+    }
     if (interrupted) {
-      log(`interrupted at ${summary}\ncheckpoint saved to ${o.out}; continue with --resume ${o.out}`);
+      log(`interrupted at ${summary}\ncheckpoint saved to ${outputName(o.out)}${o.out === STDOUT ? '' : `; continue with --resume ${o.out}`}`);
       return 130;
     }
-    log(`${summary}\nmodel saved to ${o.out}`);
+    log(`${summary}\nmodel saved to ${outputName(o.out)}`);
     return 0;
   } finally {
     unlock();

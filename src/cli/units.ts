@@ -6,7 +6,7 @@ import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { withForwardRecord } from '../engine/trace';
 import { UnitStats, type Ranking, type UnitQuantity } from '../engine/units';
 import { searchQuantities } from '../protocol/units';
-import { prepareOutput, readModelFile, readTextFile, writeFileAtomic } from './files';
+import { prepareOutput, readModelFile, readTextFile, outputName, writeOutput } from './files';
 
 export interface UnitsCliOptions {
   model: string; input: string; feature?: string; regex?: string; ranges?: string; lang?: string;
@@ -47,8 +47,8 @@ export function runUnits(o: UnitsCliOptions): void {
   const ranking = withForwardRecord(m.net, tokens, { rowHelper: rowHelpers(nodeThreads) },
     (rec) => new UnitStats(rec, tokens.length, H).rank(x, { quantities, layer: o.layer, top: o.top, binary: isBinary(spec) }));
   if (o.json) {
-    writeFileAtomic(o.json, new TextEncoder().encode(unitsToJson(spec, ranking, tokens.length)));
-    process.stderr.write(`ranked ${ranking.searched} units against ${featureName(spec)}; wrote ${o.json}\n`);
+    writeOutput(o.json, new TextEncoder().encode(unitsToJson(spec, ranking, tokens.length)));
+    process.stderr.write(`ranked ${ranking.searched} units against ${featureName(spec)}; wrote ${outputName(o.json)}\n`);
     return;
   }
   process.stdout.write(unitsTable(spec, ranking, path.basename(o.model), path.basename(o.input), tokens.length));
