@@ -16,8 +16,10 @@ const vsix = path.join(tmp, 'gatescope.vsix');
 let code = run(process.execPath, ['esbuild.js', '--production']);
 if (code === 0) code = run(process.execPath, [path.join(harness, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix]);
 let failed = code === 0 ? 0 : 1;
-// every .mjs directly in test/e2e is a scenario (shared code lives in test/e2e/lib); E2E_GREP narrows the run
-const scenarios = code === 0 ? readdirSync(path.join(root, 'test/e2e')).filter((f) => f.endsWith('.mjs') && f.includes(process.env.E2E_GREP ?? '')).sort() : [];
+// every .mjs directly in test/e2e is a scenario (shared code lives in test/e2e/lib); E2E_GREP (a regular expression
+// on the scenario's name without .mjs, e.g. 'unit-search$|inspect') narrows the run
+const grep = new RegExp(process.env.E2E_GREP ?? '');
+const scenarios = code === 0 ? readdirSync(path.join(root, 'test/e2e')).filter((f) => f.endsWith('.mjs') && grep.test(f.replace(/\.mjs$/, ''))).sort() : [];
 for (const s of scenarios) {
   const workspace = mkdtempSync(path.join(tmp, 'ws-'));
   cpSync(path.join(root, 'test/fixtures/workspace'), workspace, { recursive: true });
