@@ -68,7 +68,10 @@ export function buildProgram(): Command {
     .option('--workers <n>', 'threads: 2 splits each batch over two cores (same seed → same run for a given count)', int('workers', 1), 1)
     .option('--quiet', 'no progress bar')
     .option('--json', 'print the result as JSON on standard output (model, steps, losses, speed)')
-    .action(async (files: string[], o) => { process.exitCode = await runTrain(files, o); });
+    .action(async (files: string[], o, cmd: Command) => {
+      const given = new Set(Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
+      process.exitCode = await runTrain(files, { ...o, given });
+    });
 
   program.command('trace')
     .description('run a text through a model and write every gate, state, prediction and gradient norm as JSON')

@@ -20,7 +20,15 @@ export interface TrainCliOptions {
   evalEvery: number; saveEvery: number; resume?: string; quiet?: boolean; workers: number;
   /** Print the result as JSON on standard output (the model, steps, losses, speed). */
   json?: boolean;
+  /**
+   * The options the command line named (the rest are defaults). A resume takes the run's own settings for the
+   * others, so that `--resume M --steps N` continues the run as it was, not with the defaults.
+   */
+  given?: ReadonlySet<string>;
 }
+
+/** The settings a resume keeps from the run it continues unless the command line names them. */
+const RUN_SETTINGS = ['seq', 'batch', 'lr', 'clip', 'clipMode', 'valFrac', 'seed'] as const;
 
 /** Time the loop runs before it yields to the event loop (Ctrl-C, progress output). */
 const SLICE_MS = 100;
@@ -39,11 +47,18 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     if (sameFolder || kept.provenance.textHash !== provenance.textHash) provenance = kept.provenance;
     if (kept.warning) warn(kept.warning);
   }
-  const options: TrainOptions = {
+  let options: TrainOptions = {
     cell: o.cell, layers: o.layers, hidden: o.hidden, embed: o.embed, seq: o.seq, batch: o.batch,
     lr: o.lr, clip: o.clip, clipMode: o.clipMode, valFrac: o.valFrac, seed: o.seed,
     steps: o.steps ?? DEFAULT_TRAIN_OPTIONS.steps,
   };
+  const was = resume?.training?.options;
+  if (was && o.given) {
+    const kept = RUN_SETTINGS.filter((k) => !o.given!.has(k) && was[k] !== options[k]);
+    options = { ...options, ...Object.fromEntries(kept.map((k) => [k, was[k]])) };
+    const changed = RUN_SETTINGS.filter((k) => o.given!.has(k) && was[k] !== options[k]);
+    if (changed.length) warn(`the resume changes ${changed.map((k) => `${k} ${was[k]} → ${options[k]}`).join(', ')} from the run it continues`);
+  }
   // before anything is allocated: a model that will take minutes a step (or gigabytes) says so first
   const shape = resume ? resume.net.cfg : { ...options, vocabSize: Vocabulary.fromText(text).size };
   const estimate = estimateRun(shape, options.seq, options.batch).warning;

@@ -42,6 +42,22 @@ describe('gatescope CLI in scripts: standard output and JSON', function () {
     expectUserError(run('train', t, ...small, '--out', '-', '--json'), /--json cannot share it/);
   });
 
+  it('--resume continues the run with its own settings unless the command line names others (and says so)', () => {
+    const t = text();
+    const custom = ['--hidden', '8', '--embed', '4', '--seq', '12', '--batch', '3', '--lr', '0.01', '--clip', '1', '--quiet'];
+    const straight = path.join(dir, 'straight.safetensors'), half = path.join(dir, 'half.safetensors');
+    assert.equal(run('train', t, ...custom, '--steps', '6', '--out', straight).status, 0);
+    assert.equal(run('train', t, ...custom, '--steps', '3', '--out', half).status, 0);
+    const r = run('train', t, '--resume', half, '--steps', '6', '--out', half, '--quiet');
+    assert.equal(r.status, 0, r.stderr);
+    const a = decodeModelFile(new Uint8Array(readFileSync(straight))), b = decodeModelFile(new Uint8Array(readFileSync(half)));
+    assert.deepEqual(b.training!.options, a.training!.options, 'the settings of the run, not the defaults');
+    assert.deepEqual(Array.from(b.net.params), Array.from(a.net.params), '3 steps + resume to 6 = 6 steps, bit for bit');
+    const changed = run('train', t, '--resume', straight, '--steps', '7', '--lr', '0.002', '--out', path.join(dir, 'c.safetensors'), '--quiet');
+    assert.equal(changed.status, 0, changed.stderr);
+    assert.match(changed.stderr, /the resume changes lr 0\.01 → 0\.002 from the run it continues/);
+  });
+
   it('trace, units and reach --json - write the same JSON a file gets', () => {
     const t = text();
     const model = path.join(dir, 'r.safetensors');
