@@ -56,6 +56,12 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     stepThrough: (m) => void vscode.commands.executeCommand(Commands.stepThrough, undefined, m),
   });
 
+  // the Models view shows the run in progress
+  context.subscriptions.push(
+    training.onDidStart(({ model }) => modelsView.setTraining({ model, step: 0, total: 0, loss: null })),
+    training.onDidProgress(({ model, progress: p }) => modelsView.setTraining({ model, step: p.step, total: p.totalSteps, loss: p.loss })),
+    training.onDidEnd(() => { if (!training.running) modelsView.setTraining(null); }),
+  );
   registerDebugger(context, { pickModel: () => pickModel(), output });
   // the inspector follows the debugger's program counter
   context.subscriptions.push(vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {

@@ -1,6 +1,6 @@
 import type { ExportResult, PersistedState, WebviewToHost } from '../src/protocol/webview';
 import { Bridge, type BridgeShell, type Painted } from './bridge';
-import type { View, ViewContext } from './context';
+import type { Figure, View, ViewContext } from './context';
 import type { Theme } from './data/colour';
 import { h, inkOf } from './dom';
 import { Exporter } from './exporter';
@@ -52,6 +52,10 @@ class Inspector extends Store implements ViewContext {
 
   exportPng(name: string, title: string, canvases: readonly HTMLCanvasElement[]): Promise<void> {
     return this.exporter.png(this.theme, name, title, canvases);
+  }
+
+  exportFigure(figure: Figure): Promise<void> {
+    return this.exporter.figure(this.theme, figure);
   }
 
   exportTrace(): Promise<ExportResult> {

@@ -9,6 +9,7 @@ import { DEFAULT_TRAIN_OPTIONS, MAX_STEPS, type StepReport, type TrainOptions } 
 import { attachWorkers } from '../engine/parallel/attach';
 import { nodeThreads } from '../engine/parallel/nodeThreads';
 import { joinPieces, resumeProvenance, sha256Hex, type Provenance } from '../models/provenance';
+import { describeSizedDefaults, sizedDefaults } from '../engine/schedule';
 import { lockOutput, outputName, prepareOutput, readModelFile, readTextFile, STDOUT, writeOutput } from './files';
 
 export interface TrainCliOptions {
@@ -52,6 +53,12 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     lr: o.lr, clip: o.clip, clipMode: o.clipMode, valFrac: o.valFrac, seed: o.seed,
     steps: o.steps ?? DEFAULT_TRAIN_OPTIONS.steps,
   };
+  // a fresh run the command line did not size: steps (and, for a small text, hidden units) sized to the text
+  if (!resume && o.steps === undefined && o.epochs === undefined) {
+    const d = sizedDefaults(text.length, options.batch, options.seq);
+    options = { ...options, steps: d.steps, ...(o.given && !o.given.has('hidden') ? { hidden: d.hidden } : {}) };
+    process.stderr.write(`note: sized to the text: ${describeSizedDefaults(text.length, options)}; --steps, --epochs and --hidden choose others\n`);
+  }
   const was = resume?.training?.options;
   if (was && o.given) {
     const kept = RUN_SETTINGS.filter((k) => !o.given!.has(k) && was[k] !== options[k]);
@@ -65,7 +72,7 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
   if (estimate) warn(estimate);
   const run = prepareRun(text, options, resume);
   const { trainer, net, vocab } = run;
-  let total = o.steps ?? DEFAULT_TRAIN_OPTIONS.steps;
+  let total = resume ? o.steps ?? DEFAULT_TRAIN_OPTIONS.steps : options.steps;
   if (o.epochs !== undefined) {
     total = Math.max(1, Math.round(o.epochs * trainer.plan.stepsPerEpoch)) + (resume ? trainer.step : 0);
     if (total > MAX_STEPS) {

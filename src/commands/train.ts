@@ -1,17 +1,24 @@
 import * as vscode from 'vscode';
+import type { TrainOptions } from '../engine/types';
 import { showError, showInfo, showUserError } from '../host/notify';
 import { config } from '../host/config';
 import type { ModelStore } from '../models/modelStore';
 import type { RunOutcome, TrainingController } from '../host/training';
 import { Commands } from '../host/ids';
 import { readTrainingText } from '../host/input';
-import { collectWorkspaceText } from './workspaceFiles';
+import { collectWorkspaceText, workspaceQuestion } from './workspaceFiles';
 import { baseName } from '../protocol/names';
 
 /** The model a command acts on: its argument (from a menu), or one the user picks. */
 export type PickModel = (arg?: unknown) => Promise<vscode.Uri | undefined>;
 
 export function registerTrainCommands(training: TrainingController, store: ModelStore, pickModel: PickModel): vscode.Disposable[] {
+  /** A fresh run's options for this text: the settings, steps and size the user left at their defaults sized to it. */
+  const sizedFor = (text: string, scope?: vscode.Uri): { options: TrainOptions; sized?: string } => {
+    const { options, sized } = config.trainOptionsFor(text.length, scope);
+    return sized ? { options, sized } : { options };
+  };
+
   const trainUri = async (uri: vscode.Uri | undefined): Promise<RunOutcome | null | undefined> => {
     const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
     if (!target) {
@@ -21,7 +28,7 @@ export function registerTrainCommands(training: TrainingController, store: Model
     try {
       const read = await readTrainingText(target);
       if (read === null) return undefined;
-      return await training.start({ text: read.text, source: baseName(target), options: config.trainOptions(target),
+      return await training.start({ text: read.text, source: baseName(target), ...sizedFor(read.text, target),
         origin: { sources: [read.source], join: 'newline-between' } });
     } catch (e) {
       return showUserError(e);
@@ -40,7 +47,7 @@ export function registerTrainCommands(training: TrainingController, store: Model
       }
       const doc = editor.document;
       const sources = editor.selections.map((s) => ({ uri: doc.uri.toString(), range: { start: doc.offsetAt(s.start), end: doc.offsetAt(s.end) } }));
-      return training.start({ text: selected, source: `${baseName(doc.uri)} (selection)`, options: config.trainOptions(doc.uri),
+      return training.start({ text: selected, source: `${baseName(doc.uri)} (selection)`, ...sizedFor(selected, doc.uri),
         origin: { sources, join: 'newline-between' } });
     }),
 
@@ -48,14 +55,12 @@ export function registerTrainCommands(training: TrainingController, store: Model
       try {
         const ws = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Gatescope: collecting workspace text…', cancellable: true },
           (_p, token) => collectWorkspaceText(token));
-        const mb = (ws.bytes / 1e6).toFixed(1);
-        const notes = [ws.skipped ? `${ws.skipped} binary or non-UTF-8 files left out` : '', ws.truncated ? `stopped at gatescope.workspace.maxBytes` : ''].filter(Boolean).join('; ');
         const go = 'Train';
-        const choice = await vscode.window.showInformationMessage(`Train on ${ws.files} files (${mb} MB) of the workspace?`,
-          { modal: true, detail: notes || undefined }, go);
+        const q = workspaceQuestion(ws, config.workspaceMaxBytes());
+        const choice = await vscode.window.showInformationMessage(q.message, { modal: true, detail: q.detail }, go);
         if (choice !== go) return undefined;
         const name = vscode.workspace.name ?? 'workspace';
-        return await training.start({ text: ws.text, source: `${name} (${ws.files} files)`, options: config.trainOptions(),
+        return await training.start({ text: ws.text, source: `${name} (${ws.files} files)`, ...sizedFor(ws.text),
           origin: { sources: ws.uris.map((u) => ({ uri: u.toString() })), join: 'newline-after-each' } });
       } catch (e) {
         return showUserError(e);

@@ -12,6 +12,15 @@ export interface WorkspaceText {
   readonly bytes: number;
   readonly skipped: number;   // binary or non-UTF-8 files left out
   readonly truncated: boolean; // stopped at gatescope.workspace.maxBytes
+  /** The files found but not in the text, each with why (in path order, by reason). */
+  readonly leftOut: readonly LeftOut[];
+}
+
+/** A file "Train LSTM on Workspace" found but left out of the text, and why. */
+export interface LeftOut {
+  /** Its path relative to its workspace folder. */
+  readonly path: string;
+  readonly reason: 'gitignore' | 'not-text' | 'max-bytes';
 }
 
 /**
@@ -24,6 +33,8 @@ export async function collectWorkspaceText(token: vscode.CancellationToken): Pro
   if (folders.length === 0) throw new GatescopeError('open a folder first: "Train LSTM on Workspace" trains on the files of the open folder');
   const exclude = excludeGlob();
   const uris: vscode.Uri[] = [];
+  const leftOut = new Map<string, LeftOut>();
+  const relative = (u: vscode.Uri): string => vscode.workspace.asRelativePath(u, folders.length > 1);
   for (const folder of folders) {
     const ignored = await gitignorePatterns(folder.uri);
     for (const include of config.workspaceInclude()) {
@@ -31,6 +42,7 @@ export async function collectWorkspaceText(token: vscode.CancellationToken): Pro
       for (const u of found) {
         const rel = u.path.slice(folder.uri.path.length + 1);
         if (!ignored.some((re) => re.test(rel))) uris.push(u);
+        else leftOut.set(u.toString(), { path: relative(u), reason: 'gitignore' });
       }
     }
   }
@@ -39,20 +51,52 @@ export async function collectWorkspaceText(token: vscode.CancellationToken): Pro
   const parts: string[] = [];
   const used: vscode.Uri[] = [];
   let bytes = 0, skipped = 0, truncated = false;
-  for (const u of unique) {
+  for (const [k, u] of unique.entries()) {
     if (token.isCancellationRequested) break;
     const data = await vscode.workspace.fs.readFile(u);
-    if (bytes + data.length > max) { truncated = true; break; }
+    if (bytes + data.length > max) {
+      truncated = true;
+      for (const rest of unique.slice(k)) leftOut.set(rest.toString(), { path: relative(rest), reason: 'max-bytes' });
+      break;
+    }
     try {
       parts.push(decodeText(data, u.path));
       used.push(u);
       bytes += data.length;
     } catch {
       skipped++;
+      leftOut.set(u.toString(), { path: relative(u), reason: 'not-text' });
     }
   }
   if (parts.length === 0) throw new GatescopeError('no text files found in the workspace (see gatescope.workspace.include)', 'not-text');
-  return { text: joinPieces(parts, 'newline-after-each'), uris: used, files: parts.length, bytes, skipped, truncated };
+  return { text: joinPieces(parts, 'newline-after-each'), uris: used, files: parts.length, bytes, skipped, truncated, leftOut: [...leftOut.values()] };
+}
+
+/**
+ * The question before training on the workspace: how many files and how much text (never "0.0 MB" for a small
+ * selection), and which files were left out and why (a few names per reason, then how many more).
+ */
+export function workspaceQuestion(ws: Pick<WorkspaceText, 'files' | 'bytes' | 'leftOut'>, maxBytes: number): { message: string; detail: string } {
+  const count = (n: number, one: string): string => `${n.toLocaleString('en-US')} ${one}${n === 1 ? '' : 's'}`;
+  const names = (xs: readonly LeftOut[]): string => xs.slice(0, 5).map((x) => x.path).join(', ') + (xs.length > 5 ? ` and ${(xs.length - 5).toLocaleString('en-US')} more` : '');
+  const why: Record<LeftOut['reason'], string> = {
+    'not-text': 'binary or not UTF-8',
+    'max-bytes': `past gatescope.workspace.maxBytes (${byteCount(maxBytes)})`,
+    gitignore: 'matched by .gitignore',
+  };
+  const lines = (['not-text', 'max-bytes', 'gitignore'] as const).map((reason) => {
+    const xs = ws.leftOut.filter((x) => x.reason === reason);
+    return xs.length ? `Left out, ${why[reason]}: ${count(xs.length, 'file')} (${names(xs)}).` : '';
+  }).filter(Boolean);
+  lines.push('Files come from gatescope.workspace.include, less those of files.exclude and search.exclude.');
+  return { message: `Train on ${count(ws.files, 'file')} (${byteCount(ws.bytes)} of text) of the workspace?`, detail: lines.join('\n') };
+}
+
+/** 12 bytes, 8.4 kB, 3.1 MB: never "0.0 MB" for something. */
+export function byteCount(n: number): string {
+  if (!(n >= 1000)) return `${Math.max(0, Math.round(n))} byte${Math.round(n) === 1 ? '' : 's'}`;
+  const [value, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
+  return `${value >= 9.95 ? Math.round(value) : value.toFixed(1).replace(/\.0$/, '')} ${unit}`;
 }
 
 function excludeGlob(): string | undefined {

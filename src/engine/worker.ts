@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Messenger } from '../protocol/messenger';
 import type { PredictionReach, ReachBand, ReachData, ReachSummaryData } from '../protocol/reach';
 import type { TraceData } from '../protocol/trace';
+import { traceToJson } from '../protocol/traceJson';
 import type { UnitsView } from '../protocol/units';
 import type { ImportedModel, ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { rowHelpers, traceKernels, useFastKernels } from './backend';
@@ -16,6 +17,7 @@ import { serveShards } from './parallel/shards';
 import { Rng } from './rng';
 import { prepareRun, type PreparedRun } from './run';
 import { sample } from './sample';
+import { ValidationWatch } from './schedule';
 import type { Network } from './network';
 import { gradientReach, predictionGradients, reachPositions, REACH_THRESHOLD, stepFactors } from './reach';
 import { releaseTraceResources, traceTokens, type Trace } from './trace';
@@ -65,6 +67,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return reach(req);
     case 'units':
       return units(req);
+    case 'traceJson':
+      return traceJson(req.key);
     case 'sample':
       return streamSample(req);
     case 'cancelSample': {
@@ -109,20 +113,23 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
   let chars = 0;
   let loss = NaN, gradNorm = 0, clipRatio = 1, epoch = trainer.epoch;
   let valLoss: number | null = null;
+  const watch = new ValidationWatch();
+  let bestVal: { step: number; loss: number } | null = null;
+  let overfitSince: number | null = null;
   const started = performance.now();
   let lastProgress = 0;
   const progress = (): TrainProgress => {
     const seconds = (performance.now() - started) / 1000;
     const cps = seconds > 0 ? chars / seconds : 0;
     const left = (total - trainer.step) * trainer.charsPerStep;
-    return { step: trainer.step, totalSteps: total, epoch, loss, valLoss, gradNorm, clipRatio, charsPerSec: cps, etaSeconds: cps > 0 ? left / cps : NaN };
+    return { step: trainer.step, totalSteps: total, epoch, loss, valLoss, gradNorm, clipRatio, charsPerSec: cps, etaSeconds: cps > 0 ? left / cps : NaN, bestVal, overfitSince };
   };
-  const checkpoint = (final: boolean): void => {
+  const checkpoint = (final: boolean, best = false): void => {
     const bytes = encodeModelFile(net, vocab, {
       ...req.info, source: req.source, steps: trainer.step, loss: Number.isFinite(loss) ? loss : undefined, valLoss: valLoss ?? undefined,
       trainedChars: active.priorChars + chars, created: new Date().toISOString(),
     }, trainer.snapshot());
-    messenger.notify({ type: 'didCheckpoint', runId: req.runId, step: trainer.step, bytes, final }, [bytes.buffer as ArrayBuffer]);
+    messenger.notify({ type: 'didCheckpoint', runId: req.runId, step: trainer.step, bytes, final, ...(best ? { best } : {}) }, [bytes.buffer as ArrayBuffer]);
   };
   try {
     while (trainer.step < total && !active.cancelled) {
@@ -134,6 +141,12 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
         if (trainer.step % req.evalEvery === 0 || trainer.step === total) {
           const v = trainer.validate();
           valLoss = Number.isNaN(v) ? null : v;
+          const w = watch.push(trainer.step, v);
+          bestVal = w.best;
+          // the latest step at which it was called overfitting, kept once said (reports are throttled: one could miss it)
+          if (w.overfitting) overfitSince = trainer.step;
+          // the best-validation model so far, for the host to keep if the user stops at overfitting (not written)
+          if (w.improved && req.checkpointEvery > 0 && trainer.step < total) checkpoint(false, true);
         }
         if (req.checkpointEvery > 0 && trainer.step % req.checkpointEvery === 0 && trainer.step < total) checkpoint(false);
       }
@@ -174,6 +187,8 @@ interface KeptTrace {
   readonly trace: Trace;
   /** The traced text, one character per timestep. */
   readonly chars: readonly string[];
+  /** The model's vocabulary (token id = index). */
+  readonly vocab: readonly string[];
   summary: { readonly maxK: number; readonly data: ReachSummaryData | null; readonly note: string | null } | null;
   stats: UnitStats | null;
 }
@@ -196,15 +211,15 @@ function trace(model: Uint8Array, text: string, key?: string): TraceData {
   const t = traceTokens(m.net, m.vocab.encode(text), { rowHelper: traceRows });
   if (key !== undefined) {
     keptTraces.delete(key);
-    keptTraces.set(key, { net: m.net, trace: t, chars: Array.from(t.tokens, (id) => m.vocab.chars[id]!), summary: null, stats: null });
+    keptTraces.set(key, { net: m.net, trace: t, chars: Array.from(t.tokens, (id) => m.vocab.chars[id]!), vocab: m.vocab.chars, summary: null, stats: null });
     while (keptTraces.size > MAX_KEPT_TRACES) keptTraces.delete(keptTraces.keys().next().value!);
   }
-  // the reply's arrays are transferred to the host: a kept trace sends copies
+  // the reply's arrays are transferred to the host: a kept trace sends copies (its norms too: traceJson reads them)
   const own = <A extends Float32Array | null>(a: A): A => (key === undefined || a === null ? a : a.slice() as A);
   return {
     cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens.slice(), loss: t.loss, probs: own(t.probs),
     layers: t.layers.map((l) => ({
-      gates: Object.fromEntries(Object.entries(l.gates).map(([g, a]) => [g, own(a)])), c: own(l.c), h: own(l.h), gradH: l.gradH, gradC: l.gradC,
+      gates: Object.fromEntries(Object.entries(l.gates).map(([g, a]) => [g, own(a)])), c: own(l.c), h: own(l.h), gradH: own(l.gradH), gradC: own(l.gradC),
     })),
   };
 }
@@ -239,6 +254,13 @@ function units(req: Extract<WorkerRequest, { type: 'units' }>): UnitsView | null
     searched: s.ranking?.searched ?? 0, constant: s.ranking?.constant ?? 0, message: s.message,
     scatter: shown ? { layer: shown.layer, unit: shown.unit, quantity: shown.quantity, values: k.stats.series(shown.layer, shown.unit, shown.quantity) } : null,
   };
+}
+
+/** The kept trace as the JSON of `gatescope trace --json`, in UTF-8 (the reply transfers the bytes). */
+function traceJson(key: string): Uint8Array | null {
+  const k = kept(key);
+  if (k === undefined) return null;
+  return new TextEncoder().encode(traceToJson(k.trace, k.vocab, k.net.cfg.cell, k.net.cfg.hidden));
 }
 
 function reach(req: Extract<WorkerRequest, { type: 'reach' }>): ReachData | null {

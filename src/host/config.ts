@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { TrainOptions } from '../engine/trainer';
+import { describeSizedDefaults, sizedDefaults } from '../engine/schedule';
 import { SETTINGS, type Setting, type SettingKey } from './settings';
 
 /** Reads a `gatescope.*` setting declared in settings.ts, falling back to its default and clamped to its bounds. */
@@ -27,8 +28,29 @@ export function trainOptions(scope?: vscode.ConfigurationScope): TrainOptions {
   };
 }
 
+/** Whether the user set a `gatescope.*` setting anywhere (user, workspace, folder), rather than leaving its default. */
+function isSet(key: SettingKey, scope?: vscode.ConfigurationScope): boolean {
+  const i = vscode.workspace.getConfiguration('gatescope', scope).inspect(key);
+  return i !== undefined && (i.globalValue !== undefined || i.workspaceValue !== undefined || i.workspaceFolderValue !== undefined);
+}
+
+/**
+ * The hyperparameters of a new run on a text of `chars` characters: the settings, with the steps and the hidden size
+ * the user left at their defaults sized to the text (engine/schedule.ts); `sized` says what was chosen, or null.
+ */
+export function trainOptionsFor(chars: number, scope?: vscode.ConfigurationScope): { options: TrainOptions; sized: string | null } {
+  const o = trainOptions(scope);
+  const d = sizedDefaults(chars, o.batch, o.seq);
+  const steps = isSet('training.steps', scope) ? o.steps : d.steps;
+  const hidden = isSet('training.hidden', scope) ? o.hidden : d.hidden;
+  if (steps === o.steps && hidden === o.hidden) return { options: o, sized: null };
+  const options = { ...o, steps, hidden };
+  return { options, sized: `${describeSizedDefaults(chars, options)} (settings gatescope.training.steps and .hidden choose others)` };
+}
+
 export const config = {
   trainOptions,
+  trainOptionsFor,
   evalEvery: (): number => get('training.evalEvery'),
   workers: (): number => get('training.workers'),
   checkpointEvery: (): number => get('training.checkpointEvery'),

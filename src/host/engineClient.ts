@@ -21,6 +21,8 @@ export interface Checkpoint {
   readonly step: number;
   readonly bytes: Uint8Array;
   readonly final: boolean;
+  /** The best validation loss so far: held by the host in case the user stops at overfitting, not written. */
+  readonly best: boolean;
 }
 
 /** How a run ended: done, cancelled, or stopped by an error (the worker's, or its crash: `user` false). */
@@ -69,7 +71,7 @@ export class TrainingRun {
   deliver(n: WorkerNotification): void {
     switch (n.type) {
       case 'didProgress': for (const l of this.progressListeners) l(n.progress); break;
-      case 'didCheckpoint': for (const l of this.checkpointListeners) l({ step: n.step, bytes: n.bytes, final: n.final }); break;
+      case 'didCheckpoint': for (const l of this.checkpointListeners) l({ step: n.step, bytes: n.bytes, final: n.final, best: n.best ?? false }); break;
       case 'didFinish': this.end({ reason: n.reason, ...(n.error ? { error: n.error } : {}), progress: n.progress }); break;
       default: break;
     }
@@ -159,6 +161,11 @@ export class EngineClient {
   /** The units of the trace kept under `key` ranked against a feature; null when the worker no longer keeps it. */
   units(key: string, query: UnitsQuery): Promise<UnitsView | null> {
     return this.request({ type: 'units', key, query });
+  }
+
+  /** The trace kept under `key` as JSON bytes (the CLI's trace schema), built in the worker; null when it is no longer kept. */
+  traceJson(key: string): Promise<Uint8Array | null> {
+    return this.request({ type: 'traceJson', key });
   }
 
   /** Generates text; `onText` gets it in chunks as it streams (the reply is all of it). */

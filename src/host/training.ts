@@ -16,6 +16,8 @@ export interface TrainRequest {
   /** What the text is, for names and messages: a file name, "x.ts (selection)", "workspace (12 files)". */
   readonly source: string;
   readonly options: TrainOptions;
+  /** What was sized to the text (steps, hidden units) and why, when the user left them at their defaults. */
+  readonly sized?: string;
   /** Continue this model instead of starting a fresh one; its file is updated in place. */
   readonly resume?: { readonly uri: vscode.Uri; readonly bytes: Uint8Array };
   /** Where the text came from: recorded in the model with the text's SHA-256, so that the text can be found again. */
@@ -58,6 +60,11 @@ interface ActiveRun {
   /** Checkpoint writes, chained so that a final checkpoint is never overtaken by an earlier one. */
   writes: Promise<void>;
   wroteAny: boolean;
+  /** The best-validation checkpoint so far (not written unless the user keeps it). */
+  best: { step: number; bytes: Uint8Array } | null;
+  /** The user was told the validation loss turned up; and chose to stop and keep the best model. */
+  toldOverfit: boolean;
+  keepBest: boolean;
   finish(o: RunOutcome): void;
   reportProgress(p: TrainProgress): void;
 }
@@ -132,6 +139,7 @@ export class TrainingController implements vscode.Disposable {
     let reportProgress: (p: TrainProgress) => void = () => undefined;
     const run: ActiveRun = {
       runId, target, source: req.source, comparison: req.comparison ?? null, finalBytes: null, progress: null, writes: Promise.resolve(), wroteAny: false,
+      best: null, toldOverfit: false, keepBest: false,
       finish: (x) => finish(x), reportProgress: (p) => reportProgress(p),
     };
     this.active = run;
@@ -163,6 +171,7 @@ export class TrainingController implements vscode.Disposable {
       this.log(`training ${c.cell} ${c.layers}×${c.hidden} (embed ${c.embed}, vocab ${c.vocabSize}, ${s.parameters.toLocaleString('en-US')} parameters) ` +
         `on ${req.source}: ${s.characters.toLocaleString('en-US')} characters, ${s.heldOut.toLocaleString('en-US')} held out; seq ${s.seq} × batch ${s.batch}; ` +
         `steps ${s.startStep} → ${totalSteps}; saving to ${target.fsPath || target.toString()}`);
+      if (req.sized) this.log(`sized to the text: ${req.sized}`);
       for (const w of [...warnings, ...s.warnings]) {
         this.log(`warning: ${w}`);
         void showWarning(w);
@@ -208,17 +217,49 @@ export class TrainingController implements vscode.Disposable {
   }
 
   private readonly ended = new vscode.EventEmitter<number>();
-  private readonly onDidEnd = this.ended.event;
+  /** Fires when a run has ended (done, stopped, failed), with its id, after its last write. */
+  readonly onDidEnd = this.ended.event;
 
   private progressOf(run: ActiveRun, p: TrainProgress): void {
     run.progress = p;
     run.reportProgress(p);
     this.progressed.fire({ runId: run.runId, progress: p, model: run.target });
     this.updateStatus();
+    // still overfitting (no new best since it was said): tell once
+    if (p.overfitSince != null && p.bestVal && p.overfitSince > p.bestVal.step && !run.toldOverfit && !run.comparison) {
+      run.toldOverfit = true;
+      this.warnOverfitting(run, p, p.bestVal);
+    }
+  }
+
+  /**
+   * The validation loss has turned up while the training loss goes on falling: the model memorises the text. Says
+   * so with the numbers, and offers to stop keeping the best-validation model, to stop, or to go on.
+   */
+  private warnOverfitting(run: ActiveRun, p: TrainProgress, best: { step: number; loss: number }): void {
+    const message = `validation loss is rising: ${fmt(p.valLoss ?? NaN)} at step ${p.step} against ${fmt(best.loss)} at step ${best.step}, ` +
+      `while the training loss is ${fmt(p.loss)}. The model is memorising ${run.source} rather than learning what generalises.`;
+    this.log(`warning: ${message}`);
+    const keep = `Stop and Keep Step ${best.step}`, stop = 'Stop Now', go = 'Keep Training';
+    void showWarning(message, keep, stop, go).then((c) => {
+      if (this.active !== run) return;
+      if (c === keep) run.keepBest = true;
+      if (c === keep || c === stop) void this.engine.cancel(run.runId);
+    });
   }
 
   /** Writes a checkpoint atomically, in order after the ones before (a comparison keeps only its final one, to decide later). */
   private checkpointOf(run: ActiveRun, c: Checkpoint): void {
+    if (c.best) {
+      run.best = { step: c.step, bytes: c.bytes };
+      return;
+    }
+    // stopped at overfitting, keeping the best model: it replaces the final checkpoint (its training state resumes from there)
+    if (c.final && run.keepBest && run.best) {
+      const best = run.best;
+      this.log(`keeping the best-validation model of step ${best.step} instead of step ${c.step}`);
+      c = { ...c, step: best.step, bytes: best.bytes };
+    }
     if (run.comparison) {
       if (c.final) run.finalBytes = c.bytes;
       return;
@@ -273,8 +314,9 @@ export class TrainingController implements vscode.Disposable {
       this.log(`${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} at ${summary}`);
       if (outcome.model && !run.comparison) {
         const model = outcome.model;
+        const kept = run.keepBest && run.best ? ` It kept the best-validation model, of step ${run.best.step}.` : '';
         void showInfo(
-          `Gatescope ${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} training on ${run.source} (${summary}).`,
+          `Gatescope ${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} training on ${run.source} (${summary}).${kept}`,
           'Inspect', 'Sample', 'Step Through',
         ).then((c) => {
           if (c === 'Inspect') this.actions.inspect(model);

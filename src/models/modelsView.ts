@@ -10,6 +10,8 @@ export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.D
   private readonly sub: vscode.Disposable;
   /** What the tree last showed, for tests. */
   lastShown: readonly ModelEntry[] = [];
+  /** The run in progress: its model is shown with its step and loss, before its first checkpoint too. */
+  private training: { model: vscode.Uri; step: number; total: number; loss: number | null } | null = null;
 
   constructor(private readonly store: ModelStore) {
     this.sub = store.onDidChange(() => this.changed.fire());
@@ -19,14 +21,37 @@ export class ModelsView implements vscode.TreeDataProvider<ModelEntry>, vscode.D
     this.changed.fire();
   }
 
+  /** Shows (or, with null, stops showing) the run in progress. */
+  setTraining(run: { model: vscode.Uri; step: number; total: number; loss: number | null } | null): void {
+    const was = this.training;
+    this.training = run;
+    // a progress report changes one line: redraw every 10 steps, and when the run changes
+    if (!run || !was || was.model.toString() !== run.model.toString() || Math.floor(was.step / 10) !== Math.floor(run.step / 10)) this.changed.fire();
+  }
+
   async getChildren(element?: ModelEntry): Promise<ModelEntry[]> {
     if (element) return Promise.all((element.comparisons ?? []).map((u) => this.store.entry(u)));
     this.lastShown = await this.store.list();
-    return [...this.lastShown];
+    const t = this.training;
+    // the model being trained first, also before its first checkpoint exists
+    const rest = t ? this.lastShown.filter((e) => e.uri.toString() !== t.model.toString()) : this.lastShown;
+    return t ? [{ uri: t.model, summary: null, error: null }, ...rest] : [...rest];
   }
 
   getTreeItem(e: ModelEntry): vscode.TreeItem {
     const name = e.uri.path.split('/').pop()!;
+    const t = this.training;
+    if (t && t.model.toString() === e.uri.toString() && e.comparisons === undefined) {
+      const item = new vscode.TreeItem(name.replace(/\.safetensors$/, ''), vscode.TreeItemCollapsibleState.None);
+      item.id = `training:${e.uri.toString()}`;
+      item.resourceUri = e.uri;
+      item.iconPath = new vscode.ThemeIcon('sync~spin');
+      item.description = `training · step ${t.step.toLocaleString('en-US')} of ${t.total.toLocaleString('en-US')}${t.loss !== null && Number.isFinite(t.loss) ? ` · loss ${t.loss.toFixed(3)}` : ''}`;
+      item.tooltip = 'Training now: click for the live dashboard. Stop it from the view\'s title bar.';
+      item.contextValue = 'gatescope.trainingModel';
+      item.command = { command: Commands.watchTraining, title: 'Show Training Dashboard' };
+      return item;
+    }
     const comparison = e.comparisons === undefined ? comparedModel(name) : null;
     const label = comparison ? `${comparison.cell === 'gru' ? 'GRU' : 'RNN'} comparison` : name.replace(/\.safetensors$/, '');
     const item = new vscode.TreeItem(label, e.comparisons?.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);

@@ -13,7 +13,7 @@ export function hoverMarkdown(trace: TraceData, layer: number, unit: number, qua
   const readout = unitReadout(trace, layer, unit, t);
   const fmt = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3)).replace('-', '−');
   const lines = [
-    `**Gatescope** · t = ${t} · ${code(displayChar(ch))}${p === null ? '' : ` · p = ${p.toFixed(3)}`}`,
+    `**Gatescope** · t = ${t} · ${code(displayChar(ch))}${p === null ? '' : ` · p(${code(displayChar(ch))}) = ${p.toFixed(3)}, the probability the model gave this character before reading it`}`,
     '',
     `unit ${unit}, layer ${layer} (coloured by ${quantity}, ${QUANTITY_NAMES[quantity]})`,
     '',
@@ -21,7 +21,7 @@ export function hoverMarkdown(trace: TraceData, layer: number, unit: number, qua
     `|${readout.map(() => '---:').join('|')}|`,
     `| ${readout.map((r) => fmt(r.value)).join(' | ')} |`,
     '',
-    `next: ${topPredictions(trace, t, 5).map((x) => `${code(displayChar(x.char))} ${x.p.toFixed(2)}`).join(' · ')}`,
+    `next character, the model's top 5 with their probabilities: ${topPredictions(trace, t, 5).map((x) => `${code(displayChar(x.char))} ${x.p.toFixed(2)}`).join(' · ')}`,
   ];
   return lines.join('\n');
 }

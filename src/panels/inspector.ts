@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { EngineClient } from '../host/engineClient';
-import { INSPECTOR_VIEW_TYPE, type InspectorSnapshot, type InspectorTarget, type PersistedState, type SearchState, type StepRange } from '../protocol/webview';
+import { INSPECTOR_VIEW_TYPE, type ExportResult, type InspectorSnapshot, type InspectorTarget, type PersistedState, type SearchState, type StepRange } from '../protocol/webview';
 import type { ComparisonOutcome, ComparisonUi } from './comparison';
+import type { ExportUi } from './exportFiles';
 import { InspectorPanel, type PanelServices } from './inspectorPanel';
 import type { RunOutcome, TrainRequest } from '../host/training';
 import { TrainingRecorder } from './training';
@@ -46,6 +47,8 @@ export interface InspectorApi {
   compare(model: vscode.Uri, document: vscode.Uri, ui: ComparisonUi): Promise<ComparisonOutcome | null>;
   /** Test-only: the comparison model's bytes the inspector of (model, document) holds. */
   compareModel(model: vscode.Uri, document: vscode.Uri): Uint8Array | null;
+  /** Test-only: "Export JSON" on the inspector of (model, document), `ui` answering its questions; null without such a panel. */
+  exportTrace(model: vscode.Uri, document: vscode.Uri, ui: ExportUi): Promise<ExportResult | null>;
 }
 
 /** Characters traced at once, and how often the dashboard samples during training (steps). */
@@ -183,13 +186,17 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
       rec.add(progress);
       for (const p of panels.values()) p.trainingProgressed(rec, progress);
     });
-    run.onCheckpoint((c) => { if (recorders.has(run.runId)) void sampleCheckpoint(run.runId, c.step, c.bytes, c.final); });
+    run.onCheckpoint((c) => { if (!c.best && recorders.has(run.runId)) void sampleCheckpoint(run.runId, c.step, c.bytes, c.final); });
     void run.finished.then((end) => {
       const rec = recorders.get(run.runId);
       if (!rec) return;
       if (end.progress) rec.add(end.progress);
       rec.finished = { reason: end.reason, message: end.error?.message ?? null };
-      for (const p of panels.values()) p.trainingFinished(rec);
+      for (const p of panels.values()) {
+        // the dashboard ends on the numbers the finished message says (the last report may be a few steps earlier)
+        if (end.progress) p.trainingProgressed(rec, end.progress);
+        p.trainingFinished(rec);
+      }
     });
   });
 
@@ -333,6 +340,9 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     },
     compareModel(model, document) {
       return panels.get(InspectorPanel.keyOf({ model: model.toString(), document: document.toString(), runId: null }))?.compareModel ?? null;
+    },
+    exportTrace(model, document, ui) {
+      return panels.get(InspectorPanel.keyOf({ model: model.toString(), document: document.toString(), runId: null }))?.exportTrace(ui) ?? Promise.resolve(null);
     },
   };
 }

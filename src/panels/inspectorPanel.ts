@@ -5,7 +5,7 @@ import { Messenger } from '../protocol/messenger';
 import { langOfFile } from '../engine/features';
 import type { ReachView } from '../protocol/reach';
 import type { TraceData } from '../protocol/trace';
-import { traceToJson } from '../protocol/traceJson';
+import { checkJsonSize, jsonNumbers, traceJsonBytesEstimate } from '../protocol/traceJson';
 import { featureSpecOf, type UnitsView } from '../protocol/units';
 import {
   checkWebviewToHost, INSPECTOR_VIEW_TYPE, type HostReplies,
@@ -13,6 +13,8 @@ import {
   type PanelStatus, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
 } from '../protocol/webview';
 import type { ModelSummary, TrainProgress } from '../protocol/worker';
+import { defaultExportUri, vscodeExportUi, writeAtomically, type ExportUi } from './exportFiles';
+import { formatBytes, LARGE_EXPORT_BYTES, largeJsonQuestion } from './exportSize';
 import { inspectorHtml, makeNonce } from './html';
 import { OffsetMap } from './offsets';
 import { PanelReach } from './reach';
@@ -309,11 +311,8 @@ export class InspectorPanel implements vscode.Disposable {
       }
       case 'exportPng':
         return this.save(`${this.fileStem()}-${r.name}.png`, { 'PNG image': ['png'] }, r.png);
-      case 'exportTrace': {
-        const tr = this.trace;
-        if (!tr) return { path: null };
-        return this.save(`${this.fileStem()}-trace.json`, { JSON: ['json'] }, new TextEncoder().encode(traceToJson(tr, tr.vocab, tr.cell, tr.hidden)));
-      }
+      case 'exportTrace':
+        return this.exportTrace();
       case 'exportLossCsv': {
         const rec = this.target.runId !== null ? this.services.recorder(this.target.runId) : undefined;
         if (!rec) return { path: null };
@@ -353,13 +352,57 @@ export class InspectorPanel implements vscode.Disposable {
     return `${m}${d}`;
   }
 
-  private async save(name: string, filters: Record<string, string[]>, bytes: Uint8Array): Promise<ExportResult> {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const uri = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters, saveLabel: 'Export' });
+  /** Asks where (beside the text by default) and writes `bytes` there atomically. */
+  private async save(name: string, filters: Record<string, string[]>, bytes: Uint8Array, ui: ExportUi = vscodeExportUi): Promise<ExportResult> {
+    const uri = await ui.saveTo(defaultExportUri(this.target.document, name), filters, `Export ${name} (${formatBytes(bytes.length)})`);
     if (!uri) return { path: null };
-    await vscode.workspace.fs.writeFile(uri, bytes);
-    this.services.output.appendLine(`[inspector] exported ${uri.fsPath}`);
+    await writeAtomically(uri, bytes);
+    this.services.output.appendLine(`[inspector] exported ${uri.fsPath} (${formatBytes(bytes.length)})`);
     return { path: uri.fsPath };
+  }
+
+  /**
+   * Export JSON: the trace in the CLI's `trace --json` schema. Refuses what no JSON text can hold (traceJson.ts), asks
+   * before anything over LARGE_EXPORT_BYTES (its estimated size), asks where (beside the text), then has the engine
+   * worker build the JSON from the trace it keeps — the extension host never holds the string — and writes its bytes
+   * atomically. `ui` answers the questions in tests.
+   */
+  async exportTrace(ui: ExportUi = vscodeExportUi): Promise<ExportResult> {
+    const tr = this.trace;
+    if (!tr || !this.modelBytes) return { path: null };
+    const model = this.modelBytes;
+    try {
+      checkJsonSize(tr.tokens.length, jsonNumbers(tr) / Math.max(1, tr.tokens.length), tr.vocab.length);
+    } catch (e) {
+      this.setStatus({ kind: 'error', message: `Gatescope cannot export this trace as JSON: ${(e as Error).message}.` });
+      return { path: null };
+    }
+    const estimate = traceJsonBytesEstimate(tr, tr.vocab, tr.cell);
+    if (estimate > LARGE_EXPORT_BYTES) {
+      const q = largeJsonQuestion(tr, estimate);
+      if (!(await ui.confirmLarge(q.message, q.detail, `Export ${formatBytes(estimate)}`))) return { path: null };
+    }
+    const name = `${this.fileStem()}-trace.json`;
+    const uri = await ui.saveTo(defaultExportUri(this.target.document, name), { JSON: ['json'] }, `Export the trace as JSON (about ${formatBytes(estimate)})`);
+    if (!uri) return { path: null };
+    const status: PanelStatus = { kind: 'busy', message: `Writing the trace as JSON (about ${formatBytes(estimate)})…` };
+    this.setStatus(status);
+    try {
+      const started = Date.now();
+      const text = Array.from(tr.tokens, (id) => tr.vocab[id]!).join('');
+      const bytes = await this.reach.traceJson({ text, model });
+      await writeAtomically(uri, bytes);
+      this.services.output.appendLine(`[inspector] exported the trace as JSON to ${uri.fsPath}: ${bytes.length} bytes in ${Date.now() - started} ms`);
+      const done: PanelStatus = { kind: 'notice', message: `Saved the trace as JSON (${formatBytes(bytes.length)}): ${uri.fsPath}` };
+      if (this.status === status) this.setStatus(done);
+      setTimeout(() => { if (this.status === done && !this.disposed) this.setStatus(null); }, 10_000).unref?.();
+      return { path: uri.fsPath };
+    } catch (e) {
+      const message = (e as Error).message;
+      this.services.output.appendLine(`[inspector] exporting the trace as JSON to ${uri.fsPath} failed: ${message}`);
+      this.setStatus({ kind: 'error', message: `Gatescope could not export the trace as JSON: ${message}` });
+      return { path: null };
+    }
   }
 
   // ---- Compare with RNN (comparison.ts) -------------------------------------------------------------------------

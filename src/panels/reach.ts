@@ -79,6 +79,11 @@ export class PanelReach {
     return this.onKept(this.modelKey, s.model, s.text, () => this.engine.units(this.modelKey, q));
   }
 
+  /** The model's trace of the text as JSON bytes (the CLI's `trace --json` schema), built in the worker. */
+  traceJson(s: Pick<ReachSubject, 'text' | 'model'>): Promise<Uint8Array> {
+    return this.onKept(this.modelKey, s.model, s.text, () => this.engine.traceJson(this.modelKey));
+  }
+
   private get(key: string, bytes: Uint8Array, text: string, q: ReachQuery): Promise<ReachData> {
     return this.onKept(key, bytes, text, () => this.engine.reach(key, q.at, q.maxK, q.layer, q.saliencyFrom));
   }

@@ -38,6 +38,12 @@ export type WorkerRequest =
    * Replies UnitsView (src/protocol/units.ts), or null when the trace is no longer kept (trace again with the key).
    */
   | { type: 'units'; key: string; query: UnitsQuery }
+  /**
+   * The trace kept under `key` as JSON (src/protocol/traceJson.ts: the schema of `gatescope trace --json`), its UTF-8
+   * bytes, transferred: built here so that the host never holds the string. Replies null when the trace is no longer
+   * kept (trace again with the key); an error when no JSON text could hold it (traceJson.ts MAX_JSON_NUMBERS).
+   */
+  | { type: 'traceJson'; key: string }
   /** Generate text; chunks stream as didSample notifications, the reply comes at the end. */
   | { type: 'sample'; sampleId: number; model: Uint8Array; options: SampleOptions; seed: number }
   /** Stop a sample stream. */
@@ -62,6 +68,7 @@ export interface WorkerReplies {
   trace: TraceData;
   reach: ReachData | null;
   units: UnitsView | null;
+  traceJson: Uint8Array | null;
   sample: string;
   cancelSample: void;
   describe: ModelSummary;
@@ -84,7 +91,7 @@ export type WorkerNotification =
   /** A few times a second while training. */
   | { type: 'didProgress'; runId: number; progress: TrainProgress }
   /** A model file (periodic checkpoint or final), to be written atomically by the host. */
-  | { type: 'didCheckpoint'; runId: number; step: number; bytes: Uint8Array; final: boolean }
+  | { type: 'didCheckpoint'; runId: number; step: number; bytes: Uint8Array; final: boolean; best?: boolean }
   /** The run is over: done, cancelled, or stopped by an error (the last good checkpoint was sent before). */
   | { type: 'didFinish'; runId: number; reason: 'done' | 'cancelled' | 'error'; error?: { message: string; user: boolean }; progress: TrainProgress | null }
   | { type: 'didSample'; sampleId: number; text: string };
@@ -100,6 +107,14 @@ export interface TrainProgress {
   readonly charsPerSec: number;
   /** Seconds left at the current speed. */
   readonly etaSeconds: number;
+  /** The lowest validation loss so far and its step (null before the first measurement or without validation). */
+  readonly bestVal?: { readonly step: number; readonly loss: number } | null;
+  /**
+   * The latest step at which the validation loss had stayed 2% above its best for two measurements
+   * (engine/schedule.ts): the model memorises the text; null while that has not happened. Kept once it has, so a
+   * throttled report cannot miss it; compare with bestVal.step for whether it has recovered since.
+   */
+  readonly overfitSince?: number | null;
 }
 
 /** Reply to `train`. */

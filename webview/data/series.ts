@@ -93,3 +93,22 @@ export function logTickLabel(v: number): string {
   const k = Math.round(m);
   return [1, 2, 5].includes(k) && Math.abs(m - k) < 1e-6 ? `${k}e${e}`.replace('-', '−') : '';
 }
+
+/**
+ * A log axis's tick label among all its ticks (chart.js makes one at every whole mantissa): at most about nine
+ * labels, whatever the range — within about a decade 1, 2, 4, 6, 8 × 10^k; up to three decades 1, 2, 5 × 10^k; up
+ * to eight the powers of ten; beyond, every n-th power, nine at most. Ticks without a label get no grid line either (charts.ts).
+ */
+export function logAxisLabel(v: number, all: readonly number[]): string {
+  if (!(v > 0)) return '';
+  const pos = all.filter((x) => x > 0);
+  const decades = pos.length ? Math.log10(Math.max(...pos) / Math.min(...pos)) : 0;
+  const e = Math.floor(Math.log10(v) + 1e-9);
+  const m = v / 10 ** e;
+  const k = Math.round(m);
+  if (Math.abs(m - k) > 1e-6) return '';
+  const shown = decades <= 1.2 ? [1, 2, 4, 6, 8] : decades <= 3 ? [1, 2, 5] : [1];
+  const every = decades > 8 ? Math.ceil(decades / 9) : 1;
+  if (!shown.includes(k) || e % every !== 0) return '';
+  return `${k}e${e}`.replace('-', '−');
+}

@@ -2,7 +2,7 @@ import {
   Chart, Filler, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, ScatterController, Tooltip,
   type ChartConfiguration, type ChartDataset, type Scale,
 } from 'chart.js';
-import { logTickLabel } from '../data/series';
+import { logAxisLabel } from '../data/series';
 import type { Theme } from '../data/colour';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip, Legend, Filler);
@@ -15,6 +15,9 @@ export const PLOT_LEFT = 60;
 export const PLOT_RIGHT = 14;
 
 export type LineChart = Chart<'line', { x: number; y: number }[]>;
+
+/** The time axis's title under every time chart (the heatmaps' ruler says it in its gutter). */
+export const TIME_AXIS_TITLE = 't: position in the text (character number)';
 
 /** chart.js colours and fonts from the theme (charts created later pick these up). */
 export function applyChartDefaults(theme: Theme): void {
@@ -47,23 +50,41 @@ export function timeChartConfig(theme: Theme, yLog: boolean, yTitle: string): Ch
           // the range is [start − 0.5, end − 0.5] (so timesteps line up with the heatmaps): no ticks at the bounds
           ticks: { maxRotation: 0, autoSkipPadding: 24, precision: 0, color: theme.muted, includeBounds: false },
           border: { color: withAlpha(theme.grid, 0.5) },
-          title: { display: false },
+          title: { display: true, text: TIME_AXIS_TITLE, color: theme.muted, font: { size: 11 }, padding: { top: 0, bottom: 0 } },
         },
         y: {
           type: yLog ? 'logarithmic' : 'linear',
-          grid: { color: withAlpha(theme.grid, 0.18) },
+          // chart.js rounds a log axis's first tick up (9.6e−5 → 1e−4) and, bounded by its ticks, cut the lowest points off
+          bounds: yLog ? 'data' : 'ticks',
+          // a log axis labels the ticks logAxisLabel picks, and draws grid lines at those only
+          grid: { color: yLog ? (c) => (c.tick?.label ? withAlpha(theme.grid, 0.18) : 'transparent') : withAlpha(theme.grid, 0.18) },
           border: { color: withAlpha(theme.grid, 0.5) },
-          ticks: {
-            color: theme.muted,
-            maxTicksLimit: 6,
-            callback: yLog ? (v) => logTickLabel(Number(v)) : undefined,
-          },
+          ticks: yLog
+            ? { color: theme.muted, autoSkip: false, callback: (v, _k, ticks) => logAxisLabel(Number(v), ticks.map((t) => t.value)) }
+            : { color: theme.muted, maxTicksLimit: 6 },
           title: { display: true, text: yTitle, color: theme.muted, font: { size: 11 }, padding: 2 },
           afterFit: (s: Scale) => { s.width = PLOT_LEFT; },
         },
       },
     },
   };
+}
+
+/**
+ * Draws a chart once on a canvas of its own, `width` × `height` CSS pixels at `scale` pixels each, for a figure
+ * (data/figure.ts): crisp at the figure's resolution whatever the page's. The chart is gone after; its picture stays.
+ */
+export function renderChartImage(config: ChartConfiguration<'line', { x: number; y: number }[]>, width: number, height: number, scale: number): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const chart = new Chart(canvas, { ...config, options: { ...config.options, responsive: false, maintainAspectRatio: false, animation: false, devicePixelRatio: scale, events: [] } });
+  const out = document.createElement('canvas');
+  out.width = canvas.width;
+  out.height = canvas.height;
+  out.getContext('2d')!.drawImage(canvas, 0, 0);
+  chart.destroy();
+  return out;
 }
 
 /** Sets the x range to the window so that timestep t sits at the same pixel as in the heatmaps. */

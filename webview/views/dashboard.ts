@@ -9,6 +9,14 @@ type DashboardContext = Pick<ViewContext, 'history' | 'view' | 'theme' | 'export
 
 type Line = Chart<'line', { x: number; y: number }[]>;
 
+/**
+ * What the clip ratio is (engine/optim.ts clipGradients): per step, not a share of steps. Clipping by norm scales the
+ * whole gradient by min(1, threshold / ‖g‖); clipping by value reports the share of entries left unclipped.
+ */
+const CLIP_RATIO_HINT = 'clip ratio of the last step: the factor its gradient was multiplied by to keep its global norm under the clipping threshold ' +
+  '(gatescope.training.clip), min(1, threshold / grad norm). 1.00 = not clipped; 0.50 = the gradient was twice the threshold and was halved. ' +
+  '(With gatescope.training.clipMode "value": the share of gradient entries left unclipped.)';
+
 /** The live training dashboard: numbers, loss and validation loss, gradient norm and clip ratio, samples. */
 export class Dashboard implements View {
   readonly el = h('div', { class: 'dashboard' });
@@ -57,17 +65,18 @@ export class Dashboard implements View {
     }
     if (!(c.has('training') || c.has('theme') || c.has('tab') || c.has('data') || !this.loss)) return;
     const p = hist.latest;
-    const tile = (label: string, value: string, hint = ''): HTMLElement =>
-      h('div', { class: 'tile', title: hint }, h('div', { class: 'tile-label' }, label), h('div', { class: 'tile-value' }, value));
+    const tile = (label: string, value: string, hint: string): HTMLElement =>
+      h('div', { class: 'tile', title: hint, role: 'group', 'aria-label': `${label}: ${value}. ${hint}` }, h('div', { class: 'tile-label' }, label), h('div', { class: 'tile-value' }, value));
     this.tiles.replaceChildren(
-      tile('step', p ? `${formatCount(p.step)} / ${formatCount(p.totalSteps)}` : '–'),
+      tile('step', p ? `${formatCount(p.step)} / ${formatCount(p.totalSteps)}` : '–', 'optimisation steps done, of the steps this run makes'),
       tile('epoch', p ? formatCount(p.epoch) : '–', 'completed passes over the training text'),
-      tile('loss', p ? formatNumber(p.loss, 3) : '–', 'training loss, nats per character'),
-      tile('val loss', p?.valLoss != null ? formatNumber(p.valLoss, 3) : '–', 'loss on the held-out end of the text'),
-      tile('grad norm', p ? formatNumber(p.gradNorm, 3) : '–', 'global gradient norm before clipping'),
-      tile('clip ratio', p ? formatNumber(p.clipRatio, 2) : '–', 'factor the gradient was scaled by (1 = not clipped)'),
-      tile('chars/s', p ? formatCount(p.charsPerSec) : '–'),
-      tile(hist.finished ? 'finished' : 'ETA', hist.finished ? hist.finished.reason : p ? formatDuration(p.etaSeconds) : '–'),
+      tile('loss', p ? formatNumber(p.loss, 3) : '–', 'training loss of the last step: mean cross-entropy of its predictions, nats per character'),
+      tile('val loss', p?.valLoss != null ? formatNumber(p.valLoss, 3) : '–', 'validation loss: the same on the held-out end of the text, which the model never trains on'),
+      tile('grad norm', p ? formatNumber(p.gradNorm, 3) : '–', 'global gradient norm ‖∂L/∂θ‖ of the last step, before clipping'),
+      tile('clip ratio', p ? formatNumber(p.clipRatio, 2) : '–', CLIP_RATIO_HINT),
+      tile('chars/s', p ? formatCount(p.charsPerSec) : '–', 'training speed: characters of text trained on per second'),
+      tile(hist.finished ? 'finished' : 'ETA', hist.finished ? hist.finished.reason : p ? formatDuration(p.etaSeconds) : '–',
+        hist.finished ? 'how the run ended' : 'time left at the current speed'),
     );
     this.progress.value = p && p.totalSteps ? p.step / p.totalSteps : 0;
     const end = hist.finished;
@@ -96,7 +105,8 @@ export class Dashboard implements View {
     if (!this.loss) {
       this.loss = new Chart(this.lossCanvas, {
         type: 'line', data: { datasets: lossData },
-        options: { ...base, scales: { x: { type: 'linear', min: 0, max: xMax, title: { display: true, text: 'step' }, grid: { color: grid } }, y: { type: 'linear', grid: { color: grid } } } },
+        options: { ...base, scales: { x: { type: 'linear', min: 0, max: xMax, title: { display: true, text: 'step' }, grid: { color: grid } },
+          y: { type: 'linear', title: { display: true, text: 'loss (nats per character)' }, grid: { color: grid } } } },
       }) as unknown as Line;
     } else {
       this.loss.options.scales!['x']!.max = xMax;
@@ -113,7 +123,7 @@ export class Dashboard implements View {
           scales: {
             x: { type: 'linear', min: 0, max: xMax, title: { display: true, text: 'step' }, grid: { color: grid } },
             y: { type: 'logarithmic', title: { display: true, text: 'grad norm' }, grid: { color: grid } },
-            y1: { type: 'linear', position: 'right', min: 0, max: 1.05, title: { display: true, text: 'clip ratio' }, grid: { display: false } },
+            y1: { type: 'linear', position: 'right', min: 0, max: 1.05, title: { display: true, text: 'clip ratio (1 = not clipped)' }, grid: { display: false } },
           },
         },
       }) as unknown as Line;

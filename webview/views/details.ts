@@ -1,5 +1,5 @@
 import { displayChar, probabilityOfActual, topPredictions, unitReadout } from '../../src/protocol/traceQuery';
-import { quantityRange } from '../../src/protocol/webview';
+import { QUANTITY_NAMES, quantityRange } from '../../src/protocol/webview';
 import type { ViewContext } from '../context';
 import { formatCount, formatNumber, h } from '../dom';
 
@@ -17,7 +17,8 @@ export function cursorDetails(ui: DetailsContext, t: number, compact = false): H
   const head = h('div', { class: 'd-head' },
     h('span', { class: 'd-char' }, displayChar(ch)),
     h('span', { class: 'd-t' }, `t = ${formatCount(t)}`),
-    p !== null ? h('span', { class: 'd-p', title: 'Probability the model gave this character before reading it' }, `p = ${p.toFixed(3)}`) : null);
+    p !== null ? h('span', { class: 'd-p', title: `p(${displayChar(ch)}): the probability the model gave ${JSON.stringify(ch)}, the character that actually came here, ` +
+      'when it had read the text before it' }, `p(${displayChar(ch)}) = ${p.toFixed(3)}`) : null);
   const rows = unitReadout(tr, ui.view.layer, ui.view.unit, t).map(({ q, value }) => {
     const r = quantityRange(q, ui.trace?.cell) ?? { lo: -ui.scaleOf('c').hi, hi: ui.scaleOf('c').hi };
     const zero = r.lo < 0 ? 0.5 : 0;
@@ -26,7 +27,7 @@ export function cursorDetails(ui: DetailsContext, t: number, compact = false): H
     const fill = bar.firstElementChild as HTMLElement;
     fill.style.left = `${Math.min(zero, frac) * 100}%`;
     fill.style.width = `${Math.abs(frac - zero) * 100}%`;
-    return h('div', { class: `d-row${q === ui.view.quantity ? ' current' : ''}` },
+    return h('div', { class: `d-row${q === ui.view.quantity ? ' current' : ''}`, title: `${q}: ${QUANTITY_NAMES[q]} of unit ${ui.view.unit} after reading t = ${t}` },
       h('span', { class: 'd-q' }, q), bar, h('span', { class: 'd-v' }, formatNumber(value, 3)));
   });
   const preds = topPredictions(tr, t, 5);
@@ -34,11 +35,12 @@ export function cursorDetails(ui: DetailsContext, t: number, compact = false): H
   const predRows = preds.map(({ char, p: q }) => {
     const bar = h('span', { class: 'd-bar' }, h('span', { class: 'd-fill pred' }));
     (bar.firstElementChild as HTMLElement).style.width = `${q * 100}%`;
-    return h('div', { class: `d-row${char === next ? ' actual' : ''}` },
+    return h('div', { class: `d-row${char === next ? ' actual' : ''}`,
+      title: `p(next = ${displayChar(char)}) = ${q.toFixed(3)}: the probability the model gives ${JSON.stringify(char)} as the next character${char === next ? ' (it is the one that came)' : ''}` },
       h('span', { class: 'd-q mono' }, displayChar(char)), bar, h('span', { class: 'd-v' }, q.toFixed(3)));
   });
   return h('div', { class: `details${compact ? ' compact' : ''}` },
     head,
-    h('div', { class: 'd-section' }, h('div', { class: 'd-label' }, `unit ${ui.view.unit} · layer ${ui.view.layer}`), ...rows),
-    h('div', { class: 'd-section' }, h('div', { class: 'd-label' }, 'next character'), ...predRows));
+    h('div', { class: 'd-section' }, h('div', { class: 'd-label' }, `unit ${ui.view.unit} · layer ${ui.view.layer}: its values at t`), ...rows),
+    h('div', { class: 'd-section' }, h('div', { class: 'd-label' }, 'next character: the model\'s top 5, with their probabilities'), ...predRows));
 }

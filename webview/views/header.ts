@@ -39,15 +39,16 @@ export class Header implements View {
     const ui = this.ui;
     if (c.has('data') || c.has('training')) {
       const m = ui.model;
-      const fact = (text: string): HTMLElement => h('span', { class: 'chip' }, text);
+      const fact = (text: string, hint: string): HTMLElement => h('span', { class: 'chip', title: hint }, text);
       if (m) {
         this.model.replaceChildren(...[
           h('strong', { class: 'model-name' }, m.name),
-          fact(`${CELL_NAMES[m.cell]} ${m.layers}×${m.hidden}`),
-          fact(`${formatCount(m.parameters)} parameters`),
-          fact(`vocabulary ${m.vocabSize}`),
-          m.steps !== null ? fact(`${formatCount(m.steps)} steps`) : null,
-          m.valLoss !== null ? fact(`val loss ${m.valLoss.toFixed(3)}`) : m.trainLoss !== null ? fact(`train loss ${m.trainLoss.toFixed(3)}`) : null,
+          fact(`${CELL_NAMES[m.cell]} ${m.layers}×${m.hidden}`, `${m.layers} layer${m.layers === 1 ? '' : 's'} of ${m.hidden} units each; characters enter as vectors of ${m.embed} numbers`),
+          fact(`${formatCount(m.parameters)} parameters`, 'numbers the model learned: weights and biases of every layer'),
+          fact(`vocabulary ${m.vocabSize}`, `the model knows ${m.vocabSize} distinct characters`),
+          m.steps !== null ? fact(`${formatCount(m.steps)} steps`, 'optimisation steps it was trained for') : null,
+          m.valLoss !== null ? fact(`val loss ${m.valLoss.toFixed(3)}`, 'validation loss when it was saved: mean cross-entropy on held-out text, nats per character (lower is better)')
+            : m.trainLoss !== null ? fact(`train loss ${m.trainLoss.toFixed(3)}`, 'training loss when it was saved: mean cross-entropy, nats per character (lower is better)') : null,
         ].filter((x): x is HTMLElement => x !== null));
       } else {
         this.model.replaceChildren(h('strong', { class: 'model-name' }, ui.history?.title ?? 'Gatescope Inspector'));
@@ -57,7 +58,8 @@ export class Header implements View {
         const T = tv.trace.tokens.length;
         const part = tv.first > 0 || T < tv.total ? `characters ${formatCount(tv.first)}–${formatCount(tv.first + T - 1)} of ${formatCount(tv.total)}` : `${formatCount(T)} characters`;
         const loss = tv.trace.loss;
-        this.textLine.replaceChildren(h('span', { class: 'doc-name' }, tv.documentName), ` · ${part}`);
+        this.textLine.replaceChildren(h('span', { class: 'doc-name' }, tv.documentName), ' · ',
+          h('span', { title: 'the traced characters: one timestep t per character, t = 0 the first' }, part));
         if (Number.isFinite(loss)) {
           this.textLine.append(h('span', { class: 'loss', title: 'Mean cross-entropy of the next-character predictions on this text' },
             ` · loss ${loss.toFixed(3)} nats/char (${(loss / Math.LN2).toFixed(2)} bits)`));
@@ -78,6 +80,7 @@ export class Header implements View {
       const live = h && !h.finished;
       this.tabs.training.classList.toggle('live', !!live);
       this.tabs.training.textContent = live ? `Training · step ${formatCount(h.latest?.step ?? 0)}` : 'Training';
+      this.tabs.training.title = live ? `A training run is under way: ${formatCount(h.latest?.step ?? 0)} optimisation steps done of ${formatCount(h.latest?.totalSteps ?? 0)}` : '';
     }
     if (c.has('status')) this.renderStatus();
   }
@@ -94,7 +97,7 @@ export class Header implements View {
     if (s.kind === 'busy') parts.push(h('span', { class: 'spinner', 'aria-hidden': 'true' }));
     parts.push(h('span', { class: 'status-text' }, s.message));
     if (s.progress !== undefined) {
-      const bar = h('progress', { max: 1, value: s.progress, 'aria-label': 'Progress' });
+      const bar = h('progress', { max: 1, value: s.progress, 'aria-label': 'Progress', title: `${Math.round(s.progress * 100)}% done` });
       parts.push(bar);
     }
     if (s.action) {

@@ -1,7 +1,8 @@
 import { displayChar } from '../../src/protocol/traceQuery';
 import { QUANTITY_NAMES, type Quantity } from '../../src/protocol/webview';
-import type { View, ViewContext } from '../context';
+import type { FigureBlock, View, ViewContext } from '../context';
 import type { Change } from '../store';
+import { FIGURE_SCALE, plotWidth, scaleCaption } from '../data/figure';
 import { heatmapColumns, heatmapImage } from '../data/heatmap';
 import { panWindow, tAt, xOf, zoomWindow } from '../data/zoom';
 import { formatCount, formatNumber, h, onWidthChange, sizeCanvas } from '../dom';
@@ -10,8 +11,8 @@ import { PLOT_LEFT, PLOT_RIGHT } from './charts';
 import { Legend, type LegendContext } from './legend';
 
 /** What the heatmaps read and calls. */
-type HeatmapsContext = LegendContext & Pick<ViewContext, 'trace' | 'T' | 'H' | 'chars' | 'view' | 'window' | 'hover' | 'theme' | 'quantities' | 'values'
-  | 'scaleOf' | 'rampOf' | 'unitColour' | 'tooltip' | 'hoverAt' | 'moveCursor' | 'selectUnit' | 'setSelection' | 'setView' | 'setWindow' | 'exportPng'>;
+type HeatmapsContext = LegendContext & Pick<ViewContext, 'model' | 'traceView' | 'trace' | 'T' | 'H' | 'chars' | 'view' | 'window' | 'hover' | 'theme' | 'quantities'
+  | 'values' | 'scaleOf' | 'rampOf' | 'unitColour' | 'tooltip' | 'hoverAt' | 'moveCursor' | 'selectUnit' | 'setSelection' | 'setView' | 'setWindow' | 'exportFigure'>;
 
 const RULER_H = 24;
 
@@ -55,7 +56,7 @@ export class Heatmaps implements View {
     this.statesToggle.addEventListener('change', () => ui.setView({ showStates: this.statesToggle.checked }, 'states'));
     c.actions.append(
       h('label', { class: 'check', for: 'show-states' }, this.statesToggle, 'c and h too'),
-      button('PNG', 'Save the heatmaps as PNG', () => void ui.exportPng('heatmaps', `Gate activations, layer ${ui.view.layer}`, [...this.maps.map((m) => m.base), this.ruler])));
+      button('PNG', 'Save the heatmaps as PNG: each panel named, with its colour scale and axes', () => void this.exportFigure()));
     c.body.append(this.list, this.ruler);
     onWidthChange(this.list, () => { if (ui.trace) this.update(new Set(['size'])); });
     window.addEventListener('mouseup', () => this.onUp());
@@ -63,6 +64,36 @@ export class Heatmaps implements View {
 
   canvases(): readonly HTMLCanvasElement[] {
     return this.maps.map((m) => m.base);
+  }
+
+  /**
+   * The heatmaps as a figure: one panel per quantity shown, named, with what its colours mean and its colour bar
+   * with numbers (the scale the view uses), units down, time across under the last, titled with the model, text
+   * and layer. The pixels are computed again at the figure's width.
+   */
+  private exportFigure(): void {
+    const ui = this.ui, tv = ui.traceView;
+    if (!tv) return;
+    const w = ui.window, H = ui.H, layer = ui.view.layer;
+    const cols = heatmapColumns(w, plotWidth() * FIGURE_SCALE);
+    const blocks: FigureBlock[] = this.quantitiesShown().map((q) => {
+      const s = ui.scaleOf(q);
+      const { lut } = ui.rampOf(q);
+      return {
+        kind: 'heatmap', name: `${q} · ${QUANTITY_NAMES[q]}`, caption: scaleCaption(q, s, !s.label.startsWith('unbounded')),
+        scale: { lut, lo: s.lo, hi: s.hi }, pixels: { data: heatmapImage(ui.values(q)!, H, w, cols, lut, s.lo, s.hi), width: cols, height: H }, rowLabel: `unit (0–${H - 1})`,
+      };
+    });
+    const shift = tv.first > 0 ? ` (the document's character ${formatCount(tv.first)} + t)` : '';
+    blocks.push({ kind: 'timeAxis', start: w.start, end: w.end, title: `t: position in the traced text${shift}`, chars: ui.chars });
+    const per = (w.end - w.start) / cols;
+    void ui.exportFigure({
+      name: 'heatmaps',
+      title: `${this.titleEl.textContent ?? 'Gate activations'} · layer ${layer} · ${ui.model?.name ?? 'model'} on ${tv.documentName}`,
+      subtitle: `Each row is one of the layer's ${H} units, each column ${per > 1.05 ? `the mean of ${per.toFixed(1)} characters` : 'a character'} of the text ` +
+        `(t ${formatCount(w.start)}–${formatCount(w.end - 1)} of ${formatCount(ui.T)}); the colour is the value, on the scale beside each panel.`,
+      blocks,
+    });
   }
 
   private quantitiesShown(): Quantity[] {
@@ -291,7 +322,7 @@ export class Heatmaps implements View {
     const v = ui.values(m.q)![t * ui.H + unit]!;
     ui.tooltip.show(h('div', { class: 'details compact' },
       h('div', { class: 'd-head' }, h('span', { class: 'd-char' }, displayChar(ui.chars[t] ?? '')), h('span', { class: 'd-t' }, `t = ${formatCount(t)}`)),
-      h('div', { class: 'd-row current' }, h('span', { class: 'd-q' }, m.q), h('span', {}, `unit ${unit}`), h('span', { class: 'd-v' }, formatNumber(v, 3))),
+      h('div', { class: 'd-row current' }, h('span', { class: 'd-q wide' }, `${m.q} · ${QUANTITY_NAMES[m.q]}, unit ${unit}`), h('span', { class: 'd-v' }, formatNumber(v, 3))),
       h('div', { class: 'd-hint' }, 'click: select and plot this unit')), e.clientX, e.clientY);
   }
 

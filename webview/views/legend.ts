@@ -36,5 +36,7 @@ export class Legend {
     this.hi.textContent = saliency ? 'max' : fmt(s.hi);
     this.label.textContent = saliency || s.label.startsWith('unbounded') ? s.label : `${q} ∈ ${s.label}`;
     this.el.setAttribute('aria-label', `colour scale of ${q}: ${s.label}`);
+    this.el.title = saliency ? 'Colour scale of the saliency: how much the prediction depends on each character, log scale, 4 decades below the largest'
+      : `Colour scale of ${q}: ${s.label.startsWith('unbounded') ? s.label : `the colours go from ${fmt(s.lo)} to ${fmt(s.hi)}`}`;
   }
 }

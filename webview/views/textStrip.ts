@@ -1,20 +1,28 @@
 import { displayChar } from '../../src/protocol/traceQuery';
 import { QUANTITY_NAMES, type StepRange } from '../../src/protocol/webview';
-import type { View, ViewContext } from '../context';
+import type { ColourScale, View, ViewContext } from '../context';
 import type { Change } from '../store';
 import { lutIndex } from '../data/colour';
+import { FIGURE_PAD, FIGURE_SCALE, scaleCaption } from '../data/figure';
 import { mostSalient } from '../data/reach';
 import { hitTest, layoutText, rowOf, type TextLayout } from '../data/textLayout';
-import { h, onWidthChange, sizeCanvas } from '../dom';
+import { formatCount, h, onWidthChange, sizeCanvas } from '../dom';
 import { button, card } from './card';
 import { cursorDetails, type DetailsContext } from './details';
 import { Legend, type LegendContext } from './legend';
 
 /** What the text strip reads and calls. */
-type TextStripContext = LegendContext & DetailsContext & Pick<ViewContext, 'trace' | 'T' | 'H' | 'chars' | 'view' | 'hover' | 'theme' | 'reach' | 'saliency' | 'searchMask'
-  | 'values' | 'rampOf' | 'scaleOf' | 'tooltip' | 'hoverAt' | 'moveCursor' | 'setSelection' | 'exportPng'>;
+type TextStripContext = LegendContext & DetailsContext & Pick<ViewContext, 'model' | 'traceView' | 'trace' | 'T' | 'H' | 'chars' | 'view' | 'hover' | 'theme' | 'reach'
+  | 'saliency' | 'searchMask' | 'values' | 'rampOf' | 'scaleOf' | 'tooltip' | 'hoverAt' | 'moveCursor' | 'setSelection' | 'exportFigure'>;
+
+/** The saliency scale's ticks: levels in [0, 1] are log10 of the saliency over the 4 decades below the largest. */
+const SALIENCY_TICKS = [
+  { value: 0, label: '10⁻⁴ × max' }, { value: 0.25, label: '10⁻³' }, { value: 0.5, label: '10⁻² × max' }, { value: 0.75, label: '10⁻¹' }, { value: 1, label: 'max' },
+];
 
 const PAD = 8;
+/** The exported strip's figure is at least this wide (CSS pixels), so that its title keeps to a line or two. */
+const MIN_FIGURE_WIDTH = 720;
 const MAX_VISIBLE_ROWS = 12;
 
 /**
@@ -49,7 +57,7 @@ export class TextStrip implements View {
     this.el = c.el;
     this.subtitle = c.subtitle;
     this.legend = new Legend(ui);
-    c.actions.append(this.legend.el, button('PNG', 'Save the text strip as PNG', () => void ui.exportPng('text', this.title(), [this.base])));
+    c.actions.append(this.legend.el, button('PNG', 'Save the text strip as PNG, with its colour scale and what colours it', () => this.exportFigure()));
     this.view.append(this.base, this.overlay);
     this.scroller.append(this.view, this.spacer);
     c.body.append(this.scroller);
@@ -127,14 +135,21 @@ export class TextStrip implements View {
   }
 
   private paint(): void {
-    const ui = this.ui;
     const L = this.layout;
-    const values = ui.values(ui.view.quantity);
-    if (!L || !values) return;
+    if (!L || !this.ui.values(this.ui.view.quantity)) return;
     const ctx = this.base.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.width, this.viewH);
+    const [r0, r1] = this.visibleRows();
+    this.paintRows(ctx, r0, r1, (r) => this.rowY(r));
+  }
+
+  /** Paints rows r0..r1 of the text, row r at y = rowY(r), each character on the colour of its value (or saliency). */
+  private paintRows(ctx: CanvasRenderingContext2D, r0: number, r1: number, rowY: (r: number) => number): void {
+    const ui = this.ui;
+    const L = this.layout!;
+    const values = ui.values(ui.view.quantity)!;
     ctx.font = this.font();
     ctx.textBaseline = 'middle';
     // saliency mode: how much the prediction at the cursor depends on each character before it (log scale)
@@ -142,9 +157,8 @@ export class TextStrip implements View {
     const { lut, inks } = sal ? ui.rampOf('f') : ui.rampOf(ui.view.quantity);
     const { lo, hi } = ui.scaleOf(ui.view.quantity);
     const H = ui.H, unit = ui.view.unit, n = lut.length / 4;
-    const [r0, r1] = this.visibleRows();
     for (let r = r0; r <= r1; r++) {
-      const y = this.rowY(r);
+      const y = rowY(r);
       for (let t = L.rowStart[r]!; t < L.rowStart[r + 1]!; t++) {
         const x = PAD + (t - L.rowStart[r]!) * this.cellW;
         const k = sal ? (sal[t]! >= 0 ? lutIndex(sal[t]!, 0, 1, n) : -1) : lutIndex(values[t * H + unit]!, lo, hi, n);
@@ -159,6 +173,39 @@ export class TextStrip implements View {
         ctx.fillText(shown, x, y + this.lineH / 2 + 0.5, this.cellW * 1.2);
       }
     }
+  }
+
+  /**
+   * The rows of the strip in view as a figure, drawn again at the figure's resolution: under a title saying which
+   * unit, quantity and layer colour it (or which prediction's saliency), with the colour bar and its numbers.
+   */
+  private exportFigure(): void {
+    const ui = this.ui, tv = ui.traceView, L = this.layout;
+    if (!tv || !L || !ui.values(ui.view.quantity)) return;
+    const [r0, r1] = this.visibleRows();
+    const height = (r1 - r0 + 1) * this.lineH + 2 * PAD;
+    const image = document.createElement('canvas');
+    image.width = Math.round(this.width * FIGURE_SCALE);
+    image.height = Math.round(height * FIGURE_SCALE);
+    const ctx = image.getContext('2d')!;
+    ctx.setTransform(FIGURE_SCALE, 0, 0, FIGURE_SCALE, 0, 0);
+    this.paintRows(ctx, r0, r1, (r) => PAD + (r - r0) * this.lineH);
+    const first = L.rowStart[r0]!, last = L.rowStart[r1 + 1]! - 1;
+    const v = ui.view, q = v.quantity, sal = ui.saliency, at = ui.reach?.at;
+    const s = ui.scaleOf(q);
+    const scale: ColourScale = sal ? { lut: ui.rampOf('f').lut, lo: 0, hi: 1, ticks: SALIENCY_TICKS } : { lut: ui.rampOf(q).lut, lo: s.lo, hi: s.hi };
+    const what = sal ? `the saliency of the prediction at t = ${at}` : `${q} (${QUANTITY_NAMES[q]}) of unit ${v.unit}, layer ${v.layer}`;
+    const caption = sal ? `Background: the saliency ‖∂L_T/∂e_t‖ of the prediction at t = ${at}, log scale`
+      : `Background: ${q} of unit ${v.unit}, layer ${v.layer} — ${scaleCaption(q, s, !s.label.startsWith('unbounded'))}`;
+    void ui.exportFigure({
+      name: 'text',
+      title: `${tv.documentName} coloured by ${what} · ${ui.model?.name ?? 'model'}`,
+      subtitle: `Characters t ${formatCount(first)}–${formatCount(last)} of ${formatCount(ui.T)}, as the strip shows them. ` + (sal
+        ? `Each character's background: how much the prediction at t = ${at} (of the character after it) depends on that character, 4 decades below the largest; uncoloured: less, or after it.`
+        : `Each character's background is the value of ${q} of unit ${v.unit} just after the model read that character.`),
+      width: Math.max(MIN_FIGURE_WIDTH, this.width + 2 * FIGURE_PAD),
+      blocks: [{ kind: 'colourBar', caption, scale }, { kind: 'image', image, width: this.width, height }],
+    });
   }
 
   private cellRect(t: number): { x: number; y: number } | null {

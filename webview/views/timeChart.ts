@@ -16,7 +16,8 @@ export class TimeChart {
   readonly overlay = h('canvas', { class: 'layer-overlay', 'aria-hidden': 'true' });
   chart: LineChart | null = null;
 
-  constructor(private readonly ui: TimeChartContext, id: string, private readonly yLog: boolean, private readonly yTitle: string,
+  /** `yTitle`: the y axis's title, or a function giving it when the chart is made (it may depend on the trace). */
+  constructor(private readonly ui: TimeChartContext, id: string, private readonly yLog: boolean, private readonly yTitle: string | (() => string),
     private readonly tooltip: (t: number) => Node | null, heightClass = 'chart-h') {
     this.canvas = h('canvas', { id, role: 'img' });
     this.el = h('div', { class: `chart-wrap ${heightClass}` }, this.canvas, this.overlay);
@@ -35,7 +36,7 @@ export class TimeChart {
   show(datasets: LineChart['data']['datasets']): void {
     const w = this.ui.window;
     if (!this.chart) {
-      const config = timeChartConfig(this.ui.theme, this.yLog, this.yTitle);
+      const config = timeChartConfig(this.ui.theme, this.yLog, typeof this.yTitle === 'string' ? this.yTitle : this.yTitle());
       config.data.datasets = datasets;
       const x = config.options!.scales!['x']!;
       x.min = w.start - 0.5;

@@ -15,8 +15,8 @@ export class Toolbar implements View {
   private readonly layer = h('select', { id: 'layer', 'aria-label': 'Layer' });
   private readonly quantity = h('select', { id: 'quantity', 'aria-label': 'Colour the text and search units by' });
   private readonly unit = h('input', { id: 'unit', type: 'number', min: 0, step: 1, 'aria-label': 'Unit', class: 'unit-input' });
-  private readonly windowLabel = h('span', { class: 'window-label', 'aria-live': 'off' });
-  private readonly cursorLabel = h('span', { class: 'cursor-label' });
+  private readonly windowLabel = h('span', { class: 'window-label', 'aria-live': 'off', title: 'The timesteps shown: positions t of the first and last characters in view' });
+  private readonly cursorLabel = h('span', { class: 'cursor-label', title: 'The cursor: its position t in the traced text (t = 0 the first character) and its character' });
 
   constructor(private readonly ui: ToolbarContext) {
     const field = (label: string, control: HTMLElement): HTMLElement => h('label', { class: 'field' }, h('span', { class: 'field-label' }, label), control);

@@ -28,7 +28,7 @@ export class TrajectoryChart implements View {
     this.titleEl = c.title;
     this.showH = h('input', { type: 'checkbox', id: 'traj-h', checked: true });
     this.showH.addEventListener('change', () => this.update(new Set(['units'])));
-    this.chart = new TimeChart(ui, 'trajectories-chart', false, 'value', (t) => this.tip(t));
+    this.chart = new TimeChart(ui, 'trajectories-chart', false, () => (ui.values('c') ? 'c (solid), h (dashed)' : 'h, the hidden state'), (t) => this.tip(t));
     c.actions.append(h('label', { class: 'check', for: 'traj-h' }, this.showH, 'h dashed'),
       button('PNG', 'Save the trajectories as PNG', () => void ui.exportPng('trajectories', this.titleEl.textContent ?? '', [this.chart.canvas])));
     c.body.append(this.chips, this.chart.el);
@@ -94,7 +94,7 @@ export class TrajectoryChart implements View {
       ...ui.view.units.map((u) => {
         const sw = h('span', { class: 'swatch' });
         sw.style.background = ui.unitColour(u);
-        return h('div', { class: 'd-row' }, sw, h('span', { class: 'd-q' }, `u${u}`),
+        return h('div', { class: 'd-row' }, sw, h('span', { class: 'd-q wide' }, `unit ${u}`),
           h('span', { class: 'd-v' }, cs ? `c ${formatNumber(cs[t * ui.H + u]!, 2)}  h ${formatNumber(hs[t * ui.H + u]!, 2)}` : `h ${formatNumber(hs[t * ui.H + u]!, 2)}`));
       }));
   }

@@ -64,7 +64,14 @@ export class UnitSearch implements View {
   private readonly thresholdValue = h('output', { for: 'threshold', class: 'threshold-value' });
   private readonly help = h('p', { class: 'hint', id: 'threshold-help' });
   private readonly legend = h('div', { class: 'results-legend', 'aria-hidden': 'true' },
-    h('span', {}, 'unit'), h('span', { class: 'key inside' }, 'on inside'), h('span', { class: 'key outside' }, 'on outside'), h('span', {}, 'score'));
+    h('span', { title: 'the unit, and the sign it is on with: + above +threshold, − below −threshold' }, 'unit ±'),
+    h('span', { class: 'key inside', title: 'the share of the selected characters where the unit is on' }, 'on inside'),
+    h('span', { class: 'key outside', title: 'the share of the other characters where it is on' }, 'on outside'),
+    h('span', { title: 'score = on inside − on outside: 1 means on exactly in the selection' }, 'score'));
+  /** The feature results' column heads. */
+  private readonly resultsHead = h('div', { class: 'results-legend', 'aria-hidden': 'true' },
+    h('span', { title: 'layer L and unit u' }, 'unit'), h('span', { title: 'the quantity of the unit that was compared: a gate, c, tanh(c) or h' }, 'quantity'),
+    h('span', { title: 'Pearson r between the unit\'s value and the feature over every character: + the unit rises with the feature (is higher inside), − it falls (is lower inside); |r| near 1: it follows it closely' }, 'r (+ rises with it, − falls)'));
 
   constructor(private readonly ui: UnitSearchContext) {
     const c = card('search', 'Unit search');
@@ -100,7 +107,7 @@ export class UnitSearch implements View {
     this.layer.addEventListener('change', () => ui.setSearch({ layer: this.layer.value === 'all' ? null : Number(this.layer.value) }));
     this.scope = h('div', { class: 'search-row search-scope' }, field('Search', this.quantity), field('Layer', this.layer));
     this.scatterWrap = h('div', { class: 'scatter' }, this.scatterCaption, this.scatter);
-    c.body.append(tabs, this.featurePane, this.regexPane, this.rangesPane, this.thresholdPane, this.scope, this.message, this.results,
+    c.body.append(tabs, this.featurePane, this.regexPane, this.rangesPane, this.thresholdPane, this.scope, this.message, this.resultsHead, this.results,
       this.scatterWrap, this.footnote);
   }
 
@@ -133,7 +140,7 @@ export class UnitSearch implements View {
       this.layer.value = s.layer === null ? 'all' : String(s.layer);
     }
     if (s.mode === 'threshold') {
-      this.results.hidden = this.scatterWrap.hidden = this.footnote.hidden = true;
+      this.results.hidden = this.scatterWrap.hidden = this.footnote.hidden = this.resultsHead.hidden = true;
       this.message.hidden = true;
       this.updateThreshold(c);
       return;
@@ -193,7 +200,7 @@ export class UnitSearch implements View {
     this.message.textContent = message ?? '';
     this.message.classList.toggle('error', !!f.error || (!!res?.message));
     const units = res?.units ?? [];
-    this.results.hidden = this.footnote.hidden = !units.length;
+    this.results.hidden = this.footnote.hidden = this.resultsHead.hidden = !units.length;
     const shown = res?.scatter ?? null;
     const isShown = (u: UnitCorrelation): boolean => !!shown && u.layer === shown.layer && u.unit === shown.unit && u.quantity === shown.quantity;
     this.results.replaceChildren(...units.slice(0, 12).map((u) => this.resultRow(u, res!.binary, isShown(u))));
@@ -217,7 +224,8 @@ export class UnitSearch implements View {
     h('span', { class: 'r-unit' }, `L${u.layer} u${u.unit}`),
     h('span', { class: 'r-q mono' }, u.quantity),
     bar,
-    h('span', { class: 'r-score' }, `${u.r >= 0 ? '+' : '−'}${Math.abs(u.r).toFixed(2)}`));
+    h('span', { class: 'r-score', title: `Pearson r = ${u.r.toFixed(3)}: the unit ${u.r >= 0 ? 'rises' : 'falls'} as the feature rises${binary ? ' (is higher inside than outside)' : ''}` },
+      `${u.r >= 0 ? '+' : '−'}${Math.abs(u.r).toFixed(2)}`));
     btn.addEventListener('click', () => ui.pickSearchResult(u));
     return h('li', {}, btn);
   }
@@ -275,7 +283,7 @@ export class UnitSearch implements View {
     ctx.textAlign = 'center';
     ctx.fillText(res.feature ?? '', left + W / 2, top + Hh + 14);
     const desc = `${u.quantity} of unit ${u.unit}, layer ${u.layer}, against ${res.feature}: r = ${u.r.toFixed(2)}`;
-    this.scatterCaption.textContent = `${desc}. Dots: characters (${formatCount(p.x.length)}${p.x.length < ui.T ? ` of ${formatCount(ui.T)}` : ''}); ${binary ? 'bars: the mean outside and inside' : 'line: the mean at each value'}.`;
+    this.scatterCaption.textContent = `${desc}. Across: ${res.feature}; up: ${u.quantity} of unit ${u.unit}. Dots: characters (${formatCount(p.x.length)}${p.x.length < ui.T ? ` of ${formatCount(ui.T)}` : ''}); ${binary ? 'bars: the mean outside and inside' : 'line: the mean at each value'}.`;
     this.scatter.setAttribute('aria-label', `Scatter of ${desc}, ${p.x.length} characters`);
     this.scatterDrawn = { layer: u.layer, unit: u.unit, quantity: u.quantity, points: p.x.length };
   }
@@ -285,6 +293,7 @@ export class UnitSearch implements View {
     if (!(c.has('data') || c.has('search') || c.has('selection') || c.has('threshold') || c.has('quantity') || c.has('layer') || c.has('unit') || c.has('units'))) return;
     this.threshold.value = String(ui.view.threshold);
     this.thresholdValue.textContent = ui.view.threshold.toFixed(2);
+    this.thresholdValue.title = `A unit is "on" where its value, brought to [−1, 1], is beyond ±${ui.view.threshold.toFixed(2)}`;
     const q = ui.view.quantity;
     const scaleNote = q === 'c' ? 'tanh(c)' : ['i', 'f', 'o', 'r', 'z'].includes(q) ? `2${q} − 1` : q;
     this.help.textContent = `A unit is on where |${scaleNote}| > threshold; ranked by (on inside) − (on outside), using ${q} (${QUANTITY_NAMES[q]}) of layer ${ui.view.layer}.`;
@@ -313,9 +322,11 @@ export class UnitSearch implements View {
       const btn = h('button', { type: 'button', class: `result${m.unit === ui.view.unit ? ' current' : ''}`,
         'aria-label': `Unit ${m.unit}, ${m.sign > 0 ? 'positive' : 'negative'}, on ${Math.round(m.inside * 100)}% inside and ${Math.round(m.outside * 100)}% outside; select and plot` },
       h('span', { class: 'r-unit' }, `u${m.unit}`),
-      h('span', { class: `r-sign ${m.sign > 0 ? 'pos' : 'neg'}` }, m.sign > 0 ? '+' : '−'),
-      h('span', { class: 'r-bars' }, bar(m.inside, 'inside'), bar(m.outside, 'outside')),
-      h('span', { class: 'r-score' }, m.score.toFixed(2)));
+      h('span', { class: `r-sign ${m.sign > 0 ? 'pos' : 'neg'}`, title: m.sign > 0 ? `+: "on" means ${scaleNote} above +${ui.view.threshold.toFixed(2)}` : `−: "on" means ${scaleNote} below −${ui.view.threshold.toFixed(2)} (strongly negative)` },
+        m.sign > 0 ? '+' : '−'),
+      h('span', { class: 'r-bars', title: `on at ${Math.round(m.inside * 100)}% of the selected characters and ${Math.round(m.outside * 100)}% of the others` },
+        bar(m.inside, 'inside'), bar(m.outside, 'outside')),
+      h('span', { class: 'r-score', title: `score ${m.score.toFixed(2)} = ${Math.round(m.inside * 100)}% on inside − ${Math.round(m.outside * 100)}% on outside` }, m.score.toFixed(2)));
       btn.addEventListener('click', () => ui.selectUnit(m.unit, true));
       return h('li', {}, btn);
     }));

@@ -77,6 +77,24 @@ describe('engine worker through EngineClient', function () {
     await assert.rejects(client.traceHeld('p9', new Uint8Array(8), text), (e: RemoteError) => { assert.ok(e.wire.user, e.message); assert.match(e.message, /safetensors|header|file/i); return true; }, 'a bad file sent after all is still refused');
   });
 
+  it('says when a run starts memorising: the best-validation checkpoints as they come, then overfitSince in the progress', async () => {
+    // a text of a few sentences, a model that can learn it by heart, validated often
+    const text = 'The cat sat on the mat. A dog ran in the fog. '.repeat(8) + 'Birds fly high over the blue sea.\n'.repeat(3);
+    const runId = client.newRunId();
+    const run = client.train({ runId, text, source: 'tiny.txt', options: { ...options, hidden: 64, embed: 16, seq: 16, batch: 4, lr: 0.02, valFrac: 0.15, steps: 400 },
+      resume: null, evalEvery: 5, checkpointEvery: 100, totalSteps: 400 });
+    const best: number[] = [];
+    run.onCheckpoint((c) => { if (c.best) best.push(c.step); });
+    await run.started;
+    const end = await run.finished;
+    assert.equal(end.reason, 'done');
+    assert.ok(best.length >= 2 && best.every((s, k) => k === 0 || s > best[k - 1]!), `best checkpoints at ${best}`);
+    const p = end.progress!;
+    assert.ok(p.overfitSince != null, 'the validation loss turned up and the run said so');
+    assert.ok(p.overfitSince > best[0]!, `overfitting at ${p.overfitSince}, after a best at ${best[0]}`);
+    assert.equal(best.at(-1), p.bestVal!.step, 'the last best checkpoint is the best validation');
+  });
+
   it('trains to the end through a run handle: progress, a final checkpoint that loads, the end', async () => {
     const runId = client.newRunId();
     const seen: number[] = [];

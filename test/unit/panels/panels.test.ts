@@ -158,10 +158,10 @@ describe('panels: Colour Text by Unit', () => {
   it('the hover shows t, the character, every gate and state of the unit, and the top-5 predictions', () => {
     const { data } = golden('ab é.x🙂 ba');
     const md = hoverMarkdown(data, 1, 2, 'f', 6);
-    assert.match(md, /^\*\*Gatescope\*\* · t = 6 · `🙂` · p = 0\.\d{3}/);
+    assert.match(md, /^\*\*Gatescope\*\* · t = 6 · `🙂` · p\(`🙂`\) = 0\.\d{3}, the probability the model gave this character before reading it/);
     assert.match(md, /unit 2, layer 1 \(coloured by f, forget gate\)/);
     assert.match(md, /\| i \| \*\*f\*\* \| g \| o \| c \| h \|/);
-    assert.equal((md.match(/next: (.*)$/m)![1]!.match(/ · /g) ?? []).length, 4, 'five predictions');
+    assert.equal((md.match(/next character, the model's top 5 with their probabilities: (.*)$/m)![1]!.match(/ · /g) ?? []).length, 4, 'five predictions');
   });
 });
 

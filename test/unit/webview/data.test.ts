@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { buildLut, contrast, lutIndex, paletteFor, parseColour, readableOn } from '../../../webview/data/colour';
 import { heatmapColumns, heatmapImage } from '../../../webview/data/heatmap';
 import { normalise, rankUnits } from '../../../webview/data/search';
-import { geometricMean, logTickLabel, positiveExtent, stridedSeries, unitSeries, vectorSeries } from '../../../webview/data/series';
+import { geometricMean, logAxisLabel, logTickLabel, positiveExtent, stridedSeries, unitSeries, vectorSeries } from '../../../webview/data/series';
 import { mostVariableUnits, saturation } from '../../../webview/data/stats';
 import { robustMaxAbs } from '../../../src/protocol/traceQuery';
 import { hitTest, layoutText, rowOf } from '../../../webview/data/textLayout';
@@ -104,6 +104,21 @@ describe('webview data: series', () => {
 
   it('labels a log axis at 1, 2 and 5 × 10^k only', () => {
     assert.deepEqual([1e-3, 2e-4, 5e-5, 3e-4, 1, 20, 0].map(logTickLabel), ['1e−3', '2e−4', '5e−5', '', '1e0', '2e1', '']);
+  });
+
+  it('labels a log axis with a few round values whatever its range', () => {
+    // chart.js ticks a log axis at every whole mantissa
+    const ticks = (lo: number, hi: number): number[] => {
+      const out: number[] = [];
+      for (let e = Math.floor(Math.log10(lo)); Number(`1e${e}`) <= hi; e++) for (let k = 1; k <= 9; k++) if (Number(`${k}e${e}`) >= lo && Number(`${k}e${e}`) <= hi) out.push(Number(`${k}e${e}`));
+      return out;
+    };
+    const labels = (lo: number, hi: number): string[] => { const t = ticks(lo, hi); return t.map((v) => logAxisLabel(v, t)).filter((s) => s); };
+    assert.deepEqual(labels(9.5e-5, 9.5e-4), ['1e−4', '2e−4', '4e−4', '6e−4', '8e−4'], 'within a decade');
+    assert.deepEqual(labels(1e-4, 3e-2), ['1e−4', '2e−4', '5e−4', '1e−3', '2e−3', '5e−3', '1e−2', '2e−2']);
+    assert.deepEqual(labels(1e-7, 1e-1), ['1e−7', '1e−6', '1e−5', '1e−4', '1e−3', '1e−2', '1e−1']);
+    assert.deepEqual(labels(1e-16, 10), ['1e−16', '1e−14', '1e−12', '1e−10', '1e−8', '1e−6', '1e−4', '1e−2', '1e0'], 'every other power beyond 8 decades');
+    for (const [lo, hi] of [[2e-5, 3e-5], [1e-3, 5], [1e-30, 1e3]]) assert.ok(labels(lo!, hi!).length <= 10);
   });
 
   it('turns values a log scale cannot place into gaps', () => {
