@@ -40,17 +40,19 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
   // `training` is made below (it opens the inspector's dashboards); the inspector starts runs only after activation
   const inspector = registerInspector(context, { engine, output, readModel: async (u) => store.read(u), train: (req) => training.start(req) });
   /** "Show" a model: the inspector on the active text editor's document (or a file the user picks). */
-  const showModel = async (uri: vscode.Uri): Promise<void> => {
+  const showModel = async (uri: vscode.Uri, text?: vscode.Uri): Promise<void> => {
     const entry = await store.entry(uri);
     if (!entry.summary) {
       void showError(`cannot use ${baseName(uri)}: ${entry.error}`);
       return;
     }
-    await inspector.open(uri, vscode.window.activeTextEditor?.document);
+    // the text it was trained on when that is known (the finished message, the status bar), else the active editor's
+    const doc = text ? await vscode.workspace.openTextDocument(text).then((d) => d, () => undefined) : undefined;
+    await inspector.open(uri, doc ?? vscode.window.activeTextEditor?.document);
   };
 
   const training = new TrainingController(engine, store, output, {
-    inspect: (m) => void showModel(m),
+    inspect: (m, text) => void showModel(m, text),
     watch: (runId, m) => inspector.showTraining(runId, m),
     sample: (m) => void vscode.commands.executeCommand(Commands.sample, m),
     stepThrough: (m) => void vscode.commands.executeCommand(Commands.stepThrough, undefined, m),

@@ -42,7 +42,7 @@ function importArgs(arg: unknown): ImportArgs | undefined {
 }
 
 export function registerModelCommands(store: ModelStore, view: ModelsView, pickModel: PickModel,
-  showModel: (uri: vscode.Uri) => Promise<void>, engine: EngineClient, output: vscode.OutputChannel): vscode.Disposable[] {
+  showModel: (uri: vscode.Uri, text?: vscode.Uri) => Promise<void>, engine: EngineClient, output: vscode.OutputChannel): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand(Commands.pickModel, () => pickModel()),
     vscode.commands.registerCommand(Commands.refreshModels, () => view.refresh()),
@@ -68,9 +68,9 @@ export function registerModelCommands(store: ModelStore, view: ModelsView, pickM
       return uri;
     }),
 
-    vscode.commands.registerCommand(Commands.showModel, async (arg?: unknown) => {
+    vscode.commands.registerCommand(Commands.showModel, async (arg?: unknown, text?: unknown) => {
       const uri = await pickModel(arg);
-      if (uri) await showModel(uri);
+      if (uri) await showModel(uri, text instanceof vscode.Uri ? text : undefined);
     }),
 
     vscode.commands.registerCommand(Commands.deleteModel, async (arg?: unknown) => {

@@ -5,7 +5,7 @@ import { config } from '../host/config';
 import type { ModelStore } from '../models/modelStore';
 import type { RunOutcome, TrainingController } from '../host/training';
 import { Commands } from '../host/ids';
-import { readTrainingText } from '../host/input';
+import { readTrainingText, TEXT_FILTERS } from '../host/input';
 import { collectWorkspaceText, workspaceQuestion } from './workspaceFiles';
 import { baseName } from '../protocol/names';
 
@@ -85,7 +85,7 @@ export function registerTrainCommands(training: TrainingController, store: Model
       if (!model) return undefined;
       let source = textUri ?? vscode.window.activeTextEditor?.document.uri;
       if (!source || source.path.endsWith('.safetensors')) {
-        const picked = await vscode.window.showOpenDialog({ title: 'Resume training on which text?', canSelectMany: false, openLabel: 'Resume Training' });
+        const picked = await vscode.window.showOpenDialog({ title: 'Resume training on which text?', canSelectMany: false, openLabel: 'Resume Training', filters: TEXT_FILTERS });
         source = picked?.[0];
       }
       if (!source) return undefined;

@@ -70,3 +70,10 @@ export function modelArg(arg: unknown): vscode.Uri | undefined {
   }
   return undefined;
 }
+
+/** Text pickers offer text files (a model, an image or a binary cannot be inspected on); all files stays one click away. */
+export const TEXT_FILTERS: Record<string, string[]> = {
+  'Text': ['txt', 'md', 'rst', 'tex', 'log', 'csv', 'py', 'js', 'mjs', 'ts', 'tsx', 'jsx', 'c', 'h', 'cpp', 'hpp', 'cc', 'cs', 'java', 'go', 'rs', 'rb',
+    'php', 'swift', 'kt', 'scala', 'sh', 'lua', 'hs', 'ml', 'html', 'css', 'json', 'yaml', 'yml', 'toml', 'xml', 'sql', 'r', 'jl'],
+  'All files': ['*'],
+};

@@ -60,6 +60,8 @@ interface ActiveRun {
   /** Checkpoint writes, chained so that a final checkpoint is never overtaken by an earlier one. */
   writes: Promise<void>;
   wroteAny: boolean;
+  /** The file the run trained on, when it was one (a file or a selection of one): what Inspect opens. */
+  readonly text: vscode.Uri | null;
   /** The best-validation checkpoint so far (not written unless the user keeps it). */
   best: { step: number; bytes: Uint8Array } | null;
   /** The user was told the validation loss turned up; and chose to stop and keep the best model. */
@@ -70,7 +72,8 @@ interface ActiveRun {
 }
 
 export interface FinishedActions {
-  inspect(model: vscode.Uri): void;
+  /** The inspector on the model and `text` (the run's training file), else the active editor's text. */
+  inspect(model: vscode.Uri, text?: vscode.Uri): void;
   /** The live training dashboard of a run. */
   watch(runId: number, model: vscode.Uri): void;
   sample(model: vscode.Uri): void;
@@ -92,6 +95,8 @@ export class TrainingController implements vscode.Disposable {
   private readonly started = new vscode.EventEmitter<{ runId: number; model: vscode.Uri }>();
   readonly onDidStart = this.started.event;
   lastModel: vscode.Uri | null = null;
+  /** The text the last model trained on, when it was one file: Show Model opens the inspector on it. */
+  lastText: vscode.Uri | null = null;
 
   constructor(
     private readonly engine: EngineClient,
@@ -139,7 +144,7 @@ export class TrainingController implements vscode.Disposable {
     let reportProgress: (p: TrainProgress) => void = () => undefined;
     const run: ActiveRun = {
       runId, target, source: req.source, comparison: req.comparison ?? null, finalBytes: null, progress: null, writes: Promise.resolve(), wroteAny: false,
-      best: null, toldOverfit: false, keepBest: false,
+      best: null, toldOverfit: false, keepBest: false, text: textOf(req),
       finish: (x) => finish(x), reportProgress: (p) => reportProgress(p),
     };
     this.active = run;
@@ -303,7 +308,10 @@ export class TrainingController implements vscode.Disposable {
     if (this.active !== run) return;
     this.active = null;
     void vscode.commands.executeCommand('setContext', ContextKeys.training, false);
-    if (outcome.model && !run.comparison) this.lastModel = outcome.model;
+    if (outcome.model && !run.comparison) {
+      this.lastModel = outcome.model;
+      this.lastText = run.text;
+    }
     const p = outcome.progress;
     const summary = p ? `step ${p.step}, loss ${fmt(p.loss)}${p.valLoss !== null ? `, validation ${fmt(p.valLoss)}` : ''}` : '';
     if (outcome.reason === 'error') {
@@ -319,7 +327,7 @@ export class TrainingController implements vscode.Disposable {
           `Gatescope ${outcome.reason === 'cancelled' ? 'stopped' : 'finished'} training on ${run.source} (${summary}).${kept}`,
           'Inspect', 'Sample', 'Step Through',
         ).then((c) => {
-          if (c === 'Inspect') this.actions.inspect(model);
+          if (c === 'Inspect') this.actions.inspect(model, run.text ?? undefined);
           else if (c === 'Sample') this.actions.sample(model);
           else if (c === 'Step Through') this.actions.stepThrough(model);
         });
@@ -344,7 +352,7 @@ export class TrainingController implements vscode.Disposable {
       const name = this.lastModel.path.split('/').pop()!.replace(/\.safetensors$/, '');
       this.status.text = `$(circuit-board) ${name}${last ? ` · loss ${fmt(last.loss)} · ${Math.round(last.charsPerSec).toLocaleString('en-US')} chars/s` : ''}`;
       this.status.tooltip = 'Gatescope: the last trained model. Click to inspect it.';
-      this.status.command = { command: Commands.showModel, title: 'Show Model', arguments: [this.lastModel] };
+      this.status.command = { command: Commands.showModel, title: 'Show Model', arguments: [this.lastModel, this.lastText ?? undefined] };
       this.status.show();
     } else {
       this.status.hide();
@@ -385,4 +393,12 @@ function formatSeconds(s: number): string {
   if (s < 60) return `${Math.ceil(s)} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+/** The one file a run trains on (a file, or selections of one), else null (a workspace, a comparison). */
+function textOf(req: TrainRequest): vscode.Uri | null {
+  const uris = new Set(req.origin?.sources.map((s) => s.uri) ?? []);
+  if (req.comparison || uris.size !== 1) return null;
+  const u = [...uris][0]!;
+  return /^[a-z][\w+.-]+:/i.test(u) ? vscode.Uri.parse(u) : vscode.Uri.file(u);
 }

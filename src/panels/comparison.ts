@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { readSourceText } from '../host/input';
+import { readSourceText, TEXT_FILTERS } from '../host/input';
 import type { TextJoin, TrainingSource } from '../engine/modelfile';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../engine/trainer';
 import type { CellType } from '../engine/types';
@@ -86,7 +86,7 @@ export const vscodeComparisonUi: ComparisonUi = {
     }, pick, here);
     return choice === pick ? 'pick' : choice === here ? 'inspected' : undefined;
   },
-  pickText: async () => (await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Train the Comparison on It', title: 'Gatescope: the model\'s training text' }))?.[0],
+  pickText: async () => (await vscode.window.showOpenDialog({ canSelectMany: false, filters: TEXT_FILTERS, openLabel: 'Train the Comparison on It', title: 'Gatescope: the model\'s training text' }))?.[0],
   pickModel: async () => (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Model (safetensors)': ['safetensors'] }, openLabel: 'Compare' }))?.[0],
 };
 

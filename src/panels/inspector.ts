@@ -9,7 +9,7 @@ import { TrainingRecorder } from './training';
 import { UnitColouring } from './unitColours';
 import { config } from '../host/config';
 import { Commands, ContextKeys } from '../host/ids';
-import { modelArg } from '../host/input';
+import { modelArg, TEXT_FILTERS } from '../host/input';
 import { baseName } from '../protocol/names';
 
 /** The inspector's command ids (all ids live in host/ids.ts). */
@@ -138,7 +138,7 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
   async function pickDocument(model: vscode.Uri): Promise<vscode.TextDocument | undefined> {
     const active = vscode.window.activeTextEditor?.document;
     if (active && !active.uri.path.endsWith('.safetensors')) return active;
-    const uri = (await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Inspect',
+    const uri = (await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Inspect', filters: TEXT_FILTERS,
       title: `Gatescope: choose a text to inspect ${baseName(model)} on` }))?.[0];
     return uri ? vscode.workspace.openTextDocument(uri) : undefined;
   }

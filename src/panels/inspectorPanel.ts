@@ -343,7 +343,9 @@ export class InspectorPanel implements vscode.Disposable {
   private updateTitle(): void {
     const t = this.target;
     const doc = t.document ? baseName(t.document) : null;
-    this.panel.title = doc ? `Gatescope Inspector: ${doc}` : t.runId !== null ? 'Gatescope Training' : 'Gatescope Inspector';
+    // the model too: two inspectors of one text with two models must be told apart at a glance
+    const model = t.model ? baseName(t.model).replace(/\.safetensors$/, '') : null;
+    this.panel.title = doc ? `Gatescope Inspector: ${doc}${model ? ` · ${model}` : ''}` : t.runId !== null ? `Gatescope Training${model ? `: ${model}` : ''}` : 'Gatescope Inspector';
   }
 
   private fileStem(): string {
