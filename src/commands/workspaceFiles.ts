@@ -3,6 +3,7 @@ import { GatescopeError } from '../engine/errors';
 import { decodeText } from '../engine/text';
 import { config } from '../host/config';
 import { joinPieces } from '../models/provenance';
+import { formatBytes } from '../protocol/names';
 
 export interface WorkspaceText {
   readonly text: string;
@@ -81,7 +82,7 @@ export function workspaceQuestion(ws: Pick<WorkspaceText, 'files' | 'bytes' | 'l
   const names = (xs: readonly LeftOut[]): string => xs.slice(0, 5).map((x) => x.path).join(', ') + (xs.length > 5 ? ` and ${(xs.length - 5).toLocaleString('en-US')} more` : '');
   const why: Record<LeftOut['reason'], string> = {
     'not-text': 'binary or not UTF-8',
-    'max-bytes': `past gatescope.workspace.maxBytes (${byteCount(maxBytes)})`,
+    'max-bytes': `past gatescope.workspace.maxBytes (${formatBytes(maxBytes)})`,
     gitignore: 'matched by .gitignore',
   };
   const lines = (['not-text', 'max-bytes', 'gitignore'] as const).map((reason) => {
@@ -89,15 +90,9 @@ export function workspaceQuestion(ws: Pick<WorkspaceText, 'files' | 'bytes' | 'l
     return xs.length ? `Left out, ${why[reason]}: ${count(xs.length, 'file')} (${names(xs)}).` : '';
   }).filter(Boolean);
   lines.push('Files come from gatescope.workspace.include, less those of files.exclude and search.exclude.');
-  return { message: `Train on ${count(ws.files, 'file')} (${byteCount(ws.bytes)} of text) of the workspace?`, detail: lines.join('\n') };
+  return { message: `Train on ${count(ws.files, 'file')} (${formatBytes(ws.bytes)} of text) of the workspace?`, detail: lines.join('\n') };
 }
 
-/** 12 bytes, 8.4 kB, 3.1 MB: never "0.0 MB" for something. */
-export function byteCount(n: number): string {
-  if (!(n >= 1000)) return `${Math.max(0, Math.round(n))} byte${Math.round(n) === 1 ? '' : 's'}`;
-  const [value, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
-  return `${value >= 9.95 ? Math.round(value) : value.toFixed(1).replace(/\.0$/, '')} ${unit}`;
-}
 
 function excludeGlob(): string | undefined {
   const patterns = new Set<string>();

@@ -1,5 +1,6 @@
 import type { TraceData } from '../protocol/trace';
 import { jsonNumbersPerChar } from '../protocol/traceJson';
+import { formatBytes } from '../protocol/names';
 
 /**
  * What the inspector's exports say about their size before writing: a byte count a person reads, and the question
@@ -9,12 +10,7 @@ import { jsonNumbersPerChar } from '../protocol/traceJson';
 /** An export larger than this (bytes) is confirmed first, with its size; 50 MB. */
 export const LARGE_EXPORT_BYTES = 50e6;
 
-/** 12 bytes, 8.4 kB, 109 MB, 1.2 GB: whole numbers from 10 up, one decimal below; never "0.0 MB" for something. */
-export function formatBytes(n: number): string {
-  if (!(n >= 1000)) return `${Math.max(0, Math.round(n))} byte${Math.round(n) === 1 ? '' : 's'}`;
-  const [value, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
-  return `${value >= 9.95 ? Math.round(value) : value.toFixed(1).replace(/\.0$/, '')} ${unit}`;
-}
+export { formatBytes };
 
 /** The question before writing a large trace as JSON: its size, and what makes it that large. */
 export function largeJsonQuestion(trace: Pick<TraceData, 'tokens' | 'vocab' | 'hidden' | 'layers' | 'cell'>, bytes: number): { message: string; detail: string } {

@@ -88,13 +88,12 @@ describe('commands: the question before training on the workspace', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
   let question: typeof WorkspaceFiles.workspaceQuestion;
-  let byteCount: typeof WorkspaceFiles.byteCount;
   before(() => {
     const load = Module._load;
     Module._load = (request, ...rest) => (request === 'vscode' ? {} : load(request, ...rest));
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      ({ workspaceQuestion: question, byteCount } = require('../../../src/commands/workspaceFiles') as typeof WorkspaceFiles);
+      ({ workspaceQuestion: question } = require('../../../src/commands/workspaceFiles') as typeof WorkspaceFiles);
     } finally {
       Module._load = load;
     }
@@ -103,8 +102,8 @@ describe('commands: the question before training on the workspace', () => {
   it('says how much text, never 0.0 MB for a small selection', () => {
     assert.equal(question({ files: 1, bytes: 812, leftOut: [] }, 20e6).message, 'Train on 1 file (812 bytes of text) of the workspace?');
     assert.equal(question({ files: 3, bytes: 42_300, leftOut: [] }, 20e6).message, 'Train on 3 files (42 kB of text) of the workspace?');
-    assert.equal(byteCount(20e6), '20 MB');
-    assert.equal(byteCount(1_250_000), '1.3 MB');
+    assert.equal(formatBytes(20e6), '20 MB');
+    assert.equal(formatBytes(1_250_000), '1.3 MB');
   });
 
   it('names the files left out, by reason, a few each', () => {
