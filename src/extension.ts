@@ -65,12 +65,16 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
     training.onDidEnd(() => { if (!training.running) modelsView.setTraining(null); }),
   );
   registerDebugger(context, { pickModel: () => pickModel(), output });
-  // the inspector follows the debugger's program counter
-  context.subscriptions.push(vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
-    if (e.session.type !== 'gatescope' || e.event !== DID_STEP_EVENT) return;
-    const body = e.body as DidStepBody;
-    inspector.setCursor(/^[a-z][\w+.-]+:/i.test(body.program) && !/^[a-z]:[\\/]/i.test(body.program) ? vscode.Uri.parse(body.program) : vscode.Uri.file(body.program), body.offset);
-  }));
+  // the inspector follows the debugger: its program counter, and its state when Set Value edited it, while the session lives
+  context.subscriptions.push(
+    vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
+      if (e.session.type !== 'gatescope' || e.event !== DID_STEP_EVENT) return;
+      const body = e.body as DidStepBody;
+      const program = /^[a-z][\w+.-]+:/i.test(body.program) && !/^[a-z]:[\\/]/i.test(body.program) ? vscode.Uri.parse(body.program) : vscode.Uri.file(body.program);
+      inspector.debuggerStepped(e.session.id, program, vscode.Uri.file(body.model), body);
+    }),
+    vscode.debug.onDidTerminateDebugSession((s) => { if (s.type === 'gatescope') inspector.debuggerEnded(s.id); }),
+  );
   context.subscriptions.push(
     output, engine, store, modelsView, treeView, training,
     ...registerTrainCommands(training, store, pickModel),

@@ -8,6 +8,7 @@ import { Store, type Change, type StoreListener, type Timers } from './store';
 import { onThemeChange, readTheme, themeKind } from './theme';
 import { CellDiagram } from './views/cellDiagram';
 import { Dashboard } from './views/dashboard';
+import { EditedNote } from './views/editedNote';
 import { GradientChart } from './views/gradients';
 import { Header } from './views/header';
 import { Heatmaps } from './views/heatmaps';
@@ -106,6 +107,7 @@ export class App implements StoreListener, BridgeShell {
     const header = new Header(ui);
     const toolbar = new Toolbar(ui);
     const strip = new TextStrip(ui);
+    const editedNote = new EditedNote(ui);
     const heatmaps = new Heatmaps(ui);
     const trajectories = new TrajectoryChart(ui);
     const gradients = new GradientChart(ui);
@@ -115,12 +117,12 @@ export class App implements StoreListener, BridgeShell {
     const search = this.search = new UnitSearch(ui);
     const sat = new SaturationChart(ui);
     const dashboard = new Dashboard(ui);
-    const timeColumn = h('div', { class: 'time-column' }, strip.el, heatmaps.el, trajectories.el, reach.el, gradients.el);
+    const timeColumn = h('div', { class: 'time-column' }, strip.el, editedNote.el, heatmaps.el, trajectories.el, reach.el, gradients.el);
     const side = h('aside', { class: 'side-column', 'aria-label': 'Details' }, readout.el, diagram.el, search.el, sat.el);
     this.inspectPage.append(h('div', { class: 'empty', id: 'empty' }, 'Tracing…'), h('div', { class: 'columns' }, timeColumn, side));
     this.trainingPage.append(dashboard.el);
     root.append(header.el, toolbar.el, this.inspectPage, this.trainingPage, this.liveRegion, ui.tooltip.el);
-    this.views = [header, toolbar, strip, heatmaps, trajectories, reach, gradients, readout, diagram, search, sat, dashboard];
+    this.views = [header, toolbar, strip, editedNote, heatmaps, trajectories, reach, gradients, readout, diagram, search, sat, dashboard];
 
     onThemeChange(() => ui.setTheme(readTheme()));
     window.addEventListener('keydown', (e) => this.onKey(e));
@@ -209,7 +211,7 @@ export class App implements StoreListener, BridgeShell {
     const curves = this.reach.curves, d = this.diagram.last;
     return {
       canvases, reachCurves: { all: curves.length, compare: curves.filter((c) => c.model === 'compare').length }, scatter: this.search.scatterDrawn,
-      diagram: d ? { t: d.t, layer: d.layer, unit: d.unit, values: { ...d.values } } : null, theme: themeKind(),
+      diagram: d ? { t: d.t, layer: d.layer, unit: d.unit, values: { ...d.values }, edited: this.diagram.lastEdited } : null, theme: themeKind(),
       timings: { paintMs: this.timings.paintMs, hoverMs: this.timings.hoverMs, breakdown: { ...this.timings.breakdown } }, cspViolations: [...this.cspViolations],
     };
   }

@@ -1,5 +1,7 @@
 import { Messenger, type Port } from '../src/protocol/messenger';
+import { probabilityOfActual, topPredictions } from '../src/protocol/traceQuery';
 import type { CanvasInk, HostToWebview, InspectorSnapshot, WebviewReplies, WebviewToHost } from '../src/protocol/webview';
+import { editedMark, seriesNote } from './data/edited';
 import { reachHeadline } from './data/reach';
 import type { Store } from './store';
 
@@ -97,6 +99,9 @@ export class Bridge {
       case 'setCursor':
         store.moveCursor(n.t, true);
         break;
+      case 'didStep':
+        store.debuggerStepped(n.step);
+        break;
       case 'selectRange':
         store.setSelection(n.range.end > n.range.start ? n.range : null);
         break;
@@ -140,6 +145,17 @@ export function snapshotOf(store: Store, painted: Painted): InspectorSnapshot {
     } : null,
     diagram: painted.diagram,
     training: hist ? { runId: hist.runId, reports: hist.length, step: hist.latest?.step ?? 0, samples: hist.samples.length, finished: !!hist.finished } : null,
-    status: store.status, theme: painted.theme, timings: painted.timings, cspViolations: painted.cspViolations,
+    status: store.status,
+    debugger: store.debugStep ? { t: store.debugStep.t, edited: store.debugStep.edited !== null } : null,
+    readout: tr ? readoutOf(store) : null,
+    seriesNote: store.editedAt(store.view.cursor) ? seriesNote(store.view.cursor) : null,
+    theme: painted.theme, timings: painted.timings, cspViolations: painted.cspViolations,
   };
+}
+
+/** What the Cursor card shows of its step: the debugger's edited state there, marked, or the trace's. */
+function readoutOf(store: Store): NonNullable<InspectorSnapshot['readout']> {
+  const t = store.focus, e = store.editedAt(t);
+  if (e) return { t, edited: true, mark: editedMark(e), top: e.top.map((x) => ({ ...x })), pChar: e.pChar };
+  return { t, edited: false, mark: null, top: topPredictions(store.trace!, t, 5), pChar: probabilityOfActual(store.trace!, t) };
 }

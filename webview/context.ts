@@ -19,9 +19,9 @@ export interface Tip {
 export type StoreContext = Readonly<Pick<Store,
   // state
   | 'theme' | 'model' | 'traceView' | 'trace' | 'compare' | 'history' | 'status' | 'view' | 'hover' | 'chars'
-  | 'search' | 'featureSearch' | 'reach' | 'reachError' | 'saliencyOn' | 'saliency'
+  | 'search' | 'featureSearch' | 'reach' | 'reachError' | 'saliencyOn' | 'saliency' | 'debugStep'
   // derived
-  | 'T' | 'H' | 'window' | 'focus' | 'searchMask' | 'quantities' | 'values' | 'scaleOf' | 'rampOf' | 'saturationOf' | 'unitColour'
+  | 'T' | 'H' | 'window' | 'focus' | 'searchMask' | 'editedAt' | 'quantities' | 'values' | 'scaleOf' | 'rampOf' | 'saturationOf' | 'unitColour'
   | 'searchMessage'
   // actions
   | 'setView' | 'hoverAt' | 'moveCursor' | 'selectUnit' | 'togglePlotted' | 'setWindow' | 'setSelection' | 'setSearch'

@@ -4,7 +4,7 @@ import { robustMaxAbs } from '../src/protocol/traceQuery';
 import { searchRanges, viewQuantity, type UnitCorrelation, type UnitRef, type UnitsView } from '../src/protocol/units';
 import {
   DEFAULT_SEARCH, quantitiesOf, quantityRange, quantityValues,
-  type CompareData, type HostToWebview, type InspectorTarget, type ModelFacts, type PanelStatus, type PersistedState, type Quantity,
+  type CompareData, type DebuggerStep, type EditedStep, type HostToWebview, type InspectorTarget, type ModelFacts, type PanelStatus, type PersistedState, type Quantity,
   type SearchState, type StepRange, type TraceView, type TrainingEnd, type TrainingHistory, type TrainingSample, type ViewState,
   type WebviewReplies, type WebviewToHost,
 } from '../src/protocol/webview';
@@ -18,7 +18,7 @@ import { follow } from './data/zoom';
 
 /** What changed, so that each view repaints only what it must. */
 export type Change = 'data' | 'theme' | 'layer' | 'quantity' | 'unit' | 'units' | 'window' | 'cursor' | 'selection'
-  | 'threshold' | 'states' | 'compare' | 'training' | 'status' | 'tab' | 'size' | 'reach' | 'search';
+  | 'threshold' | 'states' | 'compare' | 'training' | 'status' | 'tab' | 'size' | 'reach' | 'search' | 'debug';
 
 /** What the store asks of the host (the bridge in the webview, a fake in tests): the engine's answers, the cursor. */
 export interface StoreHost {
@@ -100,6 +100,11 @@ export class Store {
   saliency: Float32Array | null = null;
   /** Why the last reach request failed (shown in the card; the rest of the panel is unaffected). */
   reachError: string | null = null;
+  /**
+   * Where the debugger is on this text (null: no Gatescope debug session on it). Its edited state (Set Value) overlays
+   * the views of its step only; the time-series views keep the trace.
+   */
+  debugStep: DebuggerStep | null = null;
 
   /** The result the user clicked (its scatter is shown while it is listed; the best one's otherwise). */
   private picked: UnitRef | null = null;
@@ -155,6 +160,12 @@ export class Store {
   /** A units request is under way: what is shown is the previous one's answer. */
   get unitsPending(): boolean {
     return this.searchInFlight;
+  }
+
+  /** The debugger's edited state at timestep t, when it has one there (the Cursor card, the tooltip and the diagram show it). */
+  editedAt(t: number): EditedStep | null {
+    const d = this.debugStep;
+    return d?.edited && d.t === t ? d.edited : null;
   }
 
   quantities(): readonly Quantity[] {
@@ -361,6 +372,19 @@ export class Store {
     this.emit('data');
   }
 
+  /**
+   * The debugger stopped (or its state changed, or its session ended: null). Its t wins over the cursor the view had
+   * (restored after a reload, or kept from another trace); an edited state that does not fit the trace is dropped.
+   */
+  debuggerStepped(step: DebuggerStep | null): void {
+    const fits = step !== null && step.t >= 0 && step.t < this.T;
+    const edited = fits && step.edited && step.edited.layers.length === this.trace!.layers.length &&
+      step.edited.layers.every((l) => l.h.length === this.H) ? step.edited : null;
+    this.debugStep = fits ? { t: step.t, edited } : null;
+    if (this.debugStep) this.moveCursor(this.debugStep.t, true);
+    this.emit('debug');
+  }
+
   setStatus(status: PanelStatus | null): void {
     this.status = status;
     this.emit('status');
@@ -400,6 +424,8 @@ export class Store {
 
   private setTrace(tv: TraceView | null): void {
     this.traceView = tv;
+    // the host says again where the debugger is on this trace (didStep follows every init and didTrace)
+    this.debugStep = null;
     this.stats.clear();
     this.hover = null;
     this.featureSearch = { searching: true, result: null, error: null };

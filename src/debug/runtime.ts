@@ -86,6 +86,17 @@ export type GradientNorms =
   | { readonly available: true; readonly gradH: number; readonly gradC: number | null }
   | { readonly available: false; readonly reason: string };
 
+/** The state at t, copied (SequenceRuntime.stateAt); each vector (H). */
+export interface StateCopy {
+  readonly layers: readonly {
+    readonly h: Float32Array | Float64Array; readonly c: Float32Array | Float64Array | null;
+    readonly gates: Readonly<Record<string, Float32Array | Float64Array>>;
+    readonly hPrev: Float32Array | Float64Array; readonly cPrev: Float32Array | Float64Array | null;
+  }[];
+  /** The probability step t − 1 gave the character at t; null at t = 0. */
+  readonly pChar: number | null;
+}
+
 /** Where the run is: a character, and inside it a layer (0-based) after Step Into (null: the whole timestep). */
 export interface Position {
   readonly t: number;
@@ -521,6 +532,37 @@ export class SequenceRuntime {
       next = { ch: map.charAt(t + 1), p: probs[id]!, loss: -Math.log(probs[id]!) };
     }
     return { top: best.map((v) => ({ ch: model.vocab.chars[v]!, p: probs[v]! })), next, entropy };
+  }
+
+  /**
+   * Copies of the state at t for another view of it (the inspector, after Set Value): per layer h, c and the gates of
+   * step t, and h, c after step t − 1 (zeros at t = 0) with the probability step t − 1 gave the character at t. Going
+   * to t − 1 and back replays at most a checkpoint interval, and restores the state at t bit for bit (Timeline).
+   */
+  stateAt(): StateCopy {
+    const { timeline } = this.L;
+    const t = timeline.t;
+    if (t < 0) throw new Error('no step has run yet');
+    if (this.running) throw new GatescopeError('the sequence is running: pause it first');
+    const L = this.L.model.net.cfg.layers;
+    const layers = Array.from({ length: L }, (_, l) => {
+      const v = this.layerVectors(l);
+      const gates: Record<string, Float32Array | Float64Array> = {};
+      for (const [name, g] of Object.entries(v.gates)) gates[name] = g.slice();
+      return { h: v.h.slice(), c: v.c?.slice() ?? null, gates, hPrev: v.h.slice().fill(0), cPrev: v.c?.slice().fill(0) ?? null };
+    });
+    let pChar: number | null = null;
+    if (t > 0) {
+      timeline.goTo(t - 1);
+      layers.forEach((x, l) => {
+        const s = timeline.stepper.layers[l]!;
+        x.hPrev.set(s.h);
+        if (s.c) x.cPrev?.set(s.c);
+      });
+      pChar = timeline.stepper.probs[timeline.tokens[t]!]!;
+      timeline.goTo(t);
+    }
+    return { layers, pChar };
   }
 
   /** Where character t is in the document. */

@@ -6,7 +6,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { isGatescopeError } from '../engine/errors';
 import { CELL_NAMES, type CellType } from '../engine/types';
 import type { BreakpointStatus } from './breakpoints';
-import { DID_STEP_EVENT, type DidStepBody } from '../protocol/debug';
+import { DID_STEP_EVENT, type DidStepBody, type DidStepState } from '../protocol/debug';
 import { samePath } from './launchConfig';
 import { ExprError } from './expr/error';
 import { FUNCTIONS, type Vector } from './expr/evaluate';
@@ -282,6 +282,7 @@ export class GatescopeDebugSession extends LoggingDebugSession {
     const { t, layer } = this.runtime.position;
     const pos = this.runtime.positionOf(t);
     const prediction = this.runtime.prediction(5);
+    const diverged = this.runtime.timeline.diverged;
     return {
       program: this.runtime.launchOptions.program,
       model: this.runtime.launchOptions.model,
@@ -295,8 +296,25 @@ export class GatescopeDebugSession extends LoggingDebugSession {
       offset: pos.offset,
       top: prediction.top,
       next: prediction.next,
-      diverged: this.runtime.timeline.diverged,
+      diverged,
+      state: diverged ? this.stepState() : null,
       reason,
+    };
+  }
+
+  /** The state at t as numbers (DAP is JSON), for the inspector to show the edited run. */
+  private stepState(): DidStepState {
+    const { t } = this.runtime.position;
+    const copy = this.runtime.stateAt();
+    const list = (v: ArrayLike<number> | null): number[] | null => (v ? Array.from(v) : null);
+    return {
+      layers: copy.layers.map((l) => ({
+        h: Array.from(l.h), c: list(l.c), hPrev: Array.from(l.hPrev), cPrev: list(l.cPrev),
+        gates: Object.fromEntries(Object.entries(l.gates).map(([name, g]) => [name, Array.from(g)])),
+      })),
+      pChar: copy.pChar,
+      edits: this.runtime.timeline.interventions().filter((e) => e.t <= t)
+        .map((e) => ({ t: e.t, offset: this.runtime.positionOf(e.t).offset, layer: e.layer, state: e.state, unit: e.unit, value: e.value })),
     };
   }
 

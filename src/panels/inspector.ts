@@ -11,6 +11,7 @@ import { config } from '../host/config';
 import { Commands, ContextKeys } from '../host/ids';
 import { modelArg, TEXT_FILTERS } from '../host/input';
 import { baseName } from '../protocol/names';
+import type { DidStepBody } from '../protocol/debug';
 
 /** The inspector's command ids (all ids live in host/ids.ts). */
 export const InspectorCommands = {
@@ -34,8 +35,16 @@ export interface InspectorApi {
   open(model: vscode.Uri, document?: vscode.TextDocument, range?: vscode.Range): Promise<void>;
   /** Opens (or reveals) the live training dashboard of a run; `model` is the file it writes, when known. */
   showTraining(runId: number, model: vscode.Uri | null): void;
-  /** Moves the inspector cursor of every panel on `document` to the character at a UTF-16 offset (the debugger calls this). */
+  /** Moves the inspector cursor of every panel on `document` to the character at a UTF-16 offset. */
   setCursor(document: vscode.Uri, offset: number): void;
+  /**
+   * A Gatescope debug session stopped (or Set Value changed its state) on `document` with `model`: every panel on the
+   * document follows its t, now and whenever it opens, is revealed or traces again while the session lives; panels
+   * of the same model also show its edited state (DidStepBody.state) at that step.
+   */
+  debuggerStepped(session: string, document: vscode.Uri, model: vscode.Uri, body: DidStepBody): void;
+  /** The debug session ended: its panels drop its step and edited state (or follow another live session on the document). */
+  debuggerEnded(session: string): void;
   /**
    * Sets the unit search of the inspector on (model, document) — the walkthrough preselects a feature; tests drive
    * the search with it. False when there is no such panel.
@@ -64,6 +73,8 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
   const recorders = new Map<number, TrainingRecorder>();
   const lastSample = new Map<number, number>();
   let recent: InspectorPanel | null = null;
+  /** The last step of each live Gatescope debug session, the newest last: session id → document, model and step. */
+  const debugSteps = new Map<string, { readonly document: string; readonly model: vscode.Uri; readonly body: DidStepBody }>();
   const colouring = new UnitColouring();
   const cursorDecoration = vscode.window.createTextEditorDecorationType({
     border: '1px solid', borderColor: new vscode.ThemeColor('editorCursor.foreground'), borderRadius: '2px',
@@ -80,6 +91,10 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     viewChanged: (p) => { if (p.panel.active) recent = p; colouring.refresh(p); },
     traced: (p) => colouring.refresh(p, true),
     cursorMoved: (p, t) => highlight(p, t),
+    debugStep: (p) => {
+      const d = [...debugSteps.values()].reverse().find((x) => x.document === p.target.document);
+      return d ? { body: d.body, sameModel: !!p.target.model && sameFile(d.model, vscode.Uri.parse(p.target.model)) } : null;
+    },
     colourEditor: (p) => void colourText(p),
     disposed: (p) => {
       if (panels.get(p.key) === p) panels.delete(p.key);
@@ -322,6 +337,17 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
         if (t !== null) p.setCursor(t);
       }
     },
+    debuggerStepped(session, document, model, body) {
+      debugSteps.delete(session); // re-inserted: the newest session wins
+      debugSteps.set(session, { document: document.toString(), model, body });
+      for (const p of panels.values()) if (p.target.document === document.toString()) p.followDebugger();
+    },
+    debuggerEnded(session) {
+      const d = debugSteps.get(session);
+      if (!d) return;
+      debugSteps.delete(session);
+      for (const p of panels.values()) if (p.target.document === d.document) p.followDebugger();
+    },
     async getState(model, document) {
       const p = model || document
         ? [...panels.values()].find((x) => (!model || x.target.model === model.toString()) && (!document || x.target.document === document.toString()))
@@ -345,4 +371,10 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
       return panels.get(InspectorPanel.keyOf({ model: model.toString(), document: document.toString(), runId: null }))?.exportTrace(ui) ?? Promise.resolve(null);
     },
   };
+}
+
+/** The same file: the debugger names its model by path, the inspector by URI (Windows paths ignore case). */
+function sameFile(a: vscode.Uri, b: vscode.Uri): boolean {
+  if (a.scheme !== b.scheme) return false;
+  return process.platform === 'win32' ? a.fsPath.toLowerCase() === b.fsPath.toLowerCase() : a.toString() === b.toString();
 }

@@ -8,11 +8,12 @@ import type { TraceData } from '../protocol/trace';
 import { checkJsonSize, jsonNumbers, traceJsonBytesEstimate } from '../protocol/traceJson';
 import { featureSpecOf, type UnitsView } from '../protocol/units';
 import {
-  checkWebviewToHost, INSPECTOR_VIEW_TYPE, type HostReplies,
-  type CompareData, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
+  checkWebviewToHost, editedStepOf, INSPECTOR_VIEW_TYPE, type HostReplies,
+  type CompareData, type DebuggerStep, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
   type PanelStatus, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
 } from '../protocol/webview';
 import type { ModelSummary, TrainProgress } from '../protocol/worker';
+import type { DidStepBody } from '../protocol/debug';
 import { defaultExportUri, vscodeExportUi, writeAtomically, type ExportUi } from './exportFiles';
 import { formatBytes, LARGE_EXPORT_BYTES, largeJsonQuestion } from './exportSize';
 import { inspectorHtml, makeNonce } from './html';
@@ -43,6 +44,8 @@ export interface PanelServices {
   traced(panel: InspectorPanel): void;
   /** The user hovered or picked timestep t in the webview. */
   cursorMoved(panel: InspectorPanel, t: number): void;
+  /** The last step of the newest live Gatescope debug session on the panel's document, and whether it runs the panel's model. */
+  debugStep(panel: InspectorPanel): { readonly body: DidStepBody; readonly sameModel: boolean } | null;
   colourEditor(panel: InspectorPanel): void;
   disposed(panel: InspectorPanel): void;
 }
@@ -163,6 +166,7 @@ export class InspectorPanel implements vscode.Disposable {
       this.traceView = { trace, documentName: baseName(t.document), first: input.first, total: input.total, notices: input.notices };
       this.setStatus(null);
       this.post({ type: 'didTrace', target: this.target, model: this.facts, trace: this.traceView });
+      this.followDebugger(); // a new trace starts at the debugger's step, not at the cursor kept from the old one
       if (this.compare) this.post({ type: 'didCompare', compare: this.compare });
       this.services.traced(this);
     } catch (e) {
@@ -218,6 +222,27 @@ export class InspectorPanel implements vscode.Disposable {
     this.post({ type: 'setCursor', t });
   }
 
+  /**
+   * Tells the webview where the debugger is on this text, and its edited state there (services.debugStep). Called
+   * at every debugger stop and session end, and after each `init` and trace: a webview that was hidden, reloaded or
+   * traced again would otherwise keep the cursor it restored.
+   */
+  followDebugger(): void {
+    this.post({ type: 'didStep', step: this.debuggerStep() });
+  }
+
+  private debuggerStep(): DebuggerStep | null {
+    const d = this.services.debugStep(this);
+    const tr = this.trace, offsets = this.offsets;
+    if (!d || !tr || !offsets) return null;
+    const t = offsets.stepAt(d.body.offset);
+    if (t === null) return null;
+    // the debugger's state is the trace's only where both read the same characters from the same start
+    const aligned = d.sameModel && t === d.body.t;
+    const edited = aligned ? editedStepOf(d.body, tr.cell, tr.layers.length, tr.hidden, (o) => offsets.stepAt(o)) : null;
+    return { t, edited };
+  }
+
   selectRange(range: StepRange): void {
     this.post({ type: 'selectRange', range });
   }
@@ -262,6 +287,7 @@ export class InspectorPanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.sendInit();
+        this.followDebugger(); // after the view state the webview restored: the debugger's t wins
         if (this.pendingSearch) this.messenger.notify({ type: 'searchUnits', search: this.pendingSearch });
         this.pendingSearch = null;
         for (const w of this.readyWaiters.splice(0)) w();
@@ -430,7 +456,10 @@ export class InspectorPanel implements vscode.Disposable {
       runEnded: () => {
         this.compareRun = null;
         this.target = { ...this.target, runId: before };
-        if (this.ready) this.sendInit();
+        if (this.ready) {
+          this.sendInit();
+          this.followDebugger();
+        }
         this.post({ type: 'showTab', tab: 'inspect' });
       },
       compared: (compare, model) => {

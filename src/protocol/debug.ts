@@ -30,6 +30,30 @@ export interface DidStepBody {
   readonly next: { readonly ch: string; readonly p: number; readonly loss: number } | null;
   /** True when an intervention (Set Value) at or before t makes this state differ from the plain run. */
   readonly diverged: boolean;
+  /** When diverged, the state at t for views that show it (the inspector); null otherwise, which keeps the event small. */
+  readonly state: DidStepState | null;
   /** Why the sequence stopped: 'entry', 'step', 'breakpoint', … or 'setValue'. */
   readonly reason: string;
+}
+
+/** The debugger's state at t, interventions included: what a plain trace of the text cannot show. H units, L layers. */
+export interface DidStepState {
+  /**
+   * Per layer, 0-based (L): h and c (LSTM; null otherwise) after step t with its interventions, the gates of step t by
+   * name (LSTM i f g o, GRU r z n, none for a plain RNN), and h and c after step t − 1, which step t read (zeros at
+   * t = 0). Each (H).
+   */
+  readonly layers: readonly {
+    readonly h: readonly number[];
+    readonly c: readonly number[] | null;
+    readonly gates: Readonly<Record<string, readonly number[]>>;
+    readonly hPrev: readonly number[];
+    readonly cPrev: readonly number[] | null;
+  }[];
+  /** The probability step t − 1 gave the character at t (null at t = 0). */
+  readonly pChar: number | null;
+  /** The interventions at or before t in time order, each with the UTF-16 document offset of its character. */
+  readonly edits: readonly {
+    readonly t: number; readonly offset: number; readonly layer: number; readonly state: 'h' | 'c'; readonly unit: number; readonly value: number;
+  }[];
 }

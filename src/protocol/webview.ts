@@ -1,4 +1,5 @@
 import type { CellType, Lang, UnitQuantity } from '../engine/types';
+import type { DidStepBody } from './debug';
 import type { ReachView } from './reach';
 import { SEARCH_MODES, type SearchState, type StepRange, type UnitRef, type UnitsView } from './units';
 import type { TraceData } from './trace';
@@ -100,6 +101,72 @@ export interface PanelStatus {
 /** The quantity a view shows for a unit: the hidden state, the LSTM cell state, or a gate by name. */
 export type Quantity = 'h' | 'c' | 'i' | 'f' | 'g' | 'o' | 'r' | 'z' | 'n';
 
+/**
+ * Where the debugger is on the panel's text: the newest live Gatescope debug session on its document. Its t wins over
+ * the cursor a webview restored; its edited state, when it has one, overlays the views of that one step.
+ */
+export interface DebuggerStep {
+  /** The panel's timestep of the debugger's character. */
+  readonly t: number;
+  /** The debugger's state at t when an intervention (Set Value) made it differ from the trace, with the panel's model; else null. */
+  readonly edited: EditedStep | null;
+}
+
+/** The debugger's state at one step, interventions included. H units, L layers, as in the trace. */
+export interface EditedStep {
+  /** Per layer (L): h, c (LSTM; else null) and the gates by name after the step, h and c after the step before. Each (H). */
+  readonly layers: readonly EditedLayer[];
+  /** The likeliest next characters, most likely first. */
+  readonly top: readonly { readonly char: string; readonly p: number }[];
+  /** The character that comes next and its probability; null at the end of the debugger's text. */
+  readonly next: { readonly char: string; readonly p: number } | null;
+  /** The probability the step before gave this step's character (null at the first). */
+  readonly pChar: number | null;
+  /** The interventions at or before this step; `t` is the panel's timestep (null: outside the traced text). */
+  readonly edits: readonly { readonly t: number | null; readonly layer: number; readonly state: 'h' | 'c'; readonly unit: number; readonly value: number }[];
+}
+
+export interface EditedLayer {
+  readonly h: Float32Array;                                  // (H)
+  readonly c: Float32Array | null;                           // (H)
+  readonly gates: Readonly<Record<string, Float32Array>>;    // each (H)
+  readonly hPrev: Float32Array;                              // (H)
+  readonly cPrev: Float32Array | null;                       // (H)
+}
+
+/**
+ * The debugger's edited state in the panel's terms, from a didStep event of a session with the panel's model, or null
+ * when it has none or it does not fit the trace (L layers of H units, the cell's gates). `stepAt` maps a document
+ * offset to the panel's timestep. The event comes from our own adapter, but across a process and a protocol: it is
+ * checked as any message is.
+ */
+export function editedStepOf(body: DidStepBody, cell: CellType, L: number, H: number, stepAt: (offset: number) => number | null): EditedStep | null {
+  const st = body.state;
+  if (!body.diverged || !st || st.layers.length !== L) return null;
+  const vec = (v: unknown): Float32Array | null => (Array.isArray(v) && v.length === H && v.every((x) => typeof x === 'number') ? Float32Array.from(v as number[]) : null);
+  const gateNames = quantitiesOf(cell).filter((q) => q !== 'h' && q !== 'c');
+  const layers: EditedLayer[] = [];
+  for (const l of st.layers) {
+    const h = vec(l.h), hPrev = vec(l.hPrev);
+    const c = cell === 'lstm' ? vec(l.c) : null, cPrev = cell === 'lstm' ? vec(l.cPrev) : null;
+    const gates: Record<string, Float32Array> = {};
+    for (const q of gateNames) {
+      const g = vec(l.gates?.[q]);
+      if (!g) return null;
+      gates[q] = g;
+    }
+    if (!h || !hPrev || (cell === 'lstm' && (!c || !cPrev))) return null;
+    layers.push({ h, c, gates, hPrev, cPrev });
+  }
+  return {
+    layers,
+    top: body.top.map((x) => ({ char: x.ch, p: x.p })),
+    next: body.next ? { char: body.next.ch, p: body.next.p } : null,
+    pChar: st.pChar,
+    edits: st.edits.map((e) => ({ t: stepAt(e.offset), layer: e.layer, state: e.state, unit: e.unit, value: e.value })),
+  };
+}
+
 /** Everything the user chose, persisted with the webview's setState and restored after a reload. */
 export interface ViewState {
   readonly tab: 'inspect' | 'training';
@@ -147,8 +214,13 @@ export type HostToWebview =
   | { type: 'didSample'; runId: number; sample: TrainingSample }
   /** The attached run ended. */
   | { type: 'didFinishTraining'; runId: number; end: TrainingEnd; model: string | null }
-  /** Move the cursor to timestep t (the editor cursor or the debugger moved). */
+  /** Move the cursor to timestep t (the editor cursor moved). */
   | { type: 'setCursor'; t: number }
+  /**
+   * Where the debugger is (null: no Gatescope debug session on this text): after `init`, after each `didTrace` and at
+   * every debugger stop. The cursor moves to its t; its edited state overlays the views of that step.
+   */
+  | { type: 'didStep'; step: DebuggerStep | null }
   /** Select a range of timesteps for the unit search (the editor's selection). */
   | { type: 'selectRange'; range: StepRange }
   /** Set the unit search (Find Units for Selection, the walkthrough) and show its results. */
@@ -251,9 +323,25 @@ export interface InspectorSnapshot {
     readonly note: string | null;
   } | null;
   /** The cell diagram: the step, layer and unit (null: mean over units) it shows, and its numbers. */
-  readonly diagram: { readonly t: number; readonly layer: number; readonly unit: number | null; readonly values: Readonly<Record<string, number | string>> } | null;
+  readonly diagram: {
+    readonly t: number; readonly layer: number; readonly unit: number | null; readonly values: Readonly<Record<string, number | string>>;
+    /** The values are the debugger's edited state (Set Value), marked so on the diagram. */
+    readonly edited: boolean;
+  } | null;
   readonly training: { readonly runId: number; readonly reports: number; readonly step: number; readonly samples: number; readonly finished: boolean } | null;
   readonly status: PanelStatus | null;
+  /** The debugger this panel follows (null: none on its text): its timestep here, and whether its state there is edited (Set Value). */
+  readonly debugger: { readonly t: number; readonly edited: boolean } | null;
+  /**
+   * The Cursor card: its step, whether its numbers are the debugger's edited ones, the mark it then shows, its top
+   * next-character predictions and p of the character at the step; null without a trace.
+   */
+  readonly readout: {
+    readonly t: number; readonly edited: boolean; readonly mark: string | null;
+    readonly top: readonly { readonly char: string; readonly p: number }[]; readonly pChar: number | null;
+  } | null;
+  /** The one line over the time-series views while the cursor's step is edited in the debugger (null: not shown). */
+  readonly seriesNote: string | null;
   readonly theme: 'dark' | 'light' | 'high-contrast' | 'high-contrast-light';
   /** Milliseconds from the trace's arrival to all views painted, of the last hover, and per view of the last of each. */
   readonly timings: { readonly paintMs: number | null; readonly hoverMs: number | null; readonly breakdown: Readonly<Record<string, number>> };

@@ -1,4 +1,5 @@
 import type { TraceData } from '../../src/protocol/trace';
+import type { EditedStep } from '../../src/protocol/webview';
 
 /**
  * The numbers on the cell diagram for one timestep: what "Understanding LSTM Networks" draws, with a real
@@ -33,33 +34,60 @@ export function cellStep(trace: TraceData, layer: number, t: number, unit: numbe
   if (t < 0 || t >= T) throw new RangeError(`step ${t} is outside the trace (0..${T - 1})`);
   const l = trace.layers[layer];
   if (!l) throw new RangeError(`layer ${layer} does not exist`);
+  const at = (a: Float32Array | null | undefined, tt: number, j: number): number => (tt < 0 || !a ? 0 : a[tt * H + j]!); // the zero initial state
+  const char = trace.vocab[trace.tokens[t]!] ?? '';
+  const values = cellValues(trace.cell, H, unit, {
+    hPrev: (j) => at(l.h, t - 1, j), h: (j) => at(l.h, t, j), cPrev: (j) => at(l.c, t - 1, j), c: (j) => at(l.c, t, j),
+    gate: (q, j) => at(l.gates[q], t, j),
+  });
+  return { t, layer, unit, char, values };
+}
+
+/**
+ * The same numbers from the debugger's edited state at step t (its vectors after the step and before it), for the
+ * diagram to show what the debugger holds after Set Value.
+ */
+export function editedCellStep(cell: TraceData['cell'], edited: EditedStep, layer: number, t: number, unit: number | null, char: string): CellStep {
+  const l = edited.layers[layer];
+  if (!l) throw new RangeError(`layer ${layer} does not exist`);
+  const at = (a: Float32Array | null | undefined, j: number): number => a?.[j] ?? 0;
+  const values = cellValues(cell, l.h.length, unit, {
+    hPrev: (j) => at(l.hPrev, j), h: (j) => at(l.h, j), cPrev: (j) => at(l.cPrev, j), c: (j) => at(l.c, j), gate: (q, j) => at(l.gates[q], j),
+  });
+  return { t, layer, unit, char, values };
+}
+
+/** Unit j's vectors at one step: after it, before it, and its gates by name. */
+interface StepReader {
+  hPrev(j: number): number;
+  h(j: number): number;
+  cPrev(j: number): number;
+  c(j: number): number;
+  gate(q: string, j: number): number;
+}
+
+function cellValues(cell: TraceData['cell'], H: number, unit: number | null, r: StepReader): CellValues {
   const units = unit === null ? Array.from({ length: H }, (_, j) => j) : [unit];
   const mean = (f: (j: number) => number): number => units.reduce((s, j) => s + f(j), 0) / units.length;
-  const at = (a: Float32Array, tt: number, j: number): number => (tt < 0 ? 0 : a[tt * H + j]!); // the zero initial state
-  const char = trace.vocab[trace.tokens[t]!] ?? '';
-  const hPrev = mean((j) => at(l.h, t - 1, j));
-  const h = mean((j) => at(l.h, t, j));
-  let values: CellValues;
-  if (trace.cell === 'lstm') {
-    const { i: gi, f: gf, g: gg, o: go } = l.gates as Record<'i' | 'f' | 'g' | 'o', Float32Array>;
-    const c = l.c!;
-    values = {
-      cell: 'lstm', cPrev: mean((j) => at(c, t - 1, j)), hPrev,
-      i: mean((j) => at(gi, t, j)), f: mean((j) => at(gf, t, j)), g: mean((j) => at(gg, t, j)), o: mean((j) => at(go, t, j)),
-      forgotten: mean((j) => (1 - at(gf, t, j)) * at(c, t - 1, j)),
-      written: mean((j) => at(gi, t, j) * at(gg, t, j)),
-      c: mean((j) => at(c, t, j)), tanhC: mean((j) => Math.tanh(at(c, t, j))), h,
+  const hPrev = mean(r.hPrev);
+  const h = mean(r.h);
+  if (cell === 'lstm') {
+    const g = (q: string) => (j: number): number => r.gate(q, j);
+    return {
+      cell: 'lstm', cPrev: mean(r.cPrev), hPrev,
+      i: mean(g('i')), f: mean(g('f')), g: mean(g('g')), o: mean(g('o')),
+      forgotten: mean((j) => (1 - r.gate('f', j)) * r.cPrev(j)),
+      written: mean((j) => r.gate('i', j) * r.gate('g', j)),
+      c: mean(r.c), tanhC: mean((j) => Math.tanh(r.c(j))), h,
     };
-  } else if (trace.cell === 'gru') {
-    const { r: gr, z: gz, n: gn } = l.gates as Record<'r' | 'z' | 'n', Float32Array>;
-    values = {
-      cell: 'gru', hPrev, r: mean((j) => at(gr, t, j)), z: mean((j) => at(gz, t, j)), n: mean((j) => at(gn, t, j)),
-      kept: mean((j) => at(gz, t, j) * at(l.h, t - 1, j)), replaced: mean((j) => (1 - at(gz, t, j)) * at(gn, t, j)), h,
-    };
-  } else {
-    values = { cell: trace.cell === 'rnn_relu' ? 'rnn_relu' : 'rnn_tanh', hPrev, h };
   }
-  return { t, layer, unit, char, values };
+  if (cell === 'gru') {
+    return {
+      cell: 'gru', hPrev, r: mean((j) => r.gate('r', j)), z: mean((j) => r.gate('z', j)), n: mean((j) => r.gate('n', j)),
+      kept: mean((j) => r.gate('z', j) * r.hPrev(j)), replaced: mean((j) => (1 - r.gate('z', j)) * r.gate('n', j)), h,
+    };
+  }
+  return { cell: cell === 'rnn_relu' ? 'rnn_relu' : 'rnn_tanh', hPrev, h };
 }
 
 /** How the values of one quantity spread over the layer's units at step t: `bins` equal bins over [lo, hi]. */

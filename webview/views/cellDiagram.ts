@@ -1,13 +1,14 @@
 import type { Quantity } from '../../src/protocol/webview';
 import type { View, ViewContext } from '../context';
 import type { Change } from '../store';
-import { cellStep, describeStep, unitHistogram, type CellStep } from '../data/cellDiagram';
+import { cellStep, describeStep, editedCellStep, unitHistogram, type CellStep } from '../data/cellDiagram';
+import { editedMark } from '../data/edited';
 import { lutIndex, rgbCss } from '../data/colour';
 import { formatNumber, h } from '../dom';
 import { button, card } from './card';
 
 /** What the cell diagram reads and calls. */
-type CellDiagramContext = Pick<ViewContext, 'trace' | 'T' | 'H' | 'focus' | 'view' | 'theme' | 'rampOf' | 'scaleOf' | 'moveCursor'>;
+type CellDiagramContext = Pick<ViewContext, 'trace' | 'T' | 'H' | 'chars' | 'focus' | 'view' | 'theme' | 'rampOf' | 'scaleOf' | 'moveCursor' | 'editedAt'>;
 
 const SVG = 'http://www.w3.org/2000/svg';
 type SvgAttrs = Record<string, string | number>;
@@ -30,9 +31,13 @@ export class CellDiagram implements View {
   readonly el: HTMLElement;
   private readonly svg: SVGSVGElement;
   private readonly caption = h('p', { class: 'chart-note' });
+  /** Over the diagram while it shows the debugger's edited state. */
+  private readonly mark = h('div', { class: 'status notice edited-mark', role: 'note', hidden: true });
   private readonly modeBtn: HTMLButtonElement;
   private mean = false;
   last: CellStep | null = null;
+  /** The last step drawn is the debugger's edited state. */
+  lastEdited = false;
 
   constructor(private readonly ui: CellDiagramContext) {
     const c = card('cell-diagram', 'The cell, step by step');
@@ -52,21 +57,26 @@ export class CellDiagram implements View {
       this.render();
     });
     c.actions.append(this.modeBtn);
-    c.body.append(this.svg, this.caption);
+    c.body.append(this.mark, this.svg, this.caption);
   }
 
   update(c: ReadonlySet<Change>): void {
     if (!this.ui.trace || this.ui.view.tab !== 'inspect') return;
-    if (c.has('data') || c.has('cursor') || c.has('unit') || c.has('layer') || c.has('theme') || c.has('tab')) this.render();
+    if (c.has('data') || c.has('cursor') || c.has('unit') || c.has('layer') || c.has('theme') || c.has('tab') || c.has('debug')) this.render();
   }
 
   private render(): void {
     const ui = this.ui, tr = ui.trace!;
     const t = Math.max(0, Math.min(ui.T - 1, ui.focus));
-    const step = cellStep(tr, ui.view.layer, t, this.mean ? null : ui.view.unit);
+    const unit = this.mean ? null : ui.view.unit;
+    const edited = ui.editedAt(t);
+    const step = edited ? editedCellStep(tr.cell, edited, ui.view.layer, t, unit, ui.chars[t] ?? '') : cellStep(tr, ui.view.layer, t, unit);
     this.last = step;
+    this.lastEdited = edited !== null;
+    this.mark.hidden = !edited;
+    this.mark.textContent = edited ? `✎ ${editedMark(edited)}` : '';
     this.svg.replaceChildren(...this.draw(step));
-    const text = describeStep(step);
+    const text = (edited ? 'Edited in the debugger (Set Value): ' : '') + describeStep(step);
     this.svg.setAttribute('aria-label', text);
     this.caption.textContent = this.mean
       ? 'Mean over the layer\'s units of every term (c = c_prev − forgotten + written holds for the means too).'

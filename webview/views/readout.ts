@@ -22,7 +22,7 @@ export class Readout implements View {
 
   update(c: ReadonlySet<Change>): void {
     if (!this.ui.trace) return;
-    if (c.has('data') || c.has('cursor') || c.has('unit') || c.has('layer') || c.has('quantity') || c.has('theme')) {
+    if (c.has('data') || c.has('cursor') || c.has('unit') || c.has('layer') || c.has('quantity') || c.has('theme') || c.has('debug')) {
       this.body.replaceChildren(cursorDetails(this.ui, this.ui.focus));
     }
   }

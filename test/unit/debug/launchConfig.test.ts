@@ -10,7 +10,7 @@ import {
 const body = (extra: Partial<DidStepBody> = {}): DidStepBody => ({
   program: '/w/a.txt', model: '/w/m.safetensors', t: 42, length: 100, layer: null, char: 'x', line: 2, column: 5, endColumn: 6, offset: 60,
   top: [{ ch: 'e', p: 0.3142 }, { ch: ' ', p: 0.2 }, { ch: '\n', p: 0.051 }, { ch: 'a', p: 0.01 }],
-  next: { ch: 'a', p: 0.0123, loss: 4.398 }, diverged: false, reason: 'step', ...extra,
+  next: { ch: 'a', p: 0.0123, loss: 4.398 }, diverged: false, state: null, reason: 'step', ...extra,
 });
 
 describe('debugger wiring without VS Code: launch configurations and editor texts', () => {

@@ -239,6 +239,46 @@ describe('debug adapter over DAP', function () {
     assert.deepEqual(await snapshot(dc, 1), after);
   });
 
+  it('after Set Value the didStep event carries the state at t (h, c, gates, t − 1) for the inspector; without one it carries none', async () => {
+    const bodies: DidStepBody[] = [];
+    dc.on(DID_STEP_EVENT, (e: DebugProtocol.Event) => bodies.push(e.body as DidStepBody));
+    await launch(dc, args());
+    for (let n = 0; n < 6; n++) await next(dc);
+    assert.ok(bodies.length > 0 && bodies.every((b) => b.state === null), 'no state while the run is the plain one');
+    const V = fx.file.vocab.size;
+    const didStep = dc.waitForEvent(DID_STEP_EVENT);
+    await dc.setVariableRequest({ variablesReference: await scopeRef(dc, 1, 'Hidden h · layer 1'), name: '3', value: '-1' });
+    const body = (await didStep).body as DidStepBody;
+    const st = body.state!;
+    assert.equal(body.reason, 'setValue');
+    assert.equal(st.layers.length, 2);
+    // at t the edited unit, the rest as traced; the gates of step t and the state before it are the trace's
+    const t = 6;
+    const near = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 1e-5, `${what}: ${a} vs ${b}`);
+    st.layers.forEach((l, k) => {
+      const tl = trace.layers[k]!;
+      l.h.forEach((v, j) => near(v, k === 1 && j === 3 ? -1 : tl.h[t * H + j]!, `layer ${k} h[${j}]`));
+      l.c!.forEach((v, j) => near(v, tl.c![t * H + j]!, `layer ${k} c[${j}]`));
+      l.hPrev.forEach((v, j) => near(v, tl.h[(t - 1) * H + j]!, `layer ${k} h(t − 1)[${j}]`));
+      l.cPrev!.forEach((v, j) => near(v, tl.c![(t - 1) * H + j]!, `layer ${k} c(t − 1)[${j}]`));
+      assert.deepEqual(Object.keys(l.gates), ['i', 'f', 'g', 'o']);
+      l.gates['f']!.forEach((v, j) => near(v, tl.gates['f']![t * H + j]!, `layer ${k} f[${j}]`));
+    });
+    near(st.pChar!, trace.probs[(t - 1) * V + fx.file.vocab.idOf(CHARS[t]!)!]!, 'p of the character at t');
+    assert.deepEqual(st.edits, [{ t, offset: CHARS.slice(0, t).join('').length, layer: 1, state: 'h', unit: 3, value: -1 }]);
+    // the prediction in the body is the edited one, and reading the state moved nothing
+    const top1 = Number((await dc.evaluateRequest({ expression: 'max(probs)', frameId: 1, context: 'watch' })).body.result);
+    near(top1, body.top[0]!.p, 'top-1 probability');
+    assert.equal((await topFrame(dc)).t, t);
+    // one step on, the state before t is the edited one
+    await next(dc);
+    const later = bodies[bodies.length - 1]!;
+    assert.equal(later.t, t + 1);
+    assert.equal(later.state!.layers[1]!.hPrev[3], -1);
+    for (let n = 0; n < 2; n++) await back(dc);
+    assert.equal(bodies[bodies.length - 1]!.state, null, 'before the intervention the state is the plain one again');
+  });
+
   it('Set Value on c of layer 0 leaves the current prediction alone and changes the next one', async () => {
     await launch(dc, args());
     for (let n = 0; n < 5; n++) await next(dc);

@@ -4,7 +4,9 @@ import { Rng } from '../../../src/engine/rng';
 import { traceTokens } from '../../../src/engine/trace';
 import { CELL_TYPES, type CellType } from '../../../src/engine/types';
 import type { TraceData } from '../../../src/protocol/trace';
-import { cellStep, describeStep, unitHistogram } from '../../../webview/data/cellDiagram';
+import type { EditedStep } from '../../../src/protocol/webview';
+import { cellStep, describeStep, editedCellStep, unitHistogram } from '../../../webview/data/cellDiagram';
+import { editedMark, editedReadout, seriesNote } from '../../../webview/data/edited';
 
 /** A real engine trace of a small 2-layer model, as it crosses to the webview. */
 function traceOf(cell: CellType): TraceData {
@@ -64,5 +66,43 @@ describe('cell diagram data', () => {
     assert.deepEqual(unitHistogram(f, 6, 0, 0, 1, 4), [2, 0, 2, 2]);
     const s = describeStep(cellStep(traceOf('lstm'), 1, 3, 0));
     assert.match(s, /^unit 0, layer 1, step 3 reading ".*": forget gate f -?\d\.\d{3} keeps c from .* gives h -?\d\.\d{3}\.$/u);
+  });
+});
+
+describe('cell diagram data: the debugger\'s edited state', () => {
+  /** The debugger's state at t, as the trace has it (then edited by the test). */
+  function stateAt(tr: TraceData, t: number): EditedStep {
+    const H = tr.hidden;
+    const row = (a: Float32Array | null, tt: number): Float32Array | null => (a ? (tt < 0 ? new Float32Array(H) : a.slice(tt * H, (tt + 1) * H)) : null);
+    return {
+      layers: tr.layers.map((l) => ({ h: row(l.h, t)!, c: row(l.c, t), hPrev: row(l.h, t - 1)!, cPrev: row(l.c, t - 1),
+        gates: Object.fromEntries(Object.entries(l.gates).map(([q, g]) => [q, row(g, t)!])) })),
+      top: [], next: null, pChar: null, edits: [],
+    };
+  }
+
+  for (const cell of CELL_TYPES) {
+    it(`${cell}: an unedited state gives the trace's numbers (one unit and the mean, at t = 0 too)`, () => {
+      const tr = traceOf(cell);
+      for (const [t, unit] of [[7, 4], [7, null], [0, 2]] as const) {
+        const want = cellStep(tr, 1, t, unit);
+        const got = editedCellStep(cell, stateAt(tr, t), 1, t, unit, want.char);
+        assert.deepEqual(Object.keys(got.values), Object.keys(want.values));
+        for (const [k, v] of Object.entries(want.values)) if (typeof v === 'number') close((got.values as unknown as Record<string, number>)[k]!, v, `${k} at t = ${t}`);
+      }
+    });
+  }
+
+  it('an edited h shows on the diagram and in the readout; the mark names the intervention', () => {
+    const tr = traceOf('lstm');
+    const e = stateAt(tr, 5);
+    e.layers[1]!.h[3] = -1;
+    const edited = { ...e, edits: [{ t: 5, layer: 1, state: 'h' as const, unit: 3, value: -1 }, { t: null, layer: 0, state: 'c' as const, unit: 0, value: 2.5 }] };
+    assert.equal(editedCellStep('lstm', edited, 1, 5, 3, 'a').values.h, -1);
+    const r = editedReadout('lstm', edited, 1, 3);
+    assert.deepEqual(r.map((x) => x.q), ['i', 'f', 'g', 'o', 'c', 'h']);
+    assert.equal(r.at(-1)!.value, -1);
+    assert.equal(editedMark(edited), 'Edited in the debugger (Set Value: layer(1).h[3] = −1 at t = 5, layer(0).c[0] = 2.5): these are the debugger\'s values, not the trace\'s');
+    assert.match(seriesNote(5), /^Step t = 5 is edited in the debugger \(Set Value\): the heatmaps and trajectories show the unedited trace/);
   });
 });

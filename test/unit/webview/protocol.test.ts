@@ -3,7 +3,8 @@ import { History } from '../../../webview/data/history';
 import type { TraceData } from '../../../src/protocol/trace';
 import { displayChar, probabilityOfActual, topPredictions, traceText, unitReadout } from '../../../src/protocol/traceQuery';
 import { Messenger } from '../../../src/protocol/messenger';
-import { checkWebviewToHost, quantitiesOf, quantityRange, quantityValues, type WebviewToHost } from '../../../src/protocol/webview';
+import type { DidStepBody } from '../../../src/protocol/debug';
+import { checkWebviewToHost, editedStepOf, quantitiesOf, quantityRange, quantityValues, type WebviewToHost } from '../../../src/protocol/webview';
 import type { TrainProgress } from '../../../src/protocol/worker';
 
 /** A tiny LSTM trace: T 3, V 3, H 2, one layer; values encode (t, unit) so that reads can be checked. */
@@ -103,5 +104,40 @@ describe('protocol: what the host accepts from the inspector webview (issue 14 i
     assert.equal(refused.length, 2);
     assert.deepEqual(sent[0], { inReplyTo: 1, error: { message: 'the request does not follow the protocol', user: false } });
     assert.deepEqual(sent[1], { inReplyTo: 2, result: 1 });
+  });
+});
+
+describe('protocol: the debugger\'s edited state in the inspector\'s terms', () => {
+  const H = 2;
+  const layer = { h: [0.1, -1], c: [0.5, 0.6], hPrev: [0, 0.2], cPrev: [0.3, 0.4], gates: { i: [0.1, 0.2], f: [0.3, 0.4], g: [0.5, 0.6], o: [0.7, 0.8] } };
+  const body = (state: DidStepBody['state'], diverged = true): DidStepBody => ({
+    program: '/a.txt', model: '/m.safetensors', t: 2, length: 3, layer: null, char: 'b', line: 0, column: 2, endColumn: 3, offset: 2,
+    top: [{ ch: 'a', p: 0.283 }], next: { ch: 'a', p: 0.283, loss: 1.26 }, diverged, state, reason: 'setValue',
+  });
+  const state = (l: unknown = layer): DidStepBody['state'] => ({
+    layers: [l as never], pChar: 0.25, edits: [{ t: 2, offset: 2, layer: 0, state: 'h', unit: 1, value: -1 }],
+  });
+
+  it('turns the event\'s numbers into typed arrays, names predictions as the trace does, and places the edits', () => {
+    const e = editedStepOf(body(state()), 'lstm', 1, H, (o) => o + 10)!;
+    assert.ok(e.layers[0]!.h instanceof Float32Array);
+    assert.deepEqual(Array.from(e.layers[0]!.h), [Math.fround(0.1), -1]);
+    assert.deepEqual(Object.keys(e.layers[0]!.gates), ['i', 'f', 'g', 'o']);
+    assert.deepEqual(e.top, [{ char: 'a', p: 0.283 }]);
+    assert.deepEqual(e.next, { char: 'a', p: 0.283 });
+    assert.equal(e.pChar, 0.25);
+    assert.deepEqual(e.edits, [{ t: 12, layer: 0, state: 'h', unit: 1, value: -1 }]);
+  });
+
+  it('is null when not diverged, and when the state does not fit the trace (layers, H, the cell\'s gates, numbers)', () => {
+    assert.equal(editedStepOf(body(null, false), 'lstm', 1, H, () => 0), null);
+    assert.equal(editedStepOf(body(state(), false), 'lstm', 1, H, () => 0), null);
+    assert.equal(editedStepOf(body(state()), 'lstm', 2, H, () => 0), null, 'two layers traced');
+    assert.equal(editedStepOf(body(state()), 'lstm', 1, 3, () => 0), null, 'H 3 traced');
+    assert.equal(editedStepOf(body(state()), 'gru', 1, H, () => 0), null, 'a GRU has r, z, n');
+    assert.equal(editedStepOf(body(state({ ...layer, h: [0.1, 'x'] })), 'lstm', 1, H, () => 0), null);
+    assert.equal(editedStepOf(body(state({ ...layer, c: null })), 'lstm', 1, H, () => 0), null);
+    const rnn = editedStepOf(body(state({ h: [1, 2], c: null, hPrev: [0, 0], cPrev: null, gates: {} })), 'rnn_tanh', 1, H, () => 0)!;
+    assert.equal(rnn.layers[0]!.c, null);
   });
 });

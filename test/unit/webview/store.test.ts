@@ -6,7 +6,7 @@ import type { CellType } from '../../../src/engine/types';
 import type { ReachView } from '../../../src/protocol/reach';
 import type { TraceData } from '../../../src/protocol/trace';
 import type { UnitsView } from '../../../src/protocol/units';
-import type { InspectorSnapshot, InspectorTarget, TraceView, ViewState, WebviewReplies, WebviewToHost } from '../../../src/protocol/webview';
+import type { EditedStep, InspectorSnapshot, InspectorTarget, TraceView, ViewState, WebviewReplies, WebviewToHost } from '../../../src/protocol/webview';
 import { Bridge, type BridgeShell, type Painted } from '../../../webview/bridge';
 import { buildLut, paletteFor, type Rgb, type Theme } from '../../../webview/data/colour';
 import { REACH_K } from '../../../webview/data/reach';
@@ -103,6 +103,22 @@ function unitsView(feature: string, units: number[] = []): UnitsView {
   return {
     feature, binary: false, x: null, matches: null, units: units.map((unit) => ({ layer: 0, unit, quantity: 'h', r: 0.5 })), searched: 10, constant: 0,
     message: null, scatter: null,
+  };
+}
+
+/** The debugger's state at t as the trace has it, with h[unit] of `layer` set to `value` and a top prediction of its own. */
+function editedFrom(trace: TraceData, t: number, layer: number, unit: number, value: number): EditedStep {
+  const H = trace.hidden;
+  const row = (a: Float32Array | null, tt: number): Float32Array | null => (a ? (tt < 0 ? new Float32Array(H) : a.slice(tt * H, (tt + 1) * H)) : null);
+  return {
+    layers: trace.layers.map((l, k) => {
+      const h = row(l.h, t)!;
+      if (k === layer) h[unit] = value;
+      return { h, c: row(l.c, t), hPrev: row(l.h, t - 1)!, cPrev: row(l.c, t - 1),
+        gates: Object.fromEntries(Object.entries(l.gates).map(([q, g]) => [q, row(g, t)!])) };
+    }),
+    top: [{ char: 'c', p: 0.283 }, { char: 'a', p: 0.2 }], next: { char: 'a', p: 0.2 }, pChar: 0.1,
+    edits: [{ t, layer, state: 'h', unit, value }],
   };
 }
 
@@ -262,6 +278,61 @@ describe('webview store: actions', () => {
   });
 });
 
+describe('webview store: the debugger\'s step', () => {
+  it('moves the cursor to the debugger\'s t over the restored one, without echoing it to the host', () => {
+    const s = setup({ cursor: 10, units: [1], unit: 1 });
+    s.load(traceOf('lstm', 30, 4, 2));
+    assert.equal(s.store.view.cursor, 10, 'the saved view is restored first');
+    s.store.debuggerStepped({ t: 3, edited: null });
+    assert.equal(s.store.view.cursor, 3);
+    assert.deepEqual(s.store.debugStep, { t: 3, edited: null });
+    assert.equal(s.store.editedAt(3), null);
+    assert.ok(s.changes.at(-1)!.includes('debug'));
+    assert.ok(!s.host.notes.some((n) => n.type === 'didMoveCursor'), 'the host said so: no echo');
+  });
+
+  it('overlays its edited state on its step only, until it is no longer edited or the session ends', () => {
+    const s = setup();
+    const trace = traceOf('lstm', 20, 4, 2);
+    s.load(trace);
+    const e = editedFrom(trace, 7, 1, 2, -1);
+    s.store.debuggerStepped({ t: 7, edited: e });
+    assert.equal(s.store.view.cursor, 7);
+    assert.equal(s.store.editedAt(7), e);
+    assert.equal(s.store.editedAt(6), null, 'other steps show the trace');
+    s.store.moveCursor(2);
+    assert.equal(s.store.editedAt(7), e, 'the overlay stays with its step while the cursor is elsewhere');
+    s.store.debuggerStepped({ t: 8, edited: null });
+    assert.equal(s.store.editedAt(7), null, 'no longer diverged: gone');
+    s.store.debuggerStepped({ t: 7, edited: e });
+    s.store.debuggerStepped(null);
+    assert.equal(s.store.debugStep, null, 'the session ended');
+    assert.equal(s.store.editedAt(7), null);
+    assert.equal(s.store.view.cursor, 7, 'the cursor stays where the debugger left it');
+  });
+
+  it('drops a step outside the trace, an edited state that does not fit it, and the step when a new trace arrives', () => {
+    const s = setup();
+    const trace = traceOf('lstm', 20, 4, 2);
+    s.load(trace);
+    s.store.debuggerStepped({ t: 20, edited: null });
+    assert.equal(s.store.debugStep, null);
+    const other = editedFrom(traceOf('lstm', 20, 5, 2), 4, 0, 0, 1);
+    s.store.debuggerStepped({ t: 4, edited: other });
+    assert.deepEqual(s.store.debugStep, { t: 4, edited: null }, 'H 5 on a trace of H 4: the cursor follows, the values do not');
+    s.store.debuggerStepped({ t: 4, edited: editedFrom(trace, 4, 0, 0, 1) });
+    s.store.traced(TARGET, { name: 'm', cell: 'lstm', layers: 2, hidden: 4, embed: 3, vocabSize: 5, parameters: 1, steps: null, trainLoss: null, valLoss: null, source: null },
+      viewOf(traceOf('lstm', 20, 4, 2, 9)));
+    assert.equal(s.store.debugStep, null, 'the host says again where the debugger is on the new trace');
+  });
+
+  it('a step before the trace arrives is dropped (the host sends it again after the trace)', () => {
+    const s = setup();
+    s.store.debuggerStepped({ t: 2, edited: null });
+    assert.equal(s.store.debugStep, null);
+  });
+});
+
 describe('webview store: asking the host', () => {
   it('keeps one units request in flight, and asks once more with the latest state when a change came meanwhile', async () => {
     const s = setup();
@@ -407,12 +478,37 @@ describe('webview bridge', () => {
     await b.send({ type: 'getState' }, 41);
     const reply = b.posted.find((m) => (m as { inReplyTo?: number }).inReplyTo === 41) as unknown as { result: InspectorSnapshot };
     const keys: (keyof InspectorSnapshot)[] = ['target', 'view', 'model', 'cell', 'steps', 'layers', 'hidden', 'cursorChar', 'canvases', 'search',
-      'featureSearch', 'compare', 'reach', 'diagram', 'training', 'status', 'theme', 'timings', 'cspViolations'];
+      'featureSearch', 'compare', 'reach', 'diagram', 'training', 'status', 'debugger', 'readout', 'seriesNote', 'theme', 'timings', 'cspViolations'];
     assert.deepEqual(Object.keys(reply.result), keys);
     assert.equal(reply.result.steps, 12);
     assert.equal(reply.result.cursorChar, b.store.chars[4]);
     assert.equal(reply.result.featureSearch?.pending, true);
     assert.equal(reply.result.timings.paintMs, 12);
+  });
+
+  it('didStep moves the cursor and overlays the edited step; the snapshot says what the Cursor card shows, marked', async () => {
+    const b = connect();
+    const trace = traceOf('lstm', 12, 4, 1);
+    await b.send({ type: 'init', target: TARGET, model: null, trace: viewOf(trace), compare: null, training: null, status: null });
+    await b.send({ type: 'didStep', step: { t: 5, edited: editedFrom(trace, 5, 0, 3, -1) } });
+    const state = async (id: number): Promise<InspectorSnapshot> => {
+      await b.send({ type: 'getState' }, id);
+      return (b.posted.find((m) => (m as { inReplyTo?: number }).inReplyTo === id) as unknown as { result: InspectorSnapshot }).result;
+    };
+    const s = await state(50);
+    assert.equal(s.view.cursor, 5);
+    assert.deepEqual(s.debugger, { t: 5, edited: true });
+    assert.equal(s.readout?.edited, true);
+    assert.deepEqual(s.readout?.top[0], { char: 'c', p: 0.283 });
+    assert.match(s.readout!.mark!, /Edited in the debugger \(Set Value: h\[3\] = −1 at t = 5\)/);
+    assert.match(s.seriesNote!, /t = 5 is edited in the debugger.*unedited trace/);
+    await b.send({ type: 'didStep', step: null });
+    const after = await state(51);
+    assert.equal(after.debugger, null);
+    assert.equal(after.readout?.edited, false);
+    assert.equal(after.readout?.mark, null);
+    assert.equal(after.seriesNote, null);
+    assert.ok(Math.abs(after.readout!.top[0]!.p - Math.max(...trace.probs.subarray(5 * 5, 6 * 5))) < 1e-7, 'the trace\'s prediction again');
   });
 
   it('drops a progress report of another run', async () => {
