@@ -5,8 +5,8 @@ import { describeModelHeader, type ModelHeaderSummary } from '../engine/modelfil
 import { parseSafetensorsHeader, safetensorsHeaderBytes } from '../engine/safetensors';
 import type { ModelSummary } from '../protocol/worker';
 import { config } from '../host/config';
+import { writeAtomically } from '../host/files';
 import { comparedModel, comparisonName } from './provenance';
-import { baseName } from '../protocol/names';
 
 /** A model file and what the engine says about it (null while unread or when the file is not usable). */
 export interface ModelEntry {
@@ -186,17 +186,8 @@ export class ModelStore implements vscode.Disposable {
 
   /** Writes atomically: temporary file beside the target, then rename over it. */
   async write(uri: vscode.Uri, bytes: Uint8Array): Promise<void> {
-    const dir = vscode.Uri.joinPath(uri, '..');
-    await vscode.workspace.fs.createDirectory(dir);
-    const name = baseName(uri);
-    const tmp = vscode.Uri.joinPath(dir, `.${name}.${Date.now().toString(36)}${Math.floor(performance.now() * 1000).toString(36)}.tmp`);
-    try {
-      await vscode.workspace.fs.writeFile(tmp, bytes);
-      await vscode.workspace.fs.rename(tmp, uri, { overwrite: true });
-    } catch (e) {
-      try { await vscode.workspace.fs.delete(tmp); } catch { /* it may not exist */ }
-      throw e;
-    }
+    await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(uri, '..'));
+    await writeAtomically(uri, bytes);
     this.summaries.delete(uri.toString());
     this.changed.fire();
   }

@@ -22,20 +22,3 @@ export function defaultExportUri(document: string | null, name: string): vscode.
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   return folder ? vscode.Uri.joinPath(folder, name) : undefined;
 }
-
-/**
- * Writes atomically, as ModelStore.write does: a temporary file beside the target, then a rename over it, so that
- * a reader never sees half a file and a failed write leaves the old one. Asynchronous (vscode.workspace.fs).
- */
-export async function writeAtomically(uri: vscode.Uri, bytes: Uint8Array): Promise<void> {
-  const dir = vscode.Uri.joinPath(uri, '..');
-  const name = uri.path.slice(uri.path.lastIndexOf('/') + 1);
-  const tmp = vscode.Uri.joinPath(dir, `.${name}.${Date.now().toString(36)}${Math.floor(performance.now() * 1000).toString(36)}.tmp`);
-  try {
-    await vscode.workspace.fs.writeFile(tmp, bytes);
-    await vscode.workspace.fs.rename(tmp, uri, { overwrite: true });
-  } catch (e) {
-    try { await vscode.workspace.fs.delete(tmp); } catch { /* it may not exist */ }
-    throw e;
-  }
-}

@@ -14,7 +14,8 @@ import {
 } from '../protocol/webview';
 import type { ModelSummary, TrainProgress } from '../protocol/worker';
 import type { DidStepBody } from '../protocol/debug';
-import { defaultExportUri, vscodeExportUi, writeAtomically, type ExportUi } from './exportFiles';
+import { defaultExportUri, vscodeExportUi, type ExportUi } from './exportFiles';
+import { writeAtomically } from '../host/files';
 import { formatBytes, LARGE_EXPORT_BYTES, largeJsonQuestion } from './exportSize';
 import { inspectorHtml, makeNonce } from './html';
 import { OffsetMap } from './offsets';

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
-import { DID_STEP_EVENT, type DidStepBody } from '../../src/protocol/debug';
 import type { DebugEditorState } from '../../src/debug/activation';
 import { encodeModelFile } from '../../src/engine/modelfile';
 import { prepareRun } from '../../src/engine/run';
 import { DEFAULT_TRAIN_OPTIONS } from '../../src/engine/trainer';
+import { nextStep, terminated } from './helpers';
 
 /**
  * The step debugger in a real VS Code: the command starts an inline session (its runtime in a worker), the
@@ -26,26 +26,6 @@ function trainModel(dir: string, text: string, layers = 1): string {
   return file;
 }
 
-/** Resolves with the next didStep of a gatescope session that satisfies `when`. */
-function nextStep(when: (b: DidStepBody) => boolean = () => true): Promise<{ session: vscode.DebugSession; body: DidStepBody }> {
-  return new Promise((resolve) => {
-    const sub = vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
-      if (e.session.type !== 'gatescope' || e.event !== DID_STEP_EVENT || !when(e.body as DidStepBody)) return;
-      sub.dispose();
-      resolve({ session: e.session, body: e.body as DidStepBody });
-    });
-  });
-}
-
-function terminated(session: vscode.DebugSession): Promise<void> {
-  return new Promise((resolve) => {
-    const sub = vscode.debug.onDidTerminateDebugSession((s) => {
-      if (s.id !== session.id) return;
-      sub.dispose();
-      resolve();
-    });
-  });
-}
 
 describe('Gatescope debugger in VS Code', function () {
   this.timeout(120_000);

@@ -3,13 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DID_STEP_EVENT, type DidStepBody } from '../../src/protocol/debug';
+import type { DidStepBody } from '../../src/protocol/debug';
 import { encodeModelFile } from '../../src/engine/modelfile';
 import { prepareRun } from '../../src/engine/run';
 import { DEFAULT_TRAIN_OPTIONS } from '../../src/engine/trainer';
 import type { InspectorApi } from '../../src/panels/inspector';
 import type { InspectorSnapshot } from '../../src/protocol/webview';
-import { untilShown } from './helpers';
+import { nextStep, terminated, untilShown } from './helpers';
 
 /**
  * The inspector shows the debugger's state (issue 15 item 3): opened, revealed or traced again while a Gatescope
@@ -19,26 +19,6 @@ import { untilShown } from './helpers';
 const ID = 'gatescope.gatescope';
 const H = 16;
 
-/** Resolves with the next didStep of a gatescope session that satisfies `when`. */
-function nextStep(when: (b: DidStepBody) => boolean = () => true): Promise<{ session: vscode.DebugSession; body: DidStepBody }> {
-  return new Promise((resolve) => {
-    const sub = vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
-      if (e.session.type !== 'gatescope' || e.event !== DID_STEP_EVENT || !when(e.body as DidStepBody)) return;
-      sub.dispose();
-      resolve({ session: e.session, body: e.body as DidStepBody });
-    });
-  });
-}
-
-function terminated(session: vscode.DebugSession): Promise<void> {
-  return new Promise((resolve) => {
-    const sub = vscode.debug.onDidTerminateDebugSession((s) => {
-      if (s.id !== session.id) return;
-      sub.dispose();
-      resolve();
-    });
-  });
-}
 
 /** The tab group showing the inspector's panel. */
 function inspectorColumn(): vscode.ViewColumn {

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
+import { DID_STEP_EVENT, type DidStepBody } from '../../src/protocol/debug';
 import type { InspectorApi } from '../../src/panels/inspector';
 import type { InspectorSnapshot } from '../../src/protocol/webview';
 
@@ -17,4 +18,25 @@ export async function untilShown(inspector: InspectorApi, panel: { model?: vscod
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.fail(`${what}; the inspector shows ${JSON.stringify(s && show(s))}`);
+}
+
+/** Resolves with the next didStep of a gatescope session that satisfies `when`. */
+export function nextStep(when: (b: DidStepBody) => boolean = () => true): Promise<{ session: vscode.DebugSession; body: DidStepBody }> {
+  return new Promise((resolve) => {
+    const sub = vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
+      if (e.session.type !== 'gatescope' || e.event !== DID_STEP_EVENT || !when(e.body as DidStepBody)) return;
+      sub.dispose();
+      resolve({ session: e.session, body: e.body as DidStepBody });
+    });
+  });
+}
+
+export function terminated(session: vscode.DebugSession): Promise<void> {
+  return new Promise((resolve) => {
+    const sub = vscode.debug.onDidTerminateDebugSession((s) => {
+      if (s.id !== session.id) return;
+      sub.dispose();
+      resolve();
+    });
+  });
 }
