@@ -48,6 +48,8 @@ export type InitState = Omit<Extract<HostToWebview, { type: 'init' }>, 'type'>;
 /** Per trace and layer, computed once: colour scale of c, gate saturation. */
 interface LayerStats {
   cScale: number;
+  /** A ReLU RNN's h: the 99th percentile of its values (its [0, ∞) colour scale), made on first use. */
+  hScale: number | null;
   saturation: Map<Quantity, { left: Float32Array; right: Float32Array }>;
 }
 
@@ -183,9 +185,10 @@ export class Store {
     const r = quantityRange(q, this.trace?.cell);
     if (r) return { ...r, label: r.lo === 0 ? '[0, 1]' : '[−1, 1]' };
     if (q !== 'c') {
-      // a ReLU RNN's h: [0, ∞), coloured up to the 99th percentile of its own values
+      // a ReLU RNN's h: [0, ∞), coloured up to the 99th percentile of its own values (once per trace and layer)
+      const st = this.layerStats(layer);
       const v = this.values(q, layer);
-      const s = v ? robustMaxAbs(v) || 1 : 1;
+      const s = st.hScale ??= v ? robustMaxAbs(v) || 1 : 1;
       return { lo: 0, hi: s, label: `[0, ∞) · colours 0 to ${s.toPrecision(3)} (99th pct of ${q})` };
     }
     const s = this.layerStats(layer).cScale;
@@ -213,7 +216,7 @@ export class Store {
     let s = this.stats.get(layer);
     if (!s) {
       const c = this.values('c', layer);
-      s = { cScale: c ? robustMaxAbs(c) : 1, saturation: new Map() };
+      s = { cScale: c ? robustMaxAbs(c) : 1, hScale: null, saturation: new Map() };
       this.stats.set(layer, s);
     }
     return s;
