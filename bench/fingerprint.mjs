@@ -65,15 +65,16 @@ function readdirFirst(d) {
 const lines = [];
 const say = (what, hash) => { lines.push(`${hash}  ${what}`); console.log(`${hash}  ${what}`); };
 
+// every model names its worker count: the default (auto) depends on the machine's cores
 const models = [
-  { name: 'lstm-w1', args: ['--cell', 'lstm', '--hidden', '48', '--embed', '16', '--seq', '40', '--batch', '8', '--steps', '30'] },
+  { name: 'lstm-w1', args: ['--cell', 'lstm', '--hidden', '48', '--embed', '16', '--seq', '40', '--batch', '8', '--steps', '30', '--workers', '1'] },
   { name: 'lstm-w2', args: ['--cell', 'lstm', '--hidden', '48', '--embed', '16', '--seq', '40', '--batch', '8', '--steps', '30', '--workers', '2'] },
-  { name: 'gru-2layers', args: ['--cell', 'gru', '--layers', '2', '--hidden', '32', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '20'] },
+  { name: 'gru-2layers', args: ['--cell', 'gru', '--layers', '2', '--hidden', '32', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '20', '--workers', '1'] },
   { name: 'rnn-w2', args: ['--cell', 'rnn_tanh', '--hidden', '40', '--embed', '12', '--seq', '32', '--batch', '8', '--steps', '20', '--clip-mode', 'value', '--clip', '1', '--workers', '2'] },
-  { name: 'rnn-relu', args: ['--cell', 'rnn_relu', '--hidden', '40', '--embed', '12', '--seq', '32', '--batch', '8', '--steps', '20', '--lr', '0.001'] },
+  { name: 'rnn-relu', args: ['--cell', 'rnn_relu', '--hidden', '40', '--embed', '12', '--seq', '32', '--batch', '8', '--steps', '20', '--lr', '0.001', '--workers', '1'] },
   // 256 units: a 1,500-character trace runs the fused recurrence with the row-split helper thread
-  { name: 'lstm-256', args: ['--cell', 'lstm', '--hidden', '256', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '3'] },
-  { name: 'gru-256', args: ['--cell', 'gru', '--hidden', '256', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '3'] },
+  { name: 'lstm-256', args: ['--cell', 'lstm', '--hidden', '256', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '3', '--workers', '1'] },
+  { name: 'gru-256', args: ['--cell', 'gru', '--hidden', '256', '--embed', '16', '--seq', '32', '--batch', '4', '--steps', '3', '--workers', '1'] },
 ];
 try {
   for (const m of models) {
@@ -82,7 +83,7 @@ try {
     say(`${m.name}: trained parameters and optimiser state`, tensorsHash(out));
     const resumed = join(dir, `${m.name}-resumed.safetensors`);
     const steps = Number(m.args[m.args.indexOf('--steps') + 1]) + 5;
-    run('train', text, '--out', resumed, '--quiet', '--resume', out, '--steps', String(steps), ...(m.args.includes('--workers') ? ['--workers', '2'] : []));
+    run('train', text, '--out', resumed, '--quiet', '--resume', out, '--steps', String(steps), '--workers', m.args[m.args.indexOf('--workers') + 1]);
     say(`${m.name}: resumed 5 more steps`, tensorsHash(resumed));
     const trace = join(dir, `${m.name}-trace.json`);
     run('trace', '-m', out, '-i', probe, '--json', trace, '--param-grads');

@@ -71,7 +71,7 @@ class Inspector extends Store implements ViewContext {
     return this.bridge.request({ type: 'compareWithRnn' });
   }
 
-  notify(msg: Extract<WebviewToHost, { type: 'cancelCompare' | 'retrace' | 'colourEditor' }>): void {
+  notify(msg: Extract<WebviewToHost, { type: 'cancelCompare' | 'cancelTrace' | 'retrace' | 'colourEditor' }>): void {
     this.bridge.notify(msg);
   }
 }

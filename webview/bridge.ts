@@ -1,4 +1,5 @@
 import { Messenger, type Port } from '../src/protocol/messenger';
+import { emptyTrace } from '../src/protocol/trace';
 import { probabilityOfActual, topPredictions } from '../src/protocol/traceQuery';
 import type { CanvasInk, HostToWebview, InspectorSnapshot, WebviewReplies, WebviewToHost } from '../src/protocol/webview';
 import { editedMark, seriesNote } from './data/edited';
@@ -75,6 +76,15 @@ export class Bridge {
       case 'didTrace':
         shell.timePaint(() => store.traced(n.target, n.model, n.trace));
         break;
+      case 'didTraceStart':
+        store.traced(n.target, n.model, { ...n.view, trace: emptyTrace(n.shape), pending: { filled: 0, stopped: false } });
+        break;
+      case 'didTraceSegment':
+        store.traceSegment(n.segment);
+        break;
+      case 'didTraceEnd':
+        shell.timePaint(() => store.traceEnded(n.tail, n.stopped));
+        break;
       case 'didChangeStatus':
         store.setStatus(n.status);
         break;
@@ -125,6 +135,7 @@ export function snapshotOf(store: Store, painted: Painted): InspectorSnapshot {
   const tr = store.trace, f = store.featureSearch, r = store.reach, hist = store.history;
   return {
     target: store.target, view: store.view, model: store.model?.name ?? null, cell: tr?.cell ?? null, steps: store.T,
+    tracing: store.traceView?.pending ?? null,
     layers: tr?.layers.length ?? 0, hidden: store.H, cursorChar: store.chars[store.view.cursor] ?? null, canvases: painted.canvases,
     search: store.search.slice(0, 10).map((m) => ({ unit: m.unit, sign: m.sign, score: m.score })),
     featureSearch: store.view.search.mode === 'threshold' ? null : {

@@ -43,7 +43,7 @@ export interface ViewContext extends StoreContext {
   /** Trains (or reopens) the comparison model and overlays it; resolves when it is done, failed or cancelled. */
   compareWithRnn(): Promise<void>;
   /** The host's commands without an answer: cancel the comparison, trace again, colour the editor's text. */
-  notify(msg: Extract<WebviewToHost, { type: 'cancelCompare' | 'retrace' | 'colourEditor' }>): void;
+  notify(msg: Extract<WebviewToHost, { type: 'cancelCompare' | 'cancelTrace' | 'retrace' | 'colourEditor' }>): void;
 }
 
 /** A figure to save as PNG: titled, on the theme's background, its blocks stacked top to bottom. */

@@ -1,5 +1,5 @@
 import type { ReachView } from '../src/protocol/reach';
-import type { TraceData } from '../src/protocol/trace';
+import { fillSegment, finishTrace, type TraceData, type TraceSegmentData, type TraceTail } from '../src/protocol/trace';
 import { robustMaxAbs } from '../src/protocol/traceQuery';
 import { searchRanges, viewQuantity, type UnitCorrelation, type UnitRef, type UnitsView } from '../src/protocol/units';
 import {
@@ -52,6 +52,9 @@ interface LayerStats {
   hScale: number | null;
   saturation: Map<Quantity, { left: Float32Array; right: Float32Array }>;
 }
+
+/** While a trace streams in, the views repaint at most this often. */
+const SEGMENT_PAINT_MS = 150;
 
 /** Timesteps shown when a long text is first opened (Fit shows them all). */
 const INITIAL_WINDOW = 400;
@@ -116,6 +119,11 @@ export class Store {
   private reachTimer: unknown = undefined;
   private reachAsked = -1;
   private readonly stats = new Map<number, LayerStats>();
+  /** The units shown were picked for a trace still arriving: pick again as it fills, until the user chooses. */
+  private autoUnits = false;
+  /** The repaint scheduled for arriving segments, and whether this trace painted any yet. */
+  private segmentPaint: unknown = undefined;
+  private emitted = false;
   private readonly listeners: StoreListener[] = [];
 
   constructor(private readonly host: StoreHost, private readonly timers: Timers, theme: Theme, saved?: PersistedState) {
@@ -243,6 +251,7 @@ export class Store {
   /** Changes the view state, persists it, tells the host and repaints what depends on it. */
   setView(patch: Partial<ViewState>, ...changes: Change[]): void {
     this.view = { ...this.view, ...patch };
+    if ('unit' in patch || 'units' in patch || 'layer' in patch) this.autoUnits = false;
     if ('selection' in patch || 'threshold' in patch || 'quantity' in patch || 'layer' in patch) this.runSearch();
     // the ranges search counts the selection until it is added
     if ('selection' in patch && this.view.search.mode === 'ranges') this.askUnits();
@@ -416,6 +425,48 @@ export class Store {
     this.emit('training');
   }
 
+  /**
+   * A segment of the trace under way arrived: its timesteps join the views (repainted at most every
+   * SEGMENT_PAINT_MS while segments stream in, so a fast trace does not repaint per segment).
+   */
+  traceSegment(seg: TraceSegmentData): void {
+    const tv = this.traceView;
+    if (!tv?.pending || seg.end > tv.trace.tokens.length) return;
+    fillSegment(tv.trace, seg);
+    this.traceView = { ...tv, pending: { filled: seg.end, stopped: false } };
+    // what is computed once per trace (colour scales, saturation) is computed again on the data there now
+    this.stats.clear();
+    if (this.autoUnits && seg.start === 0) this.pickUnits();
+    if (this.segmentPaint === undefined) {
+      this.segmentPaint = this.timers.setTimeout(() => {
+        this.segmentPaint = undefined;
+        this.emit('data');
+      }, this.emitted ? SEGMENT_PAINT_MS : 0);
+      this.emitted = true;
+    }
+  }
+
+  /** The trace under way is complete (its loss and gradient norms), or was stopped after `stopped` timesteps. */
+  traceEnded(tail: TraceTail | null, stopped: number | null): void {
+    const tv = this.traceView;
+    if (!tv?.pending) return;
+    if (this.segmentPaint !== undefined) this.timers.clearTimeout(this.segmentPaint);
+    this.segmentPaint = undefined;
+    this.traceView = tail ? { ...tv, trace: finishTrace(tv.trace, tail), pending: undefined } : { ...tv, pending: { filled: stopped ?? tv.pending.filled, stopped: true } };
+    this.stats.clear();
+    if (this.autoUnits) this.pickUnits();
+    this.emit('data');
+  }
+
+  /** The units whose hidden state swings the most (of the timesteps there): they make the strip and trajectories speak. */
+  private pickUnits(): void {
+    const trace = this.trace!;
+    const T = this.traceView?.pending?.filled ?? trace.tokens.length;
+    if (T === 0) return;
+    const units = mostVariableUnits(trace.layers[this.view.layer]!.h.subarray(0, T * trace.hidden), T, trace.hidden, Math.min(3, trace.hidden));
+    this.view = { ...this.view, units, unit: units[0] ?? 0 };
+  }
+
   /** The attached run ended; `model`: the file it saved, which the panel inspects from now on. */
   trainingFinished(runId: number, end: TrainingEnd, model: string | null): void {
     if (this.history?.runId !== runId) return;
@@ -432,6 +483,10 @@ export class Store {
     this.stats.clear();
     this.hover = null;
     this.featureSearch = { searching: true, result: null, error: null };
+    if (this.segmentPaint !== undefined) this.timers.clearTimeout(this.segmentPaint);
+    this.segmentPaint = undefined;
+    this.emitted = false;
+    this.autoUnits = false;
     const trace = tv?.trace;
     if (!trace) {
       this.chars = [];
@@ -449,6 +504,7 @@ export class Store {
       // start on the units whose hidden state swings the most: they make the strip and trajectories speak
       units = mostVariableUnits(trace.layers[layer]!.h, T, H, Math.min(3, H));
       unit = units[0] ?? 0;
+      this.autoUnits = !!tv.pending;
     }
     const inRange = (r: StepRange | null): StepRange | null => (r && r.end <= T && r.start < r.end ? r : null);
     // a fresh view of a long text starts zoomed on its beginning, where single characters can be told apart
@@ -481,11 +537,12 @@ export class Store {
       return;
     }
     this.searchInFlight = true;
-    const traced = this.traceView;
+    const traced = this.traceView?.trace.tokens;
     const done = (result: UnitsView | null, error: string | null): void => {
       this.searchInFlight = false;
-      // an answer about a trace that has been replaced is dropped (the new trace's search is asked next)
-      if (this.traceView === traced) this.featureSearch = { searching: false, result, error };
+      // an answer about a trace that has been replaced is dropped (the new trace's search is asked next); one still
+      // arriving in segments is the same trace (the worker answers once it is complete)
+      if (this.traceView?.trace.tokens === traced) this.featureSearch = { searching: false, result, error };
       if (this.searchAgain) {
         this.searchAgain = false;
         this.askUnits();

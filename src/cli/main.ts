@@ -1,7 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { useFastKernels } from '../engine/backend';
 import { GatescopeError } from '../engine/errors';
-import { CELL_TYPES } from '../engine/types';
+import { CELL_TYPES, MAX_WORKERS } from '../engine/types';
+import { AUTO_WORKERS_CAP } from '../engine/parallel/workers';
+import { DEFAULT_TOP_K } from '../engine/predictions';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { runBench } from './bench';
 import { BENCH_CONFIGS, benchRun } from './benchRun';
@@ -27,6 +29,13 @@ function int(name: string, min: number) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
     return n;
   };
+}
+/** `--workers`: "auto", or a count from 1 to MAX_WORKERS. */
+function workers(v: string): number | 'auto' {
+  if (v === 'auto') return v;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw new InvalidArgumentError(`workers must be auto or a whole number from 1 to ${MAX_WORKERS}`);
+  return n;
 }
 function num(name: string, min: number, exclusive = false) {
   return (v: string): number => {
@@ -65,7 +74,7 @@ export function buildProgram(): Command {
     .option('--eval-every <n>', 'validate every n steps', int('eval-every', 1), 100)
     .option('--save-every <n>', 'write a checkpoint every n steps (0 = only at the end)', int('save-every', 0), 500)
     .option('--resume <model>', 'continue training this model (architecture, vocabulary, optimiser state)')
-    .option('--workers <n>', 'threads: 2 splits each batch over two cores (same seed → same run for a given count)', int('workers', 1), 1)
+    .option('--workers <n|auto>', `threads that split each batch: auto = the cores (at most ${AUTO_WORKERS_CAP}, a divisor of the batch; a resume keeps the model's count); same seed and count → same run`, workers, 'auto')
     .option('--quiet', 'no progress bar')
     .option('--json', 'print the result as JSON on standard output (model, steps, losses, speed)')
     .action(async (files: string[], o, cmd: Command) => {
@@ -74,13 +83,18 @@ export function buildProgram(): Command {
     });
 
   program.command('trace')
-    .description('run a text through a model and write every gate, state, prediction and gradient norm as JSON')
+    .description('run a text through a model and write every gate, state, prediction and gradient norm, as JSON or safetensors')
     .requiredOption('-m, --model <model>', 'model file (.safetensors)')
     .requiredOption('-i, --input <file>', 'UTF-8 text to trace')
-    .requiredOption('--json <out>', 'where to write the JSON trace (- for standard output)')
+    .option('--out <file>', 'where to write the trace: FILE.json or FILE.safetensors (the format from the extension; - for JSON on standard output)')
+    .option('--json <file>', 'write the trace as JSON, whatever the file is called (- for standard output)')
+    .option('--top-k <k>', 'most likely next characters kept per position', int('top-k', 1), DEFAULT_TOP_K)
+    .option('--full-probs', 'also the whole next-character distribution at every position ([T][V])')
+    .option('--layers <list>', 'only these layers, 0-based, e.g. 0,1 (default: all)')
+    .option('--range <a:b>', 'only positions a to b (b excluded, 0-based) of the text, traced from its start; nothing after b is computed')
     .option('--param-grads', 'include ∂loss/∂θ for every tensor')
     .option('--loss-at <T>', 'gradients of the loss of the one prediction made at position T (0-based) instead of the mean loss', int('loss-at', 0))
-    .action((o) => { runTrace(o); });
+    .action(async (o) => { process.exitCode = await runTrace(o); });
 
   program.command('reach')
     .description('how far back the gradient of a prediction reaches: r(k) = ‖∂L_T/∂h_{T−k}‖ / ‖∂L_T/∂h_T‖ over many predictions')

@@ -7,7 +7,8 @@ import { prepareRun, type PreparedRun } from '../engine/run';
 import { Vocabulary } from '../engine/vocab';
 import { DEFAULT_TRAIN_OPTIONS, MAX_STEPS, type StepReport, type TrainOptions } from '../engine/trainer';
 import { attachWorkers } from '../engine/parallel/attach';
-import { nodeThreads } from '../engine/parallel/nodeThreads';
+import { availableCores, nodeThreads } from '../engine/parallel/nodeThreads';
+import { resolveWorkers, resumeWorkers } from '../engine/parallel/workers';
 import { joinPieces, resumeProvenance, sha256Hex, type Provenance } from '../models/provenance';
 import { describeSizedDefaults, sizedDefaults } from '../engine/schedule';
 import { lockOutput, outputName, prepareOutput, readModelFile, readTextFile, STDOUT, writeOutput } from './files';
@@ -18,7 +19,9 @@ export interface TrainCliOptions {
   layers: number; hidden: number; embed: number; seq: number; batch: number;
   lr: number; clip: number; clipMode: TrainOptions['clipMode'];
   steps?: number; epochs?: number; valFrac: number; seed: number;
-  evalEvery: number; saveEvery: number; resume?: string; quiet?: boolean; workers: number;
+  evalEvery: number; saveEvery: number; resume?: string; quiet?: boolean;
+  /** Threads that split each batch, or 'auto' (parallel/workers.ts: the cores; on a resume, the model's count). */
+  workers: number | 'auto';
   /** Print the result as JSON on standard output (the model, steps, losses, speed). */
   json?: boolean;
   /**
@@ -87,9 +90,18 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     log(`the model has already trained ${trainer.step} steps (≥ ${total}); nothing to do`);
     return 0;
   }
-  const parallel = attachWorkers(run, o.workers, nodeThreads);
-  if (parallel?.warning) warn(parallel.warning);
-  log(`${c.cell} ${c.layers}×${c.hidden}, embed ${c.embed}, vocab ${vocab.size}, ${net.params.length.toLocaleString('en-US')} parameters${parallel?.detach ? `, ${o.workers} workers` : ''}; ` +
+  // against the batch the text allows (a short text shrinks it), so that auto always splits it
+  const cores = availableCores();
+  const recorded = resume?.training?.options.workers;
+  const asked = resume
+    ? resumeWorkers(o.workers, recorded, cores, trainer.plan.batch)
+    : { workers: resolveWorkers(o.workers, cores, trainer.plan.batch), note: null };
+  if (asked.note) warn(asked.note);
+  const parallel = attachWorkers(run, asked.workers, nodeThreads, Math.min(asked.workers, cores));
+  if (parallel.warning) warn(parallel.warning);
+  const why = o.workers !== 'auto' ? '' : asked.workers === recorded ? ' (auto: the model\'s count)' : ` (auto: ${cores} core${cores === 1 ? '' : 's'})`;
+  log(`${c.cell} ${c.layers}×${c.hidden}, embed ${c.embed}, vocab ${vocab.size}, ${net.params.length.toLocaleString('en-US')} parameters, ` +
+    `${parallel.workers} worker${parallel.workers === 1 ? '' : 's'}${why}; ` +
     `${run.tokens.length.toLocaleString('en-US')} characters (${trainer.plan.valLength.toLocaleString('en-US')} held out), seq ${trainer.plan.seq} × batch ${trainer.plan.batch}`);
   const unlock = lockOutput(o.out);
   // one writer per model file: a second run training into it is refused with the first one's pid
@@ -113,7 +125,7 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
       writeOutput(o.out, encodeModelFile(net, vocab, {
         ...provenance, source: files.map((f) => path.basename(f)).join(', '), steps: trainer.step, loss: last?.loss, valLoss: Number.isNaN(valLoss) ? undefined : valLoss,
         trainedChars: (resume?.info.trainedChars ?? 0) + chars, created: new Date().toISOString(),
-      }, trainer.snapshot()));
+      }, parallel.snapshot()));
     };
     try {
       while (trainer.step < total && !interrupted) {
@@ -137,7 +149,7 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
       throw e;
     } finally {
       process.off('SIGINT', onSigint);
-      parallel?.detach?.();
+      parallel.detach();
     }
     bar?.stop();
     save(true);
@@ -148,7 +160,7 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
       process.stdout.write(JSON.stringify({
         model: path.resolve(o.out), interrupted, step: trainer.step, totalSteps: total, loss: last?.loss ?? null,
         valLoss: Number.isNaN(valLoss) ? null : valLoss, chars, seconds, charsPerSecond: Math.round(chars / seconds),
-        config: c, parameters: net.params.length, vocab: vocab.size,
+        config: c, parameters: net.params.length, vocab: vocab.size, workers: parallel.workers,
       }, null, 2) + '\n');
     }
     if (interrupted) {

@@ -20,6 +20,7 @@ export type GatescopeErrorCode =
   | 'needs-vocabulary'   // a model from elsewhere without its vocabulary (ask for one)
   | 'choose-module'      // a model from elsewhere with several recurrent modules (ask which)
   | 'non-finite'         // NaN or Inf in a loss, gradient or parameter
+  | 'too-large'          // more than a memory budget or a format can hold
   | 'cancelled';         // the caller asked to stop
 
 export function isGatescopeError(e: unknown): e is GatescopeError {

@@ -5,7 +5,7 @@ import type { Kernels } from './kernels';
 import { Network } from './network';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type SafetensorsHeader, type TensorToWrite } from './safetensors';
 import { validateTrainOptions, type TrainingState, type TrainOptions } from './trainer';
-import { CELL_TYPES, gateCount, isCellType, type FloatArrayConstructor, type ModelConfig } from './types';
+import { CELL_TYPES, gateCount, isCellType, MAX_WORKERS, type FloatArrayConstructor, type ModelConfig } from './types';
 import { MAX_TOKEN_LENGTH, MAX_VOCAB, Vocabulary } from './vocab';
 import { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type TrainingSource } from './types';
 export { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type TrainingSource };
@@ -17,7 +17,7 @@ export { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type Trai
  * Training state for an exact resume sits beside it under names PyTorch's model never uses:
  *   optim.exp_avg, optim.exp_avg_sq  (P)        Adam moments in the flat parameter layout
  *   optim.carry_h, optim.carry_c     (L, B, H)  hidden state carried into the next chunk
- * and metadata `gatescope.train` (JSON: step, epoch, data position, RNG state, hyperparameters). A PyTorch
+ * and metadata `gatescope.train` (JSON: step, epoch, data position, RNG state, hyperparameters and workers). A PyTorch
  * user loads the weights with {k: v for k, v in load_file(p).items() if not k.startswith('optim.')}.
  */
 export const TRAIN_PREFIX = 'optim.';
@@ -203,6 +203,11 @@ function readTraining(file: SafetensorsFile, net: Network, Float: FloatArrayCons
   } catch (e) {
     if (!(e instanceof GatescopeError)) throw e;
     bad(`metadata "gatescope.train" options: ${e.message}`);
+  }
+  // the worker count a resume reproduces (absent before it was recorded): each worker is a thread and a gradient copy
+  const w = o!.workers as unknown;
+  if (w !== undefined && !(Number.isInteger(w) && (w as number) >= 1 && (w as number) <= MAX_WORKERS)) {
+    bad(`metadata "gatescope.train" options: workers is ${JSON.stringify(w)}, not a whole number from 1 to ${MAX_WORKERS}`);
   }
   for (const k of ['step', 'position', 'adamStep'] as const) {
     if (!nonNegative(scalars[k])) bad(`metadata "gatescope.train" field "${k}" is ${JSON.stringify(scalars[k]) ?? 'missing'}, not a non-negative integer`);

@@ -23,7 +23,8 @@ import { isPlainRnn, type FloatArray } from './types';
 /** What the backward needs of a forward from a zero state: a Trace has it (and so does forwardRecord()). */
 export interface ForwardRecord {
   readonly tokens: Int32Array;   // (T)
-  readonly probs: FloatArray;    // (T, V) next-character distribution at every position
+  /** (V) the next-character distribution at position t (a trace keeps only the top few: see TraceRun.distribution). */
+  readonly distribution: (t: number) => FloatArray;
   readonly layers: readonly {
     readonly gates: Readonly<Record<string, FloatArray>>; // each (T, H), post-activation: LSTM i f g o; GRU r z n
     readonly c: FloatArray | null; // (T, H) LSTM
@@ -111,15 +112,15 @@ function backwardLanes(net: Network, rec: ForwardRecord, positions: readonly num
   const N = positions.length, K1 = K + 1;
   const k8 = net.kernels;
   const F = (n: number): FloatArray => k8.allocate(net.Float, n);
-  const p = rec.probs;
 
   // ∂L_T/∂logits_T = p_T − onehot(x_{T+1}) per lane; through the decoder, ∂L_T/∂h_T of the top layer
   const loss = new Float64Array(N);
   const dlogits = F(N * V); // (N, V)
   positions.forEach((at, n) => {
     const target = rec.tokens[at + 1]!;
-    loss[n] = -Math.log(p[at * V + target]!);
-    for (let v = 0; v < V; v++) dlogits[n * V + v] = p[at * V + v]! - (v === target ? 1 : 0);
+    const p = rec.distribution(at);
+    loss[n] = -Math.log(p[target]!);
+    for (let v = 0; v < V; v++) dlogits[n * V + v] = p[v]! - (v === target ? 1 : 0);
   });
   let dOut = F(K1 * N * H);             // (K+1, N, H) ∂L_T/∂h_{T−k} through the layer's output (or the layer above)
   let dOutExp = new Int32Array(K1 * N); // (K+1, N) its power-of-two scale per lane (stored = true · 2^exp)

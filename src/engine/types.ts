@@ -77,7 +77,15 @@ export interface TrainOptions {
   readonly steps: number;    // total optimisation steps of the run
   readonly valFrac: number;  // fraction of the text (its end) held out for validation
   readonly seed: number;
+  /**
+   * Workers the run trained on (1 … MAX_WORKERS): its gradients are summed over that many shards of the batch, so
+   * a resume needs the same count to continue bit for bit. Recorded in the model file; absent in older files.
+   */
+  readonly workers?: number;
 }
+
+/** The most workers a run may name (the command line, the setting, a model file): each is a thread and a gradient copy. */
+export const MAX_WORKERS = 64;
 
 export interface SampleOptions {
   readonly prime: string;       // text fed first (it conditions the sample; it is not repeated in the output)
@@ -178,12 +186,26 @@ export interface TraceLayer {
   readonly gradC: Float32Array | null; // (T) ‖∂loss/∂c_t‖₂, LSTM
 }
 
+/**
+ * What a trace keeps of the next-character distribution at each position t (it predicts character t + 1):
+ * the k most likely tokens, the probability of the one that came, the entropy (engine/predictions.ts).
+ */
+export interface TracePredictions {
+  readonly k: number;              // kept per position: min(top-k asked, V)
+  readonly topIds: Int32Array;     // (T, k) token ids, most likely first
+  readonly topProbs: Float32Array; // (T, k) their probabilities
+  readonly pNext: Float32Array;    // (T) p(x_{t+1} | x_0..x_t) of the character that came; NaN at the last position
+  readonly entropy: Float32Array;  // (T) −Σ_v p_v·ln p_v, nats
+}
+
 /** Everything the inspector, the debugger and `gatescope trace` show about one text. */
 export interface Trace {
   readonly tokens: Int32Array;  // (T)
   /** Mean cross-entropy of the T − 1 next-character predictions (the last position has no target). */
   readonly loss: number;
-  readonly probs: Float32Array; // (T, V) next-character distribution at every position
+  readonly predictions: TracePredictions;
+  /** (T, V) the whole next-character distribution at every position: only when asked for (`--full-probs`). */
+  readonly probs: Float32Array | null;
   readonly layers: readonly TraceLayer[];
   /** ∂loss/∂θ per tensor in the model file's layout, when asked for. */
   readonly paramGrads: ReadonlyMap<string, Float32Array> | null;

@@ -46,6 +46,26 @@ export interface StateProbe {
  */
 export const FUSED_MIN_STEPS = 256;
 
+/**
+ * The gradient that crosses the boundary between two pieces of one text run as consecutive unrolls (a trace in
+ * segments, traceRun.ts), per layer, batch 1: on entry to backward, ∂L/∂h and ∂L/∂c of this piece's last state
+ * through the pieces after it (zeros for the last piece); on return, those of the state before its first step,
+ * for the piece before it. dc is null for cells without a cell state.
+ */
+export interface StateGradient {
+  readonly dh: FloatArray[]; // per layer (H)
+  readonly dc: (FloatArray | null)[]; // per layer (H)
+}
+
+export interface UnrollOptions {
+  /**
+   * A batch-1 LSTM runs the fused recurrence when its T is at least this (default FUSED_MIN_STEPS). The fused and
+   * the step-by-step recurrences round differently: a text run in pieces passes 1 (or Infinity) for every piece
+   * so that each runs the way the whole text would.
+   */
+  readonly fusedFrom?: number;
+}
+
 export class Unroll {
   readonly inputs: Int32Array;   // (T, B) token ids
   readonly targets: Int32Array;  // (T, B) next-token ids; −1 where a position has no target
@@ -91,8 +111,12 @@ export class Unroll {
   T: number;
   readonly capacity: number;
 
-  constructor(public net: Network, T: number, readonly B: number) {
+  /** See UnrollOptions.fusedFrom. */
+  readonly fusedFrom: number;
+
+  constructor(public net: Network, T: number, readonly B: number, options: UnrollOptions = {}) {
     this.T = this.capacity = T;
+    this.fusedFrom = options.fusedFrom ?? FUSED_MIN_STEPS;
     const { cell, hidden: H, vocabSize: V, layers: L } = net.cfg;
     const F = (n: number): FloatArray => net.kernels.allocate(net.Float, n);
     const GH = net.gates * H;
@@ -128,7 +152,7 @@ export class Unroll {
     this.dc = F(B * H);
     this.dhRec = F(B * H);
     this.whhT = B === 1 ? F(GH * H) : null;
-    const fused = B === 1 && cell === 'lstm' && T >= FUSED_MIN_STEPS ? net.kernels.fusedLstm ?? null : null;
+    const fused = B === 1 && cell === 'lstm' && T >= this.fusedFrom ? net.kernels.fusedLstm ?? null : null;
     this.fused = fused;
     this.dcs = fused ? F((T + 1) * H) : null;
     this.sqs = fused ? F(8 * T) : null;
@@ -141,7 +165,7 @@ export class Unroll {
    */
   private lstmRun(backward: boolean, l: number): LstmRun | null {
     const k = this.fused;
-    if (k === null || this.probe !== null || this.T < FUSED_MIN_STEPS) return null;
+    if (k === null || this.probe !== null || this.T < this.fusedFrom) return null;
     const c = this.layers[l]!, p = this.net.p.layers[l]!;
     const at = (a: FloatArray | null): number => (a === null ? -1 : k.addressOf(a, 0));
     const run: LstmRun = {
@@ -276,9 +300,13 @@ export class Unroll {
    * caller) and fills every layer's per-timestep gradient norms. No gradient flows into the initial state.
    * With `paramGrads: false` only the norms are wanted: the parameter-gradient products (decoder, W_hh, W_ih,
    * embedding, biases) are skipped, and net.grads is left as it was — a third of the work of a long trace.
+   * `count` divides the loss instead of the positions with a target here (a piece of a text: the whole text's);
+   * `carry` (batch 1) brings the gradient from the pieces after this one and takes back the one before it.
    */
-  backward(options: { readonly paramGrads?: boolean } = {}): void {
+  backward(options: { readonly paramGrads?: boolean; readonly count?: number; readonly carry?: StateGradient } = {}): void {
     const paramGrads = options.paramGrads ?? true;
+    const carry = options.carry ?? null;
+    if (carry !== null && this.B !== 1) throw new Error('backward: a carried state gradient needs batch 1');
     const net = this.net;
     const { cell, hidden: H, vocabSize: V, layers: L, embed: E } = net.cfg;
     const { T, B } = this;
@@ -288,7 +316,8 @@ export class Unroll {
     const rows = B === 1 ? this.rows : null;
 
     // softmax cross-entropy: ∂L/∂logits = (p − onehot(target)) / count on positions with a target, else 0
-    const scale = this.count > 0 ? 1 / this.count : 0;
+    const count = options.count ?? this.count;
+    const scale = count > 0 ? 1 / count : 0;
     k.softmaxXentBackward(TB, V, this.probs, this.targets, scale, this.dlogits);
     const topHs = this.layers[L - 1]!.hs;
     if (paramGrads) {
@@ -307,6 +336,12 @@ export class Unroll {
       const g = net.g.layers[l]!;
       this.dhRec.fill(0);
       this.dc.fill(0);
+      if (carry !== null) {
+        // ∂L/∂h_{T−1} through h_T (the next piece) joins the output's: the step's total is their sum as in one unroll
+        const dh = carry.dh[l]!, last = (T - 1) * H;
+        for (let j = 0; j < H; j++) c.dhOut[last + j] += dh[j]!;
+        if (carry.dc[l]) this.dc.set(carry.dc[l]!);
+      }
       const run = this.lstmRun(true, l);
       if ((run !== null) !== c.actByGate) throw new Error('backward: the forward ran this layer another way (a probe set in between?)');
       const whhT = this.whhT;
@@ -319,7 +354,8 @@ export class Unroll {
         else k.gemmNN(B, H, GH, da, off, p.whh, 0, this.dhRec, 0, acc);
       };
       if (run !== null) {
-        this.dcs!.fill(0, T * H, (T + 1) * H);
+        if (carry?.dc[l]) this.dcs!.set(carry.dc[l]!, T * H);
+        else this.dcs!.fill(0, T * H, (T + 1) * H);
         if (rows !== null) rows.lstm(run);
         else this.fused!.run(run);
         const sq = this.sqs!;
@@ -348,6 +384,16 @@ export class Unroll {
           k.rnnBackward(B, H, c.hs, (t + 1) * B * H, this.dh, c.dxp, gOff);
           recurrent(c.dxp, gOff, false);
         }
+      }
+      if (carry !== null) {
+        // back to the piece before: ∂L/∂h_{−1} = da_0·W_hh (the fused run does not keep it), ∂L/∂c_{−1}
+        if (run !== null) {
+          k.gemmNN(1, H, GH, c.dxp, 0, p.whh, 0, this.dhRec, 0, false); // (1, G·H)·(G·H, H)
+          carry.dc[l]!.set(this.dcs!.subarray(0, H));
+        } else if (carry.dc[l]) {
+          carry.dc[l]!.set(this.dc);
+        }
+        carry.dh[l]!.set(this.dhRec);
       }
       if (!paramGrads) {
         // only ∂L/∂h of the layer below is still needed: dx = dxp·W_ih

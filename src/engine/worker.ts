@@ -1,17 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Messenger } from '../protocol/messenger';
 import type { PredictionReach, ReachBand, ReachData, ReachSummaryData } from '../protocol/reach';
-import type { TraceData } from '../protocol/trace';
+import { emptyTrace, fillSegment, finishTrace, traceDataBytes, type TraceData, type TraceSegmentData, type TraceShape, type TraceTail } from '../protocol/trace';
 import { traceToJson } from '../protocol/traceJson';
 import type { UnitsView } from '../protocol/units';
-import type { ImportedModel, ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
+import type { ImportedModel, ModelSummary, TraceStreamEnd, TrainProgress, TrainStarted, WorkerNotification, WorkerRequest } from '../protocol/worker';
 import { rowHelpers, traceKernels, useFastKernels } from './backend';
 import { GatescopeError } from './errors';
 import { importModel, listRecurrentModules, parseVocabFile } from './importModel';
 import type { Kernels } from './kernels';
 import { decodeModelFile, encodeModelFile } from './modelfile';
-import { attachWorkers } from './parallel/attach';
-import { isRowWorkerData, isShardWorkerData, nodeThreads } from './parallel/nodeThreads';
+import { attachWorkers, type AttachedWorkers } from './parallel/attach';
+import { availableCores, isRowWorkerData, isShardWorkerData, nodeThreads } from './parallel/nodeThreads';
 import { serveRows } from './parallel/rowSplit';
 import { serveShards } from './parallel/shards';
 import { Rng } from './rng';
@@ -20,7 +20,12 @@ import { sample } from './sample';
 import { ValidationWatch } from './schedule';
 import type { Network } from './network';
 import { gradientReach, predictionGradients, reachPositions, REACH_THRESHOLD, stepFactors } from './reach';
-import { releaseTraceResources, traceTokens, type Trace } from './trace';
+import { releaseTraceResources, traceRecord, traceTokens, type Trace } from './trace';
+import { TraceRun, unrollBytes } from './traceRun';
+import { DEFAULT_TOP_K, slicePredictions } from './predictions';
+import type { ForwardRecord } from './reach';
+import { GATE_NAMES, isPlainRnn } from './types';
+import { transfersOf } from '../protocol/messenger';
 import { searchFeature, UnitStats } from './units';
 
 /**
@@ -32,8 +37,8 @@ const PROGRESS_MS = 250;
 
 interface ActiveRun {
   readonly run: PreparedRun;
-  /** Hands the carried state back and stops the helper threads of a parallel run. */
-  readonly detach: (() => void) | null;
+  /** Its workers: the training state to save (with their count), and detach() when it ends. */
+  readonly parallel: AttachedWorkers;
   /** Characters the model had trained on before this run (a resumed model's count goes on). */
   readonly priorChars: number;
   cancelled: boolean;
@@ -63,11 +68,21 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     }
     case 'trace':
       return trace(req.model instanceof Uint8Array ? req.model : takeHeld(req.model.held), req.text, req.key);
+    case 'traceStream':
+      return traceStream(req);
+    case 'cancelTrace': {
+      const s = streams.get(req.traceId);
+      if (s) s.cancelled = true;
+      return null;
+    }
     case 'reach':
+      await streaming.get(req.key);
       return reach(req);
     case 'units':
+      await streaming.get(req.key);
       return units(req);
     case 'traceJson':
+      await streaming.get(req.key);
       return traceJson(req.key);
     case 'sample':
       return streamSample(req);
@@ -94,16 +109,16 @@ async function handle(req: WorkerRequest): Promise<unknown> {
 function startTraining(req: Extract<WorkerRequest, { type: 'train' }>): TrainStarted {
   const resume = req.resume ? decodeModelFile(req.resume) : undefined;
   const run = prepareRun(req.text, req.options, resume, req.vocab);
-  const parallel = attachWorkers(run, req.workers ?? 1, nodeThreads);
-  const active: ActiveRun = { run, detach: parallel?.detach ?? null, priorChars: resume?.info.trainedChars ?? 0, cancelled: false };
+  const parallel = attachWorkers(run, req.workers ?? 1, nodeThreads, Math.min(req.workers ?? 1, availableCores()));
+  const active: ActiveRun = { run, parallel, priorChars: resume?.info.trainedChars ?? 0, cancelled: false };
   runs.set(req.runId, active);
   // start after the reply is posted, so the reply describes the run before its first step
-  setImmediate(() => { void trainLoop(req, active).finally(() => { active.detach?.(); runs.delete(req.runId); }); });
+  setImmediate(() => { void trainLoop(req, active).finally(() => { active.parallel.detach(); runs.delete(req.runId); }); });
   const { net, trainer, tokens } = run;
   return {
     config: net.cfg, parameters: net.params.length, characters: tokens.length, heldOut: trainer.plan.valLength,
     seq: trainer.plan.seq, batch: trainer.plan.batch, startStep: trainer.step,
-    warnings: [...(resume?.warnings ?? []), ...run.warnings, ...(parallel?.warning ? [parallel.warning] : [])],
+    warnings: [...(resume?.warnings ?? []), ...run.warnings, ...(parallel.warning ? [parallel.warning] : [])],
   };
 }
 
@@ -128,7 +143,7 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
     const bytes = encodeModelFile(net, vocab, {
       ...req.info, source: req.source, steps: trainer.step, loss: Number.isFinite(loss) ? loss : undefined, valLoss: valLoss ?? undefined,
       trainedChars: active.priorChars + chars, created: new Date().toISOString(),
-    }, trainer.snapshot());
+    }, active.parallel.snapshot());
     messenger.notify({ type: 'didCheckpoint', runId: req.runId, step: trainer.step, bytes, final, ...(best ? { best } : {}) }, [bytes.buffer as ArrayBuffer]);
   };
   try {
@@ -184,7 +199,10 @@ const TRACE_IDLE_MS = 60_000;
  */
 interface KeptTrace {
   readonly net: Network;
-  readonly trace: Trace;
+  /** The trace with its internals; null when the memory budget left them out (`run` recomputes windows). */
+  readonly trace: Trace | null;
+  /** A streamed trace's checkpoints (traceRun.ts): windows, distributions. */
+  readonly run: TraceRun | null;
   /** The traced text, one character per timestep. */
   readonly chars: readonly string[];
   /** The model's vocabulary (token id = index). */
@@ -197,31 +215,120 @@ const keptTraces = new Map<string, KeptTrace>();
 const MAX_KEPT_TRACES = 4;
 
 function trace(model: Uint8Array, text: string, key?: string): TraceData {
+  const m = decodeModelFile(model, Float32Array, traceKernelsInUse());
+  const t = traceTokens(m.net, m.vocab.encode(text), { rowHelper: traceRows });
+  if (key !== undefined) keep(key, { net: m.net, trace: t, run: null, chars: Array.from(t.tokens, (id) => m.vocab.chars[id]!), vocab: m.vocab.chars, summary: null, stats: null });
+  // the reply's arrays are transferred to the host: a kept trace sends copies (its norms too: traceJson reads them)
+  const own = <A extends Float32Array | Int32Array | null>(a: A): A => (key === undefined || a === null ? a : a.slice() as A);
+  const p = t.predictions;
+  return {
+    cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens.slice(), loss: t.loss, probs: null,
+    predictions: { k: p.k, topIds: own(p.topIds), topProbs: own(p.topProbs), pNext: own(p.pNext), entropy: own(p.entropy) },
+    layers: t.layers.map((l) => ({
+      gates: Object.fromEntries(Object.entries(l.gates).map(([g, a]) => [g, own(a)])), c: own(l.c), h: own(l.h), gradH: own(l.gradH), gradC: own(l.gradC),
+    })),
+  };
+}
+
+/** Keeps a trace under `key` (the least recently used of more than MAX_KEPT_TRACES goes). */
+function keep(key: string, k: KeptTrace): void {
+  dropKept(key);
+  keptTraces.set(key, k);
+  while (keptTraces.size > MAX_KEPT_TRACES) dropKept(keptTraces.keys().next().value!);
+}
+
+function dropKept(key: string): void {
+  keptTraces.get(key)?.run?.dispose();
+  keptTraces.delete(key);
+}
+
+/** Streamed traces under way, by id, and the keys they will be kept under (requests on a key wait for its trace). */
+const streams = new Map<number, { cancelled: boolean }>();
+const streaming = new Map<string, Promise<unknown>>();
+
+function traceStream(req: Extract<WorkerRequest, { type: 'traceStream' }>): Promise<TraceStreamEnd> {
+  const done = streamTrace(req);
+  const waiting = done.catch(() => undefined);
+  streaming.set(req.key, waiting);
+  void waiting.then(() => { if (streaming.get(req.key) === waiting) streaming.delete(req.key); });
+  return done;
+}
+
+/**
+ * A trace in segments (traceRun.ts): each segment's internals and predictions go to the host as soon as they exist
+ * (the inspector paints the first while the rest run), then the gradient norms from a segmented backward. Between
+ * two segments the worker handles its messages: cancelTrace, and the requests of other panels.
+ */
+async function streamTrace(req: Extract<WorkerRequest, { type: 'traceStream' }>): Promise<TraceStreamEnd> {
+  const bytes = req.model instanceof Uint8Array ? req.model : takeHeld(req.model.held);
+  const m = decodeModelFile(bytes, Float32Array, traceKernelsInUse());
+  const { net, vocab } = m;
+  const tokens = vocab.encode(req.text);
+  const T = tokens.length;
+  if (T === 0) throw new GatescopeError('there is no text to trace', 'not-text');
+  const shape: TraceShape = {
+    cell: net.cfg.cell, vocab: vocab.chars, hidden: net.cfg.hidden, layers: net.cfg.layers,
+    gates: isPlainRnn(net.cfg.cell) ? [] : GATE_NAMES[net.cfg.cell], tokens, k: Math.min(DEFAULT_TOP_K, net.cfg.vocabSize),
+  };
+  // what the webview will hold; the worker holds as much again to keep the internals, and its unrolls to keep those
+  const data = traceDataBytes(shape, T, shape.k);
+  if (data > req.budgetBytes) {
+    const mb = (n: number): string => `${Math.ceil(n / 2 ** 20).toLocaleString('en-US')} MB`;
+    throw new GatescopeError(`this trace would hold ${mb(data)} (${T.toLocaleString('en-US')} characters × ${net.cfg.layers} layers of ${net.cfg.hidden} units, ` +
+      `every gate and state), more than the ${mb(req.budgetBytes)} the setting gatescope.inspector.memoryMB allows: inspect a part of the text (select it), ` +
+      `raise the setting, or write the whole trace to a file with \`gatescope trace --out trace.safetensors\``, 'too-large');
+  }
+  const keepInternals = 2 * data <= req.budgetBytes;
+  const keepUnrolls = keepInternals && 2 * data + unrollBytes(net, T) <= req.budgetBytes;
+  dropKept(req.key);
+  const run = new TraceRun(net, tokens, { keep: keepUnrolls, rowHelper: traceRows });
+  const own = keepInternals ? emptyTrace(shape) : null;
+  const state = { cancelled: false };
+  streams.set(req.traceId, state);
+  let kept = false;
+  try {
+    messenger.notify({ type: 'didTraceStart', traceId: req.traceId, shape: { ...shape, tokens: tokens.slice() }, segments: run.segments });
+    for (let seg = run.next(); seg !== null; seg = run.next()) {
+      const segment: TraceSegmentData = { ...seg, predictions: slicePredictions(run.predictions, seg.start, seg.end) };
+      if (own !== null) fillSegment(own, segment);
+      messenger.notify({ type: 'didTraceSegment', traceId: req.traceId, segment }, transfersOf(segment));
+      await tick();
+      if (state.cancelled) return { cancelled: true, forwarded: run.forwarded };
+    }
+    const steps = run.gradientSteps();
+    let r = steps.next();
+    while (!r.done) {
+      await tick();
+      if (state.cancelled) return { cancelled: true, forwarded: run.forwarded };
+      r = steps.next();
+    }
+    const g = r.value;
+    const tail: TraceTail = { loss: run.loss, gradH: g.gradH, gradC: g.gradC };
+    const trace: Trace | null = own === null ? null : { ...finishTrace(own, tail), paramGrads: null };
+    keep(req.key, { net, trace, run, chars: Array.from(tokens, (id) => vocab.chars[id]!), vocab: vocab.chars, summary: null, stats: null });
+    kept = true;
+    // the reply transfers its arrays: the kept trace keeps its own
+    return { cancelled: false, kept: keepInternals ? 'internals' : 'checkpoints', loss: tail.loss, gradH: g.gradH.map((a) => a.slice()), gradC: g.gradC.map((a) => a?.slice() ?? null) };
+  } finally {
+    streams.delete(req.traceId);
+    if (kept) run.pause();
+    else run.dispose();
+  }
+}
+
+/** The kernels traces run on, kept until TRACE_IDLE_MS pass without a trace. */
+function traceKernelsInUse(): Kernels {
   tracing ??= traceKernels();
   if (traceIdle !== null) clearTimeout(traceIdle);
   traceIdle = setTimeout(() => {
     if (tracing !== null) releaseTraceResources(tracing);
     tracing = null;
     traceIdle = null;
-    keptTraces.clear();
+    for (const key of [...keptTraces.keys()]) dropKept(key);
     heldModels.clear();
   }, TRACE_IDLE_MS);
   traceIdle.unref();
-  const m = decodeModelFile(model, Float32Array, tracing);
-  const t = traceTokens(m.net, m.vocab.encode(text), { rowHelper: traceRows });
-  if (key !== undefined) {
-    keptTraces.delete(key);
-    keptTraces.set(key, { net: m.net, trace: t, chars: Array.from(t.tokens, (id) => m.vocab.chars[id]!), vocab: m.vocab.chars, summary: null, stats: null });
-    while (keptTraces.size > MAX_KEPT_TRACES) keptTraces.delete(keptTraces.keys().next().value!);
-  }
-  // the reply's arrays are transferred to the host: a kept trace sends copies (its norms too: traceJson reads them)
-  const own = <A extends Float32Array | null>(a: A): A => (key === undefined || a === null ? a : a.slice() as A);
-  return {
-    cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens.slice(), loss: t.loss, probs: own(t.probs),
-    layers: t.layers.map((l) => ({
-      gates: Object.fromEntries(Object.entries(l.gates).map(([g, a]) => [g, own(a)])), c: own(l.c), h: own(l.h), gradH: own(l.gradH), gradC: own(l.gradC),
-    })),
-  };
+  return tracing;
 }
 
 /** Predictions the reach summary is taken over. */
@@ -240,6 +347,7 @@ function units(req: Extract<WorkerRequest, { type: 'units' }>): UnitsView | null
   const k = kept(req.key);
   if (k === undefined) return null;
   const q = req.query;
+  if (k.trace === null) throw new GatescopeError(withoutInternals('the unit search'), 'too-large');
   const T = k.trace.tokens.length;
   k.stats ??= new UnitStats(k.trace, T, k.net.cfg.hidden);
   const layer = q.layer !== null && q.layer < k.net.cfg.layers ? q.layer : undefined;
@@ -260,39 +368,75 @@ function units(req: Extract<WorkerRequest, { type: 'units' }>): UnitsView | null
 function traceJson(key: string): Uint8Array | null {
   const k = kept(key);
   if (k === undefined) return null;
+  if (k.trace === null) throw new GatescopeError(withoutInternals('an export'), 'too-large');
   return new TextEncoder().encode(traceToJson(k.trace, k.vocab, k.net.cfg.cell, k.net.cfg.hidden));
 }
+
+/** Why a trace kept as checkpoints only cannot answer what needs every internal at once. */
+function withoutInternals(what: string): string {
+  return `${what} needs every gate and state of the trace, which the memory budget (gatescope.inspector.memoryMB) did not let the engine keep ` +
+    'beside the inspector\'s copy: raise the setting, or inspect a part of the text (select it)';
+}
+
+/**
+ * What the reach reads of a kept trace around position `at`, `back` steps back: the whole trace when its internals
+ * are kept, else the window [at − back − 1, at + 1) recomputed from checkpoints, with `offset` its first position.
+ */
+function reachRecord(k: KeptTrace, at: number, back: number): { rec: ForwardRecord; offset: number } {
+  if (k.trace !== null) {
+    const run = k.run;
+    const rec = traceRecord(k.net, k.trace);
+    return { rec: run === null ? rec : { ...rec, distribution: (t) => run.distribution(t) }, offset: 0 };
+  }
+  const run = k.run!;
+  const a = Math.max(0, at - back - 1), b = at + 1;
+  const w = run.window(a, b);
+  return { rec: { tokens: run.tokens.subarray(a, Math.min(run.T, b + 1)), layers: w.layers, distribution: (t) => run.distribution(a + t) }, offset: a };
+}
+
+/** Positions the reach summary of a trace kept as checkpoints only is measured over: its first ones. */
+const SUMMARY_WINDOW = 2000;
 
 function reach(req: Extract<WorkerRequest, { type: 'reach' }>): ReachData | null {
   const k = kept(req.key);
   if (k === undefined) return null;
-  const { net, trace: tr } = k;
-  const T = tr.tokens.length;
+  const { net } = k;
+  const T = k.trace?.tokens.length ?? k.run!.T;
   let prediction: PredictionReach | null = null, predictionNote: string | null = null;
   if (req.at >= T - 1 || req.at < 0) {
     predictionNote = req.at === T - 1 ? 'The last character has no next character to predict: pick an earlier one.' : `Position ${req.at} is outside the text.`;
   } else {
     // the chart shows maxK steps; the saliency strip, back to the start of its window
     const from = req.saliencyFrom === undefined ? req.at - req.maxK : Math.max(0, Math.min(req.at - req.maxK, req.saliencyFrom));
-    const g = predictionGradients(net, tr, req.at, { maxK: Math.max(0, req.at - from) });
-    prediction = { at: g.at, maxK: g.maxK, loss: g.loss, target: g.target, layers: g.layers, saliency: g.saliency };
+    const maxK = Math.max(0, req.at - from);
+    const { rec, offset } = reachRecord(k, req.at, maxK);
+    const g = predictionGradients(net, rec, req.at - offset, { maxK });
+    prediction = { at: g.at + offset, maxK: g.maxK, loss: g.loss, target: g.target, layers: g.layers, saliency: g.saliency };
   }
   if (k.summary === null || k.summary.maxK !== req.maxK) {
-    const K = Math.min(req.maxK, T - 2);
+    // a trace kept as checkpoints is measured over its first SUMMARY_WINDOW characters (one window recomputed)
+    const span = k.trace !== null ? T : Math.min(T, SUMMARY_WINDOW);
+    const K = Math.min(req.maxK, span - 2);
     if (K < 1) {
       k.summary = { maxK: req.maxK, data: null, note: `The text has ${T} characters: too short to measure how far gradients reach.` };
     } else {
-      const r = gradientReach(net, tr, reachPositions(T, SUMMARY_POSITIONS, K), K);
+      const { rec } = k.trace !== null ? reachRecord(k, 0, 0) : reachRecord(k, span - 1, span);
+      const r = gradientReach(net, rec, reachPositions(span, SUMMARY_POSITIONS, K), K);
+      const notes = [
+        ...(K < req.maxK ? [`The text has ${T} characters: the reach is measured ${K} steps back, not ${req.maxK}.`] : []),
+        ...(span < T ? [`Measured over the first ${span.toLocaleString('en-US')} characters: this trace is kept as checkpoints (memory budget).`] : []),
+      ];
       k.summary = {
         maxK: req.maxK,
         data: { positions: r.positions.length, maxK: K, layers: r.layers, horizon: r.horizon, horizonC: r.horizonC, threshold: REACH_THRESHOLD },
-        note: K < req.maxK ? `The text has ${T} characters: the reach is measured ${K} steps back, not ${req.maxK}.` : null,
+        note: notes.length ? notes.join(' ') : null,
       };
     }
   }
   const layer = Math.max(0, Math.min(net.cfg.layers - 1, req.layer));
   const at = Math.max(0, Math.min(T - 1, req.at));
-  const f = stepFactors(net, tr, layer, at, req.maxK);
+  const fr = reachRecord(k, at, req.maxK);
+  const f = stepFactors(net, fr.rec, layer, at - fr.offset, Math.min(req.maxK, at - fr.offset));
   // replies transfer their arrays: the kept summary goes out as a copy
   const band = (b: ReachBand): ReachBand => ({ median: b.median.slice(), q10: b.q10.slice(), q90: b.q90.slice() });
   const s = k.summary.data;

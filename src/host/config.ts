@@ -7,6 +7,12 @@ import { SETTINGS, type Setting, type SettingKey } from './settings';
 function get<K extends SettingKey>(key: K, scope?: vscode.ConfigurationScope): (typeof SETTINGS)[K]['default'] {
   const s = SETTINGS[key] as Setting;
   const v = vscode.workspace.getConfiguration('gatescope', scope).get<unknown>(key);
+  if ('anyOf' in s) {
+    // "auto", or a whole number clamped to the integer branch's bounds
+    const { minimum, maximum } = s.anyOf[1];
+    if (v === 'auto') return v as never;
+    return (typeof v === 'number' && Number.isFinite(v) ? Math.min(maximum, Math.max(minimum, Math.round(v))) : s.default) as never;
+  }
   if (s.type === 'number' || s.type === 'integer') {
     const n = typeof v === 'number' && Number.isFinite(v) ? v : s.default;
     const clamped = Math.min(s.maximum ?? Infinity, Math.max(s.minimum, n));
@@ -52,13 +58,15 @@ export const config = {
   trainOptions,
   trainOptionsFor,
   evalEvery: (): number => get('training.evalEvery'),
-  workers: (): number => get('training.workers'),
+  /** Threads that train: a count, or 'auto' (parallel/workers.ts resolves it, leaving a core to the editor). */
+  workers: (): number | 'auto' => get('training.workers'),
   checkpointEvery: (): number => get('training.checkpointEvery'),
   modelsDir: (): string => get('modelsDir'),
   workspaceInclude: (): readonly string[] => get('workspace.include'),
   workspaceMaxBytes: (): number => get('workspace.maxBytes'),
   maxFileBytes: (): number => get('maxFileBytes'),
   inspectorMaxCharacters: (): number => get('inspector.maxCharacters'),
+  inspectorMemoryBytes: (): number => get('inspector.memoryMB') * 2 ** 20,
   inspectorSampleEvery: (): number => get('inspector.sampleEvery'),
   sampleTemperature: (): number => get('sample.temperature'),
   sampleLength: (): number => get('sample.length'),

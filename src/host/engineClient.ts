@@ -2,8 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { Messenger, RemoteError } from '../protocol/messenger';
 import type { ReachData } from '../protocol/reach';
 import type { UnitsQuery, UnitsView } from '../protocol/units';
-import type { TraceData } from '../protocol/trace';
-import type { ImportedModel, ModelSummary, TrainProgress, TrainStarted, WorkerNotification, WorkerReplies, WorkerRequest } from '../protocol/worker';
+import type { TraceData, TraceSegmentData, TraceShape } from '../protocol/trace';
+import type { ImportedModel, ModelSummary, TraceStreamEnd, TrainProgress, TrainStarted, WorkerNotification, WorkerReplies, WorkerRequest } from '../protocol/worker';
 import type { CellType } from '../engine/types';
 
 /** The worker died (a crash, an out-of-memory kill, or terminate()); the next request starts a fresh one. */
@@ -15,6 +15,12 @@ export class WorkerCrashedError extends Error {
 }
 
 interface Disposable { dispose(): void }
+
+/** What a streamed trace's caller hears before the reply: its shape, then its segments in order. */
+export interface TraceStreamListener {
+  start(shape: TraceShape, segments: number): void;
+  segment(segment: TraceSegmentData): void;
+}
 
 /** A checkpoint of a run: the model file's bytes (the host writes them), at `step`; `final` at the end. */
 export interface Checkpoint {
@@ -101,6 +107,7 @@ export class EngineClient {
   private readonly runListeners = new Set<(run: TrainingRun) => void>();
   /** Samples streaming to a caller, by id. */
   private readonly sampleListeners = new Map<number, (chunk: string) => void>();
+  private readonly traceListeners = new Map<number, TraceStreamListener>();
   private readonly crashListeners = new Set<(e: WorkerCrashedError) => void>();
   private nextRunId = 1;
   private disposed = false;
@@ -151,6 +158,33 @@ export class EngineClient {
       if (!(e instanceof RemoteError && e.wire.code === 'not-held')) throw e;
       return this.trace(model, text, key);
     }
+  }
+
+  /**
+   * A trace in segments (see WorkerRequest 'traceStream'): `listener` gets its shape, then each segment as the
+   * worker makes it; the reply is the loss and gradient norms (or where it stopped, when cancelled). With `hold`,
+   * the model a describe(model, hold) just held (its bytes sent again only when the worker lost them).
+   */
+  async traceStream(traceId: number, model: Uint8Array, hold: string | null, text: string, key: string, budgetBytes: number,
+    listener: TraceStreamListener): Promise<TraceStreamEnd> {
+    this.traceListeners.set(traceId, listener);
+    try {
+      if (hold !== null) {
+        try {
+          return await this.request({ type: 'traceStream', traceId, model: { held: hold }, text, key, budgetBytes });
+        } catch (e) {
+          if (!(e instanceof RemoteError && e.wire.code === 'not-held')) throw e;
+        }
+      }
+      return await this.request({ type: 'traceStream', traceId, model, text, key, budgetBytes });
+    } finally {
+      this.traceListeners.delete(traceId);
+    }
+  }
+
+  /** Stops a streamed trace between two segments (its reply then says where). */
+  cancelTrace(traceId: number): Promise<void> {
+    return this.worker ? this.request({ type: 'cancelTrace', traceId }) : Promise.resolve();
   }
 
   /** The gradient reach at `at` on the trace kept under `key` (see WorkerRequest); null when it is no longer kept. */
@@ -219,6 +253,7 @@ export class EngineClient {
     void this.terminate();
     this.runListeners.clear();
     this.sampleListeners.clear();
+    this.traceListeners.clear();
     this.crashListeners.clear();
   }
 
@@ -234,6 +269,8 @@ export class EngineClient {
     const messenger = new Messenger<WorkerRequest, WorkerNotification, WorkerReplies>(worker, {
       onNotification: (n) => {
         if (n.type === 'didSample') this.sampleListeners.get(n.sampleId)?.(n.text);
+        else if (n.type === 'didTraceStart') this.traceListeners.get(n.traceId)?.start(n.shape, n.segments);
+        else if (n.type === 'didTraceSegment') this.traceListeners.get(n.traceId)?.segment(n.segment);
         else this.runs.get(n.runId)?.deliver(n);
       },
     });

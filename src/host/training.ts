@@ -4,12 +4,17 @@ import { Commands, ContextKeys } from './ids';
 import type { Checkpoint, EngineClient, RunEnd, WorkerCrashedError } from './engineClient';
 import type { ComparisonOf, ModelInfo, TextJoin, TrainingSource } from '../engine/modelfile';
 import { estimateRun } from '../engine/limits';
+import { availableCores } from '../engine/parallel/nodeThreads';
+import { resolveWorkers, resumeWorkers } from '../engine/parallel/workers';
 import type { TrainOptions } from '../engine/trainer';
 import type { ModelStore } from '../models/modelStore';
 import { provenanceOf, resumeProvenance, type Provenance } from '../models/provenance';
 import { RemoteError } from '../protocol/messenger';
 import type { TrainProgress } from '../protocol/worker';
 import { config } from './config';
+
+/** Cores that `workers: auto` leaves to the editor (its extension host, renderer and language servers). */
+const EDITOR_CORES = 1;
 
 export interface TrainRequest {
   readonly text: string;
@@ -151,6 +156,9 @@ export class TrainingController implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', ContextKeys.training, true);
     let totalSteps = o.steps;
     const warnings: string[] = [];
+    const asked = config.workers(), cores = availableCores();
+    let workers = resolveWorkers(asked, cores, o.batch, EDITOR_CORES);
+    let workersNote: string | null = null;
     try {
       let provenance: Provenance | undefined = req.origin ? await provenanceOf(req.text, req.origin.sources, req.origin.join) : undefined;
       if (req.resume) {
@@ -162,11 +170,12 @@ export class TrainingController implements vscode.Disposable {
           provenance = kept.provenance;
           if (kept.warning) warnings.push(kept.warning);
         }
+        ({ workers, note: workersNote } = resumeWorkers(asked, before.trainOptions?.workers, cores, o.batch, EDITOR_CORES));
       }
       const info: ModelInfo = { ...provenance, ...(req.comparison ? { comparisonOf: req.comparison.of } : {}) };
       const handle = this.engine.train({
         runId, text: req.text, source: req.source, options: o, resume: req.resume?.bytes ?? null, info, vocab: req.comparison?.vocab,
-        evalEvery: config.evalEvery(), checkpointEvery: req.comparison ? 0 : config.checkpointEvery(), totalSteps, workers: config.workers(),
+        evalEvery: config.evalEvery(), checkpointEvery: req.comparison ? 0 : config.checkpointEvery(), totalSteps, workers,
       });
       handle.onProgress((p) => this.progressOf(run, p));
       handle.onCheckpoint((c) => this.checkpointOf(run, c));
@@ -175,8 +184,10 @@ export class TrainingController implements vscode.Disposable {
       const c = s.config;
       this.log(`training ${c.cell} ${c.layers}×${c.hidden} (embed ${c.embed}, vocab ${c.vocabSize}, ${s.parameters.toLocaleString('en-US')} parameters) ` +
         `on ${req.source}: ${s.characters.toLocaleString('en-US')} characters, ${s.heldOut.toLocaleString('en-US')} held out; seq ${s.seq} × batch ${s.batch}; ` +
+        `${workers} worker${workers === 1 ? '' : 's'}${asked === 'auto' ? ` (auto, of ${cores} core${cores === 1 ? '' : 's'})` : ''}; ` +
         `steps ${s.startStep} → ${totalSteps}; saving to ${target.fsPath || target.toString()}`);
       if (req.sized) this.log(`sized to the text: ${req.sized}`);
+      if (workersNote) this.log(`note: ${workersNote}`);
       for (const w of [...warnings, ...s.warnings]) {
         this.log(`warning: ${w}`);
         void showWarning(w);

@@ -84,6 +84,7 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
   const services: PanelServices = {
     engine, output, extensionUri: context.extensionUri, readModel: deps.readModel,
     maxCharacters: () => config.inspectorMaxCharacters(),
+    memoryBytes: () => config.inspectorMemoryBytes(),
     recorder: (runId) => recorders.get(runId),
     record: (runId, title) => recorders.get(runId) ?? newRecorder(runId, title),
     train: (req) => deps.train(req),

@@ -25,6 +25,10 @@ import { modelFacts, prepareTraceText } from './traceInput';
 import type { TrainingRecorder } from './training';
 import type { RunOutcome, TrainRequest } from '../host/training';
 import { baseName } from '../protocol/names';
+import { emptyTrace, fillSegment, finishTrace } from '../protocol/trace';
+
+/** Ids of streamed traces, unique in this extension host (the worker is shared by every panel). */
+let nextTraceId = 1;
 
 /** What a panel needs from the inspector that owns it. */
 export interface PanelServices {
@@ -34,6 +38,8 @@ export interface PanelServices {
   readModel(uri: vscode.Uri): Promise<Uint8Array>;
   /** Most characters traced at once (gatescope.inspector.maxCharacters). */
   maxCharacters(): number;
+  /** Bytes a trace may hold in the webview and the engine together (gatescope.inspector.memoryMB). */
+  memoryBytes(): number;
   recorder(runId: number): TrainingRecorder | undefined;
   /** The recorder of a run, made now if it has none yet (a comparison's dashboard opens before its first report). */
   record(runId: number, title: string): TrainingRecorder;
@@ -78,6 +84,8 @@ export class InspectorPanel implements vscode.Disposable {
   private staleTimer: NodeJS.Timeout | undefined;
   /** The document version the trace was made from. */
   private tracedVersion = -1;
+  /** The streamed trace under way or last made (its segments and end are this panel's only while it is the last). */
+  private traceId: number | null = null;
   offsets: OffsetMap | null = null;
   /** The view state the webview last reported (layer, unit, quantity…). */
   view: ViewState | null = null;
@@ -157,17 +165,52 @@ export class InspectorPanel implements vscode.Disposable {
       const doc = await openDocument(t.document);
       const input = prepareTraceText(doc.getText(), t.range, this.summary.vocab, this.services.maxCharacters());
       if (!input.text.length) throw new Error('there is no text to trace here');
-      this.setStatus({ kind: 'busy', message: `Tracing ${input.text.length.toLocaleString('en-US')} characters with ${baseName(t.model)}…` });
+      const total = input.text.length;
+      const tracing = `Tracing ${total.toLocaleString('en-US')} characters with ${baseName(t.model)}`;
+      this.setStatus({ kind: 'busy', message: `${tracing}…`, action: 'cancelTrace' });
       const started = Date.now();
-      const trace = await engine.traceHeld(this.reach.modelKey, this.modelBytes, input.text, this.reach.modelKey);
-      this.services.output.appendLine(`[inspector] traced ${trace.tokens.length} characters of ${baseName(t.document)} with ${baseName(t.model)} in ${Date.now() - started} ms`);
-      this.tracedVersion = doc.version;
-      this.offsets = new OffsetMap(input.original, input.offset);
-      if (this.compare && this.compare.layers[0]?.gradH.length !== trace.tokens.length) this.compare = null;
-      this.traceView = { trace, documentName: baseName(t.document), first: input.first, total: input.total, notices: input.notices };
+      const facts = this.facts;
+      const view = { documentName: baseName(t.document), first: input.first, total: input.total, notices: input.notices };
+      let data: TraceData | null = null;
+      let firstPaint = 0;
+      const traceId = this.traceId = nextTraceId++;
+      // the trace arrives in segments: the host keeps the whole (a webview made again gets it in `init`) and passes
+      // each segment on, so the views paint the text's beginning while the worker computes the rest
+      const end = await engine.traceStream(traceId, this.modelBytes, this.reach.modelKey, input.text, this.reach.modelKey, this.services.memoryBytes(), {
+        start: (shape) => {
+          data = emptyTrace(shape);
+          this.tracedVersion = doc.version;
+          this.offsets = new OffsetMap(input.original, input.offset);
+          if (this.compare && this.compare.layers[0]?.gradH.length !== shape.tokens.length) this.compare = null;
+          this.traceView = { trace: data, ...view, pending: { filled: 0, stopped: false } };
+          this.post({ type: 'didTraceStart', target: this.target, model: facts, view, shape });
+          this.followDebugger(); // a new trace starts at the debugger's step, not at the cursor kept from the old one
+        },
+        segment: (seg) => {
+          if (data === null) return;
+          fillSegment(data, seg);
+          this.traceView = { trace: data, ...view, pending: { filled: seg.end, stopped: false } };
+          this.post({ type: 'didTraceSegment', segment: seg });
+          if (!firstPaint) firstPaint = Date.now() - started;
+          const T = data.tokens.length;
+          this.setStatus({ kind: 'busy', message: `${tracing}: ${seg.end === T ? 'gradients' : `${seg.end.toLocaleString('en-US')} of ${T.toLocaleString('en-US')}`}…`, progress: seg.end / T, action: 'cancelTrace' });
+        },
+      });
+      if (this.traceId !== traceId || data === null) return;
+      const got: TraceData = data;
+      if (end.cancelled) {
+        this.traceView = { trace: got, ...view, pending: { filled: end.forwarded, stopped: true } };
+        this.post({ type: 'didTraceEnd', tail: null, stopped: end.forwarded });
+        this.services.output.appendLine(`[inspector] stopped tracing ${baseName(t.document)} at ${end.forwarded} of ${got.tokens.length} characters`);
+        this.setStatus({ kind: 'notice', message: `Stopped after ${end.forwarded.toLocaleString('en-US')} of ${got.tokens.length.toLocaleString('en-US')} characters: the views show those, without the loss and gradients.`, action: 'retrace' });
+        return;
+      }
+      const trace = finishTrace(got, end);
+      this.services.output.appendLine(`[inspector] traced ${trace.tokens.length} characters of ${baseName(t.document)} with ${baseName(t.model)} in ${Date.now() - started} ms ` +
+        `(first segment after ${firstPaint} ms; the engine keeps ${end.kept === 'internals' ? 'its copy of the internals' : 'checkpoints only (memory budget)'})`);
+      this.traceView = { trace, ...view };
       this.setStatus(null);
-      this.post({ type: 'didTrace', target: this.target, model: this.facts, trace: this.traceView });
-      this.followDebugger(); // a new trace starts at the debugger's step, not at the cursor kept from the old one
+      this.post({ type: 'didTraceEnd', tail: { loss: end.loss, gradH: end.gradH, gradC: end.gradC }, stopped: null });
       if (this.compare) this.post({ type: 'didCompare', compare: this.compare });
       this.services.traced(this);
     } catch (e) {
@@ -275,6 +318,7 @@ export class InspectorPanel implements vscode.Disposable {
     this.disposed = true;
     clearTimeout(this.staleTimer);
     if (this.compareRun !== null) void this.services.engine.cancel(this.compareRun);
+    if (this.traceId !== null) void this.services.engine.cancelTrace(this.traceId);
     this.messenger.rejectAll(new Error('the inspector was closed'));
     for (const d of this.disposables) d.dispose();
     this.panel.dispose();
@@ -302,6 +346,9 @@ export class InspectorPanel implements vscode.Disposable {
         break;
       case 'cancelCompare':
         if (this.compareRun !== null) void this.services.engine.cancel(this.compareRun);
+        break;
+      case 'cancelTrace':
+        if (this.traceId !== null) void this.services.engine.cancelTrace(this.traceId);
         break;
       case 'retrace':
         void this.load();

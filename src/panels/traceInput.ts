@@ -1,4 +1,4 @@
-import { maxTraceLength } from '../engine/limits';
+import { MAX_TRACE_CHARS } from '../engine/limits';
 import { clampToCodePoint, countCodePoints } from '../engine/text';
 import type { ModelFacts } from '../protocol/webview';
 import type { ModelSummary } from '../protocol/worker';
@@ -31,13 +31,10 @@ export function prepareTraceText(doc: string, range: { start: number; end: numbe
   const first = countCodePoints(doc, 0, start);
   const total = first + countCodePoints(doc, start, doc.length);
   let chars = [...doc.slice(start, end)];
-  // a trace holds the next-character distribution at every position: a large vocabulary shortens it
-  const byVocab = maxTraceLength(vocab.length);
-  const limit = Math.min(maxChars, byVocab);
+  // a trace keeps the top predictions per position, not the distribution: the vocabulary does not shorten it
+  const limit = Math.min(maxChars, MAX_TRACE_CHARS);
   if (chars.length > limit) {
-    notices.push(`Traced the first ${limit.toLocaleString('en-US')} of ${chars.length.toLocaleString('en-US')} characters ` +
-      (byVocab < maxChars ? `(with a vocabulary of ${vocab.length.toLocaleString('en-US')} characters, a trace of more would hold over 256 MB of probabilities)`
-        : '(gatescope.inspector.maxCharacters)') +
+    notices.push(`Traced the first ${limit.toLocaleString('en-US')} of ${chars.length.toLocaleString('en-US')} characters (gatescope.inspector.maxCharacters)` +
       '; select a range and run "Inspect Model on Selection" to look elsewhere.');
     chars = chars.slice(0, limit);
   }

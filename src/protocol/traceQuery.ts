@@ -11,26 +11,23 @@ export interface Prediction {
   readonly p: number;
 }
 
-/** The k most likely next characters after timestep t, most likely first. */
+/**
+ * The k most likely next characters after timestep t, most likely first: the trace keeps the top
+ * predictions.k of each distribution (engine/predictions.ts), so k is at most that.
+ */
 export function topPredictions(trace: TraceData, t: number, k = 5): Prediction[] {
-  const V = trace.vocab.length;
-  const best: Prediction[] = [];
-  const row = t * V;
-  for (let v = 0; v < V; v++) {
-    const p = trace.probs[row + v]!;
-    if (best.length === k && p <= best[k - 1]!.p) continue;
-    let at = best.length < k ? best.length : k - 1;
-    while (at > 0 && best[at - 1]!.p < p) at--;
-    best.splice(at, 0, { char: trace.vocab[v]!, p });
-    if (best.length > k) best.pop();
-  }
-  return best;
+  const p = trace.predictions;
+  const n = Math.min(k, p.k);
+  const out: Prediction[] = [];
+  for (let i = 0; i < n; i++) out.push({ char: trace.vocab[p.topIds[t * p.k + i]!]!, p: p.topProbs[t * p.k + i]! });
+  return out;
 }
 
 /** The probability the model gave to character t when it read character t − 1 (null for t = 0). */
 export function probabilityOfActual(trace: TraceData, t: number): number | null {
   if (t <= 0 || t >= trace.tokens.length) return null;
-  return trace.probs[(t - 1) * trace.vocab.length + trace.tokens[t]!]!;
+  const p = trace.predictions.pNext[t - 1]!;
+  return Number.isNaN(p) ? null : p;
 }
 
 /** Every quantity of one unit at timestep t, in display order (i, f, g, o, c, h for an LSTM). */

@@ -2,7 +2,7 @@ import type { CellType, Lang, UnitQuantity } from '../engine/types';
 import type { DidStepBody } from './debug';
 import type { ReachView } from './reach';
 import { SEARCH_MODES, type SearchState, type StepRange, type UnitRef, type UnitsView } from './units';
-import type { TraceData } from './trace';
+import type { TraceData, TraceSegmentData, TraceShape, TraceTail } from './trace';
 import type { TrainProgress } from './worker';
 
 export { DEFAULT_SEARCH, SEARCH_MODES, type SearchMode, type SearchState, type StepRange } from './units';
@@ -54,6 +54,12 @@ export interface TraceView {
   readonly total: number;
   /** Things the user should know about this trace (truncated text, characters outside the vocabulary). */
   readonly notices: readonly string[];
+  /**
+   * A trace still arriving (the worker streams it in segments): the internals and predictions of timesteps
+   * [0, filled) are there, the loss and gradient norms not yet (`stopped`: the user cancelled it there). Absent
+   * once complete.
+   */
+  readonly pending?: { readonly filled: number; readonly stopped: boolean };
 }
 
 /** Gradient norms of the vanilla RNN trained for comparison, per layer. */
@@ -95,7 +101,7 @@ export interface PanelStatus {
   /** Fraction done, for a progress bar. */
   readonly progress?: number;
   /** What the status's button does. */
-  readonly action?: 'cancelCompare' | 'retrace';
+  readonly action?: 'cancelCompare' | 'retrace' | 'cancelTrace';
 }
 
 /** The quantity a view shows for a unit: the hidden state, the LSTM cell state, or a gate by name. */
@@ -200,6 +206,14 @@ export type HostToWebview =
       training: TrainingHistory | null; status: PanelStatus | null }
   /** A new trace (the first, after the text changed, or of another range: `target` says which). */
   | { type: 'didTrace'; target: InspectorTarget; model: ModelFacts; trace: TraceView }
+  /**
+   * A new trace that arrives in segments: its shape (the webview allocates its arrays, src/protocol/trace.ts
+   * emptyTrace), then didTraceSegment for each segment in order, then didTraceEnd.
+   */
+  | { type: 'didTraceStart'; target: InspectorTarget; model: ModelFacts; view: Omit<TraceView, 'trace' | 'pending'>; shape: TraceShape }
+  | { type: 'didTraceSegment'; segment: TraceSegmentData }
+  /** The streamed trace is complete (its loss and gradient norms), or was stopped after `stopped` timesteps. */
+  | { type: 'didTraceEnd'; tail: TraceTail | null; stopped: number | null }
   /** The status line changed (null clears it). */
   | { type: 'didChangeStatus'; status: PanelStatus | null }
   /** The RNN comparison arrived (or was removed). */
@@ -239,6 +253,8 @@ export type WebviewToHost =
   /** Request: train (or load) a vanilla RNN and overlay its gradients. Replies when done, failed or cancelled. */
   | { type: 'compareWithRnn' }
   | { type: 'cancelCompare' }
+  /** Stop the trace under way (the views keep the timesteps that arrived). */
+  | { type: 'cancelTrace' }
   /** Trace the text again (after it changed). */
   | { type: 'retrace' }
   /** Run Colour Text by Unit with the current layer, unit and quantity. */
@@ -290,6 +306,8 @@ export interface InspectorSnapshot {
   readonly cell: CellType | null;
   /** T of the shown trace (0: none). */
   readonly steps: number;
+  /** A trace still arriving: timesteps there so far, and whether it was stopped (null: complete or none). */
+  readonly tracing: { readonly filled: number; readonly stopped: boolean } | null;
   readonly layers: number;
   readonly hidden: number;
   /** The character under the cursor. */
@@ -429,7 +447,7 @@ export function isViewState(v: unknown): v is ViewState {
 export function checkWebviewToHost(m: unknown): WebviewToHost | null {
   if (!isObj(m) || typeof m['type'] !== 'string') return null;
   switch (m['type']) {
-    case 'ready': case 'compareWithRnn': case 'cancelCompare': case 'retrace': case 'colourEditor': case 'exportTrace': case 'exportLossCsv':
+    case 'ready': case 'compareWithRnn': case 'cancelCompare': case 'cancelTrace': case 'retrace': case 'colourEditor': case 'exportTrace': case 'exportLossCsv':
       return m as WebviewToHost;
     case 'didMoveCursor':
       return isInt(m['t']) ? m as WebviewToHost : null;

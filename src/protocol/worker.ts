@@ -1,6 +1,6 @@
 import type { CellType, ModelConfig, ModelInfo, SampleOptions, TrainOptions } from '../engine/types';
 import type { ReachData } from './reach';
-import type { TraceData } from './trace';
+import type { TraceData, TraceSegmentData, TraceShape, TraceTail } from './trace';
 import type { UnitsQuery, UnitsView } from './units';
 
 /** A model file the worker holds from a `describe` with `hold` (see WorkerRequest 'trace'). */
@@ -26,6 +26,16 @@ export type WorkerRequest =
    * reply is then an error with code 'not-held' when the worker no longer has them (it restarted).
    */
   | { type: 'trace'; model: Uint8Array | HeldModel; text: string; key?: string }
+  /**
+   * The same trace in segments: didTraceStart (its shape), then didTraceSegment for each segment in order, then
+   * the reply — the loss and the gradient norms (a second, segmented pass). Kept under `key` like `trace`; `reach`,
+   * `units` and `traceJson` on that key wait for it. `budgetBytes` bounds what the trace holds in the host's webview
+   * and here together (src/protocol/trace.ts traceDataBytes for the webview's part): a trace whose data alone is
+   * larger is refused before it starts; the worker keeps its copy of the internals only where both fit, and
+   * recomputes windows from checkpoints otherwise. `cancelTrace` stops it between two segments.
+   */
+  | { type: 'traceStream'; traceId: number; model: Uint8Array | HeldModel; text: string; key: string; budgetBytes: number }
+  | { type: 'cancelTrace'; traceId: number }
   /**
    * The gradient reach of the prediction at `at` on the trace kept under `key`, up to `maxK` steps back, with the
    * summary over many predictions and the per-step factor of `layer`. With `saliencyFrom` (a timestep ≤ at), the
@@ -66,6 +76,8 @@ export interface WorkerReplies {
   train: TrainStarted;
   cancel: void;
   trace: TraceData;
+  traceStream: TraceStreamEnd;
+  cancelTrace: void;
   reach: ReachData | null;
   units: UnitsView | null;
   traceJson: Uint8Array | null;
@@ -94,7 +106,16 @@ export type WorkerNotification =
   | { type: 'didCheckpoint'; runId: number; step: number; bytes: Uint8Array; final: boolean; best?: boolean }
   /** The run is over: done, cancelled, or stopped by an error (the last good checkpoint was sent before). */
   | { type: 'didFinish'; runId: number; reason: 'done' | 'cancelled' | 'error'; error?: { message: string; user: boolean }; progress: TrainProgress | null }
-  | { type: 'didSample'; sampleId: number; text: string };
+  | { type: 'didSample'; sampleId: number; text: string }
+  /** A streamed trace's shape, before its first segment. */
+  | { type: 'didTraceStart'; traceId: number; shape: TraceShape; segments: number }
+  /** One segment of a streamed trace (its arrays transferred). */
+  | { type: 'didTraceSegment'; traceId: number; segment: TraceSegmentData };
+
+/** Reply to `traceStream`: the tail, or where it stopped when cancelled. */
+export type TraceStreamEnd =
+  | ({ readonly cancelled: false; readonly kept: 'internals' | 'checkpoints' } & TraceTail)
+  | { readonly cancelled: true; readonly forwarded: number };
 
 export interface TrainProgress {
   readonly step: number;

@@ -101,7 +101,7 @@ export class Header implements View {
       parts.push(bar);
     }
     if (s.action) {
-      const label = s.action === 'cancelCompare' ? 'Cancel' : 'Trace again';
+      const label = s.action === 'cancelCompare' || s.action === 'cancelTrace' ? 'Cancel' : 'Trace again';
       const b = h('button', { type: 'button', class: 'btn-secondary' }, label);
       b.addEventListener('click', () => this.ui.notify({ type: s.action! }));
       parts.push(b);

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RowSplitSpec, ShardSpec, ShardThread, ThreadHost } from './threads';
@@ -44,6 +45,11 @@ export const nodeThreads: ThreadHost = {
     return { terminate: () => { void worker.terminate(); } };
   },
 };
+
+/** The cores this process may use (os.availableParallelism where Node has it, else the CPUs), for `workers: auto`. */
+export function availableCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
 
 function startHelper(workerData: ShardWorkerData | RowWorkerData): Worker {
   const fromSource = __filename.endsWith('.ts');

@@ -38,12 +38,16 @@ function safeThreshold(values: number[], q: number, margin = 1e-4): number {
 describe('debug adapter over DAP', function () {
   let fx: Fixture;
   let trace: Trace;
+  /** (T, V) the trace's whole next-character distribution at every position (asked for: a trace keeps only the top few). */
+  let dist: Float32Array;
   let adapter: InProcessAdapter;
   let dc: DebugClient;
 
   before(() => {
     fx = new Fixture('lstm', 2);
-    trace = traceTokens(fx.file.net, fx.file.vocab.encode(TEXT));
+    trace = traceTokens(fx.file.net, fx.file.vocab.encode(TEXT), { fullProbs: true });
+    assert.ok(trace.probs !== null, 'fullProbs keeps the whole distribution');
+    dist = trace.probs;
   });
   after(() => fx.dispose());
   beforeEach(async () => {
@@ -154,7 +158,7 @@ describe('debug adapter over DAP', function () {
     const expected = CHARS.findIndex((_, t) => t >= line2 && t <= line2End && gate(t) < thr);
     const V = fx.file.vocab.size;
     const e = fx.file.vocab.idOf('e')!;
-    const pe = (t: number): number => trace.probs[t * V + e]!;
+    const pe = (t: number): number => dist[t * V + e]!;
     const pThr = safeThreshold(CHARS.map((_, t) => pe(t)), 0.7, 1e-6);
     const expectedP = CHARS.findIndex((_, t) => t > expected && pe(t) > pThr);
     await launch(dc, args({ stopOnEntry: false }), () => dc.setBreakpointsRequest({
@@ -197,10 +201,10 @@ describe('debug adapter over DAP', function () {
     const probs = await children(dc, pred.get('probs')!.variablesReference);
     fx.file.vocab.chars.forEach((ch, v) => {
       const name = ch === '\n' ? "'\\n'" : `'${ch}'`;
-      close(probs.get(name)!.value, trace.probs[t * V + v]!, `p(${name})`);
+      close(probs.get(name)!.value, dist[t * V + v]!, `p(${name})`);
     });
     const actual = fx.file.vocab.idOf(CHARS[t + 1]!)!;
-    close(pred.get('loss')!.value, -Math.log(trace.probs[t * V + actual]!), 'loss');
+    close(pred.get('loss')!.value, -Math.log(dist[t * V + actual]!), 'loss');
     assert.match(pred.get('next (actual)')!.value, new RegExp(`^'${CHARS[t + 1]}'`));
     const top = [...pred.keys()].filter((k) => k.startsWith('#'));
     assert.equal(top.length, 10);
@@ -222,7 +226,7 @@ describe('debug adapter over DAP', function () {
     assert.equal(((await didStep).body as DidStepBody).diverged, true);
     // the prediction at t changed (top-layer h feeds the decoder) …
     const p10 = await children(dc, (await dc.evaluateRequest({ expression: 'probs', frameId: 1, context: 'repl' })).body.variablesReference);
-    const changed = [...p10.values()].some((v, k) => Math.abs(Number(v.value) - trace.probs[10 * V + k]!) > 1e-4);
+    const changed = [...p10.values()].some((v, k) => Math.abs(Number(v.value) - dist[10 * V + k]!) > 1e-4);
     assert.ok(changed, 'the prediction at t follows the edited h');
     assert.notEqual(before.body.result, (await dc.evaluateRequest({ expression: 'probs', frameId: 1, context: 'repl' })).body.result);
     assert.equal((await dc.evaluateRequest({ expression: 'layer(1).h[4]', frameId: 1, context: 'watch' })).body.result, set.body.value);
@@ -264,7 +268,7 @@ describe('debug adapter over DAP', function () {
       assert.deepEqual(Object.keys(l.gates), ['i', 'f', 'g', 'o']);
       l.gates['f']!.forEach((v, j) => near(v, tl.gates['f']![t * H + j]!, `layer ${k} f[${j}]`));
     });
-    near(st.pChar!, trace.probs[(t - 1) * V + fx.file.vocab.idOf(CHARS[t]!)!]!, 'p of the character at t');
+    near(st.pChar!, dist[(t - 1) * V + fx.file.vocab.idOf(CHARS[t]!)!]!, 'p of the character at t');
     assert.deepEqual(st.edits, [{ t, offset: CHARS.slice(0, t).join('').length, layer: 1, state: 'h', unit: 3, value: -1 }]);
     // the prediction in the body is the edited one, and reading the state moved nothing
     const top1 = Number((await dc.evaluateRequest({ expression: 'max(probs)', frameId: 1, context: 'watch' })).body.result);
@@ -288,7 +292,7 @@ describe('debug adapter over DAP', function () {
     await next(dc);
     const V = fx.file.vocab.size;
     const p = await children(dc, (await dc.evaluateRequest({ expression: 'probs', frameId: 1, context: 'repl' })).body.variablesReference);
-    assert.ok([...p.values()].some((v, k) => Math.abs(Number(v.value) - trace.probs[6 * V + k]!) > 1e-5));
+    assert.ok([...p.values()].some((v, k) => Math.abs(Number(v.value) - dist[6 * V + k]!) > 1e-5));
     await assert.rejects(dc.setVariableRequest({ variablesReference: (await children(dc, await scopeRef(dc, 1, 'Gates · layer 0'))).get('f')!.variablesReference, name: '0', value: '1' }),
       /Only units of the cell state c and the hidden state h can be set/);
     await assert.rejects(dc.setVariableRequest({ variablesReference: await scopeRef(dc, 1, 'Hidden h · layer 0'), name: '0', value: "'e'" }), /must be a number/);

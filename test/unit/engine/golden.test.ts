@@ -149,11 +149,16 @@ for (const cell of CELL_TYPES) {
         const model = decodeModelFile(bytes, Float, createKernels(kernels, Float));
         const tokens = model.vocab.encode(tr.text);
         assert.deepEqual([...tokens], tr.tokens, 'the emoji is one token');
-        const trace = traceTokens(model.net, tokens, { paramGrads: true });
+        const trace = traceTokens(model.net, tokens, { paramGrads: true, fullProbs: true });
         close([trace.loss], [tr.loss], rtol, atol, 'loss');
         // the trace's arrays are float32 for transport, so they are compared at float32 precision at best
         const [r32, a32] = [Math.max(rtol, 3e-7), Math.max(atol, 1e-9)];
+        assert.ok(trace.probs !== null, 'fullProbs keeps the whole distribution');
         close(trace.probs, flat(tr.probs), r32, a32, 'probs');
+        // what every trace keeps of it: p of the character that came (none after the last)
+        const refProbs = flat(tr.probs), nV = model.net.cfg.vocabSize, nT = tokens.length;
+        close(trace.predictions.pNext.subarray(0, nT - 1), Array.from({ length: nT - 1 }, (_, t) => refProbs[t * nV + tokens[t + 1]!]!), r32, a32, 'p of the next character');
+        assert.ok(Number.isNaN(trace.predictions.pNext[nT - 1]), 'no next character after the last');
         trace.layers.forEach((layer, l) => {
           const ref = tr.layers[l];
           close(layer.h, flat(ref.h), r32, a32, `layer ${l} h`);

@@ -147,10 +147,13 @@ describe('model file', () => {
       const r = spawnSync(torchPython, [path.join(__dirname, '../../fixtures/golden/torch_load.py'), file, text], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const ref = JSON.parse(r.stdout) as { loss: number; probs: number[][] };
-      const trace = traceTokens(run.net, run.vocab.encode(text));
+      const trace = traceTokens(run.net, run.vocab.encode(text), { fullProbs: true });
       assert.ok(Math.abs(trace.loss - ref.loss) < 1e-5, `loss ${trace.loss} vs PyTorch ${ref.loss}`);
       const V = run.vocab.size;
-      ref.probs.forEach((row, t) => row.forEach((p, v) => assert.ok(Math.abs(trace.probs[t * V + v]! - p) < 1e-5)));
+      const probs = trace.probs;
+      assert.ok(probs !== null, 'fullProbs keeps the whole distribution');
+      assert.equal(probs.length, ref.probs.length * V);
+      ref.probs.forEach((row, t) => row.forEach((p, v) => assert.ok(Math.abs(probs[t * V + v]! - p) < 1e-5, `p[${t}][${v}] ${probs[t * V + v]} vs PyTorch ${p}`)));
     });
   }
 });

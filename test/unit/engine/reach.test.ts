@@ -6,7 +6,7 @@ import {
   type ForwardRecord,
 } from '../../../src/engine/reach';
 import { Rng } from '../../../src/engine/rng';
-import { forwardRecord, traceTokens } from '../../../src/engine/trace';
+import { forwardRecord, traceRecord, traceTokens } from '../../../src/engine/trace';
 import { CELL_TYPES, type CellType } from '../../../src/engine/types';
 import { Unroll } from '../../../src/engine/unroll';
 import { createKernels } from '../../../src/engine/wasm/wasmKernels';
@@ -316,21 +316,41 @@ describe('backward from one prediction on a float32 trace (wasm kernels, fused r
     net.initialize(rng);
     const n = 300; // long enough for the fused recurrence (gate-major gates in the trace)
     const tokens = new Int32Array(n).map(() => rng.nextUint32() % 7);
-    const trace = traceTokens(net, tokens);
     const at = 280;
-    const g = predictionGradients(net, trace, at, { maxK: 40 });
     const u = new Unroll(net, n, 1);
     u.inputs.set(tokens);
     maskTo(u, at);
     u.resetState();
     u.forward();
     u.backward({ paramGrads: false });
-    for (let l = 0; l < 2; l++) {
-      for (let k = 0; k <= 40; k += 5) {
-        const a = g.layers[l]!.gradH[k]!, b = u.layers[l]!.gradH[at - k]!;
-        assert.ok(relErr(a, b) < 1e-4, `layer ${l} k ${k}: ${a} vs ${b}`);
-        assert.ok(relErr(g.layers[l]!.gradC![k]!, u.layers[l]!.gradC![at - k]!) < 1e-4);
+    // a trace keeps the top predictions only (the record decodes the distribution at `at` again) or, asked, all of them
+    for (const fullProbs of [false, true]) {
+      const trace = traceTokens(net, tokens, { fullProbs });
+      assert.equal(trace.probs !== null, fullProbs);
+      const g = predictionGradients(net, traceRecord(net, trace), at, { maxK: 40 });
+      for (let l = 0; l < 2; l++) {
+        for (let k = 0; k <= 40; k += 5) {
+          const a = g.layers[l]!.gradH[k]!, b = u.layers[l]!.gradH[at - k]!;
+          assert.ok(relErr(a, b) < 1e-4, `fullProbs ${fullProbs} layer ${l} k ${k}: ${a} vs ${b}`);
+          assert.ok(relErr(g.layers[l]!.gradC![k]!, u.layers[l]!.gradC![at - k]!) < 1e-4);
+        }
       }
+    }
+  });
+
+  it("a trace's record gives the distribution the forward computed, with or without the full distribution kept", () => {
+    const rng = new Rng(6);
+    const net = new Network({ cell: 'gru', vocabSize: 7, embed: 4, hidden: 12, layers: 2 }, Float32Array, createKernels('wasm', Float32Array));
+    net.initialize(rng);
+    const tokens = new Int32Array(50).map(() => rng.nextUint32() % 7);
+    const full = traceTokens(net, tokens, { fullProbs: true });
+    const rec = traceRecord(net, traceTokens(net, tokens));
+    for (const t of [0, 17, 49]) {
+      const want = full.probs!.subarray(t * 7, (t + 1) * 7);
+      const got = rec.distribution(t);
+      assert.equal(got.length, 7);
+      for (let v = 0; v < 7; v++) assert.ok(Math.abs(got[v]! - want[v]!) < 1e-6, `t ${t} v ${v}: ${got[v]} vs ${want[v]}`);
+      assert.deepEqual([...traceRecord(net, full).distribution(t)], [...want]);
     }
   });
 });

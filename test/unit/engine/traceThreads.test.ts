@@ -24,7 +24,9 @@ function tokens(T: number): Int32Array {
 
 function assertSameTrace(a: Trace, b: Trace): void {
   assert.equal(Object.is(a.loss, b.loss), true, `loss ${a.loss} vs ${b.loss}`);
+  assert.equal(a.probs === null, b.probs === null, 'both keep the whole distribution, or neither');
   assert.deepEqual(a.probs, b.probs);
+  assert.deepEqual(a.predictions, b.predictions);
   a.layers.forEach((la, l) => {
     const lb = b.layers[l]!;
     assert.deepEqual(la.h, lb.h);
@@ -109,8 +111,9 @@ describe('two-thread trace (recurrent products split by rows)', function () {
     it(`${cell}: traceTokens with threads equals traceTokens without`, () => {
       const n = net(cell, 40);
       const ids = tokens(257);
-      const a = traceTokens(n, ids, { paramGrads: true });
-      const b = traceTokens(n, ids, { paramGrads: true, rowHelper: rowHelpers(nodeThreads), waitForHelperMs: 60_000, threadsAtAnySize: true });
+      // the whole distributions too (a and b), and what a trace keeps of them without (c and d)
+      const a = traceTokens(n, ids, { paramGrads: true, fullProbs: true });
+      const b = traceTokens(n, ids, { paramGrads: true, fullProbs: true, rowHelper: rowHelpers(nodeThreads), waitForHelperMs: 60_000, threadsAtAnySize: true });
       const c = traceTokens(n, ids, { rowHelper: rowHelpers(nodeThreads), threadsAtAnySize: true }); // the helper joins part-way (or not at all)
       assertSameTrace(b, a);
       const d = traceTokens(n, ids);
@@ -178,12 +181,13 @@ describe('two-thread trace (recurrent products split by rows)', function () {
         m.initialize(new Rng(seed));
         return m;
       };
-      const first = traceTokens(make(kernels, 1), tokens(300), { paramGrads: true });
+      const first = traceTokens(make(kernels, 1), tokens(300), { paramGrads: true, fullProbs: true });
       const ids = Int32Array.from(tokens(280).map((t) => (t * 3) % 11)); // shorter, and still ≥ FUSED_MIN_STEPS
-      const reused = traceTokens(make(kernels, 2), ids, { paramGrads: true });
-      const fresh = traceTokens(make(new WasmKernels(), 2), ids, { paramGrads: true });
+      const reused = traceTokens(make(kernels, 2), ids, { paramGrads: true, fullProbs: true });
+      const fresh = traceTokens(make(new WasmKernels(), 2), ids, { paramGrads: true, fullProbs: true });
       assertSameTrace(reused, fresh);
-      assert.equal(reused.probs.length, 280 * 11);
+      assert.equal(reused.probs!.length, 280 * 11);
+      assert.equal(reused.predictions.pNext.length, 280);
       assert.notDeepEqual(first.layers[0]!.h.subarray(0, 24), reused.layers[0]!.h.subarray(0, 24));
     }
   });
@@ -195,7 +199,7 @@ describe('two-thread trace (recurrent products split by rows)', function () {
     const js = new Network({ cell: 'lstm', vocabSize: 11, embed: 5, hidden: 24, layers: 1 }, Float64Array);
     assert.equal(RowSplit.start(js.kernels, nodeThreads), null);
     const ids = tokens(50);
-    assertSameTrace(traceTokens(n, ids, { rowHelper: rowHelpers({ startShardThread: () => ({ terminate: () => undefined }) }), threadsAtAnySize: true }), traceTokens(n, ids));
+    assertSameTrace(traceTokens(n, ids, { rowHelper: rowHelpers({ startShardThread: () => ({ terminate: () => undefined }) }), threadsAtAnySize: true, fullProbs: true }), traceTokens(n, ids, { fullProbs: true }));
     assertSameTrace(traceTokens(js, ids, { rowHelper: rowHelpers(nodeThreads), threadsAtAnySize: true }), traceTokens(js, ids));
   });
 });

@@ -118,7 +118,9 @@ describe('stepper, trace and sampling', () => {
       const run = prepareRun(TEXT, { ...small, cell });
       for (let i = 0; i < 5; i++) run.trainer.trainStep();
       const tokens = run.vocab.encode('the dog 🙂 sat');
-      const trace = traceTokens(run.net, tokens);
+      const trace = traceTokens(run.net, tokens, { fullProbs: true });
+      const probs = trace.probs;
+      assert.ok(probs !== null, 'fullProbs keeps the whole distribution');
       const s = new Stepper(run.net);
       const H = run.net.cfg.hidden, V = run.vocab.size;
       tokens.forEach((tok, t) => {
@@ -129,7 +131,7 @@ describe('stepper, trace and sampling', () => {
             if (layer.c) assert.ok(Math.abs(layer.c[t * H + j]! - s.layers[l]!.c![j]!) < 1e-6);
           });
         }
-        for (let v = 0; v < V; v++) assert.ok(Math.abs(trace.probs[t * V + v]! - s.probs[v]!) < 1e-6);
+        for (let v = 0; v < V; v++) assert.ok(Math.abs(probs[t * V + v]! - s.probs[v]!) < 1e-6);
       });
       // the last position has no target, so nothing flows back into the top layer's last state
       assert.equal(trace.layers[1]!.gradH[tokens.length - 1], 0);

@@ -72,9 +72,16 @@ describe('the engine on WebAssembly kernels', () => {
       it('traces as the TypeScript kernels do: probabilities, internals, gradient norms, parameter gradients', () => {
         const [a, b] = networks(cell);
         const text = vocab.encode('the dog 🙂 sat on the mat');
-        const ta = traceTokens(a, text, { paramGrads: true }), tb = traceTokens(b, text, { paramGrads: true });
+        const ta = traceTokens(a, text, { paramGrads: true, fullProbs: true }), tb = traceTokens(b, text, { paramGrads: true, fullProbs: true });
         closeTo([tb.loss], [ta.loss], 1e-6, 0, 'loss');
+        assert.ok(ta.probs !== null && tb.probs !== null, 'fullProbs keeps the whole distribution');
         closeTo(tb.probs, ta.probs, 0, 1e-6, 'probs');
+        // what every trace keeps of it (p of the next character is NaN at the last position: no next)
+        const T = text.length, pa = ta.predictions, pb = tb.predictions;
+        closeTo(pb.pNext.subarray(0, T - 1), pa.pNext.subarray(0, T - 1), 0, 1e-6, 'p of the next character');
+        assert.ok(Number.isNaN(pa.pNext[T - 1]) && Number.isNaN(pb.pNext[T - 1]), 'no next character after the last');
+        closeTo(pb.topProbs, pa.topProbs, 0, 1e-6, 'top probabilities');
+        closeTo(pb.entropy, pa.entropy, 1e-5, 1e-7, 'entropy');
         ta.layers.forEach((la, l) => {
           const lb = tb.layers[l]!;
           closeTo(lb.h, la.h, 0, 1e-6, `layer ${l} h`);

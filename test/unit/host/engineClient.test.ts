@@ -5,6 +5,7 @@ import { EngineClient, type WorkerCrashedError } from '../../../src/host/engineC
 import { decodeModelFile } from '../../../src/engine/modelfile';
 import { type RemoteError } from '../../../src/protocol/messenger';
 import { DEFAULT_TRAIN_OPTIONS } from '../../../src/engine/trainer';
+import { emptyTrace, fillSegment, finishTrace, traceDataBytes, type TraceData } from '../../../src/protocol/trace';
 
 /** The host's client against the real worker bundle (npm test builds dist/ first). */
 const WORKER = path.join(__dirname, '../../../dist/worker.js');
@@ -52,6 +53,69 @@ describe('engine worker through EngineClient', function () {
     assert.match(tiny.summaryNote!, /too short/);
     for (const key of ['p4', 'p5', 'p6']) await client.trace(bytes, 'short text', key);
     assert.equal(await client.reach('p1:model', 500, 100, 0), null, 'the least recently used trace was dropped');
+  });
+
+  it('streams a trace in segments: the shape, each segment in order, then the loss and norms — equal to a trace in one piece', async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(__dirname, '../../../examples/models/stdlib-lstm.safetensors')));
+    const text = readFileSync(path.join(__dirname, '../../../examples/python-stdlib/textwrap.py'), 'utf8').slice(0, 3000);
+    const whole = await client.trace(bytes, text);
+    let data: TraceData | null = null;
+    const starts: number[] = [];
+    const end = await client.traceStream(1, bytes, null, text, 'k1', 2 ** 30, {
+      start: (shape, segments) => { data = emptyTrace(shape); assert.ok(segments > 1, `${segments} segments`); },
+      segment: (seg) => { starts.push(seg.start); fillSegment(data!, seg); },
+    });
+    assert.equal(end.cancelled, false);
+    if (end.cancelled) return;
+    assert.equal(end.kept, 'internals');
+    assert.deepEqual(starts, [...starts].sort((x, y) => x - y), 'segments in order');
+    const got = finishTrace(data!, end);
+    // the internals bit-identical (the same fused recurrence on every segment), the norms to float rounding
+    assert.deepEqual(got.layers[0]!.h, whole.layers[0]!.h);
+    assert.deepEqual(got.layers[0]!.gates['f'], whole.layers[0]!.gates['f']);
+    assert.deepEqual(got.predictions.topIds, whole.predictions.topIds);
+    assert.ok(Math.abs(got.loss - whole.loss) < 1e-5 * whole.loss);
+    for (let t = 0; t < whole.tokens.length; t++) {
+      assert.ok(Math.abs(got.layers[0]!.gradH[t]! - whole.layers[0]!.gradH[t]!) <= 1e-3 * whole.layers[0]!.gradH[t]! + 1e-9, `gradH at ${t}`);
+    }
+    // the reach on the streamed trace answers as on the other
+    const r = (await client.reach('k1', 500, 100, 0))!;
+    assert.equal(r.prediction!.at, 500);
+  });
+
+  it('a streamed trace over the memory budget is refused before it starts; one over half of it keeps checkpoints and recomputes windows', async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(__dirname, '../../../examples/models/stdlib-lstm.safetensors')));
+    const text = readFileSync(path.join(__dirname, '../../../examples/python-stdlib/textwrap.py'), 'utf8').slice(0, 3000);
+    const none = { start: () => assert.fail('no shape for a refused trace'), segment: () => assert.fail('no segment') };
+    await assert.rejects(client.traceStream(2, bytes, null, text, 'k2', 2 ** 20, none), (e: RemoteError) =>
+      /more than the 1 MB the setting gatescope\.inspector\.memoryMB allows: inspect a part of the text/.test(e.message));
+    const whole = await client.trace(bytes, text, 'full');
+    const shape = { layers: 1, gates: ['i', 'f', 'g', 'o'], hidden: whole.hidden, cell: 'lstm' as const };
+    const budget = Math.ceil(1.5 * traceDataBytes(shape, whole.tokens.length, 10));
+    const end = await client.traceStream(3, bytes, null, text, 'k3', budget, { start: () => undefined, segment: () => undefined });
+    assert.equal(end.cancelled === false && end.kept, 'checkpoints');
+    // the reach from a window recomputed from checkpoints equals the reach on the kept internals
+    const a = (await client.reach('k3', 1500, 100, 0))!, b = (await client.reach('full', 1500, 100, 0))!;
+    assert.equal(a.prediction!.at, 1500);
+    assert.ok(Math.abs(a.prediction!.loss - b.prediction!.loss) < 1e-6 * b.prediction!.loss);
+    for (let k = 0; k <= 100; k++) {
+      assert.ok(Math.abs(a.prediction!.layers[0]!.gradH[k]! - b.prediction!.layers[0]!.gradH[k]!) <= 1e-5 * b.prediction!.layers[0]!.gradH[k]! + 1e-12, `k = ${k}`);
+    }
+    await assert.rejects(client.units('k3', { feature: { kind: 'column' }, quantity: 'all', layer: null, top: 5, pick: null }),
+      /unit search needs every gate and state of the trace/);
+  });
+
+  it('stops a streamed trace between two segments when cancelled', async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(__dirname, '../../../examples/models/stdlib-lstm.safetensors')));
+    const text = readFileSync(path.join(__dirname, '../../../examples/python-stdlib/textwrap.py'), 'utf8').slice(0, 10_000);
+    let segments = 0;
+    const end = await client.traceStream(4, bytes, null, text, 'k4', 2 ** 30, {
+      start: () => undefined,
+      segment: () => { if (segments++ === 0) void client.cancelTrace(4); },
+    });
+    assert.equal(end.cancelled, true);
+    assert.ok(end.cancelled && end.forwarded < 10_000, 'it stopped before the end');
+    assert.equal(await client.reach('k4', 10, 5, 0), null, 'a stopped trace is not kept');
   });
 
   it('an inspector load sends the model once: describe holds it, the trace takes it, and a worker that lost it gets the bytes again', async () => {

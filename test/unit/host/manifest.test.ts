@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Commands, TestCommands } from '../../../src/host/ids';
 import { manifestProperties } from '../../../src/host/settings';
+import { MAX_WORKERS } from '../../../src/engine/types';
 
 /** Static checks of package.json against the code (the in-host suite checks the registered commands). */
 const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8'));
@@ -38,6 +39,12 @@ describe('manifest', () => {
 
   it('configuration is generated from src/host/settings.ts', () => {
     assert.deepEqual(pkg.contributes.configuration.properties, JSON.parse(JSON.stringify(manifestProperties())));
+  });
+
+  it('gatescope.training.workers is "auto" by default, else a whole number from 1 to MAX_WORKERS', () => {
+    const w = pkg.contributes.configuration.properties['gatescope.training.workers'];
+    assert.equal(w.default, 'auto');
+    assert.deepEqual(w.anyOf, [{ type: 'string', enum: ['auto'] }, { type: 'integer', minimum: 1, maximum: MAX_WORKERS }]);
   });
 
   it('activates on use only, never on startup', () => {

@@ -16,6 +16,7 @@ import { modelFacts, prepareTraceText, rnnComparisonOptions } from '../../../src
 import { TrainingRecorder } from '../../../src/panels/training';
 import type { TraceData } from '../../../src/protocol/trace';
 import { traceToJson } from '../../../src/protocol/traceJson';
+import { displayChar } from '../../../src/protocol/traceQuery';
 import type { ModelSummary, TrainProgress } from '../../../src/protocol/worker';
 
 const GOLDEN = path.join(__dirname, '../../fixtures/golden');
@@ -25,7 +26,7 @@ function golden(text: string): { data: TraceData; json: string } {
   const m = decodeModelFile(new Uint8Array(readFileSync(path.join(GOLDEN, 'lstm.safetensors'))));
   const t = traceTokens(m.net, m.vocab.encode(text));
   const data: TraceData = {
-    cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens, loss: t.loss, probs: t.probs,
+    cell: m.net.cfg.cell, vocab: m.vocab.chars, hidden: m.net.cfg.hidden, tokens: t.tokens, loss: t.loss, predictions: t.predictions, probs: t.probs,
     layers: t.layers.map((l) => ({ gates: l.gates, c: l.c, h: l.h, gradH: l.gradH, gradC: l.gradC })),
   };
   return { data, json: cliTraceToJson(t, m.vocab, m.net.cfg.cell, m.net.cfg.hidden) };
@@ -161,7 +162,13 @@ describe('panels: Colour Text by Unit', () => {
     assert.match(md, /^\*\*Gatescope\*\* · t = 6 · `🙂` · p\(`🙂`\) = 0\.\d{3}, the probability the model gave this character before reading it/);
     assert.match(md, /unit 2, layer 1 \(coloured by f, forget gate\)/);
     assert.match(md, /\| i \| \*\*f\*\* \| g \| o \| c \| h \|/);
-    assert.equal((md.match(/next character, the model's top 5 with their probabilities: (.*)$/m)![1]!.match(/ · /g) ?? []).length, 4, 'five predictions');
+    const top5 = md.match(/next character, the model's top 5 with their probabilities: (.*)$/m)![1]!;
+    assert.equal((top5.match(/ · /g) ?? []).length, 4, 'five predictions');
+    // the trace's: p of the character at t, and its top 5 at t, most likely first
+    const { k, topIds, topProbs, pNext } = data.predictions;
+    assert.ok(md.includes(`p(\`🙂\`) = ${pNext[5]!.toFixed(3)},`), 'p of the character that came');
+    const want = Array.from({ length: 5 }, (_, i) => `${displayChar(data.vocab[topIds[6 * k + i]!]!)} ${topProbs[6 * k + i]!.toFixed(2)}`);
+    assert.deepEqual(top5.split(' · ').map((x) => x.replace(/`/g, '')), want);
   });
 });
 

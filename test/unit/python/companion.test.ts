@@ -51,7 +51,8 @@ function spawn(cmd: string, args: string[]): SpawnSyncReturns<string> {
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
   return r;
 }
-const gatescope = (...args: string[]): SpawnSyncReturns<string> => spawn(process.execPath, [CLI, ...args]);
+// on one worker, as the engine runs in this process (the default, auto, takes the machine's cores)
+const gatescope = (...args: string[]): SpawnSyncReturns<string> => spawn(process.execPath, [CLI, ...args, ...(args[0] === 'train' ? ['--workers', '1'] : [])]);
 const companion = (...args: string[]): SpawnSyncReturns<string> => spawn(PYTHON, ['-m', 'gatescope_torch.train', ...args]);
 
 /** The companion's progress lines ("step 3/24 loss 4.1523747444 …", under torchrun prefixed "[default0]:") → losses by step. */

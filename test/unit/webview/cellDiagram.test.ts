@@ -16,7 +16,7 @@ function traceOf(cell: CellType): TraceData {
   for (let i = 0; i < net.params.length; i++) net.params[i] *= 3;
   const tokens = Int32Array.from({ length: 12 }, () => rng.nextUint32() % 5);
   const t = traceTokens(net, tokens);
-  return { cell, vocab: ['a', 'b', '🙂', ' ', '\n'], hidden: 6, tokens: t.tokens, loss: t.loss, probs: t.probs, layers: t.layers };
+  return { cell, vocab: ['a', 'b', '🙂', ' ', '\n'], hidden: 6, tokens: t.tokens, loss: t.loss, predictions: t.predictions, probs: t.probs, layers: t.layers };
 }
 
 const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 1e-6, `${what}: ${a} vs ${b}`);

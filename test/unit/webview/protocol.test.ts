@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { History } from '../../../webview/data/history';
 import type { TraceData } from '../../../src/protocol/trace';
+import { makePredictions, summarise } from '../../../src/engine/predictions';
 import { displayChar, probabilityOfActual, topPredictions, traceText, unitReadout } from '../../../src/protocol/traceQuery';
 import { Messenger } from '../../../src/protocol/messenger';
 import type { DidStepBody } from '../../../src/protocol/debug';
@@ -11,9 +12,12 @@ import type { TrainProgress } from '../../../src/protocol/worker';
 function trace(): TraceData {
   const T = 3, H = 2;
   const f = (base: number): Float32Array => Float32Array.from({ length: T * H }, (_, k) => base + Math.floor(k / H) * 0.1 + (k % H) * 0.01);
+  const tokens = Int32Array.from([0, 2, 1]);
+  // what a trace keeps (the top 3 of V 3, p of the next character) of these distributions, not the distributions
+  const predictions = makePredictions(T, 3);
+  summarise(Float32Array.from([0.2, 0.5, 0.3, 0.6, 0.1, 0.3, 1 / 3, 1 / 3, 1 / 3]), T, 3, [2, 1, -1], predictions, 0);
   return {
-    cell: 'lstm', vocab: ['a', 'b', '\n'], hidden: H, tokens: Int32Array.from([0, 2, 1]), loss: 1,
-    probs: Float32Array.from([0.2, 0.5, 0.3, 0.6, 0.1, 0.3, 1 / 3, 1 / 3, 1 / 3]),
+    cell: 'lstm', vocab: ['a', 'b', '\n'], hidden: H, tokens, loss: 1, predictions, probs: null,
     layers: [{ gates: { i: f(0), f: f(1), g: f(2), o: f(3) }, c: f(4), h: f(5), gradH: new Float32Array(T), gradC: new Float32Array(T) }],
   };
 }
@@ -21,10 +25,13 @@ function trace(): TraceData {
 describe('protocol: trace queries shared by the webview and the host', () => {
   it('top predictions, most likely first, and the probability of the actual character', () => {
     const tr = trace();
-    assert.deepEqual(topPredictions(tr, 0, 2).map((p) => p.char), ['b', '\n']);
-    assert.deepEqual(topPredictions(tr, 1, 5).map((p) => p.char), ['a', '\n', 'b']);
+    assert.deepEqual(topPredictions(tr, 0, 2), [{ char: 'b', p: Math.fround(0.5) }, { char: '\n', p: Math.fround(0.3) }]);
+    assert.deepEqual(topPredictions(tr, 1, 5).map((p) => p.char), ['a', '\n', 'b'], 'at most the k the trace kept');
+    assert.deepEqual(topPredictions(tr, 2, 3).map((p) => p.char), ['a', 'b', '\n'], 'ties: the lower id first');
     assert.equal(probabilityOfActual(tr, 0), null);
     assert.equal(probabilityOfActual(tr, 1), Math.fround(0.3), 'P(newline) after reading "a"');
+    assert.equal(probabilityOfActual(tr, 2), Math.fround(0.1), 'P(b) after reading newline');
+    assert.equal(probabilityOfActual(tr, 3), null, 'past the text');
   });
 
   it('reads every quantity of a unit in display order', () => {

@@ -4,7 +4,8 @@ import { Rng } from '../../../src/engine/rng';
 import { traceTokens } from '../../../src/engine/trace';
 import type { CellType } from '../../../src/engine/types';
 import type { ReachView } from '../../../src/protocol/reach';
-import type { TraceData } from '../../../src/protocol/trace';
+import { emptyTrace, type TraceData, type TraceSegmentData, type TraceShape, type TraceTail } from '../../../src/protocol/trace';
+import { slicePredictions } from '../../../src/engine/predictions';
 import type { UnitsView } from '../../../src/protocol/units';
 import type { EditedStep, InspectorSnapshot, InspectorTarget, TraceView, ViewState, WebviewReplies, WebviewToHost } from '../../../src/protocol/webview';
 import { Bridge, type BridgeShell, type Painted } from '../../../webview/bridge';
@@ -20,7 +21,7 @@ function traceOf(cell: CellType, T: number, H: number, layers: number, seed = 4)
   for (let i = 0; i < net.params.length; i++) net.params[i] *= 3;
   const tokens = Int32Array.from({ length: T }, () => rng.nextUint32() % 5);
   const t = traceTokens(net, tokens);
-  return { cell, vocab: ['a', 'b', 'c', ' ', '\n'], hidden: H, tokens: t.tokens, loss: t.loss, probs: t.probs, layers: t.layers };
+  return { cell, vocab: ['a', 'b', 'c', ' ', '\n'], hidden: H, tokens: t.tokens, loss: t.loss, predictions: t.predictions, probs: t.probs, layers: t.layers };
 }
 
 function viewOf(trace: TraceData): TraceView {
@@ -177,6 +178,74 @@ describe('webview store: a trace arrives', () => {
     assert.equal(s.store.view.tab, 'training');
     assert.equal(s.store.T, 0);
     assert.equal(s.host.asked.length, 0, 'nothing to ask about');
+  });
+});
+
+describe('webview store: a trace that arrives in segments', () => {
+  /** The shape and segments of a trace, as the worker streams them (segments of K timesteps). */
+  function streamed(trace: TraceData, K: number): { shape: TraceShape; segments: TraceSegmentData[]; tail: TraceTail } {
+    const T = trace.tokens.length, H = trace.hidden;
+    const shape: TraceShape = { cell: trace.cell, vocab: trace.vocab, hidden: H, layers: trace.layers.length,
+      gates: Object.keys(trace.layers[0]!.gates), tokens: trace.tokens, k: trace.predictions.k };
+    const segments: TraceSegmentData[] = [];
+    for (let a = 0; a < T; a += K) {
+      const b = Math.min(T, a + K);
+      segments.push({
+        start: a, end: b, predictions: slicePredictions(trace.predictions, a, b),
+        layers: trace.layers.map((l) => ({ gates: Object.fromEntries(Object.entries(l.gates).map(([g, x]) => [g, x.slice(a * H, b * H)])), c: l.c?.slice(a * H, b * H) ?? null, h: l.h.slice(a * H, b * H) })),
+      });
+    }
+    return { shape, segments, tail: { loss: trace.loss, gradH: trace.layers.map((l) => l.gradH), gradC: trace.layers.map((l) => l.gradC) } };
+  }
+
+  it('fills the views as segments come (repainting at most every 150 ms), then takes the loss and norms: the same trace as one sent whole', () => {
+    const { store, timers, changes } = setup();
+    const whole = traceOf('lstm', 90, 6, 2);
+    const { shape, segments, tail } = streamed(whole, 32);
+    store.traced(TARGET, { name: 'm', cell: 'lstm', layers: 2, hidden: 6, embed: 3, vocab: 5, parameters: 1, steps: null, trainLoss: null, valLoss: null, source: null } as never,
+      { trace: emptyTrace(shape), documentName: 'a.txt', first: 0, total: 90, notices: [], pending: { filled: 0, stopped: false } });
+    assert.deepEqual(store.traceView!.pending, { filled: 0, stopped: false });
+    changes.length = 0;
+    store.traceSegment(segments[0]!);
+    timers.tick(0);
+    assert.equal(changes.length, 1, 'the first segment paints at once');
+    store.traceSegment(segments[1]!);
+    timers.tick(100);
+    assert.equal(changes.length, 1, 'the next one waits for the 150 ms');
+    timers.tick(60);
+    assert.equal(changes.length, 2);
+    assert.deepEqual(store.traceView!.pending, { filled: 64, stopped: false });
+    assert.deepEqual(store.trace!.layers[1]!.h.subarray(0, 64 * 6), whole.layers[1]!.h.subarray(0, 64 * 6));
+    store.traceSegment(segments[2]!);
+    store.traceEnded(tail, null);
+    assert.equal(store.traceView!.pending, undefined);
+    const got = store.trace!;
+    assert.equal(got.loss, whole.loss);
+    assert.deepEqual(got.layers[0]!.c, whole.layers[0]!.c);
+    assert.deepEqual(got.layers[0]!.gates['f'], whole.layers[0]!.gates['f']);
+    assert.deepEqual(got.layers[1]!.gradH, whole.layers[1]!.gradH);
+    assert.deepEqual(got.predictions.topIds, whole.predictions.topIds);
+    // units picked for the incomplete trace are picked again on the whole one (the user chose none)
+    const { store: ref } = setup();
+    ref.init({ target: TARGET, model: null, trace: viewOf(whole), compare: null, training: null, status: null });
+    assert.deepEqual(store.view.units, ref.view.units);
+  });
+
+  it('a units answer for the trace still arriving is kept (the worker answers once it is complete); a stopped trace keeps its timesteps', async () => {
+    const { store, host } = setup({ search: { ...DEFAULT_VIEW.search, mode: 'feature' } });
+    const whole = traceOf('gru', 50, 4, 1);
+    const { shape, segments } = streamed(whole, 20);
+    store.traced(TARGET, {} as never, { trace: emptyTrace(shape), documentName: 'a.txt', first: 0, total: 50, notices: [], pending: { filled: 0, stopped: false } });
+    const asked = host.of('units');
+    assert.equal(asked.length, 1);
+    store.traceSegment(segments[0]!);
+    asked[0]!.resolve(unitsView('column', [2]));
+    await Promise.resolve();
+    assert.equal(store.featureSearch.result?.feature, 'column', 'the answer is about this trace, filled in since');
+    store.traceEnded(null, 20);
+    assert.deepEqual(store.traceView!.pending, { filled: 20, stopped: true });
+    assert.deepEqual(store.trace!.layers[0]!.h.subarray(0, 20 * 4), whole.layers[0]!.h.subarray(0, 20 * 4));
+    assert.ok(Number.isNaN(store.trace!.loss), 'no loss for a trace stopped part way');
   });
 });
 
@@ -477,10 +546,11 @@ describe('webview bridge', () => {
     assert.equal(b.revealed(), 1);
     await b.send({ type: 'getState' }, 41);
     const reply = b.posted.find((m) => (m as { inReplyTo?: number }).inReplyTo === 41) as unknown as { result: InspectorSnapshot };
-    const keys: (keyof InspectorSnapshot)[] = ['target', 'view', 'model', 'cell', 'steps', 'layers', 'hidden', 'cursorChar', 'canvases', 'search',
+    const keys: (keyof InspectorSnapshot)[] = ['target', 'view', 'model', 'cell', 'steps', 'tracing', 'layers', 'hidden', 'cursorChar', 'canvases', 'search',
       'featureSearch', 'compare', 'reach', 'diagram', 'training', 'status', 'debugger', 'readout', 'seriesNote', 'theme', 'timings', 'cspViolations'];
     assert.deepEqual(Object.keys(reply.result), keys);
     assert.equal(reply.result.steps, 12);
+    assert.equal(reply.result.tracing, null, 'the trace arrived whole');
     assert.equal(reply.result.cursorChar, b.store.chars[4]);
     assert.equal(reply.result.featureSearch?.pending, true);
     assert.equal(reply.result.timings.paintMs, 12);
@@ -508,7 +578,8 @@ describe('webview bridge', () => {
     assert.equal(after.readout?.edited, false);
     assert.equal(after.readout?.mark, null);
     assert.equal(after.seriesNote, null);
-    assert.ok(Math.abs(after.readout!.top[0]!.p - Math.max(...trace.probs.subarray(5 * 5, 6 * 5))) < 1e-7, 'the trace\'s prediction again');
+    const { k, topIds, topProbs } = trace.predictions;
+    assert.deepEqual(after.readout!.top[0], { char: trace.vocab[topIds[5 * k]!], p: topProbs[5 * k] }, 'the trace\'s prediction again');
   });
 
   it('drops a progress report of another run', async () => {

@@ -1,0 +1,55 @@
+/**
+ * How many workers a training run uses: the command line's `--workers` and the extension's
+ * `gatescope.training.workers`, each either a count or "auto". A run's numbers depend on its worker count (the
+ * batch's shards are summed in that order, see shards.ts), never on timing, so the count is recorded in the model
+ * file and a resume under "auto" reuses it.
+ */
+
+/**
+ * The most workers "auto" takes. The coordinator reduces the n shard gradients alone, in one pass over n·P floats,
+ * while the shards' own work shrinks as 1/n; measured (src/engine/parallel/bench.mjs, docs/performance.md "Workers")
+ * at batch 32 on configs A and B, a step on n idle cores would take, relative to one thread, 1/1.95 (n = 2),
+ * 1/3.4 (4), 1/4.7 (8) and 1/4.0 (16): past 8 the reduction (~2 ns per parameter and shard: 17 ms a step for B at
+ * n = 8, 37 ms at 16) costs more than the smaller shards save. Synchronisation (~20 µs a step) does not count.
+ */
+export const AUTO_WORKERS_CAP = 8;
+
+/**
+ * The workers a run asks for: an explicit count as it is (attachWorkers warns when it does not split the batch);
+ * "auto" as the cores less `reserve` (at least 1), at most AUTO_WORKERS_CAP, lowered to the largest count that
+ * divides the batch, so that auto always splits it.
+ */
+export function resolveWorkers(requested: number | 'auto', cores: number, batch: number, reserve = 0): number {
+  if (requested !== 'auto') return requested;
+  let n = Math.max(1, Math.min(AUTO_WORKERS_CAP, Math.floor(cores) - reserve));
+  while (batch % n !== 0) n--;
+  return n;
+}
+
+/**
+ * The workers of a resumed run, and what to tell the user about it. "auto" continues with the count the model
+ * recorded (bit for bit the run it continues) unless that count does not split the batch (the batch changed, and
+ * with it the run); a model without a record (saved before it was kept) gets "auto", said so. An explicit count
+ * other than the recorded one wins, with a note that the continuation differs from an uninterrupted run.
+ */
+export function resumeWorkers(requested: number | 'auto', recorded: number | undefined, cores: number, batch: number, reserve = 0):
+  { workers: number; note: string | null } {
+  if (requested === 'auto') {
+    if (recorded !== undefined && batch % recorded === 0) return { workers: recorded, note: null };
+    const workers = resolveWorkers('auto', cores, batch, reserve);
+    if (recorded !== undefined) return { workers, note: null };
+    return {
+      workers,
+      note: `the model does not record how many workers trained it (it was saved by an older Gatescope, whose default was 1): ` +
+        `resuming on ${workers} (auto); unless it was trained on ${workers}, the continuation differs by float rounding from an uninterrupted run`,
+    };
+  }
+  if (recorded !== undefined && recorded !== requested) {
+    return {
+      workers: requested,
+      note: `resuming on ${requested} worker${requested === 1 ? '' : 's'} a run trained on ${recorded}: gradients are summed in another order, ` +
+        `so the continuation differs by float rounding from an uninterrupted run (workers "auto" continues it exactly)`,
+    };
+  }
+  return { workers: requested, note: null };
+}
