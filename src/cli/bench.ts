@@ -3,9 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { GatescopeError } from '../engine/errors';
+import { bigJobs, formatBigTable, type BigResult, type BigSet } from './benchBig';
 import { BENCH_CONFIGS, REACH, UNITS, type BenchConfig, type BenchResult } from './benchRun';
 
-export interface BenchCliOptions { seconds: number; configs: string; peers: string; json?: string; data?: string; openblasCoretype?: string }
+export interface BenchCliOptions { seconds: number; configs: string; peers: string; json?: string; data?: string; openblasCoretype?: string; big?: BigSet }
 
 interface PeerRun { name: string; label: string; cmd: string; args: string[]; env?: NodeJS.ProcessEnv }
 
@@ -31,6 +32,10 @@ function openblasCoretype(override?: string): string {
 export async function runBench(o: BenchCliOptions): Promise<number> {
   const root = path.resolve(__dirname, '..');
   const data = o.data ?? [path.join(root, 'node_modules/typescript/lib/lib.dom.d.ts'), path.join(process.cwd(), 'node_modules/typescript/lib/lib.dom.d.ts')].find(existsSync);
+  // this bundle (dist/cli.js, or a build elsewhere) runs Gatescope's measurements; the peers are the project's
+  const cli = path.join(__dirname, 'cli.js');
+  const peersDir = [path.join(root, 'bench/peers'), path.join(process.cwd(), 'bench/peers')].find(existsSync) ?? path.join(root, 'bench/peers');
+  const started = performance.now();
   if (!data) throw new GatescopeError('no benchmark text: pass --data FILE (the standard one is lib.dom.d.ts of the typescript npm package)');
   const configs = o.configs.split(',').map((s) => s.trim().toUpperCase()).filter((c): c is BenchConfig => c in BENCH_CONFIGS);
   const peers = new Set(o.peers.split(',').map((s) => s.trim()));
@@ -39,10 +44,10 @@ export async function runBench(o: BenchCliOptions): Promise<number> {
   const runs: PeerRun[] = [];
   for (const c of configs) {
     const common = ['--config', c, '--seconds', String(o.seconds), '--data', data];
-    if (peers.has('gatescope')) runs.push({ name: 'gatescope', label: 'Gatescope (1 thread)', cmd: process.execPath, args: [path.join(root, 'dist/cli.js'), 'bench-run', ...common] });
-    const tfjs = path.join(root, 'bench/peers/tfjs_lstm.mjs');
+    if (peers.has('gatescope')) runs.push({ name: 'gatescope', label: 'Gatescope (1 thread)', cmd: process.execPath, args: [cli, 'bench-run', ...common] });
+    const tfjs = path.join(peersDir, 'tfjs_lstm.mjs');
     if (peers.has('tfjs') && existsSync(tfjs)) runs.push({ name: 'tfjs', label: 'TensorFlow.js wasm', cmd: process.execPath, args: [tfjs, ...common] });
-    const torch = path.join(root, 'bench/peers/torch_lstm.py');
+    const torch = path.join(peersDir, 'torch_lstm.py');
     if (peers.has('torch') && existsSync(torch) && existsSync(torchPy)) {
       for (const threads of [1, 2]) {
         runs.push({ name: 'torch', label: `PyTorch ${threads} thr`, cmd: torchPy, args: [torch, ...common, '--threads', String(threads)],
@@ -53,18 +58,54 @@ export async function runBench(o: BenchCliOptions): Promise<number> {
   const results: (BenchResult & { label: string })[] = [];
   for (const r of runs) {
     process.stderr.write(`bench: ${r.label}, config ${r.args[r.args.indexOf('--config') + 1]}…\n`);
-    const p = spawnSync(r.cmd, r.args, { encoding: 'utf8', env: r.env ?? process.env, maxBuffer: 1 << 24 });
-    const line = p.stdout.trim().split('\n').pop() ?? '';
-    try {
-      results.push({ ...(JSON.parse(line) as BenchResult), label: r.label });
-    } catch {
-      process.stderr.write(`bench: ${r.label} failed (exit ${p.status}): ${p.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
-    }
+    const line = runPeer(r);
+    if (line !== null) results.push({ ...(JSON.parse(line) as BenchResult), label: r.label });
   }
   const table = formatTable(results, coretype);
   process.stdout.write(table + '\n');
-  if (o.json) writeFileSync(o.json, JSON.stringify({ machine: machine(), openblasCoretype: coretype, results }, null, 2));
+  // the big models and long texts (benchBig.ts): each Gatescope variant and each PyTorch thread count in a process of its own
+  const big: BigResult[] = [];
+  const torchBig = path.join(peersDir, 'torch_big.py');
+  for (const job of bigJobs(o.big ?? 'short')) {
+    const what = ['--model', job.model, '--chars', String(job.chars), '--data', data];
+    const jobRuns: PeerRun[] = [];
+    if (peers.has('gatescope')) {
+      for (const v of job.variants) jobRuns.push({ name: 'gatescope', label: `Gatescope ${v}`, cmd: process.execPath, args: [cli, 'bench-big', ...what, '--variant', v] });
+    }
+    if (peers.has('torch') && existsSync(torchBig) && existsSync(torchPy)) {
+      for (const threads of [1, 2]) {
+        jobRuns.push({ name: 'torch', label: `PyTorch ${threads} thr`, cmd: torchPy,
+          args: [torchBig, ...what, '--threads', String(threads), ...(job.variants.includes('reach') ? ['--reach'] : [])],
+          env: { ...process.env, ...(coretype ? { OPENBLAS_CORETYPE: coretype } : {}) } });
+      }
+    }
+    for (const r of jobRuns) {
+      process.stderr.write(`bench: ${r.label}, ${job.model} model, ${job.chars.toLocaleString('en-US')} characters…\n`);
+      const line = runPeer(r);
+      if (line !== null) big.push(JSON.parse(line) as BigResult);
+    }
+  }
+  if (big.length > 0) {
+    const b = results.find((r) => r.peer === 'gatescope' && r.config === 'B');
+    process.stdout.write('\n' + formatBigTable(big, b ? b.trace10kAgainSeconds ?? null : undefined) + '\n');
+  }
+  const totalSeconds = (performance.now() - started) / 1000;
+  process.stdout.write(`\nBench total: ${(totalSeconds / 60).toFixed(1)} minutes\n`);
+  if (o.json) writeFileSync(o.json, JSON.stringify({ machine: machine(), openblasCoretype: coretype, totalSeconds, results, big }, null, 2));
   return 0;
+}
+
+/** Runs one peer's process to its end; its last line of standard output (one JSON object), or null when it failed. */
+function runPeer(r: PeerRun): string | null {
+  const p = spawnSync(r.cmd, r.args, { encoding: 'utf8', env: r.env ?? process.env, maxBuffer: 1 << 24 });
+  const line = (p.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    JSON.parse(line);
+    return line;
+  } catch {
+    process.stderr.write(`bench: ${r.label} failed (exit ${p.status}): ${(p.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}\n`);
+    return null;
+  }
 }
 
 function machine(): string {

@@ -7,6 +7,7 @@ import { DEFAULT_TOP_K } from '../engine/predictions';
 import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { runBench } from './bench';
 import { BENCH_CONFIGS, benchRun } from './benchRun';
+import { BIG_MODELS, BIG_SETS, BIG_VARIANTS, benchBigRun } from './benchBig';
 import { runReach } from './reach';
 import { runSample } from './sample';
 import { runTrace } from './trace';
@@ -86,7 +87,7 @@ export function buildProgram(): Command {
     .description('run a text through a model and write every gate, state, prediction and gradient norm, as JSON or safetensors')
     .requiredOption('-m, --model <model>', 'model file (.safetensors)')
     .requiredOption('-i, --input <file>', 'UTF-8 text to trace')
-    .option('--out <file>', 'where to write the trace: FILE.json or FILE.safetensors (the format from the extension; - for JSON on standard output)')
+    .option('-o, --out <file>', 'where to write the trace: FILE.json or FILE.safetensors (the format from the extension; - for JSON on standard output)')
     .option('--json <file>', 'write the trace as JSON, whatever the file is called (- for standard output)')
     .option('--top-k <k>', 'most likely next characters kept per position', int('top-k', 1), DEFAULT_TOP_K)
     .option('--full-probs', 'also the whole next-character distribution at every position ([T][V])')
@@ -154,6 +155,8 @@ export function buildProgram(): Command {
     .option('--json <out>', 'also write the results as JSON')
     .option('--data <file>', 'benchmark text (default: lib.dom.d.ts of the typescript package)')
     .option('--openblas-coretype <name>', 'OpenBLAS kernel for the PyTorch peer (default: from the CPU flags)')
+    .addOption(new Option('--big <set>', 'big models and long texts: short = 2 × 1024 LSTM and V = 65,536 on 2,000 characters, all = also 10,000 characters')
+      .choices(BIG_SETS).default('short'))
     .action(async (o) => { process.exitCode = await runBench(o); });
 
   // one peer measurement in this process (the bench command runs it in a child for an honest peak RSS)
@@ -164,6 +167,15 @@ export function buildProgram(): Command {
     .action(async (o) => {
       if (!(o.config in BENCH_CONFIGS)) throw new GatescopeError(`unknown config ${o.config}: use A or B`);
       process.stdout.write(JSON.stringify(await benchRun(o.config, o.seconds, o.data, VERSION)) + '\n');
+    });
+  // one big-model measurement in this process (benchBig.ts; the bench command runs each in a child)
+  program.command('bench-big', { hidden: true })
+    .addOption(new Option('--model <m>').choices(Object.keys(BIG_MODELS)).makeOptionMandatory())
+    .addOption(new Option('--variant <v>').choices(BIG_VARIANTS).makeOptionMandatory())
+    .requiredOption('--chars <n>', 'characters traced', int('chars', 2))
+    .requiredOption('--data <file>', 'benchmark text')
+    .action(async (o) => {
+      process.stdout.write(JSON.stringify(await benchBigRun(o.model, o.variant, o.chars, o.data, VERSION)) + '\n');
     });
 
   return program;

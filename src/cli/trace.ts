@@ -11,7 +11,7 @@ import type { Trace } from '../engine/trace';
 import { traceToJson as sharedTraceToJson, type PredictionJson } from '../protocol/traceJson';
 import type { TraceFileShape } from '../protocol/traceFile';
 import { outputName, prepareOutput, readModelFile, readTextFile, STDOUT } from './files';
-import { openTraceSink, type TraceFormat } from './traceOut';
+import { openTraceSink, type TraceFormat, type TraceSink } from './traceOut';
 
 export interface TraceCliOptions {
   model: string;
@@ -72,22 +72,24 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   };
   const known = { text: m.vocab.decode(all.subarray(a, b)), range: rangeAsked === null ? null : [a, b] as const, lossAt };
 
-  const stop = interruption();
-  const sink = openTraceSink(out.format, out.target, shape, known);
   const run = new TraceRun(net, all.subarray(0, b), { segment: o.segment, topK: k, rowHelper: rowHelpers(nodeThreads), textLength: all.length });
+  let sink: TraceSink | null = null;
+  let stop: ReturnType<typeof interruption> | null = null;
   const interrupted = (): number => {
-    sink.abort();
+    sink?.abort();
     process.stderr.write(out.target === STDOUT ? 'interrupted\n' : `interrupted: ${out.target} not written\n`);
     return 130;
   };
   try {
+    const file = sink = openTraceSink(out.format, out.target, shape, known);
+    const ctrlC = stop = interruption();
     // the forward, segment by segment: the rows inside the range as they come
     for (let s = run.next(); s !== null; s = run.next()) {
       const from = Math.max(a, s.start), to = Math.min(b, s.end);
       if (from < to) {
         for (const l of layers) {
           const r = s.layers[l]!;
-          const rows = (q: string, x: Float32Array): void => sink.rows(`layers.${l}.${q}`, x.subarray((from - s!.start) * H, (to - s!.start) * H), from - a, to - a);
+          const rows = (q: string, x: Float32Array): void => file.rows(`layers.${l}.${q}`, x.subarray((from - s!.start) * H, (to - s!.start) * H), from - a, to - a);
           for (const g of shape.gates) rows(g, r.gates[g]!);
           if (r.c) rows('c', r.c);
           rows('h', r.h);
@@ -96,50 +98,50 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
           const V = c.vocabSize;
           const probs = new Float32Array((to - from) * V); // (to − from, V)
           for (let t = from; t < to; t++) probs.set(run.distribution(t), (t - from) * V);
-          sink.rows('probs', probs, from - a, to - a);
+          file.rows('probs', probs, from - a, to - a);
         }
       }
-      await stop.breathe();
-      if (stop.requested) return interrupted();
+      await ctrlC.breathe();
+      if (ctrlC.requested) return interrupted();
     }
     const p = run.predictions;
     const pNext = p.pNext.slice(a, b);
     // the prediction at b − 1 is of the character at b: the text has it, though the trace stops before it
     if (b < all.length) pNext[b - 1 - a] = run.distribution(b - 1)[all[b]!]!;
-    sink.whole('tokens', all.slice(a, b));
-    sink.whole('top_ids', p.topIds.subarray(a * p.k, b * p.k));
-    sink.whole('top_probs', p.topProbs.subarray(a * p.k, b * p.k));
-    sink.whole('p_next', pNext);
-    sink.whole('entropy', p.entropy.subarray(a, b));
+    file.whole('tokens', all.slice(a, b));
+    file.whole('top_ids', p.topIds.subarray(a * p.k, b * p.k));
+    file.whole('top_probs', p.topProbs.subarray(a * p.k, b * p.k));
+    file.whole('p_next', pNext);
+    file.whole('entropy', p.entropy.subarray(a, b));
 
     // the backward in segments: one synchronous call, during which Ctrl-C ends the process at once (see interruption)
-    const g = stop.blocking(() => run.gradients({ lossAt: lossAt ?? undefined, paramGrads: !!o.paramGrads }));
+    const g = ctrlC.blocking(() => run.gradients({ lossAt: lossAt ?? undefined, paramGrads: !!o.paramGrads }));
     for (const l of layers) {
-      sink.whole(`layers.${l}.grad_h`, g.gradH[l]!.subarray(a, b));
-      if (g.gradC[l]) sink.whole(`layers.${l}.grad_c`, g.gradC[l]!.subarray(a, b));
+      file.whole(`layers.${l}.grad_h`, g.gradH[l]!.subarray(a, b));
+      if (g.gradC[l]) file.whole(`layers.${l}.grad_c`, g.gradC[l]!.subarray(a, b));
     }
     let lossAtValue: number | null = null;
     if (lossAt !== null) {
-      const pg = stop.blocking(() => saliencyOf(run, all.subarray(0, b), lossAt));
-      sink.whole('saliency', pg.saliency.subarray(a, b));
+      const pg = ctrlC.blocking(() => saliencyOf(run, all.subarray(0, b), lossAt));
+      file.whole('saliency', pg.saliency.subarray(a, b));
       lossAtValue = pg.loss;
     }
     if (o.paramGrads) {
-      for (const t of net.layout.tensors) sink.whole(`param_grads.${t.name}`, net.grads.subarray(t.offset, t.offset + t.size) as Float32Array);
+      for (const t of net.layout.tensors) file.whole(`param_grads.${t.name}`, net.grads.subarray(t.offset, t.offset + t.size) as Float32Array);
     }
     const loss = run.loss;
-    if (!(await sink.finish({ ...known, loss, lossAtValue }, () => stop.requested))) return interrupted();
+    if (!(await file.finish({ ...known, loss, lossAtValue }, () => ctrlC.requested))) return interrupted();
 
     const what = rangeAsked === null ? `${all.length} characters` : `positions ${a}…${b - 1} of ${all.length} characters (the text up to ${b})`;
     const at = lossAt === null ? '' : `; gradients of the prediction at ${lossAt} (loss ${lossAtValue!.toFixed(4)} nats)`;
     process.stderr.write(`traced ${what}: loss ${loss.toFixed(4)} nats/char${at}; wrote ${outputName(out.target)}\n`);
     return 0;
   } catch (e) {
-    sink.abort();
+    sink?.abort();
     throw e;
   } finally {
     run.dispose();
-    stop.dispose();
+    stop?.dispose();
   }
 }
 

@@ -93,10 +93,12 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
   // against the batch the text allows (a short text shrinks it), so that auto always splits it
   const cores = availableCores();
   const recorded = resume?.training?.options.workers;
-  const asked = resume
+  // a model without a training state starts its optimiser afresh: there is no run to continue exactly
+  const asked = resume?.training
     ? resumeWorkers(o.workers, recorded, cores, trainer.plan.batch)
-    : { workers: resolveWorkers(o.workers, cores, trainer.plan.batch), note: null };
-  if (asked.note) warn(asked.note);
+    : { workers: resolveWorkers(o.workers, cores, trainer.plan.batch), note: null, warning: null };
+  if (asked.note) log(`note: ${asked.note}`);
+  if (asked.warning) warn(asked.warning);
   const parallel = attachWorkers(run, asked.workers, nodeThreads, Math.min(asked.workers, cores));
   if (parallel.warning) warn(parallel.warning);
   const why = o.workers !== 'auto' ? '' : asked.workers === recorded ? ' (auto: the model\'s count)' : ` (auto: ${cores} core${cores === 1 ? '' : 's'})`;

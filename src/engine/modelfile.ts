@@ -72,7 +72,8 @@ export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor 
 
   const { vocab, cfg } = headerFacts(file, bad);
   const net = new Network(cfg, Float, kernels);
-  const read = Float === Float64Array ? tensorToFloat64 : tensorToFloat32;
+  // float32 parameters are read as views of the file's bytes (copied into net.params at once)
+  const read = Float === Float64Array ? tensorToFloat64 : (name: string, e: Parameters<typeof tensorToFloat32>[1]): Float32Array => tensorToFloat32(name, e, true);
   for (const t of net.layout.tensors) {
     const entry = file.tensors.get(t.name)!;
     net.params.set(read(t.name, entry), t.offset);
@@ -179,7 +180,8 @@ function readTraining(file: SafetensorsFile, net: Network, Float: FloatArrayCons
   const read = (name: string, size: number | null): Float32Array | Float64Array | null => {
     const t = file.tensors.get(name);
     if (!t) return null;
-    const data = Float === Float64Array ? tensorToFloat64(name, t) : tensorToFloat32(name, t);
+    // a view of the file's bytes: the trainer copies the moments and carried state into its own buffers (resume)
+    const data = Float === Float64Array ? tensorToFloat64(name, t) : tensorToFloat32(name, t, true);
     if (size !== null && data.length !== size) bad(`training tensor ${name} has ${data.length} values, expected ${size}`);
     return Float === Float64Array ? data : data;
   };

@@ -85,13 +85,19 @@ export const MIN_THREAD_CHARS = 1000;
 /**
  * The default segment length: about 4·10⁸ multiply-adds of forward per segment (a fraction of a second), so the
  * first segment paints quickly for any model and the per-segment costs (packing W_hh for the fused recurrence,
- * the calls) stay small: 1024 steps for a 1 × 128 LSTM, 768 for 2 × 256, 64 for 2 × 1024. A multiple of 64.
+ * the calls) stay small: 1024 steps for a 1 × 128 LSTM, 768 for 2 × 256, 64 for 2 × 1024, 128 for a vocabulary of
+ * 65,536 (its probabilities bound it). A multiple of 64.
  */
 export function segmentLength(net: Network): number {
   const { hidden: H, layers: L, vocabSize: V } = net.cfg;
   const perStep = L * net.gates * H * H + V * H;
-  return Math.max(64, Math.min(1024, Math.floor(4e8 / perStep / 64) * 64));
+  // a segment's probabilities and their gradient (K·V floats each) within SEGMENT_PROBS_BYTES: 128 steps at V = 65,536
+  const byVocab = Math.floor(SEGMENT_PROBS_BYTES / (8 * V));
+  return Math.max(64, Math.min(1024, byVocab, Math.floor(4e8 / perStep)) & ~63);
 }
+
+/** Bytes a segment's (K, V) probabilities and their gradient may take together (segmentLength). */
+export const SEGMENT_PROBS_BYTES = 64 * 2 ** 20;
 
 /**
  * Bytes of a batch-1 unroll's per-timestep buffers for T steps: per layer xp and act (G·H each; the GRU one

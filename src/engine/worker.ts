@@ -26,6 +26,7 @@ import { DEFAULT_TOP_K, slicePredictions } from './predictions';
 import type { ForwardRecord } from './reach';
 import { GATE_NAMES, isPlainRnn } from './types';
 import { transfersOf } from '../protocol/messenger';
+import { traceExportChunks, traceExportSize } from '../protocol/traceExport';
 import { searchFeature, UnitStats } from './units';
 
 /**
@@ -84,6 +85,21 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     case 'traceJson':
       await streaming.get(req.key);
       return traceJson(req.key);
+    case 'exportOpen':
+      await streaming.get(req.key);
+      return exportOpen(req);
+    case 'exportNext': {
+      const e = exports.get(req.exportId);
+      const r = e?.next();
+      if (!r || r.done) {
+        exports.delete(req.exportId);
+        return null;
+      }
+      return r.value;
+    }
+    case 'exportClose':
+      exports.delete(req.exportId);
+      return null;
     case 'sample':
       return streamSample(req);
     case 'cancelSample': {
@@ -370,6 +386,18 @@ function traceJson(key: string): Uint8Array | null {
   if (k === undefined) return null;
   if (k.trace === null) throw new GatescopeError(withoutInternals('an export'), 'too-large');
   return new TextEncoder().encode(traceToJson(k.trace, k.vocab, k.net.cfg.cell, k.net.cfg.hidden));
+}
+
+/** Exports under way: the pieces of each file still to hand out (the host asks for one at a time). */
+const exports = new Map<number, Generator<Uint8Array, void, void>>();
+
+function exportOpen(req: Extract<WorkerRequest, { type: 'exportOpen' }>): { size: number } | null {
+  const k = kept(req.key);
+  if (k === undefined) return null;
+  if (k.trace === null) throw new GatescopeError(withoutInternals('an export from the inspector') + ', or write it with `gatescope trace --out FILE.safetensors`', 'too-large');
+  const { cell, hidden } = k.net.cfg;
+  exports.set(req.exportId, traceExportChunks(k.trace, k.vocab, cell, hidden, req.format));
+  return { size: traceExportSize(k.trace, k.vocab, cell, hidden, req.format) };
 }
 
 /** Why a trace kept as checkpoints only cannot answer what needs every internal at once. */

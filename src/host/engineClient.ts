@@ -3,6 +3,7 @@ import { Messenger, RemoteError } from '../protocol/messenger';
 import type { ReachData } from '../protocol/reach';
 import type { UnitsQuery, UnitsView } from '../protocol/units';
 import type { TraceData, TraceSegmentData, TraceShape } from '../protocol/trace';
+import type { TraceExportFormat } from '../protocol/traceExport';
 import type { ImportedModel, ModelSummary, TraceStreamEnd, TrainProgress, TrainStarted, WorkerNotification, WorkerReplies, WorkerRequest } from '../protocol/worker';
 import type { CellType } from '../engine/types';
 
@@ -200,6 +201,21 @@ export class EngineClient {
   /** The trace kept under `key` as JSON bytes (the CLI's trace schema), built in the worker; null when it is no longer kept. */
   traceJson(key: string): Promise<Uint8Array | null> {
     return this.request({ type: 'traceJson', key });
+  }
+
+  /** Starts writing the trace kept under `key` as a file (see WorkerRequest 'exportOpen'); null when it is no longer kept. */
+  exportOpen(exportId: number, key: string, format: TraceExportFormat): Promise<{ readonly size: number } | null> {
+    return this.request({ type: 'exportOpen', exportId, key, format });
+  }
+
+  /** The next piece of an export's file; null at its end. */
+  exportNext(exportId: number): Promise<Uint8Array | null> {
+    return this.request({ type: 'exportNext', exportId });
+  }
+
+  /** Drops an export left unfinished (a failed write). */
+  exportClose(exportId: number): Promise<void> {
+    return this.worker ? this.request({ type: 'exportClose', exportId }) : Promise.resolve();
   }
 
   /** Generates text; `onText` gets it in chunks as it streams (the reply is all of it). */

@@ -158,7 +158,7 @@ export class TrainingController implements vscode.Disposable {
     const warnings: string[] = [];
     const asked = config.workers(), cores = availableCores();
     let workers = resolveWorkers(asked, cores, o.batch, EDITOR_CORES);
-    let workersNote: string | null = null;
+    let told: { note: string | null; warning: string | null } = { note: null, warning: null };
     try {
       let provenance: Provenance | undefined = req.origin ? await provenanceOf(req.text, req.origin.sources, req.origin.join) : undefined;
       if (req.resume) {
@@ -170,7 +170,8 @@ export class TrainingController implements vscode.Disposable {
           provenance = kept.provenance;
           if (kept.warning) warnings.push(kept.warning);
         }
-        ({ workers, note: workersNote } = resumeWorkers(asked, before.trainOptions?.workers, cores, o.batch, EDITOR_CORES));
+        // a model without a training state starts its optimiser afresh: there is no run to continue exactly
+        if (before.trainOptions) ({ workers, ...told } = resumeWorkers(asked, before.trainOptions.workers, cores, o.batch, EDITOR_CORES));
       }
       const info: ModelInfo = { ...provenance, ...(req.comparison ? { comparisonOf: req.comparison.of } : {}) };
       const handle = this.engine.train({
@@ -187,7 +188,9 @@ export class TrainingController implements vscode.Disposable {
         `${workers} worker${workers === 1 ? '' : 's'}${asked === 'auto' ? ` (auto, of ${cores} core${cores === 1 ? '' : 's'})` : ''}; ` +
         `steps ${s.startStep} → ${totalSteps}; saving to ${target.fsPath || target.toString()}`);
       if (req.sized) this.log(`sized to the text: ${req.sized}`);
-      if (workersNote) this.log(`note: ${workersNote}`);
+      // the worker count's consequences go to the log only: the user chose the setting, the model cannot change
+      if (told.note) this.log(`note: ${told.note}`);
+      if (told.warning) this.log(`warning: ${told.warning}`);
       for (const w of [...warnings, ...s.warnings]) {
         this.log(`warning: ${w}`);
         void showWarning(w);

@@ -21,8 +21,8 @@ export function largeJsonQuestion(trace: Pick<TraceData, 'tokens' | 'vocab' | 'h
   const perChar = jsonNumbersPerChar(V, L, H, gates, hasC);
   return {
     message: `The trace as JSON is about ${formatBytes(bytes)}. Export it?`,
-    detail: `${T.toLocaleString('en-US')} characters × ${perChar.toLocaleString('en-US')} numbers each: the next-character distribution over ` +
-      `${V.toLocaleString('en-US')} characters, ${gates ? `the ${gates} gates, ` : ''}${states} of ${L} layer${L === 1 ? '' : 's'} × ${H} units, and the gradient norms, ` +
-      'each written with 9 significant digits. It is built in the engine, not in the window; to export less, select a part of the text and run Inspect Model on Selection.',
+    detail: `${T.toLocaleString('en-US')} characters × ${perChar.toLocaleString('en-US')} numbers each: the ${Math.min(10, V)} most likely next characters, ` +
+      `${gates ? `the ${gates} gates, ` : ''}${states} of ${L} layer${L === 1 ? '' : 's'} × ${H} units, and the gradient norms, ` +
+      'each written with 6 significant digits. It is built in the engine, not in the window; to export less, select a part of the text and run Inspect Model on Selection.',
   };
 }

@@ -5,7 +5,7 @@ import { Messenger } from '../protocol/messenger';
 import { langOfFile } from '../engine/features';
 import type { ReachView } from '../protocol/reach';
 import type { TraceData } from '../protocol/trace';
-import { checkJsonSize, jsonNumbers, traceJsonBytesEstimate } from '../protocol/traceJson';
+import { bothSizes, traceExportSize, type TraceExportFormat } from '../protocol/traceExport';
 import { featureSpecOf, type UnitsView } from '../protocol/units';
 import {
   checkWebviewToHost, editedStepOf, INSPECTOR_VIEW_TYPE, type HostReplies,
@@ -15,7 +15,7 @@ import {
 import type { ModelSummary, TrainProgress } from '../protocol/worker';
 import type { DidStepBody } from '../protocol/debug';
 import { defaultExportUri, vscodeExportUi, type ExportUi } from './exportFiles';
-import { writeAtomically } from '../host/files';
+import { writeAtomically, writeStreamAtomically } from '../host/files';
 import { formatBytes, LARGE_EXPORT_BYTES, largeJsonQuestion } from './exportSize';
 import { inspectorHtml, makeNonce } from './html';
 import { OffsetMap } from './offsets';
@@ -27,8 +27,9 @@ import type { RunOutcome, TrainRequest } from '../host/training';
 import { baseName } from '../protocol/names';
 import { emptyTrace, fillSegment, finishTrace } from '../protocol/trace';
 
-/** Ids of streamed traces, unique in this extension host (the worker is shared by every panel). */
+/** Ids of streamed traces and of exports, unique in this extension host (the worker is shared by every panel). */
 let nextTraceId = 1;
+let nextExportId = 1;
 
 /** What a panel needs from the inspector that owns it. */
 export interface PanelServices {
@@ -158,9 +159,12 @@ export class InspectorPanel implements vscode.Disposable {
     const engine = this.services.engine;
     try {
       this.setStatus({ kind: 'busy', message: `Reading ${baseName(t.model)}…` });
+      const loadStarted = Date.now();
       this.modelBytes = await this.services.readModel(vscode.Uri.parse(t.model));
+      const readMs = Date.now() - loadStarted;
       // the worker holds the bytes for the trace below: they cross to it once per load
       this.summary = await engine.describe(this.modelBytes, this.reach.modelKey);
+      const describeMs = Date.now() - loadStarted - readMs;
       this.facts = modelFacts(baseName(t.model), this.summary);
       const doc = await openDocument(t.document);
       const input = prepareTraceText(doc.getText(), t.range, this.summary.vocab, this.services.maxCharacters());
@@ -207,7 +211,8 @@ export class InspectorPanel implements vscode.Disposable {
       }
       const trace = finishTrace(got, end);
       this.services.output.appendLine(`[inspector] traced ${trace.tokens.length} characters of ${baseName(t.document)} with ${baseName(t.model)} in ${Date.now() - started} ms ` +
-        `(first segment after ${firstPaint} ms; the engine keeps ${end.kept === 'internals' ? 'its copy of the internals' : 'checkpoints only (memory budget)'})`);
+        `(the first segment after ${firstPaint} ms, after reading the model in ${readMs} ms and checking it in ${describeMs} ms; ` +
+        `the engine keeps ${end.kept === 'internals' ? 'its copy of the internals' : 'checkpoints only (memory budget)'})`);
       this.traceView = { trace, ...view };
       this.setStatus(null);
       this.post({ type: 'didTraceEnd', tail: { loss: end.loss, gradH: end.gradH, gradC: end.gradC }, stopped: null });
@@ -438,45 +443,59 @@ export class InspectorPanel implements vscode.Disposable {
   }
 
   /**
-   * Export JSON: the trace in the CLI's `trace --json` schema. Refuses what no JSON text can hold (traceJson.ts), asks
-   * before anything over LARGE_EXPORT_BYTES (its estimated size), asks where (beside the text), then has the engine
-   * worker build the JSON from the trace it keeps — the extension host never holds the string — and writes its bytes
-   * atomically. `ui` answers the questions in tests.
+   * Export the trace as a file in the CLI's `trace --out` formats, JSON or safetensors (by the name chosen): asks
+   * before anything over LARGE_EXPORT_BYTES (with both sizes), asks where (beside the text), then has the engine
+   * worker hand out the file in pieces from the trace it keeps, each appended to a temporary file beside the target
+   * as it comes and renamed at the end — neither the extension host nor the worker holds the file. `ui` answers
+   * the questions in tests.
    */
   async exportTrace(ui: ExportUi = vscodeExportUi): Promise<ExportResult> {
     const tr = this.trace;
     if (!tr || !this.modelBytes) return { path: null };
-    const model = this.modelBytes;
-    try {
-      checkJsonSize(tr.tokens.length, jsonNumbers(tr) / Math.max(1, tr.tokens.length), tr.vocab.length);
-    } catch (e) {
-      this.setStatus({ kind: 'error', message: `Gatescope cannot export this trace as JSON: ${(e as Error).message}.` });
+    if (this.traceView?.pending) {
+      this.setStatus({ kind: 'error', message: 'Gatescope can export the trace once it is complete (trace again if it was stopped).' });
       return { path: null };
     }
-    const estimate = traceJsonBytesEstimate(tr, tr.vocab, tr.cell);
-    if (estimate > LARGE_EXPORT_BYTES) {
-      const q = largeJsonQuestion(tr, estimate);
-      if (!(await ui.confirmLarge(q.message, q.detail, `Export ${formatBytes(estimate)}`))) return { path: null };
+    const model = this.modelBytes;
+    const json = traceExportSize(tr, tr.vocab, tr.cell, tr.hidden, 'json');
+    const binary = traceExportSize(tr, tr.vocab, tr.cell, tr.hidden, 'safetensors');
+    if (json > LARGE_EXPORT_BYTES) {
+      const q = largeJsonQuestion(tr, json);
+      const detail = `${q.detail} As safetensors (one tensor per quantity, float32, readable with PyTorch's safetensors) it is ${formatBytes(binary)}.`;
+      if (!(await ui.confirmLarge(q.message, detail, `Export ${formatBytes(json)}`))) return { path: null };
     }
     const name = `${this.fileStem()}-trace.json`;
-    const uri = await ui.saveTo(defaultExportUri(this.target.document, name), { JSON: ['json'] }, `Export the trace as JSON (about ${formatBytes(estimate)})`);
+    const uri = await ui.saveTo(defaultExportUri(this.target.document, name), { 'JSON': ['json'], 'safetensors': ['safetensors'] },
+      `Export the trace (${bothSizes(json, binary)})`);
     if (!uri) return { path: null };
-    const status: PanelStatus = { kind: 'busy', message: `Writing the trace as JSON (about ${formatBytes(estimate)})…` };
+    const format: TraceExportFormat = uri.path.toLowerCase().endsWith('.safetensors') ? 'safetensors' : 'json';
+    const label = format === 'json' ? 'JSON' : 'safetensors';
+    const estimate = format === 'json' ? json : binary;
+    const status: PanelStatus = { kind: 'busy', message: `Writing the trace as ${label} (about ${formatBytes(estimate)})…` };
     this.setStatus(status);
+    const exportId = nextExportId++;
+    const engine = this.services.engine;
     try {
       const started = Date.now();
       const text = Array.from(tr.tokens, (id) => tr.vocab[id]!).join('');
-      const bytes = await this.reach.traceJson({ text, model });
-      await writeAtomically(uri, bytes);
-      this.services.output.appendLine(`[inspector] exported the trace as JSON to ${uri.fsPath}: ${bytes.length} bytes in ${Date.now() - started} ms`);
-      const done: PanelStatus = { kind: 'notice', message: `Saved the trace as JSON (${formatBytes(bytes.length)}): ${uri.fsPath}` };
-      if (this.status === status) this.setStatus(done);
+      const { size } = await this.reach.exportOpen(exportId, format, { text, model });
+      let shown = 0;
+      const bytes = await writeStreamAtomically(uri, () => engine.exportNext(exportId), (n) => {
+        if (this.status !== status && this.status?.message.startsWith('Writing the trace') !== true) return;
+        if (n - shown < size / 50) return;
+        shown = n;
+        this.setStatus({ ...status, progress: Math.min(1, n / size) });
+      });
+      this.services.output.appendLine(`[inspector] exported the trace as ${label} to ${uri.fsPath}: ${bytes} bytes in ${Date.now() - started} ms`);
+      const done: PanelStatus = { kind: 'notice', message: `Saved the trace as ${label} (${formatBytes(bytes)}): ${uri.fsPath}` };
+      this.setStatus(done);
       setTimeout(() => { if (this.status === done && !this.disposed) this.setStatus(null); }, 10_000).unref?.();
       return { path: uri.fsPath };
     } catch (e) {
+      void engine.exportClose(exportId);
       const message = (e as Error).message;
-      this.services.output.appendLine(`[inspector] exporting the trace as JSON to ${uri.fsPath} failed: ${message}`);
-      this.setStatus({ kind: 'error', message: `Gatescope could not export the trace as JSON: ${message}` });
+      this.services.output.appendLine(`[inspector] exporting the trace as ${label} to ${uri.fsPath} failed: ${message}`);
+      this.setStatus({ kind: 'error', message: `Gatescope could not export the trace as ${label}: ${message}` });
       return { path: null };
     }
   }

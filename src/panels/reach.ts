@@ -2,6 +2,7 @@ import type { EngineClient } from '../host/engineClient';
 import { vocabularyDifference } from '../models/provenance';
 import type { ReachData, ReachView } from '../protocol/reach';
 import type { UnitsQuery, UnitsView } from '../protocol/units';
+import type { TraceExportFormat } from '../protocol/traceExport';
 
 /** What a panel asks: the prediction at `at`, K = `maxK` steps back, the per-step factor of `layer`. */
 export interface ReachQuery {
@@ -82,6 +83,11 @@ export class PanelReach {
   /** The model's trace of the text as JSON bytes (the CLI's `trace --json` schema), built in the worker. */
   traceJson(s: Pick<ReachSubject, 'text' | 'model'>): Promise<Uint8Array> {
     return this.onKept(this.modelKey, s.model, s.text, () => this.engine.traceJson(this.modelKey));
+  }
+
+  /** Opens an export of the model's trace in the worker (src/protocol/traceExport.ts): its size; then EngineClient.exportNext. */
+  exportOpen(exportId: number, format: TraceExportFormat, s: Pick<ReachSubject, 'text' | 'model'>): Promise<{ readonly size: number }> {
+    return this.onKept(this.modelKey, s.model, s.text, () => this.engine.exportOpen(exportId, this.modelKey, format));
   }
 
   private get(key: string, bytes: Uint8Array, text: string, q: ReachQuery): Promise<ReachData> {

@@ -1,6 +1,7 @@
 import type { CellType, ModelConfig, ModelInfo, SampleOptions, TrainOptions } from '../engine/types';
 import type { ReachData } from './reach';
 import type { TraceData, TraceSegmentData, TraceShape, TraceTail } from './trace';
+import type { TraceExportFormat } from './traceExport';
 import type { UnitsQuery, UnitsView } from './units';
 
 /** A model file the worker holds from a `describe` with `hold` (see WorkerRequest 'trace'). */
@@ -54,6 +55,14 @@ export type WorkerRequest =
    * kept (trace again with the key); an error when no JSON text could hold it (traceJson.ts MAX_JSON_NUMBERS).
    */
   | { type: 'traceJson'; key: string }
+  /**
+   * Start writing the trace kept under `key` as a file (src/protocol/traceExport.ts): replies its size (exact for
+   * safetensors, estimated for JSON), or null when the trace is no longer kept; then each `exportNext` replies the
+   * next piece of the file (transferred), null at its end. One export per id; `exportClose` drops one left unfinished.
+   */
+  | { type: 'exportOpen'; exportId: number; key: string; format: TraceExportFormat }
+  | { type: 'exportNext'; exportId: number }
+  | { type: 'exportClose'; exportId: number }
   /** Generate text; chunks stream as didSample notifications, the reply comes at the end. */
   | { type: 'sample'; sampleId: number; model: Uint8Array; options: SampleOptions; seed: number }
   /** Stop a sample stream. */
@@ -81,6 +90,9 @@ export interface WorkerReplies {
   reach: ReachData | null;
   units: UnitsView | null;
   traceJson: Uint8Array | null;
+  exportOpen: { readonly size: number } | null;
+  exportNext: Uint8Array | null;
+  exportClose: void;
   sample: string;
   cancelSample: void;
   describe: ModelSummary;

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { ExportUi } from '../../src/panels/exportFiles';
 import type { InspectorApi } from '../../src/panels/inspector';
 import { untilShown } from './helpers';
+import { readTraceFile } from '../../src/protocol/traceFile';
 
 /**
  * Export JSON of the Inspector inside a real VS Code, on the size that used to freeze the window: 10,000 characters
@@ -69,7 +70,7 @@ describe('Gatescope Inspector: Export JSON in VS Code', function () {
     const r = await inspector.exportTrace(model, doc.uri, ui);
     assert.deepEqual(r, { path: null });
     assert.equal(ui.asked.length, 1);
-    assert.match(ui.asked[0]!, /^The trace as JSON is about 1\d\d MB\. Export it\? \| 10,000 characters × 867 numbers each: .* \| Export 1\d\d MB$/);
+    assert.match(ui.asked[0]!, /^The trace as JSON is about \d+(\.\d)? MB\. Export it\? \| 10,000 characters × 793 numbers each: .* As safetensors .* it is \d+(\.\d)? MB\. \| Export \d+(\.\d)? MB$/);
     assert.equal(ui.defaults.length, 0, 'no save dialog after a no');
     assert.equal(existsSync(target.fsPath), false);
   });
@@ -97,7 +98,7 @@ describe('Gatescope Inspector: Export JSON in VS Code', function () {
     assert.equal(ui.defaults[0]?.toString(), vscode.Uri.joinPath(doc.uri, '..', 'stdlib-lstm-textwrap-trace.json').toString(),
       'offered beside the text, named after the model and the text');
     const size = statSync(target.fsPath).size;
-    const estimate = Number(/about (\d+) MB/.exec(ui.asked[0]!)![1]) * 1e6;
+    const estimate = Number(/about ([\d.]+) MB/.exec(ui.asked[0]!)![1]) * 1e6;
     assert.ok(Math.abs(size / estimate - 1) < 0.02, `written ${size} bytes, estimated ${estimate}`);
     assert.deepEqual(readdirSync(dir).sort(), ['trace.json'], 'no temporary file left');
     console.log(`      Export JSON: ${(size / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms; the extension host's longest pause: ${longest.toFixed(0)} ms`);
@@ -105,12 +106,27 @@ describe('Gatescope Inspector: Export JSON in VS Code', function () {
     const s = await untilShown(inspector, { model, document: doc.uri }, (x) => /Saved the trace as JSON/.test(x.status?.message ?? ''), 'the panel says where it was saved');
     assert.equal(s.status?.kind, 'notice');
     // the CLI's schema: read back (after the measurement: parsing 109 MB takes the host a while)
-    const json = JSON.parse(readFileSync(target.fsPath, 'utf8')) as { cell: string; tokens: number[]; text: string; probs: number[][]; layers: { h: number[][]; gradC: number[] }[] };
+    const json = JSON.parse(readFileSync(target.fsPath, 'utf8')) as { cell: string; tokens: number[]; text: string; top: { k: number; ids: number[][] }; layers: { h: number[][]; gradC: number[] }[] };
     assert.equal(json.cell, 'lstm');
     assert.equal(json.tokens.length, 10_000);
     assert.equal(json.text, [...doc.getText()].slice(0, 10_000).join(''));
     assert.equal(json.layers[0]!.h.length, 10_000);
     assert.equal(json.layers[0]!.h[0]!.length, 128);
     assert.equal(json.layers[0]!.gradC.length, 10_000);
+    assert.equal(json.top.k, 10);
+  });
+
+  it('saves as safetensors when the name says so: the same trace, float32, read back by the CLI\'s reader', async () => {
+    const target = vscode.Uri.file(path.join(dir, 'trace.safetensors'));
+    const r = await inspector.exportTrace(model, doc.uri, scripted(true, target));
+    assert.deepEqual(r, { path: target.fsPath });
+    const file = readTraceFile(new Uint8Array(readFileSync(target.fsPath)));
+    const json = JSON.parse(readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { layers: { h: number[][] }[]; pNext: (number | null)[] };
+    assert.equal(file.tokens.length, 10_000);
+    const h = file.layers[0]!.h;
+    for (const t of [0, 4321, 9999]) {
+      for (let j = 0; j < 128; j += 31) assert.equal(Number(h[t * 128 + j]!.toPrecision(6)), json.layers[0]!.h[t]![j], `h[${t}][${j}]`);
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['trace.json', 'trace.safetensors'], 'no temporary file left');
   });
 });

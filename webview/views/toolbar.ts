@@ -44,7 +44,7 @@ export class Toolbar implements View {
       this.cursorLabel,
       h('div', { class: 'spacer' }),
       btn('Colour editor text', 'Colour the editor text by this unit (Gatescope: Colour Text by Unit)', () => ui.notify({ type: 'colourEditor' }), 'btn-secondary'),
-      btn('Export JSON', 'Save the trace as JSON (the CLI’s trace schema)', () => void ui.exportTrace(), 'btn-secondary'),
+      btn('Export Trace', 'Save the trace as JSON or safetensors (the formats of the CLI’s gatescope trace --out)', () => void ui.exportTrace(), 'btn-secondary'),
     );
     window.addEventListener('keydown', (e) => {
       if ((e.target as HTMLElement).closest('input, select, textarea') || ui.view.tab !== 'inspect' || !ui.T) return;

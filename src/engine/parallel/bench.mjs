@@ -79,7 +79,8 @@ for (const name of configNames) {
     const par = new ParallelSteps(net, tokens, trainer.plan, null, { shards: S, helpers: 0 });
     const runner = new ShardRunner(par.spec, net, true);
     shard[S] = timeCpu(() => runner.run(0), budget);
-    const all = new Float32Array(S * P).map((_, i) => Math.sin(i));
+    const all = new Float32Array(new SharedArrayBuffer(4 * S * P)); // (S, P), shared as in ParallelSteps
+    for (let i = 0; i < all.length; i++) all[i] = Math.sin(i);
     const g = new Float32Array(P), w = Array.from({ length: S }, () => 1 / S);
     reduceMs[S] = timeCpu(() => reduce(g, all, w, S, P), budget / 2);
     par.dispose();

@@ -26,30 +26,38 @@ export function resolveWorkers(requested: number | 'auto', cores: number, batch:
   return n;
 }
 
+/** The workers of a resumed run, and what the log says about them. */
+export interface ResumeWorkers {
+  readonly workers: number;
+  /** The model does not record its count: the continuation may differ from the run it continues. */
+  readonly note: string | null;
+  /** The user named another count than the recorded one: the continuation differs from the run it continues. */
+  readonly warning: string | null;
+}
+
 /**
- * The workers of a resumed run, and what to tell the user about it. "auto" continues with the count the model
- * recorded (bit for bit the run it continues) unless that count does not split the batch (the batch changed, and
- * with it the run); a model without a record (saved before it was kept) gets "auto", said so. An explicit count
- * other than the recorded one wins, with a note that the continuation differs from an uninterrupted run.
+ * The workers of a resumed run. "auto" continues with the count the model recorded (bit for bit the run it
+ * continues) unless that count does not split the batch (the batch changed, and with it the run); a model without
+ * a record (saved before it was kept, or by the PyTorch companion) gets "auto", with a note. An explicit count other
+ * than the recorded one wins, with a warning that the continuation differs from an uninterrupted run.
  */
-export function resumeWorkers(requested: number | 'auto', recorded: number | undefined, cores: number, batch: number, reserve = 0):
-  { workers: number; note: string | null } {
+export function resumeWorkers(requested: number | 'auto', recorded: number | undefined, cores: number, batch: number, reserve = 0): ResumeWorkers {
   if (requested === 'auto') {
-    if (recorded !== undefined && batch % recorded === 0) return { workers: recorded, note: null };
+    if (recorded !== undefined && batch % recorded === 0) return { workers: recorded, note: null, warning: null };
     const workers = resolveWorkers('auto', cores, batch, reserve);
-    if (recorded !== undefined) return { workers, note: null };
+    if (recorded !== undefined) return { workers, note: null, warning: null };
     return {
-      workers,
+      workers, warning: null,
       note: `the model does not record how many workers trained it (it was saved by an older Gatescope, whose default was 1): ` +
         `resuming on ${workers} (auto); unless it was trained on ${workers}, the continuation differs by float rounding from an uninterrupted run`,
     };
   }
   if (recorded !== undefined && recorded !== requested) {
     return {
-      workers: requested,
-      note: `resuming on ${requested} worker${requested === 1 ? '' : 's'} a run trained on ${recorded}: gradients are summed in another order, ` +
+      workers: requested, note: null,
+      warning: `resuming on ${requested} worker${requested === 1 ? '' : 's'} a run trained on ${recorded}: gradients are summed in another order, ` +
         `so the continuation differs by float rounding from an uninterrupted run (workers "auto" continues it exactly)`,
     };
   }
-  return { workers: requested, note: null };
+  return { workers: requested, note: null, warning: null };
 }

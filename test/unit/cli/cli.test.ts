@@ -90,7 +90,7 @@ describe('gatescope CLI', function () {
     assert.deepEqual([after.sources, after.textHash], [[{ uri: '../prov-b.txt' }], createHash('sha256').update(corpus, 'utf8').digest('hex')]);
   });
 
-  it('writes the trace schema: tokens, loss, probs [T][V], layers with [T][H] gates and [T] gradient norms', () => {
+  it('writes the trace schema: tokens, loss, the top predictions, pNext, entropy, layers with [T][H] gates and [T] gradient norms', () => {
     const text = file('c2.txt', corpus);
     const model = path.join(dir, 't.safetensors');
     assert.equal(run('train', text, ...small, '--layers', '2', '--steps', '5', '--out', model).status, 0);
@@ -100,10 +100,15 @@ describe('gatescope CLI', function () {
     assert.equal(r.status, 0, r.stderr);
     const t = JSON.parse(readFileSync(json, 'utf8'));
     const T = [...'It was the worst 🙂'].length;
+    assert.deepEqual([t.format, t.version], ['gatescope-trace', 2]);
     assert.equal(t.tokens.length, T);
-    assert.equal(t.probs.length, T);
-    assert.equal(t.probs[0].length, t.vocab.length);
-    assert.ok(Math.abs(t.probs[3].reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5);
+    assert.equal(t.probs, undefined, 'the whole distribution only with --full-probs');
+    assert.equal(t.top.k, 10);
+    assert.deepEqual([t.top.ids.length, t.top.ids[0].length, t.top.probs.length, t.top.probs[0].length], [T, 10, T, 10]);
+    assert.ok(t.top.probs[3].every((p: number, i: number) => i === 0 || p <= t.top.probs[3][i - 1]), 'most likely first');
+    assert.equal(t.pNext.length, T);
+    assert.equal(t.pNext[T - 1], null, 'the last character predicts nothing');
+    assert.ok(t.entropy.every((h: number) => h > 0));
     assert.equal(t.layers.length, 2);
     for (const k of ['i', 'f', 'g', 'o', 'c', 'h']) assert.deepEqual([t.layers[1][k].length, t.layers[1][k][0].length], [T, 16], k);
     assert.equal(t.layers[0].gradH.length, T);
@@ -158,7 +163,7 @@ describe('gatescope CLI', function () {
       const t = JSON.parse(readFileSync(json, 'utf8'));
       assert.equal(t.lossAt, 50);
       assert.ok(t.lossAtValue > 0);
-      assert.ok(Math.abs(t.lossAtValue + Math.log(t.probs[50][t.tokens[51]])) < 1e-5, 'L_T = −log p(x_{T+1})');
+      assert.ok(Math.abs(t.lossAtValue + Math.log(t.pNext[50])) < 1e-5, 'L_T = −log p(x_{T+1})');
       assert.equal(t.saliency.length, 80);
       for (const l of t.layers) {
         assert.ok(l.gradH.slice(51).every((x: number) => x === 0), 'nothing after T affects L_T');

@@ -4,8 +4,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-/** The built CLI (npm test builds it first), run as a user would, in a fresh folder of its own per suite. */
-export const CLI = path.join(__dirname, '../../../dist/cli.js');
+/**
+ * The built CLI (npm test builds it first), run as a user would, in a fresh folder of its own per suite.
+ * GATESCOPE_CLI names another build (one made apart from dist/, which a running build replaces).
+ */
+export const CLI = process.env['GATESCOPE_CLI'] ?? path.join(__dirname, '../../../dist/cli.js');
 
 export interface CliHarness {
   readonly dir: string;

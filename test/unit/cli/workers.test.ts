@@ -66,7 +66,8 @@ describe('gatescope train --workers', function () {
     const r = run('train', text, ...small, '--batch', '4', '--steps', '8', '--resume', out, '--out', out);
     assert.equal(r.status, 0, r.stderr);
     const auto = resolveWorkers('auto', availableCores(), 4);
-    assert.match(r.stderr, new RegExp(`does not record how many workers trained it .*resuming on ${auto} \\(auto\\)`));
+    assert.match(r.stderr, new RegExp(`note: the model does not record how many workers trained it .*resuming on ${auto} \\(auto\\)`));
+    assert.doesNotMatch(r.stderr, /warning/);
     assert.equal(load(out).training?.options.workers, auto);
   });
 

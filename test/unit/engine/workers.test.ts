@@ -38,18 +38,21 @@ describe('workers: how many, and recorded for a resume', function () {
     }
   });
 
-  it('resumeWorkers: auto continues with the recorded count; a file without one and an explicit other count say so', () => {
-    assert.deepEqual(resumeWorkers('auto', 16, 2, 32), { workers: 16, note: null }, 'the recorded count, even above the cap and the cores');
-    assert.deepEqual(resumeWorkers('auto', 1, 8, 32), { workers: 1, note: null });
-    assert.deepEqual(resumeWorkers('auto', 3, 8, 32), { workers: 8, note: null }, 'the batch changed: the recorded count no longer splits it');
+  it('resumeWorkers: auto continues with the recorded count; a file without one notes it, an explicit other count warns', () => {
+    const kept = (workers: number) => ({ workers, note: null, warning: null });
+    assert.deepEqual(resumeWorkers('auto', 16, 2, 32), kept(16), 'the recorded count, even above the cap and the cores');
+    assert.deepEqual(resumeWorkers('auto', 1, 8, 32), kept(1));
+    assert.deepEqual(resumeWorkers('auto', 3, 8, 32), kept(8), 'the batch changed: the recorded count no longer splits it');
     const unknown = resumeWorkers('auto', undefined, 4, 32, 1);
     assert.equal(unknown.workers, 2);
+    assert.equal(unknown.warning, null);
     assert.match(unknown.note!, /does not record how many workers trained it.*resuming on 2 \(auto\).*differs by float rounding/);
     const other = resumeWorkers(4, 2, 8, 32);
     assert.equal(other.workers, 4);
-    assert.match(other.note!, /resuming on 4 workers a run trained on 2: .*differs by float rounding from an uninterrupted run/);
-    assert.deepEqual(resumeWorkers(2, 2, 8, 32), { workers: 2, note: null });
-    assert.deepEqual(resumeWorkers(2, undefined, 8, 32), { workers: 2, note: null });
+    assert.equal(other.note, null);
+    assert.match(other.warning!, /resuming on 4 workers a run trained on 2: .*differs by float rounding from an uninterrupted run/);
+    assert.deepEqual(resumeWorkers(2, 2, 8, 32), kept(2));
+    assert.deepEqual(resumeWorkers(2, undefined, 8, 32), kept(2));
   });
 
   it('attachWorkers records the count in the training state it saves: the shards, or 1 when the batch does not split', () => {

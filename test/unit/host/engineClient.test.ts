@@ -179,7 +179,8 @@ describe('engine worker through EngineClient', function () {
     assert.equal(m.info.source, 'fox.txt');
 
     const trace = await client.trace(checkpoints[0]!, 'the fox 🙂');
-    assert.ok(trace.probs instanceof Float32Array, 'arrays cross as typed arrays');
+    assert.ok(trace.predictions.topProbs instanceof Float32Array && trace.layers[0]!.h instanceof Float32Array, 'arrays cross as typed arrays');
+    assert.equal(trace.probs, null, 'the inspector gets the top predictions, not the whole distribution');
     assert.equal(trace.tokens.length, 9);
     assert.equal(trace.layers[0]!.gates['f']!.length, 9 * 16);
     const summary = await client.describe(checkpoints[0]!);

@@ -120,7 +120,7 @@ describe('panels: exports', () => {
     const { data, json } = golden('ab é.x🙂 ba');
     assert.equal(traceToJson(data, data.vocab, data.cell, data.hidden), json);
     const parsed = JSON.parse(json);
-    assert.deepEqual(Object.keys(parsed), ['cell', 'vocab', 'text', 'tokens', 'loss', 'probs', 'layers']);
+    assert.deepEqual(Object.keys(parsed), ['format', 'version', 'cell', 'vocab', 'text', 'tokens', 'loss', 'top', 'pNext', 'entropy', 'layers']);
     assert.equal(parsed.text, 'ab é.x🙂 ba');
     assert.deepEqual(Object.keys(parsed.layers[0]), ['i', 'f', 'g', 'o', 'c', 'h', 'gradH', 'gradC']);
     assert.equal(parsed.layers[0].f.length, 10);

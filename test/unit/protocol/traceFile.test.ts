@@ -60,7 +60,7 @@ describe('protocol: trace files (traceFile.ts)', () => {
     const layout = traceFileLayout(shape, known);
     assert.equal(layout.dataStart % 8, 0, 'the data starts 8-byte aligned');
     // the late loss has room whatever its text: the longest and the shortest give headers of the same length
-    for (const [loss, v] of [[-2.2250738585072014e-308, -1.2345678901234567e-300], [NaN, 0], [2.5, 1]] as const) {
+    for (const [loss, v] of [[-(2 ** -1022), -Math.PI * 1e-300], [NaN, 0], [2.5, 1]] as const) {
       assert.equal(layout.header(loss, v).length, layout.dataStart);
     }
     const bytes = fileOf(shape, { ...known, loss: 1.25, lossAtValue: 0.75 });
