@@ -10,7 +10,7 @@
 //   diff /tmp/before.txt /tmp/after.txt            # nothing: bit-identical
 //
 // Only the numbers are hashed: a model file's tensors (names, shapes, bytes; not its metadata, which records
-// paths and dates), a trace's JSON without its timings.
+// paths and dates), a trace's tensors (safetensors, exact) without its metadata.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,12 +85,13 @@ try {
     const steps = Number(m.args[m.args.indexOf('--steps') + 1]) + 5;
     run('train', text, '--out', resumed, '--quiet', '--resume', out, '--steps', String(steps), '--workers', m.args[m.args.indexOf('--workers') + 1]);
     say(`${m.name}: resumed 5 more steps`, tensorsHash(resumed));
-    const trace = join(dir, `${m.name}-trace.json`);
-    run('trace', '-m', out, '-i', probe, '--json', trace, '--param-grads');
-    say(`${m.name}: trace with ∂L/∂θ`, jsonHash(trace));
-    const at = join(dir, `${m.name}-at.json`);
-    run('trace', '-m', out, '-i', probe, '--json', at, '--loss-at', '700', '--param-grads');
-    say(`${m.name}: trace --loss-at 700`, jsonHash(at));
+    // traces as safetensors: every float32 exactly (the JSON rounds to 6 digits)
+    const trace = join(dir, `${m.name}-trace.safetensors`);
+    run('trace', '-m', out, '-i', probe, '--out', trace, '--param-grads');
+    say(`${m.name}: trace with ∂L/∂θ`, tensorsHash(trace));
+    const at = join(dir, `${m.name}-at.safetensors`);
+    run('trace', '-m', out, '-i', probe, '--out', at, '--loss-at', '700', '--param-grads');
+    say(`${m.name}: trace --loss-at 700`, tensorsHash(at));
     const reach = join(dir, `${m.name}-reach.json`);
     run('reach', '-m', out, '-i', probe, '--positions', '12', '--max-k', '60', '--json', reach);
     say(`${m.name}: reach`, jsonHash(reach));

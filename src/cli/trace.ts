@@ -114,8 +114,15 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
     file.whole('p_next', pNext);
     file.whole('entropy', p.entropy.subarray(a, b));
 
-    // the backward in segments: one synchronous call, during which Ctrl-C ends the process at once (see interruption)
-    const g = ctrlC.blocking(() => run.gradients({ lossAt: lossAt ?? undefined, paramGrads: !!o.paramGrads }));
+    // the backward in segments, Ctrl-C heard between two of them
+    const steps = run.gradientSteps({ lossAt: lossAt ?? undefined, paramGrads: !!o.paramGrads });
+    let step = steps.next();
+    while (!step.done) {
+      await ctrlC.breathe();
+      if (ctrlC.requested) return interrupted();
+      step = steps.next();
+    }
+    const g = step.value;
     for (const l of layers) {
       file.whole(`layers.${l}.grad_h`, g.gradH[l]!.subarray(a, b));
       if (g.gradC[l]) file.whole(`layers.${l}.grad_c`, g.gradC[l]!.subarray(a, b));

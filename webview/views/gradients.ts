@@ -84,6 +84,16 @@ export class GradientChart implements View {
       sw.style.borderColor = cv.colour;
       return h('span', { class: 'legend-item', role: 'listitem' }, sw, cv.label);
     }));
+    const pending = ui.traceView?.pending;
+    if (pending) {
+      // the norms come from a backward over the whole text, after its forward: nothing to draw before that
+      this.summary.textContent = pending.stopped
+        ? `The trace was stopped after ${pending.filled.toLocaleString('en-US')} characters: the gradient norms need the whole text (trace again).`
+        : 'The gradient norms arrive once the whole text has run forward (a backward over all of it): tracing…';
+      this.chart.canvas.setAttribute('aria-label', 'Gradient magnitudes: not computed yet');
+      this.chart.show([]);
+      return;
+    }
     const mean = (v: Float32Array): string => formatNumber(geometricMean(v), 2);
     const parts = [`geometric mean of ‖∂L/∂h_t‖ over the text, layer 0: ${cellName} ${mean(tr.layers[0]!.gradH)}`];
     if (cmp && cmp.layers[0]) parts.push(`${cmp.label} ${mean(cmp.layers[0].gradH)}`);

@@ -197,6 +197,7 @@ describe('engine worker through EngineClient', function () {
       await run.finished;
     }
     assert.equal(decodeModelFile(models[0]!).training?.step, 40);
+    assert.equal(decodeModelFile(models[0]!).training?.options.workers, 2, 'the checkpoint records the count, for a resume to reproduce');
     assert.deepEqual(decodeModelFile(models[0]!).net.params, decodeModelFile(models[1]!).net.params);
   });
 
