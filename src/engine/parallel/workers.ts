@@ -6,11 +6,12 @@
  */
 
 /**
- * The most workers "auto" takes. The coordinator reduces the n shard gradients alone, in one pass over n·P floats,
- * while the shards' own work shrinks as 1/n; measured (src/engine/parallel/bench.mjs, docs/performance.md "Workers")
- * at batch 32 on configs A and B, a step on n idle cores would take, relative to one thread, 1/1.95 (n = 2),
- * 1/3.4 (4), 1/4.7 (8) and 1/4.0 (16): past 8 the reduction (~2 ns per parameter and shard: 17 ms a step for B at
- * n = 8, 37 ms at 16) costs more than the smaller shards save. Synchronisation (~20 µs a step) does not count.
+ * The most workers "auto" takes. The coordinator sums the n shard gradients alone, in one pass over n·P floats,
+ * while a shard's own work shrinks less than n-fold (it reads all the weights whatever its lanes). Measured
+ * (src/engine/parallel/bench.mjs; docs/performance.md, "Workers") at batch 32 on configs A and B, a step on n idle
+ * cores is 1.9–2.0× (n = 2), 3.4× (4), 4.6–4.8× (8) and 4.0–4.2× (16) as fast as on one: from 8 to 16 the
+ * reduction (~2 ns per parameter and shard: B 15 ms a step at n = 8, 34 ms at 16) grows by more than the smaller
+ * shards save (B 12.5 ms). Synchronisation (~20 µs a step) does not count.
  */
 export const AUTO_WORKERS_CAP = 8;
 
@@ -48,7 +49,7 @@ export function resumeWorkers(requested: number | 'auto', recorded: number | und
     if (recorded !== undefined) return { workers, note: null, warning: null };
     return {
       workers, warning: null,
-      note: `the model does not record how many workers trained it (it was saved by an older Gatescope, whose default was 1): ` +
+      note: `the model does not record how many workers trained it (saved by an older Gatescope, whose default was 1, or by the PyTorch companion): ` +
         `resuming on ${workers} (auto); unless it was trained on ${workers}, the continuation differs by float rounding from an uninterrupted run`,
     };
   }
