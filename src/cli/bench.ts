@@ -61,8 +61,7 @@ export async function runBench(o: BenchCliOptions): Promise<number> {
     const line = runPeer(r);
     if (line !== null) results.push({ ...(JSON.parse(line) as BenchResult), label: r.label });
   }
-  const table = formatTable(results, coretype);
-  process.stdout.write(table + '\n');
+  if (runs.length > 0) process.stdout.write(formatTable(results, coretype) + '\n');
   // the big models and long texts (benchBig.ts): each Gatescope variant and each PyTorch thread count in a process of its own
   const big: BigResult[] = [];
   const torchBig = path.join(peersDir, 'torch_big.py');
@@ -75,7 +74,8 @@ export async function runBench(o: BenchCliOptions): Promise<number> {
     if (peers.has('torch') && existsSync(torchBig) && existsSync(torchPy)) {
       for (const threads of [1, 2]) {
         jobRuns.push({ name: 'torch', label: `PyTorch ${threads} thr`, cmd: torchPy,
-          args: [torchBig, ...what, '--threads', String(threads), ...(job.variants.includes('reach') ? ['--reach'] : [])],
+          // the reach at one thread only (the main table compares both): two threads collapse on a busy 2-core machine
+          args: [torchBig, ...what, '--threads', String(threads), ...(job.variants.includes('reach') && threads === 1 ? ['--reach'] : [])],
           env: { ...process.env, ...(coretype ? { OPENBLAS_CORETYPE: coretype } : {}) } });
       }
     }
@@ -87,7 +87,7 @@ export async function runBench(o: BenchCliOptions): Promise<number> {
   }
   if (big.length > 0) {
     const b = results.find((r) => r.peer === 'gatescope' && r.config === 'B');
-    process.stdout.write('\n' + formatBigTable(big, b ? b.trace10kAgainSeconds ?? null : undefined) + '\n');
+    process.stdout.write(`${runs.length > 0 ? '\n' : `Machine: ${machine()}; OPENBLAS_CORETYPE=${coretype || '(unset)'}\n\n`}${formatBigTable(big, b ? b.trace10kAgainSeconds ?? null : undefined)}\n`);
   }
   const totalSeconds = (performance.now() - started) / 1000;
   process.stdout.write(`\nBench total: ${(totalSeconds / 60).toFixed(1)} minutes\n`);

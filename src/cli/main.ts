@@ -150,7 +150,7 @@ export function buildProgram(): Command {
   program.command('bench')
     .description('measure training and tracing speed side by side with TensorFlow.js and PyTorch')
     .option('--seconds <s>', 'timing budget per measurement', num('seconds', 0, true), 8)
-    .option('--configs <list>', 'A (1×128), B (2×256)', 'A,B')
+    .option('--configs <list>', 'A (1×128), B (2×256); none: only the big rows (--big)', 'A,B')
     .option('--peers <list>', 'gatescope,tfjs,torch', 'gatescope,tfjs,torch')
     .option('--json <out>', 'also write the results as JSON')
     .option('--data <file>', 'benchmark text (default: lib.dom.d.ts of the typescript package)')

@@ -2,7 +2,7 @@ import { MAX_TRACE_CHARS, MAX_TRACE_PROBS, maxTraceLength } from './limits';
 import type { Network } from './network';
 import type { ForwardRecord } from './reach';
 import { GatescopeError } from './errors';
-import { layerRecords, segmentLength, TraceRun, unrollBytes, type StartRowHelper } from './traceRun';
+import { layerRecords, segmentLength, TraceRun, unrollBytes, type StartRowHelper, type TraceSegment } from './traceRun';
 import type { FloatArray, Trace, TraceLayer } from './types';
 import type { Unroll } from './unroll';
 
@@ -38,6 +38,8 @@ export interface TraceOptions {
   readonly topK?: number;
   /** Also keep the whole (T, V) distribution at every position (`gatescope trace --full-probs`). */
   readonly fullProbs?: boolean;
+  /** Timesteps per segment (default: the whole text where its unroll fits MAX_ONE_UNROLL_BYTES, else segmentLength). */
+  readonly segment?: number;
 }
 
 
@@ -56,11 +58,26 @@ export function traceTokens(net: Network, tokens: Int32Array, options: TraceOpti
   // the whole text in one unroll where it fits MAX_ONE_UNROLL_BYTES (its internals stay for the backward); else in
   // segments, each recomputed for the backward from its checkpoint: memory bounded, the same numbers
   const one = unrollBytes(net, T) <= MAX_ONE_UNROLL_BYTES;
-  const run = new TraceRun(net, tokens, { ...options, segment: one ? Math.max(1, T) : segmentLength(net) });
+  const run = new TraceRun(net, tokens, { ...options, segment: options.segment ?? (one ? Math.max(1, T) : segmentLength(net)) });
   try {
-    const seg = run.next()!;
+    const first = run.next()!;
+    // one segment: its arrays are the trace's; several: each copied into the whole text's
+    const whole = run.segments === 1 ? first.layers : first.layers.map((r) => ({
+      gates: Object.fromEntries(Object.keys(r.gates).map((g) => [g, new Float32Array(T * net.cfg.hidden)])) as Record<string, Float32Array>,
+      c: r.c ? new Float32Array(T * net.cfg.hidden) : null,
+      h: new Float32Array(T * net.cfg.hidden),
+    }));
+    const H = net.cfg.hidden;
+    for (let seg: TraceSegment | null = first; seg !== null && run.segments > 1; seg = run.next()) {
+      seg.layers.forEach((r, l) => {
+        const d = whole[l]!;
+        for (const [g, a] of Object.entries(r.gates)) d.gates[g]!.set(a, seg!.start * H);
+        if (r.c) d.c!.set(r.c, seg!.start * H);
+        d.h.set(r.h, seg!.start * H);
+      });
+    }
     const g = run.gradients({ lossAt: options.lossAt, paramGrads: wantGrads });
-    const layers = seg.layers.map((r, l): TraceLayer => ({ ...r, gradH: g.gradH[l]!, gradC: g.gradC[l]! }));
+    const layers = whole.map((r, l): TraceLayer => ({ ...r, gradH: g.gradH[l]!, gradC: g.gradC[l]! }));
     let paramGrads: Map<string, Float32Array> | null = null;
     if (wantGrads) {
       paramGrads = new Map(net.layout.tensors.map((t) => [t.name, new Float32Array(net.grads.subarray(t.offset, t.offset + t.size))]));

@@ -83,6 +83,11 @@ export class Unroll {
    * The caller starts and disposes it. Not used for the parameter-gradient products.
    */
   rows: RowHelper | null = null;
+  /**
+   * (V, G·H) the first layer's input projection per token for the network's current parameters, made by the caller
+   * once for many forwards (a trace's segments: net.inputTable, the same numbers); null: each forward makes it.
+   */
+  inputTable: FloatArray | null = null;
 
   private readonly table: FloatArray;  // (V, G·H) first layer's input projection per token
   private readonly dtable: FloatArray; // (V, G·H)
@@ -196,6 +201,7 @@ export class Unroll {
     this.targets.fill(-1);
     this.probe = null;
     this.rows = null;
+    this.inputTable = null;
     return true;
   }
 
@@ -226,13 +232,14 @@ export class Unroll {
     const k = net.kernels;
     const rows = B === 1 ? this.rows : null;
 
-    net.inputTable(this.table);
+    const table = this.inputTable ?? this.table;
+    if (this.inputTable === null) net.inputTable(this.table);
     for (let l = 0; l < L; l++) {
       const c = this.layers[l]!;
       const p = net.p.layers[l]!;
       // input projection of all timesteps at once: a table lookup for the first layer, one GEMM above it
       if (l === 0) {
-        k.gatherRows(T * B, GH, this.inputs, this.table, c.xp, 0);
+        k.gatherRows(T * B, GH, this.inputs, table, c.xp, 0);
       } else {
         const below = this.layers[l - 1]!.hs;
         if (rows === null || !rows.gemm(true, T * B, GH, H, below, B * H, p.wih, 0, c.xp, 0, false)) {

@@ -125,7 +125,10 @@ async function handle(req: WorkerRequest): Promise<unknown> {
 function startTraining(req: Extract<WorkerRequest, { type: 'train' }>): TrainStarted {
   const resume = req.resume ? decodeModelFile(req.resume) : undefined;
   const run = prepareRun(req.text, req.options, resume, req.vocab);
-  const parallel = attachWorkers(run, req.workers ?? 1, nodeThreads, Math.min(req.workers ?? 1, availableCores()));
+  // "auto" never splits a batch unevenly: a short text's smaller batch lowers the count to its largest divisor
+  let workers = req.workers ?? 1;
+  if (req.workersAuto) while (workers > 1 && run.trainer.plan.batch % workers !== 0) workers--;
+  const parallel = attachWorkers(run, workers, nodeThreads, Math.min(workers, availableCores()));
   const active: ActiveRun = { run, parallel, priorChars: resume?.info.trainedChars ?? 0, cancelled: false };
   runs.set(req.runId, active);
   // start after the reply is posted, so the reply describes the run before its first step

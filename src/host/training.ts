@@ -176,7 +176,7 @@ export class TrainingController implements vscode.Disposable {
       const info: ModelInfo = { ...provenance, ...(req.comparison ? { comparisonOf: req.comparison.of } : {}) };
       const handle = this.engine.train({
         runId, text: req.text, source: req.source, options: o, resume: req.resume?.bytes ?? null, info, vocab: req.comparison?.vocab,
-        evalEvery: config.evalEvery(), checkpointEvery: req.comparison ? 0 : config.checkpointEvery(), totalSteps, workers,
+        evalEvery: config.evalEvery(), checkpointEvery: req.comparison ? 0 : config.checkpointEvery(), totalSteps, workers, workersAuto: asked === 'auto',
       });
       handle.onProgress((p) => this.progressOf(run, p));
       handle.onCheckpoint((c) => this.checkpointOf(run, c));

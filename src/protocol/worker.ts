@@ -17,7 +17,9 @@ export type WorkerRequest =
    * `vocab` fixes a fresh model's vocabulary (a comparison model shares its model's).
    */
   | { type: 'train'; runId: number; text: string; source: string; options: TrainOptions; resume: Uint8Array | null;
-      evalEvery: number; checkpointEvery: number; totalSteps: number; workers?: number; info?: ModelInfo; vocab?: readonly string[] }
+      evalEvery: number; checkpointEvery: number; totalSteps: number; workers?: number; info?: ModelInfo; vocab?: readonly string[];
+      /** `workers` came from "auto": lower it to a divisor of the batch the text allows (a short text shrinks it). */
+      workersAuto?: boolean }
   /** Stop a run between two steps; it sends a final checkpoint and didFinish. */
   | { type: 'cancel'; runId: number }
   /**

@@ -100,6 +100,22 @@ describe('TraceRun: a trace in segments from checkpoints', function () {
     }
   });
 
+  it('traceTokens in segments (a text whose unroll would not fit) returns the whole text\'s internals, the same bits as in one unroll', () => {
+    for (const cell of ['lstm', 'gru'] as const) {
+      const n = net(cell, 16);
+      const ids = tokens(300);
+      const one = traceTokens(n, ids), parts = traceTokens(n, ids, { segment: 64 });
+      one.layers.forEach((l, i) => {
+        const p = parts.layers[i]!;
+        assert.deepEqual(p.h, l.h, `${cell} h layer ${i}`);
+        assert.deepEqual(p.c, l.c);
+        assert.deepEqual(p.gates, l.gates);
+        assert.ok(maxRel(p.gradH, l.gradH) < 2e-4);
+      });
+      assert.deepEqual(parts.predictions.topIds, one.predictions.topIds);
+    }
+  });
+
   it('keeps the top k, p of the next character and the entropy of every distribution', () => {
     const n = net('gru', 16);
     const ids = tokens(90);
