@@ -3,7 +3,8 @@ import { Network } from '../../../src/engine/network';
 import { JsKernels } from '../../../src/engine/kernels';
 import { summarise, makePredictions } from '../../../src/engine/predictions';
 import { Rng } from '../../../src/engine/rng';
-import { traceTokens } from '../../../src/engine/trace';
+import { forwardRecord, traceTokens } from '../../../src/engine/trace';
+import { Unroll } from '../../../src/engine/unroll';
 import { TraceRun } from '../../../src/engine/traceRun';
 import { CELL_TYPES, type CellType } from '../../../src/engine/types';
 import { WasmKernels } from '../../../src/engine/wasm/wasmKernels';
@@ -113,6 +114,28 @@ describe('TraceRun: a trace in segments from checkpoints', function () {
         assert.ok(maxRel(p.gradH, l.gradH) < 2e-4);
       });
       assert.deepEqual(parts.predictions.topIds, one.predictions.topIds);
+    }
+  });
+
+  it('a large vocabulary of which the text uses few tokens: only their input-table rows, the same bits as a plain unroll with the whole table', () => {
+    for (const cell of ['lstm', 'rnn_tanh'] as const) {
+      const n = new Network({ cell, vocabSize: 400, embed: 6, hidden: 16, layers: 1 }, Float32Array, new WasmKernels());
+      n.initialize(new Rng(9));
+      const ids = Int32Array.from(tokens(300), (x) => x * 31); // 13 of the 400 tokens
+      const u = new Unroll(n, 300, 1);
+      u.inputs.set(ids);
+      u.resetState();
+      u.forward();
+      const plain = forwardRecord(u);
+      const run = new TraceRun(n, ids, { segment: 64 });
+      try {
+        run.finish();
+        const w = run.window(0, 300);
+        assert.deepEqual(w.layers[0]!.h, Float32Array.from(plain.layers[0]!.h), `${cell} h`);
+        assert.deepEqual(run.distribution(123), Float32Array.from(plain.distribution(123)), `${cell} distribution`);
+      } finally {
+        run.dispose();
+      }
     }
   });
 
