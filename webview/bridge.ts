@@ -97,6 +97,9 @@ export class Bridge {
       case 'didStartTraining':
         store.trainingStarted(n.training);
         break;
+      case 'didLoadHistory':
+        store.historyLoaded(n.training);
+        break;
       case 'didProgress':
         store.trainingProgressed(n.runId, n.progress);
         break;

@@ -369,7 +369,8 @@ export class Store {
     this.compare = s.compare;
     this.status = s.status;
     this.history = s.training ? new History(s.training) : null;
-    if (!s.trace && this.history && this.view.tab !== 'training') this.view = { ...this.view, tab: 'training' };
+    // (a model file's own history, runId 0, does not: the panel is there to inspect that model)
+    if (!s.trace && this.history && this.history.runId !== 0 && this.view.tab !== 'training') this.view = { ...this.view, tab: 'training' };
     this.setTrace(s.trace);
     this.persist();
     this.emit('data', 'compare', 'training', 'status', 'tab');
@@ -410,6 +411,13 @@ export class Store {
   trainingStarted(training: TrainingHistory): void {
     this.history = new History(training);
     this.target = this.target ? { ...this.target, runId: training.runId } : this.target;
+    this.emit('training');
+  }
+
+  /** The model file's training history: shown on the Training tab unless a run of this window is attached. */
+  historyLoaded(training: TrainingHistory): void {
+    if (this.history && this.history.runId !== training.runId) return;
+    this.history = new History(training);
     this.emit('training');
   }
 

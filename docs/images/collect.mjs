@@ -9,6 +9,8 @@ const shots = {
   'gradient-reach.png': 'gradient-reach/01-reach-lstm-vs-rnn.png',
   'debugger.png': 'cell-diagram-dark/03-workbench.png',
   'unit-search.png': 'unit-search/01-column.png',
+  'watching-training.png': 'watching-training/01-training-tab.png',
+  'big-trace.png': 'big-trace/01-first-segments.png',
 };
 mkdirSync(join(root, 'docs', 'images'), { recursive: true });
 let missing = 0;

@@ -48,6 +48,7 @@ class TrainingState:
     exp_avg: Optional[torch.Tensor] = None     # (P), when no optimiser is given to save()
     exp_avg_sq: Optional[torch.Tensor] = None  # (P)
     extra: dict = field(default_factory=dict)  # fields of gatescope.train this version does not know, kept
+    history: Optional[str] = None  # "gatescope.history" as the file had it (Gatescope's per-tensor diagnostics), kept
 
     def scalars(self):
         out = {"options": self.options, "step": self.step, "epoch": self.epoch, "position": self.position,
@@ -161,6 +162,9 @@ def save(model, vocab, path, optimizer=None, training=None, info=None, cell=None
         if training.carry_c is not None and cell == "lstm":
             tensors.append(("optim.carry_c", training.carry_c))
         metadata["gatescope.train"] = js_json(training.scalars())
+        # the training history travels with the training state (a run resumed from here continues it)
+        if training.history is not None:
+            metadata["gatescope.history"] = training.history
     elif optimizer is not None:
         raise ValueError("an optimiser state resumes only with the rest of the training state: pass training= too")
     for k, val in (extra_metadata or {}).items():
@@ -261,7 +265,8 @@ def _read_training(tensors, meta, model, warnings, bad):
     return TrainingState(options=scalars["options"], step=scalars["step"], epoch=scalars.get("epoch", 0),
                          position=scalars["position"], rng=rng, adam_step=scalars["adamStep"],
                          data_length=scalars.get("dataLength", -1), data_hash=scalars.get("dataHash", ""),
-                         carry_h=h, carry_c=c if model.cell == "lstm" else None, exp_avg=m, exp_avg_sq=v, extra=extra)
+                         carry_h=h, carry_c=c if model.cell == "lstm" else None, exp_avg=m, exp_avg_sq=v, extra=extra,
+                         history=meta.get("gatescope.history"))
 
 
 # ---- files -----------------------------------------------------------------------------------------------------

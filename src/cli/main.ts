@@ -4,7 +4,7 @@ import { GatescopeError } from '../engine/errors';
 import { CELL_TYPES, MAX_WORKERS } from '../engine/types';
 import { AUTO_WORKERS_CAP } from '../engine/parallel/workers';
 import { DEFAULT_TOP_K } from '../engine/predictions';
-import { DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
+import { DEFAULT_STATS_EVERY, DEFAULT_TRAIN_OPTIONS } from '../engine/trainer';
 import { runBench } from './bench';
 import { BENCH_CONFIGS, benchRun } from './benchRun';
 import { BIG_MODELS, BIG_SETS, BIG_VARIANTS, benchBigRun } from './benchBig';
@@ -78,6 +78,10 @@ export function buildProgram(): Command {
     .option('--workers <n|auto>', `threads that split each batch: auto = the cores (at most ${AUTO_WORKERS_CAP}, a divisor of the batch; a resume keeps the model's count); same seed and count → same run`, workers, 'auto')
     .option('--quiet', 'no progress bar')
     .option('--json', 'print the result as JSON on standard output (model, steps, losses, speed)')
+    .option('--stats-every <n>', `per-tensor diagnostics every n steps (gradient and weight norms, update ratios, gate saturation); default ${DEFAULT_STATS_EVERY}`, int('stats-every', 1))
+    .option('--metrics <file>', 'log the diagnostics steps (and the last step) as the run goes: FILE.jsonl (JSON lines) or FILE.csv; a --resume appends')
+    .option('--init-scale <x>', 'scale of the initial recurrent weights W_hh (1 = PyTorch\'s)', num('init-scale', 0, true))
+    .addOption(new Option('--preset <name>', 'explode: a tanh RNN trained to explode, then the same run clipped (into --out and --out with -clipped before the extension)').choices(['explode']))
     .action(async (files: string[], o, cmd: Command) => {
       const given = new Set(Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
       process.exitCode = await runTrain(files, { ...o, given });

@@ -11,6 +11,7 @@ import { availableCores, nodeThreads } from '../engine/parallel/nodeThreads';
 import { resolveWorkers, resumeWorkers } from '../engine/parallel/workers';
 import { joinPieces, resumeProvenance, sha256Hex, type Provenance } from '../models/provenance';
 import { describeSizedDefaults, sizedDefaults } from '../engine/schedule';
+import { MetricsWriter } from './metrics';
 import { lockOutput, outputName, prepareOutput, readModelFile, readTextFile, STDOUT, writeOutput } from './files';
 
 export interface TrainCliOptions {
@@ -24,6 +25,14 @@ export interface TrainCliOptions {
   workers: number | 'auto';
   /** Print the result as JSON on standard output (the model, steps, losses, speed). */
   json?: boolean;
+  /** Steps between two diagnostics steps (per-tensor norms; trainer.ts DEFAULT_STATS_EVERY when absent). */
+  statsEvery?: number;
+  /** Where to log the diagnostics steps as the run goes: FILE.jsonl or FILE.csv (metrics.ts). */
+  metrics?: string;
+  /** A ready-made run: `explode` (EXPLODE_PRESET). */
+  preset?: string;
+  /** Recurrent weight scale at initialisation (TrainOptions.initScale; the presets set it). */
+  initScale?: number;
   /**
    * The options the command line named (the rest are defaults). A resume takes the run's own settings for the
    * others, so that `--resume M --steps N` continues the run as it was, not with the defaults.
@@ -37,7 +46,24 @@ const RUN_SETTINGS = ['seq', 'batch', 'lr', 'clip', 'clipMode', 'valFrac', 'seed
 /** Time the loop runs before it yields to the event loop (Ctrl-C, progress output). */
 const SLICE_MS = 100;
 
+/** What one training run leaves for a caller that compares runs (the explode preset). */
+export interface RunRecord {
+  /** The global gradient norm (before clipping) of every step taken. */
+  readonly norms: number[];
+  finalLoss: number | null;
+  /** The error that stopped the run early (non-finite numbers), else null. */
+  stopped: string | null;
+}
+
 export async function runTrain(files: string[], o: TrainCliOptions): Promise<number> {
+  if (o.preset !== undefined) {
+    if (o.preset !== 'explode') throw new GatescopeError(`unknown preset ${o.preset}: the one preset is explode`);
+    return runExplode(files, o);
+  }
+  return trainOnce(files, o, { norms: [], finalLoss: null, stopped: null });
+}
+
+async function trainOnce(files: string[], o: TrainCliOptions, record: RunRecord): Promise<number> {
   if (o.steps !== undefined && o.epochs !== undefined) throw new GatescopeError('give --steps or --epochs, not both');
   if (o.out === STDOUT && o.json) throw new GatescopeError('--out - writes the model to standard output: --json cannot share it; write the model to a file');
   prepareOutput(o.out, files, '--out');
@@ -55,6 +81,8 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     cell: o.cell, layers: o.layers, hidden: o.hidden, embed: o.embed, seq: o.seq, batch: o.batch,
     lr: o.lr, clip: o.clip, clipMode: o.clipMode, valFrac: o.valFrac, seed: o.seed,
     steps: o.steps ?? DEFAULT_TRAIN_OPTIONS.steps,
+    ...(o.statsEvery !== undefined ? { statsEvery: o.statsEvery } : {}),
+    ...(o.initScale !== undefined ? { initScale: o.initScale } : {}),
   };
   // a fresh run the command line did not size: steps (and, for a small text, hidden units) sized to the text
   if (!resume && o.steps === undefined && o.epochs === undefined) {
@@ -105,6 +133,10 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
   log(`${c.cell} ${c.layers}×${c.hidden}, embed ${c.embed}, vocab ${vocab.size}, ${net.params.length.toLocaleString('en-US')} parameters, ` +
     `${parallel.workers} worker${parallel.workers === 1 ? '' : 's'}${why}; ` +
     `${run.tokens.length.toLocaleString('en-US')} characters (${trainer.plan.valLength.toLocaleString('en-US')} held out), seq ${trainer.plan.seq} × batch ${trainer.plan.batch}`);
+  // the metrics file opens before training starts, so a bad path stops the run before a step is taken
+  const metrics = o.metrics === undefined ? null
+    : new MetricsWriter(o.metrics, net.layout.tensors.map((t) => t.name), [o.out, ...files, ...(o.resume ? [o.resume] : [])], resume !== undefined,
+      (s) => log(`note: ${s}`));
   const unlock = lockOutput(o.out);
   // one writer per model file: a second run training into it is refused with the first one's pid
   try {
@@ -133,9 +165,15 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
       while (trainer.step < total && !interrupted) {
         const sliceEnd = performance.now() + SLICE_MS;
         while (trainer.step < total && performance.now() < sliceEnd) {
-          last = trainer.trainStep();
+          last = trainer.trainStep(trainer.step + 1 === total);
           chars += last.chars;
-          if (trainer.step % o.evalEvery === 0 || trainer.step === total) valLoss = trainer.validate();
+          record.norms.push(last.gradNorm);
+          record.finalLoss = last.loss;
+          const validated = trainer.step % o.evalEvery === 0 || trainer.step === total;
+          if (validated) valLoss = trainer.validate();
+          if (metrics && last.diagnostics) {
+            metrics.add({ step: last.step, loss: last.loss, valLoss: validated && !Number.isNaN(valLoss) ? valLoss : null, gradNorm: last.gradNorm, clipRatio: last.clipRatio, diagnostics: last.diagnostics });
+          }
           if (o.saveEvery > 0 && trainer.step % o.saveEvery === 0 && trainer.step < total) save();
         }
         const seconds = (performance.now() - started) / 1000;
@@ -144,6 +182,7 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
       }
     } catch (e) {
       bar?.stop();
+      if (e instanceof GatescopeError && e.code === 'non-finite') record.stopped = e.message;
       if (e instanceof GatescopeError && e.code === 'non-finite' && trainer.step > 0) {
         save(true); // the parameters are still the last good ones
         log(`saved the last good model (step ${trainer.step}) to ${outputName(o.out)}`);
@@ -152,6 +191,7 @@ export async function runTrain(files: string[], o: TrainCliOptions): Promise<num
     } finally {
       process.off('SIGINT', onSigint);
       parallel.detach();
+      metrics?.close();
     }
     bar?.stop();
     save(true);
@@ -199,3 +239,63 @@ export function sourcesOf(files: readonly string[], out: string, text: string): 
 }
 
 export type { PreparedRun };
+
+/**
+ * `--preset explode`: a tanh RNN whose recurrent weights start EXPLODE_PRESET.initScale times PyTorch's scale, trained
+ * with a high learning rate, first without clipping (into --out) and then the same run with clipping at 1 (into --out
+ * with "-clipped" before the extension; --metrics likewise), each with its gradient norms summarised. Options given
+ * on the command line override the preset's.
+ */
+export const EXPLODE_PRESET = { cell: 'rnn_tanh', layers: 1, hidden: 128, embed: 64, seq: 64, batch: 32, lr: 0.03, initScale: 3, steps: 400, clip: 1 } as const;
+
+/** `model.safetensors` → `model-clipped.safetensors`. */
+export function clippedName(file: string): string {
+  const ext = path.extname(file);
+  return file.slice(0, file.length - ext.length) + '-clipped' + ext;
+}
+
+async function runExplode(files: string[], o: TrainCliOptions): Promise<number> {
+  if (o.resume) throw new GatescopeError('--preset explode trains two fresh runs: it cannot --resume');
+  if (o.out === STDOUT) throw new GatescopeError('--preset explode writes two models: give --out a file');
+  const given = o.given ?? new Set<string>();
+  const p = EXPLODE_PRESET;
+  const pick = <K extends keyof typeof p>(k: K): TrainCliOptions[K] => (given.has(k) ? o[k] : p[k]) as TrainCliOptions[K];
+  const base: TrainCliOptions = {
+    ...o, preset: undefined, cell: pick('cell'), layers: pick('layers'), hidden: pick('hidden'), embed: pick('embed'), seq: pick('seq'),
+    batch: pick('batch'), lr: pick('lr'), initScale: given.has('initScale') ? o.initScale : p.initScale, clipMode: 'norm',
+    steps: o.steps ?? (o.epochs === undefined ? p.steps : undefined), given: new Set([...given, 'hidden']),
+  };
+  const clipAt = given.has('clip') && o.clip > 0 ? o.clip : p.clip;
+  const runs = [
+    { label: 'without clipping', o: { ...base, clip: 0 } },
+    { label: `clipped at ${clipAt}`, o: { ...base, clip: clipAt, out: clippedName(o.out), ...(o.metrics ? { metrics: clippedName(o.metrics) } : {}) } },
+  ];
+  const records: RunRecord[] = [];
+  for (const r of runs) {
+    process.stderr.write(`--preset explode: ${r.label} → ${r.o.out}\n`);
+    const record: RunRecord = { norms: [], finalLoss: null, stopped: null };
+    try {
+      const code = await trainOnce(files, r.o, record);
+      if (code !== 0) return code;
+    } catch (e) {
+      if (!(e instanceof GatescopeError && e.code === 'non-finite')) throw e;
+      process.stderr.write(`${e.message}\n`);
+    }
+    records.push(record);
+  }
+  process.stderr.write('\ngradient norms (global, before clipping):\n');
+  records.forEach((rec, i) => process.stderr.write(`  ${runs[i]!.label.padEnd(18)} ${describeNorms(rec)}\n`));
+  return 0;
+}
+
+/** max, median, the steps above 10× the median, the final loss (or how the run stopped). */
+export function describeNorms(r: RunRecord): string {
+  const n = r.norms;
+  if (n.length === 0) return 'no steps';
+  const median = [...n].sort((a, b) => a - b)[Math.floor(n.length / 2)]!;
+  let max = 0, at = 0;
+  n.forEach((x, i) => { if (x > max) { max = x; at = i + 1; } });
+  const spikes = n.filter((x) => x > 10 * median).length;
+  return `max ${max.toPrecision(3)} at step ${at}, median ${median.toPrecision(3)}, ${spikes} step${spikes === 1 ? '' : 's'} above 10× the median, ` +
+    (r.stopped ? `stopped at step ${n.length + 1} (non-finite)` : `final loss ${r.finalLoss?.toFixed(3) ?? '—'}`);
+}

@@ -1,3 +1,4 @@
+import { decodeHistory, encodeHistory } from './diagnostics';
 import { GatescopeError } from './errors';
 import { parseUntrustedJson } from './json';
 import { layerInputSize, paramLayout } from './layout';
@@ -5,7 +6,7 @@ import type { Kernels } from './kernels';
 import { Network } from './network';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32, tensorToFloat64, type SafetensorsFile, type SafetensorsHeader, type TensorToWrite } from './safetensors';
 import { validateTrainOptions, type TrainingState, type TrainOptions } from './trainer';
-import { CELL_TYPES, gateCount, isCellType, MAX_WORKERS, type FloatArrayConstructor, type ModelConfig } from './types';
+import { CELL_TYPES, gateCount, isCellType, MAX_WORKERS, type FloatArrayConstructor, type ModelConfig, type TensorHistory } from './types';
 import { MAX_TOKEN_LENGTH, MAX_VOCAB, Vocabulary } from './vocab';
 import { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type TrainingSource } from './types';
 export { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type TrainingSource };
@@ -17,7 +18,8 @@ export { TEXT_JOINS, type ComparisonOf, type ModelInfo, type TextJoin, type Trai
  * Training state for an exact resume sits beside it under names PyTorch's model never uses:
  *   optim.exp_avg, optim.exp_avg_sq  (P)        Adam moments in the flat parameter layout
  *   optim.carry_h, optim.carry_c     (L, B, H)  hidden state carried into the next chunk
- * and metadata `gatescope.train` (JSON: step, epoch, data position, RNG state, hyperparameters and workers). A PyTorch
+ * and metadata `gatescope.train` (JSON: step, epoch, data position, RNG state, hyperparameters and workers), and
+ * `gatescope.history` (JSON, engine/diagnostics.ts encodeHistory: the bounded per-tensor training history). A PyTorch
  * user loads the weights with {k: v for k, v in load_file(p).items() if not k.startswith('optim.')}.
  */
 export const TRAIN_PREFIX = 'optim.';
@@ -29,6 +31,8 @@ export interface ModelFile {
   readonly vocab: Vocabulary;
   readonly info: ModelInfo;
   readonly training: TrainingState | null;
+  /** The training history saved with the model (per-tensor norms and update ratios over the run), when it has one. */
+  readonly history: TensorHistory | null;
   /** Things the loader tolerated, for the user (e.g. tensors it does not know). */
   readonly warnings: readonly string[];
 }
@@ -52,8 +56,9 @@ export function encodeModelFile(net: Network, vocab: Vocabulary, info: ModelInfo
     tensors.push({ name: 'optim.exp_avg_sq', shape: [training.v.length], data: f32(training.v) });
     tensors.push({ name: 'optim.carry_h', shape: [L, B, H], data: f32(training.carryH) });
     if (training.carryC) tensors.push({ name: 'optim.carry_c', shape: [L, B, H], data: f32(training.carryC) });
-    const { m: _m, v: _v, carryH: _h, carryC: _c, ...scalars } = training;
+    const { m: _m, v: _v, carryH: _h, carryC: _c, history, ...scalars } = training;
     metadata['gatescope.train'] = JSON.stringify(scalars);
+    if (history && history.rows.length > 0) metadata['gatescope.history'] = encodeHistory(history);
   }
   return serializeSafetensors(tensors, metadata);
 }
@@ -82,8 +87,11 @@ export function decodeModelFile(bytes: Uint8Array, Float: FloatArrayConstructor 
     if (!net.layout.byName.has(name) && !name.startsWith(TRAIN_PREFIX)) warnings.push(`ignored tensor ${name}, which the model does not use`);
   }
   const info = checkInfo(parseJson<Record<string, unknown>>(meta['gatescope.info'], 'gatescope.info', bad) ?? {}, bad);
-  const training = readTraining(file, net, Float, warnings, bad);
-  return { net, vocab, info, training, warnings };
+  const historyJson = meta['gatescope.history'];
+  const history = historyJson === undefined ? null : decodeHistory(historyJson, net.layout.tensors.map((t) => t.name), bad);
+  const state = readTraining(file, net, Float, warnings, bad);
+  const training = state && history ? { ...state, history } : state;
+  return { net, vocab, info, training, history, warnings };
 }
 
 /** What the header says the model is: its cell and vocabulary (metadata) and its sizes (the tensors' shapes), checked. */

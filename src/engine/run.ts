@@ -34,6 +34,9 @@ export function prepareRun(text: string, options: TrainOptions, resume?: ModelFi
     vocab = fixedVocab ? new Vocabulary([...fixedVocab]) : Vocabulary.fromText(text);
     net = new Network({ cell: options.cell, vocabSize: vocab.size, embed: options.embed, hidden: options.hidden, layers: options.layers });
     net.initialize(new Rng(options.seed));
+    // a larger recurrent scale (the explode preset): the same draws, stretched, so initScale 1 is PyTorch's init
+    const s = options.initScale ?? 1;
+    if (s !== 1) for (const l of net.p.layers) for (let i = 0; i < l.whh.length; i++) l.whh[i] *= s;
   }
   const tokens = vocab.encodeCompact(text);
   if (tokens.length < 2) throw new GatescopeError('the text has fewer than 2 characters: nothing to predict', 'too-short');

@@ -1,8 +1,9 @@
+import { DiagnosticsProbe, gateSaturation, historyRow, HistoryRecorder } from './diagnostics';
 import { GatescopeError } from './errors';
 import type { Network } from './network';
 import { Adam, ADAM_DEFAULTS, clipGradients } from './optim';
 import { Rng } from './rng';
-import type { FloatArray, TrainOptions } from './types';
+import type { FloatArray, StepDiagnostics, TensorHistory, TrainOptions } from './types';
 import { Unroll } from './unroll';
 import type { TokenArray } from './vocab';
 export type { TrainOptions };
@@ -12,6 +13,16 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   cell: 'lstm', layers: 1, hidden: 128, embed: 64, seq: 64, batch: 32,
   lr: 2e-3, clip: 5, clipMode: 'norm', steps: 1000, valFrac: 0.05, seed: 1,
 };
+
+/**
+ * Steps between two diagnostics steps unless the options say: a stats step costs a few passes over the P parameters
+ * and one over the gates (bench/diagnostics.mjs measured it), so that every DEFAULT_STATS_EVERY-th step keeps the
+ * cost well under 2% of training.
+ */
+export const DEFAULT_STATS_EVERY = 25;
+
+/** The largest initScale a run may ask for (the explode preset uses a few). */
+export const MAX_INIT_SCALE = 100;
 
 /** The shortest truncated-BPTT length the trainer shrinks to before it calls a text too short. */
 export const MIN_SEQ = 8;
@@ -31,6 +42,10 @@ export function validateTrainOptions(o: TrainOptions): void {
   int('seed', o.seed, 0, 0xffffffff);
   if (!Number.isFinite(o.lr) || o.lr <= 0) throw new GatescopeError(`the learning rate must be a positive number, not ${o.lr}`);
   if (!Number.isFinite(o.clip) || o.clip < 0) throw new GatescopeError(`clip must be 0 (off) or a positive number, not ${o.clip}`);
+  if (o.statsEvery !== undefined) int('statsEvery', o.statsEvery, 1, MAX_STEPS);
+  if (o.initScale !== undefined && !(Number.isFinite(o.initScale) && o.initScale > 0 && o.initScale <= MAX_INIT_SCALE)) {
+    throw new GatescopeError(`initScale must be a number above 0 and at most ${MAX_INIT_SCALE}, not ${o.initScale}`);
+  }
   if (o.clipMode !== 'norm' && o.clipMode !== 'value') throw new GatescopeError(`clip mode must be norm or value, not ${String(o.clipMode)}`);
   if (!Number.isFinite(o.valFrac) || o.valFrac < 0 || o.valFrac >= 0.5) {
     throw new GatescopeError(`the validation fraction must be from 0 to 0.5 (exclusive), not ${o.valFrac}`);
@@ -87,6 +102,8 @@ export interface StepReport {
   readonly gradNorm: number;  // global gradient norm before clipping
   readonly clipRatio: number;
   readonly chars: number;     // characters consumed by this step (B·T)
+  /** Per-tensor norms and gate saturation on a stats step (every statsEvery steps, or when asked), else null. */
+  readonly diagnostics: StepDiagnostics | null;
 }
 
 /**
@@ -118,6 +135,8 @@ export interface TrainingState {
   readonly carryC: FloatArray | null; // (L, B, H) LSTM cell state carried
   readonly dataLength: number;
   readonly dataHash: string;   // FNV-1a of the token ids, to notice a resume on different text
+  /** The stats steps so far (bounded); a resume continues it. Absent in files from before it was recorded. */
+  readonly history?: TensorHistory;
 }
 
 /**
@@ -136,6 +155,9 @@ export class Trainer {
   private valUnroll: Unroll | null = null;
   private engine: StepEngine | null = null;
   private readonly dataHash: string;
+  private readonly probe: DiagnosticsProbe;
+  private readonly history: HistoryRecorder;
+  readonly statsEvery: number;
   /** Warnings about the resume, for the user. */
   readonly notices: string[] = [];
 
@@ -146,6 +168,9 @@ export class Trainer {
     this.adam = new Adam(net.params.length, { ...ADAM_DEFAULTS, lr: options.lr }, net.Float, net.kernels);
     this.rng = new Rng(options.seed);
     this.dataHash = hashTokens(tokens);
+    this.statsEvery = options.statsEvery ?? DEFAULT_STATS_EVERY;
+    this.probe = new DiagnosticsProbe(net);
+    this.history = new HistoryRecorder(net.layout.tensors.map((t) => t.name), resume?.history);
     if (resume) this.restore(resume);
   }
 
@@ -164,8 +189,12 @@ export class Trainer {
     return this.plan.seq * this.plan.batch;
   }
 
-  /** forward → zeroGrad → backward → check → clip → update, then carry the state to the next chunk. */
-  trainStep(): StepReport {
+  /**
+   * forward → zeroGrad → backward → check → clip → update, then carry the state to the next chunk. A stats step
+   * (every statsEvery steps, or `stats`) also measures the diagnostics and adds them to the history.
+   */
+  trainStep(stats = false): StepReport {
+    stats ||= (this.step + 1) % this.statsEvery === 0;
     const { seq: T, batch: B, laneLength } = this.plan;
     const u = this.unroll;
     if (this.position + T + 1 > laneLength) {
@@ -175,6 +204,7 @@ export class Trainer {
       this.engine?.resetState();
     }
     let loss: number;
+    let saturation: number[] | null = null;
     if (this.engine) {
       loss = this.engine.gradients(this.position);
     } else {
@@ -186,9 +216,11 @@ export class Trainer {
         }
       }
       loss = u.forward();
+      if (stats) saturation = gateSaturation(u);
       this.net.zeroGrad();
       u.backward();
     }
+    if (stats) this.probe.begin(); // the gradient before clipping, θ before the update
     const clip = clipGradients(this.net.grads, this.options.clipMode, this.options.clip, this.net.kernels);
     if (!Number.isFinite(loss) || !Number.isFinite(clip.gradNorm)) {
       // nothing has been updated yet: the parameters are still the last good ones
@@ -199,7 +231,9 @@ export class Trainer {
     else u.carryState();
     this.position += T;
     this.step++;
-    return { step: this.step, epoch: this.epoch, loss, gradNorm: clip.gradNorm, clipRatio: clip.clipRatio, chars: T * B };
+    const diagnostics = stats ? this.probe.finish(this.step, saturation) : null;
+    if (diagnostics) this.history.push(historyRow(diagnostics, this.history.tensors, loss, clip.gradNorm, clip.clipRatio));
+    return { step: this.step, epoch: this.epoch, loss, gradNorm: clip.gradNorm, clipRatio: clip.clipRatio, chars: T * B, diagnostics };
   }
 
   /**
@@ -234,13 +268,18 @@ export class Trainer {
     return count > 0 ? sum / count : NaN;
   }
 
+  /** The stats steps recorded so far, this run's and (on a resume) the earlier ones'. */
+  historySnapshot(): TensorHistory {
+    return this.history.snapshot();
+  }
+
   /** The state an exact resume needs (copies, so the trainer can go on). */
   snapshot(): TrainingState {
     const { h: carryH, c: carryC } = this.carried();
     return {
       options: this.options, step: this.step, epoch: this.epoch, position: this.position, rng: this.rng.getState(),
       adamStep: this.adam.step, m: this.adam.m.slice(), v: this.adam.v.slice(), carryH, carryC,
-      dataLength: this.tokens.length, dataHash: this.dataHash,
+      dataLength: this.tokens.length, dataHash: this.dataHash, history: this.history.snapshot(),
     };
   }
 

@@ -82,7 +82,56 @@ export interface TrainOptions {
    * a resume needs the same count to continue bit for bit. Recorded in the model file; absent in older files.
    */
   readonly workers?: number;
+  /**
+   * Steps between two diagnostics steps (per-tensor norms, update ratios, gate saturation: engine/diagnostics.ts);
+   * absent: DEFAULT_STATS_EVERY. Only what is logged, not the training, depends on it.
+   */
+  readonly statsEvery?: number;
+  /**
+   * Scale of the recurrent weights W_hh at initialisation (U(−s/√H, s/√H); absent: 1, PyTorch's). Recorded so the
+   * model says how it started; the `explode` preset raises it.
+   */
+  readonly initScale?: number;
 }
+
+/** One tensor's numbers at a training step (engine/diagnostics.ts). */
+export interface TensorStats {
+  readonly grad: number;   // ‖∂L/∂θ‖₂ of the tensor before clipping
+  readonly weight: number; // ‖θ‖₂ after the update
+  readonly update: number; // ‖Δθ‖₂ / ‖θ_before‖₂ of this step
+}
+
+/** A training step's diagnostics (every statsEvery steps). */
+export interface StepDiagnostics {
+  readonly step: number;
+  readonly tensors: Readonly<Record<string, TensorStats>>; // by the model file's tensor names (encoder.weight, rnn.weight_ih_l0, …)
+  /** Per layer, the share of saturated gate activations over the step's batch (σ < 0.05 or > 0.95, tanh |g| > 0.95); null when not measured (not an LSTM/GRU, or training on several workers). */
+  readonly saturation: readonly number[] | null;
+}
+
+/**
+ * The training history saved with a model (metadata `gatescope.history`): one row per kept stats step, at most
+ * MAX_HISTORY_ROWS; when full, every other row is dropped, so the rows stay spread over the whole run.
+ * grad[k] and update[k] are those of tensors[k]; update is null where the ratio was not defined (a zero tensor).
+ */
+export interface TensorHistory {
+  readonly tensors: readonly string[];
+  /** Smallest step gap between two new rows (doubles at each thinning). */
+  readonly gap: number;
+  readonly rows: readonly TensorHistoryRow[];
+}
+
+export interface TensorHistoryRow {
+  readonly step: number;
+  readonly loss: number;
+  readonly gradNorm: number;
+  readonly clipRatio: number;
+  readonly grad: readonly number[];            // (K) per-tensor gradient norms before clipping
+  readonly update: readonly (number | null)[]; // (K) per-tensor update ratios
+}
+
+/** The most rows a TensorHistory keeps. */
+export const MAX_HISTORY_ROWS = 512;
 
 /** The most workers a run may name (the command line, the setting, a model file): each is a thread and a gradient copy. */
 export const MAX_WORKERS = 64;

@@ -24,7 +24,8 @@ import { releaseTraceResources, traceRecord, traceTokens, type Trace } from './t
 import { TraceRun, unrollBytes } from './traceRun';
 import { DEFAULT_TOP_K, slicePredictions } from './predictions';
 import type { ForwardRecord } from './reach';
-import { GATE_NAMES, isPlainRnn } from './types';
+import { GATE_NAMES, isPlainRnn, type TensorHistoryRow } from './types';
+import { historyRow } from './diagnostics';
 import { transfersOf } from '../protocol/messenger';
 import { traceExportChunks, traceExportSize } from '../protocol/traceExport';
 import { searchFeature, UnitStats } from './units';
@@ -156,8 +157,15 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
     const seconds = (performance.now() - started) / 1000;
     const cps = seconds > 0 ? chars / seconds : 0;
     const left = (total - trainer.step) * trainer.charsPerStep;
-    return { step: trainer.step, totalSteps: total, epoch, loss, valLoss, gradNorm, clipRatio, charsPerSec: cps, etaSeconds: cps > 0 ? left / cps : NaN, bestVal, overfitSince };
+    // the diagnostics rows since the last report go with it, once
+    const rows = tensorRows.splice(0);
+    return {
+      step: trainer.step, totalSteps: total, epoch, loss, valLoss, gradNorm, clipRatio, charsPerSec: cps, etaSeconds: cps > 0 ? left / cps : NaN, bestVal, overfitSince,
+      ...(rows.length ? { tensors: { names: tensorNames, rows } } : {}),
+    };
   };
+  const tensorNames = net.layout.tensors.map((t) => t.name);
+  const tensorRows: TensorHistoryRow[] = [];
   const checkpoint = (final: boolean, best = false): void => {
     const bytes = encodeModelFile(net, vocab, {
       ...req.info, source: req.source, steps: trainer.step, loss: Number.isFinite(loss) ? loss : undefined, valLoss: valLoss ?? undefined,
@@ -171,6 +179,7 @@ async function trainLoop(req: Extract<WorkerRequest, { type: 'train' }>, active:
       while (trainer.step < total && performance.now() < end) {
         const r = trainer.trainStep();
         ({ loss, gradNorm, clipRatio, epoch } = r);
+        if (r.diagnostics) tensorRows.push(historyRow(r.diagnostics, tensorNames, r.loss, r.gradNorm, r.clipRatio));
         chars += r.chars;
         if (trainer.step % req.evalEvery === 0 || trainer.step === total) {
           const v = trainer.validate();
@@ -528,6 +537,6 @@ function describe(model: Uint8Array, hold?: string): ModelSummary {
   }
   return {
     config: m.net.cfg, parameters: m.net.params.length, vocab: m.vocab.chars, info: m.info,
-    resumableFrom: m.training?.step ?? null, trainOptions: m.training?.options ?? null, warnings: m.warnings,
+    resumableFrom: m.training?.step ?? null, trainOptions: m.training?.options ?? null, warnings: m.warnings, history: m.history ?? null,
   };
 }

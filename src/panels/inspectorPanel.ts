@@ -10,7 +10,7 @@ import { featureSpecOf, type UnitsView } from '../protocol/units';
 import {
   checkWebviewToHost, editedStepOf, INSPECTOR_VIEW_TYPE, type HostReplies,
   type CompareData, type DebuggerStep, type ExportResult, type HostToWebview, type InspectorSnapshot, type InspectorTarget, type ModelFacts,
-  type PanelStatus, type SearchState, type StepRange, type TraceView, type ViewState, type WebviewToHost,
+  type PanelStatus, type SearchState, type StepRange, type TraceView, type TrainingHistory, type ViewState, type WebviewToHost,
 } from '../protocol/webview';
 import type { ModelSummary, TrainProgress } from '../protocol/worker';
 import type { DidStepBody } from '../protocol/debug';
@@ -22,7 +22,7 @@ import { OffsetMap } from './offsets';
 import { PanelReach } from './reach';
 import { runComparison, type ComparisonOutcome, type ComparisonUi } from './comparison';
 import { modelFacts, prepareTraceText } from './traceInput';
-import type { TrainingRecorder } from './training';
+import { historyFromModel, type TrainingRecorder } from './training';
 import type { RunOutcome, TrainRequest } from '../host/training';
 import { baseName } from '../protocol/names';
 import { emptyTrace, fillSegment, finishTrace } from '../protocol/trace';
@@ -166,6 +166,9 @@ export class InspectorPanel implements vscode.Disposable {
       this.summary = await engine.describe(this.modelBytes, this.reach.modelKey);
       const describeMs = Date.now() - loadStarted - readMs;
       this.facts = modelFacts(baseName(t.model), this.summary);
+      // a finished model's Training tab: the history the file keeps (a run under way in this window has its own)
+      const kept = this.target.runId === null ? this.modelHistory() : null;
+      if (kept && this.ready) this.post({ type: 'didLoadHistory', training: kept });
       const doc = await openDocument(t.document);
       const input = prepareTraceText(doc.getText(), t.range, this.summary.vocab, this.services.maxCharacters());
       if (!input.text.length) throw new Error('there is no text to trace here');
@@ -406,8 +409,18 @@ export class InspectorPanel implements vscode.Disposable {
     const rec = this.target.runId !== null ? this.services.recorder(this.target.runId) : undefined;
     this.messenger.notify({
       type: 'init', target: this.target, model: this.facts, trace: this.traceView, compare: this.compare,
-      training: rec?.history() ?? null, status: this.status,
+      training: rec?.history() ?? this.modelHistory(), status: this.status,
     });
+  }
+
+  /**
+   * The training history the model file keeps (`gatescope.history`), for the Training tab of a finished model that
+   * no run of this window trained; null when it keeps none.
+   */
+  private modelHistory(): TrainingHistory | null {
+    const h = this.summary?.history;
+    if (!h || h.rows.length === 0 || !this.target.model) return null;
+    return historyFromModel(0, `${baseName(this.target.model)} (its training history, from the file)`, h);
   }
 
   private post(msg: HostToWebview): void {

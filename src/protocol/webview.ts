@@ -1,4 +1,4 @@
-import type { CellType, Lang, UnitQuantity } from '../engine/types';
+import type { CellType, Lang, TensorHistory, UnitQuantity } from '../engine/types';
 import type { DidStepBody } from './debug';
 import type { ReachView } from './reach';
 import { SEARCH_MODES, type SearchState, type StepRange, type UnitRef, type UnitsView } from './units';
@@ -82,6 +82,8 @@ export interface TrainingHistory {
   readonly latest: TrainProgress | null;
   readonly samples: readonly TrainingSample[];
   readonly finished: TrainingEnd | null;
+  /** Per-tensor diagnostics every statsEvery steps (grad norms, update ratios): the run's so far, or the model file's. */
+  readonly tensors?: TensorHistory | null;
 }
 
 export interface TrainingSample {
@@ -220,6 +222,8 @@ export type HostToWebview =
   | { type: 'didCompare'; compare: CompareData | null }
   /** Show a tab (the dashboard while a comparison trains, the inspector again after it). */
   | { type: 'showTab'; tab: ViewState['tab'] }
+  /** The model's own training history (from its file: a finished model no run of this window trained). */
+  | { type: 'didLoadHistory'; training: TrainingHistory }
   /** A training run is attached to this panel (its history so far). */
   | { type: 'didStartTraining'; training: TrainingHistory }
   /** One progress report of the attached run. */

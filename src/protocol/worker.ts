@@ -1,4 +1,4 @@
-import type { CellType, ModelConfig, ModelInfo, SampleOptions, TrainOptions } from '../engine/types';
+import type { CellType, ModelConfig, ModelInfo, SampleOptions, TensorHistory, TensorHistoryRow, TrainOptions } from '../engine/types';
 import type { ReachData } from './reach';
 import type { TraceData, TraceSegmentData, TraceShape, TraceTail } from './trace';
 import type { TraceExportFormat } from './traceExport';
@@ -150,6 +150,11 @@ export interface TrainProgress {
    * throttled report cannot miss it; compare with bestVal.step for whether it has recovered since.
    */
   readonly overfitSince?: number | null;
+  /**
+   * The per-tensor diagnostics measured since the previous report (every statsEvery steps: engine/diagnostics.ts),
+   * with the tensors' names in the model file's order; absent when none was measured since.
+   */
+  readonly tensors?: { readonly names: readonly string[]; readonly rows: readonly TensorHistoryRow[] };
 }
 
 /** Reply to `train`. */
@@ -173,6 +178,11 @@ export interface ModelSummary {
   readonly resumableFrom: number | null;
   /** The settings it was trained with (from its training state, checked when the worker read the file); null without one. */
   readonly trainOptions: TrainOptions | null;
+  /** The training history the file keeps (`gatescope.history`: at most 512 rows over the run); null without one. */
+  readonly history?: TensorHistory | null;
   readonly warnings: readonly string[];
 }
 
+
+/** The per-tensor training diagnostics, as they cross to the host and the webview (engine/diagnostics.ts). */
+export type { TensorHistory, TensorHistoryRow } from '../engine/types';

@@ -1,5 +1,6 @@
 import type { TrainingHistory, TrainingSample, TrainingEnd } from '../../src/protocol/webview';
 import type { TrainProgress } from '../../src/protocol/worker';
+import type { TensorHistoryRow } from '../../src/protocol/worker';
 
 /**
  * A training run's history in the webview: the columns of TrainingHistory, grown as progress reports arrive
@@ -19,6 +20,9 @@ export class History {
   latest: TrainProgress | null;
   samples: TrainingSample[];
   finished: TrainingEnd | null;
+  /** Per-tensor diagnostics rows (every statsEvery steps), with the tensors' names; empty before the first. */
+  tensorNames: readonly string[];
+  tensorRows: TensorHistoryRow[];
 
   constructor(h: TrainingHistory) {
     this.runId = h.runId;
@@ -40,11 +44,17 @@ export class History {
     this.latest = h.latest;
     this.samples = [...h.samples];
     this.finished = h.finished;
+    this.tensorNames = h.tensors?.tensors ?? [];
+    this.tensorRows = [...(h.tensors?.rows ?? [])];
   }
 
   /** Appends a report; a report for a step already recorded replaces it (the final report repeats the last). */
   push(p: TrainProgress): void {
     this.latest = p;
+    if (p.tensors) {
+      this.tensorNames = p.tensors.names;
+      this.tensorRows.push(...p.tensors.rows);
+    }
     let at = this.length;
     if (at > 0 && this.step[at - 1] === p.step) at--;
     else if (at === this.step.length) this.grow();
