@@ -1,4 +1,5 @@
 import { SingleBar } from 'cli-progress';
+import { EXPLODE_PRESET } from '../engine/presets';
 import * as path from 'node:path';
 import { GatescopeError } from '../engine/errors';
 import { encodeModelFile, type ModelFile } from '../engine/modelfile';
@@ -246,7 +247,7 @@ export type { PreparedRun };
  * with "-clipped" before the extension; --metrics likewise), each with its gradient norms summarised. Options given
  * on the command line override the preset's.
  */
-export const EXPLODE_PRESET = { cell: 'rnn_tanh', layers: 1, hidden: 128, embed: 64, seq: 64, batch: 32, lr: 0.03, initScale: 3, steps: 400, clip: 1 } as const;
+export { EXPLODE_PRESET };
 
 /** `model.safetensors` → `model-clipped.safetensors`. */
 export function clippedName(file: string): string {

@@ -8,6 +8,7 @@ import { Commands } from '../host/ids';
 import { readTrainingText, TEXT_FILTERS } from '../host/input';
 import { collectWorkspaceText, workspaceQuestion } from './workspaceFiles';
 import { baseName } from '../protocol/names';
+import { EXPLODE_PRESET } from '../engine/presets';
 
 /** The model a command acts on: its argument (from a menu), or one the user picks. */
 export type PickModel = (arg?: unknown) => Promise<vscode.Uri | undefined>;
@@ -32,6 +33,42 @@ export function registerTrainCommands(training: TrainingController, store: Model
         origin: { sources: [read.source], join: 'newline-between' } });
     } catch (e) {
       return showUserError(e);
+    }
+  };
+
+  /**
+   * "Watch Gradients Explode": the explode preset (engine/presets.ts) on a text, twice — without clipping, then the
+   * same run clipped — each with its live dashboard open (both stay, side by side as tabs, and both models are
+   * kept): the gradient norm jumping tenfold in one and held in the other, in the "Which weights learn" card's hints.
+   * Resolves with both outcomes (tests).
+   */
+  const watchExplosion = async (uri: vscode.Uri | undefined, steps?: number): Promise<RunOutcome[] | undefined> => {
+    const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    if (!target) {
+      void showError('open or select a text file to train on.');
+      return undefined;
+    }
+    try {
+      const read = await readTrainingText(target);
+      if (read === null) return undefined;
+      const p = EXPLODE_PRESET;
+      const base: TrainOptions = { ...config.trainOptionsFor(read.text.length, target).options, cell: p.cell, layers: p.layers, hidden: p.hidden, embed: p.embed,
+        seq: p.seq, batch: p.batch, lr: p.lr, initScale: p.initScale, steps: steps ?? p.steps };
+      const outcomes: RunOutcome[] = [];
+      for (const [clip, label] of [[0, 'no clipping'], [p.clip, `clipped at ${p.clip}`]] as const) {
+        // the run's dashboard as soon as it starts (one run at a time: the second starts when the first ends)
+        const shown = training.onDidStart(() => { shown.dispose(); training.watch(); });
+        const outcome = await training.start({ text: read.text, source: `${baseName(target)} (explode, ${label})`, options: { ...base, clip },
+          origin: { sources: [read.source], join: 'newline-between' } });
+        shown.dispose();
+        if (!outcome) return outcomes;
+        outcomes.push(outcome);
+        if (outcome.reason !== 'done') return outcomes;
+      }
+      return outcomes;
+    } catch (e) {
+      void showUserError(e);
+      return undefined;
     }
   };
 
@@ -66,6 +103,9 @@ export function registerTrainCommands(training: TrainingController, store: Model
         return showUserError(e);
       }
     }),
+
+    vscode.commands.registerCommand(Commands.watchExplosion, (uri?: vscode.Uri, opts?: { steps?: unknown }) =>
+      watchExplosion(uri, typeof opts?.steps === 'number' && Number.isInteger(opts.steps) && opts.steps > 0 ? opts.steps : undefined)),
 
     vscode.commands.registerCommand(Commands.watchTraining, () => {
       if (training.running) training.watch();

@@ -5,6 +5,7 @@ export const Commands = {
   trainWorkspace: 'gatescope.trainWorkspace',
   stopTraining: 'gatescope.stopTraining',
   watchTraining: 'gatescope.watchTraining',
+  watchExplosion: 'gatescope.watchExplosion',
   resumeTraining: 'gatescope.resumeTraining',
   openModel: 'gatescope.openModel',
   sample: 'gatescope.sample',

@@ -91,6 +91,26 @@ describe('Gatescope in VS Code', function () {
     assert.equal((await state()).training, false);
   });
 
+  it('"Watch Gradients Explode" trains the tanh RNN preset without and then with clipping, each with its dashboard, and keeps both models', async () => {
+    const outcomes = await vscode.commands.executeCommand<RunOutcome[]>('gatescope.watchExplosion', file('sample.txt'), { steps: 60 });
+    assert.deepEqual(outcomes.map((o) => o.reason), ['done', 'done']);
+    const [plain, clipped] = await Promise.all(outcomes.map(async (o) => decodeModelFile(await vscode.workspace.fs.readFile(o.model!))));
+    assert.notEqual(outcomes[0]!.model!.toString(), outcomes[1]!.model!.toString(), 'both models kept');
+    for (const m of [plain!, clipped!]) {
+      assert.equal(m.net.cfg.cell, 'rnn_tanh');
+      assert.equal(m.training?.options.initScale, 3);
+      assert.equal(m.training?.step, 60);
+      assert.ok((m.history?.rows.length ?? 0) >= 2, 'the per-tensor history travels with the model');
+    }
+    assert.equal(plain!.training?.options.clip, 0);
+    assert.equal(clipped!.training?.options.clip, 1);
+    assert.match(plain!.info.source ?? '', /sample\.txt \(explode, no clipping\)/);
+    // the second run's dashboard is open and followed it to its end
+    const s = await api.inspector.getState();
+    assert.equal(s?.training?.finished, true);
+    assert.equal(s?.training?.step, 60);
+  });
+
   it('cancels a long run and keeps a loadable checkpoint', async () => {
     await settings({ 'training.steps': 1_000_000, 'training.hidden': 64 });
     try {
