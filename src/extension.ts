@@ -53,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): GatescopeApi {
 
   const training = new TrainingController(engine, store, output, {
     inspect: (m, text) => void showModel(m, text),
-    watch: (runId, m) => inspector.showTraining(runId, m),
+    watch: (runId, m, compareWith, title) => inspector.showTraining(runId, m, compareWith, title),
     sample: (m) => void vscode.commands.executeCommand(Commands.sample, m),
     stepThrough: (m) => void vscode.commands.executeCommand(Commands.stepThrough, undefined, m),
   });

@@ -100,6 +100,9 @@ export class Bridge {
       case 'didLoadHistory':
         store.historyLoaded(n.training);
         break;
+      case 'didCompareTraining':
+        store.trainingCompared(n.training);
+        break;
       case 'didProgress':
         store.trainingProgressed(n.runId, n.progress);
         break;
@@ -158,7 +161,10 @@ export function snapshotOf(store: Store, painted: Painted): InspectorSnapshot {
       note: [r.model.predictionNote, r.model.summaryNote, r.compareNote].filter((x) => x).join(' ') || null,
     } : null,
     diagram: painted.diagram,
-    training: hist ? { runId: hist.runId, reports: hist.length, step: hist.latest?.step ?? 0, samples: hist.samples.length, finished: !!hist.finished } : null,
+    training: hist ? {
+      runId: hist.runId, reports: hist.length, step: hist.latest?.step ?? 0, samples: hist.samples.length, finished: !!hist.finished,
+      tensorRows: hist.tensorRows.length, compared: store.comparedRun?.title ?? null,
+    } : null,
     status: store.status,
     debugger: store.debugStep ? { t: store.debugStep.t, edited: store.debugStep.edited !== null } : null,
     readout: tr ? readoutOf(store) : null,

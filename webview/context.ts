@@ -18,7 +18,7 @@ export interface Tip {
 /** The store as the views see it: its state and derived data read-only, and its actions. */
 export type StoreContext = Readonly<Pick<Store,
   // state
-  | 'theme' | 'model' | 'traceView' | 'trace' | 'compare' | 'history' | 'status' | 'view' | 'hover' | 'chars'
+  | 'theme' | 'model' | 'traceView' | 'trace' | 'compare' | 'history' | 'comparedRun' | 'status' | 'view' | 'hover' | 'chars'
   | 'search' | 'featureSearch' | 'reach' | 'reachError' | 'saliencyOn' | 'saliency' | 'debugStep'
   // derived
   | 'T' | 'H' | 'window' | 'focus' | 'searchMask' | 'editedAt' | 'quantities' | 'values' | 'scaleOf' | 'rampOf' | 'saturationOf' | 'unitColour'

@@ -410,7 +410,16 @@ export class Store {
 
   trainingStarted(training: TrainingHistory): void {
     this.history = new History(training);
+    this.comparedRun = null;
     this.target = this.target ? { ...this.target, runId: training.runId } : this.target;
+    this.emit('training');
+  }
+
+  /** Another run drawn beside this one on the dashboard (its gradient norm), or null. */
+  comparedRun: History | null = null;
+
+  trainingCompared(training: TrainingHistory): void {
+    this.comparedRun = new History(training);
     this.emit('training');
   }
 

@@ -55,9 +55,11 @@ export function registerTrainCommands(training: TrainingController, store: Model
       const base: TrainOptions = { ...config.trainOptionsFor(read.text.length, target).options, cell: p.cell, layers: p.layers, hidden: p.hidden, embed: p.embed,
         seq: p.seq, batch: p.batch, lr: p.lr, initScale: p.initScale, steps: steps ?? p.steps };
       const outcomes: RunOutcome[] = [];
+      let first: number | undefined;
       for (const [clip, label] of [[0, 'no clipping'], [p.clip, `clipped at ${p.clip}`]] as const) {
-        // the run's dashboard as soon as it starts (one run at a time: the second starts when the first ends)
-        const shown = training.onDidStart(() => { shown.dispose(); training.watch(); });
+        // the run's dashboard as soon as it starts (one run at a time: the second starts when the first ends), the
+        // clipped run's with the unclipped run's gradient norm drawn beside its own
+        const shown = training.onDidStart(({ runId }) => { shown.dispose(); training.watch(first); first ??= runId; });
         const outcome = await training.start({ text: read.text, source: `${baseName(target)} (explode, ${label})`, options: { ...base, clip },
           origin: { sources: [read.source], join: 'newline-between' } });
         shown.dispose();

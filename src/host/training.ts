@@ -80,7 +80,7 @@ export interface FinishedActions {
   /** The inspector on the model and `text` (the run's training file), else the active editor's text. */
   inspect(model: vscode.Uri, text?: vscode.Uri): void;
   /** The live training dashboard of a run. */
-  watch(runId: number, model: vscode.Uri): void;
+  watch(runId: number, model: vscode.Uri, compareWith?: number, title?: string): void;
   sample(model: vscode.Uri): void;
   stepThrough(model: vscode.Uri): void;
 }
@@ -219,9 +219,9 @@ export class TrainingController implements vscode.Disposable {
     return outcome;
   }
 
-  /** Opens the live dashboard of the running run. */
-  watch(): void {
-    if (this.active) this.actions.watch(this.active.runId, this.active.target);
+  /** Opens the live dashboard of the running run; with `compareWith`, that run's gradient norm drawn beside. */
+  watch(compareWith?: number): void {
+    if (this.active) this.actions.watch(this.active.runId, this.active.target, compareWith, `Training on ${this.active.source}`);
   }
 
   /** Stops the running run (it keeps its last checkpoint) and waits until it has ended. */

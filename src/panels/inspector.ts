@@ -34,7 +34,7 @@ export interface InspectorApi {
   /** Opens (or reveals) the inspector for a model on a document (the active editor's when omitted), or a range of it. */
   open(model: vscode.Uri, document?: vscode.TextDocument, range?: vscode.Range): Promise<void>;
   /** Opens (or reveals) the live training dashboard of a run; `model` is the file it writes, when known. */
-  showTraining(runId: number, model: vscode.Uri | null): void;
+  showTraining(runId: number, model: vscode.Uri | null, compareWith?: number, title?: string): void;
   /** Moves the inspector cursor of every panel on `document` to the character at a UTF-16 offset. */
   setCursor(document: vscode.Uri, offset: number): void;
   /**
@@ -159,17 +159,19 @@ export function registerInspector(context: vscode.ExtensionContext, deps: Inspec
     return uri ? vscode.workspace.openTextDocument(uri) : undefined;
   }
 
-  function showTraining(runId: number, model: vscode.Uri | null): void {
+  function showTraining(runId: number, model: vscode.Uri | null, compareWith?: number, title?: string): void {
     const rec = recorders.get(runId) ?? newRecorder(runId);
     if (model) rec.model = model.toString();
+    if (title) rec.title = title;
+    const other = compareWith !== undefined ? recorders.get(compareWith) : undefined;
     const attached = [...panels.values()].find((p) => p.target.runId === runId);
     if (attached) {
-      attached.attachRun(runId, model);
+      attached.attachRun(runId, model, other);
       attached.reveal();
       return;
     }
     const p = track(InspectorPanel.create(services, { model: null, document: null, range: null, runId }));
-    p.attachRun(runId, model);
+    p.attachRun(runId, model, other);
   }
 
   function newRecorder(runId: number, title = `Training run ${runId}`): TrainingRecorder {

@@ -85,6 +85,8 @@ export class InspectorPanel implements vscode.Disposable {
   private staleTimer: NodeJS.Timeout | undefined;
   /** The document version the trace was made from. */
   private tracedVersion = -1;
+  /** The run drawn beside this panel's on its dashboard (sent again after a reload). */
+  private comparedRun: TrainingRecorder | null = null;
   /** The streamed trace under way or last made (its segments and end are this panel's only while it is the last). */
   private traceId: number | null = null;
   offsets: OffsetMap | null = null;
@@ -246,10 +248,13 @@ export class InspectorPanel implements vscode.Disposable {
     this.staleTimer = setTimeout(() => void this.load(), 800);
   }
 
-  attachRun(runId: number, model: vscode.Uri | null): void {
+  attachRun(runId: number, model: vscode.Uri | null, compareWith?: TrainingRecorder): void {
     this.target = { ...this.target, runId, model: this.target.model ?? model?.toString() ?? null };
     const rec = this.services.recorder(runId);
     if (rec) this.post({ type: 'didStartTraining', training: rec.history() });
+    // another run beside this one on the dashboard (the explosion's unclipped run beside the clipped one)
+    this.comparedRun = compareWith ?? null;
+    if (compareWith) this.post({ type: 'didCompareTraining', training: compareWith.history() });
     this.updateTitle();
   }
 
@@ -411,6 +416,7 @@ export class InspectorPanel implements vscode.Disposable {
       type: 'init', target: this.target, model: this.facts, trace: this.traceView, compare: this.compare,
       training: rec?.history() ?? this.modelHistory(), status: this.status,
     });
+    if (rec && this.comparedRun) this.messenger.notify({ type: 'didCompareTraining', training: this.comparedRun.history() });
   }
 
   /**

@@ -30,7 +30,8 @@ export class TrainingRecorder {
   /** The model file the run wrote, once known. */
   model: string | null = null;
 
-  constructor(readonly runId: number, readonly title: string) {}
+  /** `title`: what the dashboard calls the run (the text it trains on, once the controller says). */
+  constructor(readonly runId: number, public title: string) {}
 
   get latest(): TrainProgress | null {
     return this.reports[this.reports.length - 1] ?? null;

@@ -222,6 +222,8 @@ export type HostToWebview =
   | { type: 'didCompare'; compare: CompareData | null }
   /** Show a tab (the dashboard while a comparison trains, the inspector again after it). */
   | { type: 'showTab'; tab: ViewState['tab'] }
+  /** Another run to draw beside this panel's on its dashboard (the explosion's unclipped run beside the clipped). */
+  | { type: 'didCompareTraining'; training: TrainingHistory }
   /** The model's own training history (from its file: a finished model no run of this window trained). */
   | { type: 'didLoadHistory'; training: TrainingHistory }
   /** A training run is attached to this panel (its history so far). */
@@ -350,7 +352,11 @@ export interface InspectorSnapshot {
     /** The values are the debugger's edited state (Set Value), marked so on the diagram. */
     readonly edited: boolean;
   } | null;
-  readonly training: { readonly runId: number; readonly reports: number; readonly step: number; readonly samples: number; readonly finished: boolean } | null;
+  readonly training: {
+    readonly runId: number; readonly reports: number; readonly step: number; readonly samples: number; readonly finished: boolean;
+    /** Per-tensor diagnostics rows drawn (the "Which weights learn" card), and the run drawn beside this one (its title). */
+    readonly tensorRows: number; readonly compared: string | null;
+  } | null;
   readonly status: PanelStatus | null;
   /** The debugger this panel follows (null: none on its text): its timestep here, and whether its state there is edited (Set Value). */
   readonly debugger: { readonly t: number; readonly edited: boolean } | null;

@@ -105,10 +105,12 @@ describe('Gatescope in VS Code', function () {
     assert.equal(plain!.training?.options.clip, 0);
     assert.equal(clipped!.training?.options.clip, 1);
     assert.match(plain!.info.source ?? '', /sample\.txt \(explode, no clipping\)/);
-    // the second run's dashboard is open and followed it to its end
+    // the second run's dashboard is open, followed it to its end, drew its diagnostics and the unclipped run beside
     const s = await api.inspector.getState();
     assert.equal(s?.training?.finished, true);
     assert.equal(s?.training?.step, 60);
+    assert.ok((s?.training?.tensorRows ?? 0) >= 2, `diagnostics rows drawn: ${s?.training?.tensorRows}`);
+    assert.match(s?.training?.compared ?? '', /explode, no clipping/);
   });
 
   it('cancels a long run and keeps a loadable checkpoint', async () => {

@@ -6,7 +6,7 @@ import { Chart, lineDataset, withAlpha } from './charts';
 import { layerGradSeries, ratioGrid, RATIO_LOG_MAX, RATIO_LOG_MIN, trainingHints } from '../data/diagnostics';
 
 /** What the training dashboard reads and calls. */
-type DashboardContext = Pick<ViewContext, 'history' | 'view' | 'theme' | 'exportPng' | 'exportLossCsv'>;
+type DashboardContext = Pick<ViewContext, 'history' | 'comparedRun' | 'view' | 'theme' | 'exportPng' | 'exportLossCsv'>;
 
 type Line = Chart<'line', { x: number; y: number }[]>;
 
@@ -204,8 +204,11 @@ export class Dashboard implements View {
       this.loss.data.datasets = lossData;
       this.loss.update('none');
     }
-    const gradData = [lineDataset('grad norm', hist.points('gradNorm'), s[2]!),
-      { ...lineDataset('clip ratio', hist.points('clipRatio'), s[3]!, true, 1.2), yAxisID: 'y1' }];
+    const other = ui.comparedRun;
+    const gradData = [lineDataset(other ? `grad norm: ${hist.title}` : 'grad norm', hist.points('gradNorm'), s[2]!),
+      { ...lineDataset('clip ratio', hist.points('clipRatio'), s[3]!, true, 1.2), yAxisID: 'y1' },
+      // the run compared with this one (the explosion's unclipped run beside the clipped one): its norm before clipping
+      ...(other ? [lineDataset(`grad norm: ${other.title}`, other.points('gradNorm'), s[5 % s.length]!, true, 1.6)] : [])];
     if (!this.grad) {
       this.grad = new Chart(this.gradCanvas, {
         type: 'line', data: { datasets: gradData },
