@@ -209,6 +209,7 @@ export class Dashboard implements View {
       { ...lineDataset('clip ratio', hist.points('clipRatio'), s[3]!, true, 1.2), yAxisID: 'y1' },
       // the run compared with this one (the explosion's unclipped run beside the clipped one): its norm before clipping
       ...(other ? [lineDataset(`grad norm: ${other.title}`, other.points('gradNorm'), s[5 % s.length]!, true, 1.6)] : [])];
+    this.gradCanvas.setAttribute('aria-label', `Gradient norm (log scale) and clip ratio by step${other ? `, with the gradient norm of ${other.title} beside it` : ''}`);
     if (!this.grad) {
       this.grad = new Chart(this.gradCanvas, {
         type: 'line', data: { datasets: gradData },
