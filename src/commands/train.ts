@@ -20,12 +20,16 @@ export function registerTrainCommands(training: TrainingController, store: Model
     return sized ? { options, sized } : { options };
   };
 
-  const trainUri = async (uri: vscode.Uri | undefined): Promise<RunOutcome | null | undefined> => {
+  /** The file a command trains on: its argument, else the active editor's; undefined (and said) without either. */
+  const trainingTarget = (uri: vscode.Uri | undefined): vscode.Uri | undefined => {
     const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
-    if (!target) {
-      void showError('open or select a text file to train on.');
-      return undefined;
-    }
+    if (!target) void showError('open or select a text file to train on.');
+    return target;
+  };
+
+  const trainUri = async (uri: vscode.Uri | undefined): Promise<RunOutcome | null | undefined> => {
+    const target = trainingTarget(uri);
+    if (!target) return undefined;
     try {
       const read = await readTrainingText(target);
       if (read === null) return undefined;
@@ -38,16 +42,13 @@ export function registerTrainCommands(training: TrainingController, store: Model
 
   /**
    * "Watch Gradients Explode": the explode preset (engine/presets.ts) on a text, twice — without clipping, then the
-   * same run clipped — each with its live dashboard open (both stay, side by side as tabs, and both models are
-   * kept): the gradient norm jumping tenfold in one and held in the other, in the "Which weights learn" card's hints.
+   * same run clipped — each with its live dashboard open (both stay, both models are kept), the clipped run's
+   * gradient-norm chart drawing the unclipped run's beside its own; the "Which weights learn" card's hints say it.
    * Resolves with both outcomes (tests).
    */
   const watchExplosion = async (uri: vscode.Uri | undefined, steps?: number): Promise<RunOutcome[] | undefined> => {
-    const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
-    if (!target) {
-      void showError('open or select a text file to train on.');
-      return undefined;
-    }
+    const target = trainingTarget(uri);
+    if (!target) return undefined;
     try {
       const read = await readTrainingText(target);
       if (read === null) return undefined;
